@@ -1,0 +1,426 @@
+//===- LLMOps.td - Operations of the llm dialect -------------*- tablegen -*-===//
+
+#ifndef LLMC_DIALECT_LLM_IR_LLMOPS_TD
+#define LLMC_DIALECT_LLM_IR_LLMOPS_TD
+
+include "llmc/Dialect/LLM/IR/LLMDialect.td"
+include "llmc/Dialect/LLM/IR/LLMAttrs.td"
+include "llmc/Dialect/LLM/IR/LLMTypes.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def LLM_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def LLM_IndexTensor : RankedTensorOf<[AnySignlessInteger]>;
+def LLM_PositionsTensor : 1DTensorOf<[AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+def LLM_ParamOp : LLM_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "declares a model parameter kept in the weight store";
+  let description = [{
+    Names one parameter of the model (a weight or bias) with its static tensor
+    type and the tensor it refers to in the weight store (`source`, the tensor
+    name in the checkpoint). The data itself never enters the IR: compiling a
+    70B model reads only the checkpoint's headers.
+
+    ```mlir
+    llm.param @layers.0.q_proj : tensor<64x64xf32>
+        from "model.layers.0.self_attn.q_proj.weight"
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<AnyStaticShapeTensor>:$type,
+    StrAttr:$source,
+    OptionalAttr<StrAttr>:$sym_visibility
+  );
+  let assemblyFormat = "$sym_name `:` $type `from` $source attr-dict";
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_GetParamOp : LLM_Op<"get_param",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "reads a parameter declared by `llm.param`";
+  let description = [{
+    Yields the value of the parameter named by `name` as a tensor. The result
+    type must equal the declared type.
+
+    ```mlir
+    %w = llm.get_param @layers.0.q_proj : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding and projections
+//===----------------------------------------------------------------------===//
+
+def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
+  let summary = "looks up rows of an embedding table";
+  let description = [{
+    `result[i..., :] = table[ids[i...], :]` for a `vocab x hidden` table; the
+    result has the shape of `ids` followed by `hidden`. An id outside the
+    vocabulary is undefined behaviour at run time (the runtime checks prompts).
+
+    ```mlir
+    %h = llm.embedding %table, %ids
+        : tensor<256x64xf32>, tensor<?x?xi32> -> tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$table, LLM_IndexTensor:$ids);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$table, "::mlir::Value":$ids)>];
+  let hasVerifier = 1;
+}
+
+def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+  let summary = "affine projection x·Wᵀ + b";
+  let description = [{
+    Multiplies the last dimension of `input` (`... x in`) by the transpose of
+    `weight` (`out x in`, the layout of `torch.nn.Linear`) and adds `bias`
+    (`out`) when given. The result is `... x out`.
+
+    ```mlir
+    %y = llm.linear %x, %w, %b
+        : tensor<?x?x64xf32>, tensor<128x64xf32>, tensor<128xf32>
+        -> tensor<?x?x128xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$weight,
+                       Optional<LLM_FloatTensor>:$bias);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight,
+                                 CArg<"::mlir::Value", "{}">:$bias)>];
+  let hasVerifier = 1;
+}
+
+def LLM_MatmulOp : LLM_Op<"matmul", [Pure]> {
+  let summary = "batched matrix product";
+  let description = [{
+    `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]`. Both operands
+    have the same rank (at least 2) and the same leading (batch) dimensions.
+
+    ```mlir
+    %c = llm.matmul %a, %b
+        : tensor<?x8x16xf32>, tensor<?x16x32xf32> -> tensor<?x8x32xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$lhs, LLM_FloatTensor:$rhs);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs)>];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization
+//===----------------------------------------------------------------------===//
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalization over the last dimension";
+  let description = [{
+    `result = input / sqrt(mean(input², last dim) + epsilon) * weight`, with a
+    `weight` as long as the last dimension (Llama's `LlamaRMSNorm`).
+
+    ```mlir
+    %y = llm.rms_norm %x, %w {epsilon = 1.0e-05}
+        : tensor<?x?x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$weight,
+                       F64Attr:$epsilon);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_LayerNormOp : LLM_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "layer normalization over the last dimension";
+  let description = [{
+    `result = (input - mean) / sqrt(var + epsilon) * weight + bias` over the
+    last dimension, with the biased variance (`torch.nn.LayerNorm`). `bias` is
+    optional.
+
+    ```mlir
+    %y = llm.layer_norm %x, %w, %b {epsilon = 1.0e-05}
+        : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$weight,
+                       Optional<LLM_FloatTensor>:$bias, F64Attr:$epsilon);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Heads, rotary embeddings and attention
+//===----------------------------------------------------------------------===//
+
+def LLM_SplitHeadsOp : LLM_Op<"split_heads", [Pure]> {
+  let summary = "splits the last dimension into heads x head_dim";
+  let description = [{
+    Reshapes `... x (heads * head_dim)` to `... x heads x head_dim`; the
+    result type says how many heads.
+
+    ```mlir
+    %q = llm.split_heads %x : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Value":$input, "int64_t":$numHeads)>];
+  let hasVerifier = 1;
+}
+
+def LLM_MergeHeadsOp : LLM_Op<"merge_heads", [Pure]> {
+  let summary = "merges heads x head_dim into one dimension";
+  let description = [{
+    Reshapes `... x heads x head_dim` to `... x (heads * head_dim)`, the
+    inverse of `llm.split_heads`.
+
+    ```mlir
+    %x = llm.merge_heads %o : tensor<?x?x4x16xf32> -> tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Value":$input)>];
+  let hasVerifier = 1;
+}
+
+def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding";
+  let description = [{
+    Rotates the first `rotary_dim` features (default: all) of every head of
+    `input` (`batch x seq x heads x head_dim`) by angles
+    `position * theta^(-2i / rotary_dim)`, pairing feature `i` with feature
+    `i + rotary_dim / 2` (the "rotate half" layout of Hugging Face Llama).
+    Token `s` of row `b` has position `positions[b] + s`. The optional
+    `scaling` rescales the frequencies as the config's `rope_scaling` says.
+
+    ```mlir
+    %q2 = llm.rope %q, %pos {theta = 10000.0}
+        : tensor<?x?x4x16xf32>, tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_PositionsTensor:$positions,
+                       F64Attr:$theta, OptionalAttr<I64Attr>:$rotary_dim,
+                       OptionalAttr<LLM_RopeScalingAttr>:$scaling);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $positions attr-dict `:` type($input) `,` type($positions)
+  }];
+  let extraClassDeclaration = [{
+    /// The number of rotated features: `rotary_dim`, or all of head_dim.
+    int64_t getEffectiveRotaryDim();
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
+  let summary = "scaled dot-product attention with grouped KV heads";
+  let description = [{
+    `softmax(q·kᵀ · scale + mask) · v` per head, for `query`
+    (`batch x seq x heads x head_dim`), `keys` and `values`
+    (`batch x kv_len x kv_heads x head_dim`). Query head `h` reads KV head
+    `h / (heads / kv_heads)`: multi-head (kv_heads = heads), grouped-query and
+    multi-query (kv_heads = 1) attention are one op. `scale` defaults to
+    `1 / sqrt(head_dim)`.
+
+    With `causal`, query `s` of row `b` sees key `j` only when
+    `j <= positions[b] + s` (positions default to 0), so attention over a
+    whole KV cache masks the slots not yet written. Without `causal`, every
+    key is seen. The result is `batch x seq x heads x head_dim`.
+
+    ```mlir
+    %o = llm.attention %q, %k, %v, %pos {causal}
+        : tensor<?x?x4x16xf32>, tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>,
+          tensor<?xi64> -> tensor<?x?x4x16xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$keys,
+                       LLM_FloatTensor:$values,
+                       Optional<LLM_PositionsTensor>:$positions,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values (`,` $positions^)? attr-dict `:`
+    type($query) `,` type($keys) `,` type($values) (`,` type($positions)^)?
+    `->` type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$query, "::mlir::Value":$keys,
+                                 "::mlir::Value":$values,
+                                 "::mlir::Value":$positions, "bool":$causal)>];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+def LLM_KVCacheUpdateOp : LLM_Op<"kv_cache.update",
+    [Pure, AllTypesMatch<["cache", "result"]>, AllTypesMatch<["keys", "values"]>]> {
+  let summary = "writes new keys and values of one layer into the cache";
+  let description = [{
+    Returns `cache` with the keys and values of layer `layer` for the current
+    chunk (`batch x seq x kv_heads x head_dim`) written at positions
+    `positions[b] .. positions[b] + seq - 1` of each row `b`. Writing past
+    `max_seq` is undefined behaviour (the runtime bounds prompts and decode
+    steps by the compiled `max_seq`).
+
+    ```mlir
+    %c1 = llm.kv_cache.update %c0[0], %k, %v, %pos
+        : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins LLM_KVCacheType:$cache, I64Attr:$layer,
+                       LLM_FloatTensor:$keys, LLM_FloatTensor:$values,
+                       LLM_PositionsTensor:$positions);
+  let results = (outs LLM_KVCacheType:$result);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `,` $keys `,` $values `,` $positions attr-dict `:`
+    type($cache) `,` type($keys) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_KVCacheReadOp : LLM_Op<"kv_cache.read", [Pure]> {
+  let summary = "reads the keys and values of one layer from the cache";
+  let description = [{
+    Yields the whole `batch x max_seq x kv_heads x head_dim` window of keys
+    and values of layer `layer`. Slots not yet written are masked by the
+    positions given to a causal `llm.attention`; bufferization turns the read
+    into a view, so attention reads the cache in place.
+
+    ```mlir
+    %k, %v = llm.kv_cache.read %c1[0]
+        : !llm.kv_cache<2x?x128x2x16xf32>
+        -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+    ```
+  }];
+  let arguments = (ins LLM_KVCacheType:$cache, I64Attr:$layer);
+  let results = (outs LLM_FloatTensor:$keys, LLM_FloatTensor:$values);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` attr-dict `:` type($cache) `->` type($keys) `,`
+    type($values)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$cache, "int64_t":$layer)>];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise and softmax
+//===----------------------------------------------------------------------===//
+
+class LLM_UnaryElementwiseOp<string mnemonic, string formula>
+    : LLM_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType]> {
+  let arguments = (ins LLM_FloatTensor:$input);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let description = "Computes `" # formula # "` elementwise." # [{
+
+    ```mlir
+    %y = llm.}] # mnemonic # [{ %x : tensor<?x?x256xf32>
+    ```
+  }];
+}
+
+def LLM_SiluOp : LLM_UnaryElementwiseOp<"silu", "x * sigmoid(x)"> {
+  let summary = "sigmoid linear unit (swish)";
+}
+
+def LLM_GeluOp : LLM_Op<"gelu", [Pure, Elementwise,
+                                  SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    Computes `x * Φ(x)` elementwise, with the exact Gaussian CDF (`erf`,
+    Hugging Face `gelu`) or its tanh approximation (`tanh`, Hugging Face
+    `gelu_new` / `gelu_pytorch_tanh`, used by GPT-2).
+
+    ```mlir
+    %y = llm.gelu tanh %x : tensor<?x?x256xf32>
+    ```
+  }];
+  let arguments = (ins LLM_GeluApproximation:$approximation,
+                       LLM_FloatTensor:$input);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$approximation $input attr-dict `:` type($input)";
+}
+
+class LLM_BinaryElementwiseOp<string mnemonic, string formula>
+    : LLM_Op<mnemonic, [Pure, Elementwise, Commutative,
+                        SameOperandsAndResultType]> {
+  let arguments = (ins LLM_FloatTensor:$lhs, LLM_FloatTensor:$rhs);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+  let description = "Computes `" # formula # [{` elementwise on two tensors of
+    the same type.
+
+    ```mlir
+    %y = llm.}] # mnemonic # [{ %a, %b : tensor<?x?x64xf32>
+    ```
+  }];
+}
+
+def LLM_AddOp : LLM_BinaryElementwiseOp<"add", "lhs + rhs"> {
+  let summary = "elementwise sum";
+}
+
+def LLM_MulOp : LLM_BinaryElementwiseOp<"mul", "lhs * rhs"> {
+  let summary = "elementwise product";
+}
+
+def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax along one dimension";
+  let description = [{
+    `exp(x - max) / sum(exp(x - max))` along `axis` (negative values count
+    from the last dimension; default -1).
+
+    ```mlir
+    %p = llm.softmax %logits {axis = -1} : tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+#endif // LLMC_DIALECT_LLM_IR_LLMOPS_TD

@@ -1,0 +1,28 @@
+//===- llmc-opt.cpp - mlir-opt with the llm dialect and llmc's passes -----===//
+//
+// Runs passes and pipelines on .mlir files, for tests and for developers.
+// Registers llm together with every upstream dialect, extension and pass, so
+// that any stage of llmc's lowering can be read back and replayed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Dialect/LLM/IR/LLMDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::llm::LLMDialect>();
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "llmc optimizer driver (llm dialect and passes)\n",
+      registry));
+}
