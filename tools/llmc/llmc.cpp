@@ -17,6 +17,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -39,7 +40,7 @@ cl::SubCommand explainCommand(
     "explain", "Summarize a model: entry points, parameters, KV cache, ops");
 cl::SubCommandGroup inputCommands({&compileCommand, &explainCommand});
 
-cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+cl::opt<std::string> inputPath(cl::Positional,
                                cl::desc("<model.mlir | - for stdin>"),
                                cl::sub(inputCommands), cl::cat(llmcCategory));
 
@@ -89,14 +90,13 @@ static LogicalResult checkInputKind(StringRef path) {
 static OwningOpRef<ModuleOp> loadModule(MLIRContext &context) {
   if (failed(checkInputKind(inputPath)))
     return nullptr;
-  std::string errorMessage;
-  auto file = openInputFile(inputPath, &errorMessage);
-  if (!file) {
-    fail("cannot open '" + inputPath + "': " + errorMessage);
+  auto file = llvm::MemoryBuffer::getFileOrSTDIN(inputPath);
+  if (std::error_code error = file.getError()) {
+    fail("cannot open '" + inputPath + "': " + error.message());
     return nullptr;
   }
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
@@ -114,8 +114,15 @@ static int runCompile(ModuleOp module) {
   return 0;
 }
 
+/// The commands, for the checks cl does not make with one clear line.
+static const char *const kCommands[] = {"compile", "explain"};
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  if (argc > 1 && argv[1][0] != '-' &&
+      !llvm::is_contained(kCommands, StringRef(argv[1])))
+    return fail(llvm::Twine("unknown command '") + argv[1] +
+                "': expects compile or explain (see llmc --help)");
   cl::SetVersionPrinter(printVersion);
   cl::HideUnrelatedOptions(llmcCategory);
   cl::ParseCommandLineOptions(
@@ -126,6 +133,8 @@ int main(int argc, char **argv) {
 
   if (!compileCommand && !explainCommand)
     return fail("expects a command: compile or explain (see llmc --help)");
+  if (inputPath.empty())
+    return fail("expects an input file (a .mlir module, or - for stdin)");
 
   DialectRegistry registry;
   registry.insert<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,

@@ -43,7 +43,9 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     StrAttr:$source,
     OptionalAttr<StrAttr>:$sym_visibility
   );
-  let assemblyFormat = "$sym_name `:` $type `from` $source attr-dict";
+  let assemblyFormat = [{
+    ($sym_visibility^)? $sym_name `:` $type `from` $source attr-dict
+  }];
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
@@ -315,7 +317,7 @@ def LLM_KVCacheUpdateOp : LLM_Op<"kv_cache.update",
   let results = (outs LLM_KVCacheType:$result);
   let assemblyFormat = [{
     $cache `[` $layer `]` `,` $keys `,` $values `,` $positions attr-dict `:`
-    type($cache) `,` type($keys) `,` type($positions)
+    qualified(type($cache)) `,` type($keys) `,` type($positions)
   }];
   let hasVerifier = 1;
 }
@@ -337,7 +339,7 @@ def LLM_KVCacheReadOp : LLM_Op<"kv_cache.read", [Pure]> {
   let arguments = (ins LLM_KVCacheType:$cache, I64Attr:$layer);
   let results = (outs LLM_FloatTensor:$keys, LLM_FloatTensor:$values);
   let assemblyFormat = [{
-    $cache `[` $layer `]` attr-dict `:` type($cache) `->` type($keys) `,`
+    $cache `[` $layer `]` attr-dict `:` qualified(type($cache)) `->` type($keys) `,`
     type($values)
   }];
   let builders = [OpBuilder<(ins "::mlir::Value":$cache, "int64_t":$layer)>];
@@ -353,7 +355,8 @@ class LLM_UnaryElementwiseOp<string mnemonic, string formula>
   let arguments = (ins LLM_FloatTensor:$input);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
-  let description = "Computes `" # formula # "` elementwise." # [{
+  let description = [{
+    Computes `}] # formula # [{` elementwise.
 
     ```mlir
     %y = llm.}] # mnemonic # [{ %x : tensor<?x?x256xf32>
@@ -389,8 +392,8 @@ class LLM_BinaryElementwiseOp<string mnemonic, string formula>
   let arguments = (ins LLM_FloatTensor:$lhs, LLM_FloatTensor:$rhs);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
-  let description = "Computes `" # formula # [{` elementwise on two tensors of
-    the same type.
+  let description = [{
+    Computes `}] # formula # [{` elementwise on two tensors of the same type.
 
     ```mlir
     %y = llm.}] # mnemonic # [{ %a, %b : tensor<?x?x64xf32>
