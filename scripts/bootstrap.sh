@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every system package llmc needs on Debian 12 (as root, or through
+# sudo). Idempotent: when all is there it only checks, in about a second.
+set -euo pipefail
+
+packages=(
+  # compiler infrastructure: LLVM/MLIR 19 from Debian
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
+  # build
+  cmake ninja-build ccache git python3
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bootstrap: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "bootstrap: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
