@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # build
   cmake ninja-build ccache git python3
+  # runtime: JSON without LLVM; unit tests
+  nlohmann-json3-dev libgtest-dev
 )
 
 missing=()
