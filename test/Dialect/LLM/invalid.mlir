@@ -681,3 +681,123 @@ func.func @add_types(%a: tensor<?x64xf32>, %b: tensor<?x64xf16>) {
   %0 = "llm.add"(%a, %b) : (tensor<?x64xf32>, tensor<?x64xf16>) -> tensor<?x64xf32>
   return
 }
+
+// -----
+
+func.func @linear_in_out_features(%x: tensor<?x64xf32>, %c: tensor<192x64xf32>) {
+  // expected-error @+1 {{expects the input's last dimension (64) to equal the weight's in_features (dim 0) (192)}}
+  %0 = llm.linear %x, %c {weight_in_out} : tensor<?x64xf32>, tensor<192x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_in_out_bias(%x: tensor<?x64xf32>, %c: tensor<64x192xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{expects the bias' length (64) to equal the weight's out_features (dim 1) (192)}}
+  %0 = llm.linear %x, %c, %b {weight_in_out} : tensor<?x64xf32>, tensor<64x192xf32>, tensor<64xf32> -> tensor<?x192xf32>
+  return
+}
+
+// -----
+
+func.func @split_no_results(%x: tensor<?x192xf32>) {
+  // expected-error @+1 {{expects at least one result}}
+  "llm.split"(%x) : (tensor<?x192xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @split_scalar(%x: tensor<f32>) {
+  // expected-error @+1 {{expects an input of rank >= 1, found 'tensor<f32>'}}
+  %0 = llm.split %x : tensor<f32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @split_dynamic(%x: tensor<?x?xf32>) {
+  // expected-error @+1 {{expects a static input last dimension; only batch and sequence may be dynamic}}
+  %0, %1 = llm.split %x : tensor<?x?xf32> -> tensor<?x4xf32>, tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_rank(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{expects result #1 of rank 2, found rank 1 ('tensor<4xf32>')}}
+  %0, %1 = llm.split %x : tensor<?x8xf32> -> tensor<?x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @split_type(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{expects result #0 element type 'f32', found 'f16'}}
+  %0, %1 = llm.split %x : tensor<?x8xf32> -> tensor<?x4xf16>, tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_leading(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects dimension 0 of result #1 (3) to equal the input's dimension 0 (2)}}
+  %0, %1 = llm.split %x : tensor<2x8xf32> -> tensor<2x4xf32>, tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_dynamic_part(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{expects a static last dimension of result #0; only batch and sequence may be dynamic}}
+  %0, %1 = llm.split %x : tensor<?x8xf32> -> tensor<?x?xf32>, tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_sum(%x: tensor<?x192xf32>) {
+  // expected-error @+1 {{expects the results' last dimensions to add up to the input's (192), found 128}}
+  %0, %1 = llm.split %x : tensor<?x192xf32> -> tensor<?x64xf32>, tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @position_ids_rank(%pos: tensor<?xi64>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects ids of rank 2, found rank 1 ('tensor<?xi32>')}}
+  %0 = llm.position_ids %pos, %ids : tensor<?xi64>, tensor<?xi32> -> tensor<?xi64>
+  return
+}
+
+// -----
+
+func.func @position_ids_batch(%pos: tensor<3xi64>, %ids: tensor<2x?xi32>) {
+  // expected-error @+1 {{expects positions' length (3) to equal the batch (2)}}
+  %0 = llm.position_ids %pos, %ids : tensor<3xi64>, tensor<2x?xi32> -> tensor<2x?xi64>
+  return
+}
+
+// -----
+
+func.func @position_ids_result(%pos: tensor<?xi64>, %ids: tensor<?x?xi32>) {
+  // expected-error @+1 {{expects result type 'tensor<?x?xi64>' (from the operands), found 'tensor<?x?xi32>'}}
+  %0 = llm.position_ids %pos, %ids : tensor<?xi64>, tensor<?x?xi32> -> tensor<?x?xi32>
+  return
+}
+
+// -----
+
+func.func @sliding_window_not_causal(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{expects 'causal' with a sliding_window}}
+  %0 = llm.attention %q, %k, %k {sliding_window = 8} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @sliding_window_zero(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{expects sliding_window > 0, found 0}}
+  %0 = llm.attention %q, %k, %k {causal, sliding_window = 0} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> -> tensor<?x?x4x16xf32>
+  return
+}

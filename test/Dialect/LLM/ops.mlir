@@ -141,3 +141,35 @@ func.func @elementwise(%x: tensor<?x?x128xf32>, %y: tensor<?x?x128xf32>) -> tens
   %6 = llm.softmax %5 {axis = 0} : tensor<?x?x128xf32>
   return %6 : tensor<?x?x128xf32>
 }
+
+// CHECK-LABEL: func @linear_in_out
+func.func @linear_in_out(%x: tensor<?x?x64xf32>, %c: tensor<64x192xf32>,
+                         %b: tensor<192xf32>) -> tensor<?x?x192xf32> {
+  // CHECK: llm.linear %{{.*}}, %{{.*}}, %{{.*}} {weight_in_out} : tensor<?x?x64xf32>, tensor<64x192xf32>, tensor<192xf32> -> tensor<?x?x192xf32>
+  %0 = llm.linear %x, %c, %b {weight_in_out} : tensor<?x?x64xf32>, tensor<64x192xf32>, tensor<192xf32> -> tensor<?x?x192xf32>
+  return %0 : tensor<?x?x192xf32>
+}
+
+// CHECK-LABEL: func @split
+func.func @split(%x: tensor<?x?x192xf32>) -> tensor<?x?x64xf32> {
+  // CHECK: llm.split %{{.*}} : tensor<?x?x192xf32> -> tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  %q, %k, %v = llm.split %x : tensor<?x?x192xf32> -> tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  // CHECK: llm.split %{{.*}} : tensor<?x?x192xf32> -> tensor<?x?x128xf32>, tensor<?x?x64xf32>
+  %a, %b = llm.split %x : tensor<?x?x192xf32> -> tensor<?x?x128xf32>, tensor<?x?x64xf32>
+  return %q : tensor<?x?x64xf32>
+}
+
+// CHECK-LABEL: func @position_ids
+func.func @position_ids(%pos: tensor<?xi64>, %ids: tensor<?x?xi32>) -> tensor<?x?xi64> {
+  // CHECK: llm.position_ids %{{.*}}, %{{.*}} : tensor<?xi64>, tensor<?x?xi32> -> tensor<?x?xi64>
+  %0 = llm.position_ids %pos, %ids : tensor<?xi64>, tensor<?x?xi32> -> tensor<?x?xi64>
+  return %0 : tensor<?x?xi64>
+}
+
+// CHECK-LABEL: func @sliding_window
+func.func @sliding_window(%q: tensor<?x?x4x16xf32>, %k: tensor<?x128x2x16xf32>,
+                          %pos: tensor<?xi64>) -> tensor<?x?x4x16xf32> {
+  // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal, sliding_window = 64 : i64}
+  %0 = llm.attention %q, %k, %k, %pos {causal, sliding_window = 64} : tensor<?x?x4x16xf32>, tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>, tensor<?xi64> -> tensor<?x?x4x16xf32>
+  return %0 : tensor<?x?x4x16xf32>
+}

@@ -175,19 +175,21 @@ LogicalResult EmbeddingOp::verify() {
 //===----------------------------------------------------------------------===//
 
 static SmallVector<int64_t> linearShape(RankedTensorType input,
-                                        RankedTensorType weight) {
+                                        RankedTensorType weight,
+                                        bool weightInOut) {
   SmallVector<int64_t> shape(input.getShape());
-  shape.back() = weight.getDimSize(0);
+  shape.back() = weight.getDimSize(weightInOut ? 1 : 0);
   return shape;
 }
 
 void LinearOp::build(OpBuilder &builder, OperationState &state, Value input,
-                     Value weight, Value bias) {
+                     Value weight, Value bias, bool weightInOut) {
   auto inputType = tensorType(input);
   build(builder, state,
-        RankedTensorType::get(linearShape(inputType, tensorType(weight)),
-                              inputType.getElementType()),
-        input, weight, bias);
+        RankedTensorType::get(
+            linearShape(inputType, tensorType(weight), weightInOut),
+            inputType.getElementType()),
+        input, weight, bias, weightInOut);
 }
 
 LogicalResult LinearOp::verify() {
@@ -198,23 +200,28 @@ LogicalResult LinearOp::verify() {
     return emitOpError() << "expects an input of rank >= 1, found "
                          << inputType;
   if (failed(verifyRank(*this, "weight", getWeight(), 2)) ||
-      failed(verifyElementType(*this, "weight", getWeight(), elementType)) ||
-      failed(verifyDim(*this, "the input's last dimension",
-                       inputType.getDimSize(inputType.getRank() - 1),
-                       "the weight's in_features (dim 1)",
-                       weightType.getDimSize(1))))
+      failed(verifyElementType(*this, "weight", getWeight(), elementType)))
+    return failure();
+  std::string inDim = "the weight's in_features (dim " +
+                      std::to_string(getInFeaturesDim()) + ")";
+  std::string outDim = "the weight's out_features (dim " +
+                       std::to_string(getOutFeaturesDim()) + ")";
+  int64_t outFeatures = weightType.getDimSize(getOutFeaturesDim());
+  if (failed(verifyDim(*this, "the input's last dimension",
+                       inputType.getDimSize(inputType.getRank() - 1), inDim,
+                       weightType.getDimSize(getInFeaturesDim()))))
     return failure();
   if (Value bias = getBias()) {
     if (failed(verifyRank(*this, "bias", bias, 1)) ||
         failed(verifyElementType(*this, "bias", bias, elementType)) ||
         failed(verifyDim(*this, "the bias' length",
-                         tensorType(bias).getDimSize(0),
-                         "the weight's out_features (dim 0)",
-                         weightType.getDimSize(0))))
+                         tensorType(bias).getDimSize(0), outDim,
+                         outFeatures)))
       return failure();
   }
   return verifyResultType(*this, getResult(),
-                          linearShape(inputType, weightType), elementType);
+                          linearShape(inputType, weightType, getWeightInOut()),
+                          elementType);
 }
 
 //===----------------------------------------------------------------------===//
@@ -352,6 +359,65 @@ LogicalResult MergeHeadsOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// SplitOp and PositionIdsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplitOp::verify() {
+  auto inputType = getInput().getType();
+  int64_t rank = inputType.getRank();
+  if (getResults().empty())
+    return emitOpError() << "expects at least one result";
+  if (rank < 1)
+    return emitOpError() << "expects an input of rank >= 1, found "
+                         << inputType;
+  int64_t width = inputType.getDimSize(rank - 1);
+  if (failed(verifyStatic(*this, "input last dimension", width)))
+    return failure();
+  int64_t total = 0;
+  for (auto [index, result] : llvm::enumerate(getResults())) {
+    std::string name = "result #" + std::to_string(index);
+    if (failed(verifyRank(*this, name, result, rank)) ||
+        failed(verifyElementType(*this, name, result,
+                                 inputType.getElementType())))
+      return failure();
+    auto resultType = tensorType(result);
+    for (int64_t i = 0; i < rank - 1; ++i)
+      if (failed(verifyDim(*this,
+                           "dimension " + std::to_string(i) + " of " + name,
+                           resultType.getDimSize(i),
+                           "the input's dimension " + std::to_string(i),
+                           inputType.getDimSize(i))))
+        return failure();
+    int64_t part = resultType.getDimSize(rank - 1);
+    if (failed(verifyStatic(*this, "last dimension of " + name, part)))
+      return failure();
+    total += part;
+  }
+  if (total != width)
+    return emitOpError() << "expects the results' last dimensions to add up "
+                            "to the input's ("
+                         << width << "), found " << total;
+  return success();
+}
+
+void PositionIdsOp::build(OpBuilder &builder, OperationState &state,
+                          Value positions, Value ids) {
+  build(builder, state,
+        RankedTensorType::get(tensorType(ids).getShape(),
+                              tensorType(positions).getElementType()),
+        positions, ids);
+}
+
+LogicalResult PositionIdsOp::verify() {
+  auto idsType = getIds().getType();
+  if (failed(verifyRank(*this, "ids", getIds(), 2)) ||
+      failed(verifyPositions(*this, getPositions(), idsType.getDimSize(0))))
+    return failure();
+  return verifyResultType(*this, getResult(), idsType.getShape(),
+                          getPositions().getType().getElementType());
+}
+
+//===----------------------------------------------------------------------===//
 // RopeOp
 //===----------------------------------------------------------------------===//
 
@@ -399,7 +465,8 @@ void AttentionOp::build(OpBuilder &builder, OperationState &state,
   build(builder, state,
         RankedTensorType::get(attentionShape(queryType, tensorType(values)),
                               queryType.getElementType()),
-        query, keys, values, positions, causal, /*scale=*/nullptr);
+        query, keys, values, positions, causal, /*scale=*/nullptr,
+        /*sliding_window=*/nullptr);
 }
 
 LogicalResult AttentionOp::verify() {
@@ -442,9 +509,16 @@ LogicalResult AttentionOp::verify() {
     if (failed(verifyPositions(*this, positions, batch)))
       return failure();
   }
-  if (FloatAttr scale = getScaleAttr(); scale && !(scale.getValueAsDouble() > 0.0))
+  if (FloatAttr scale = getScaleAttr();
+      scale && !(scale.getValueAsDouble() > 0.0))
     return emitOpError() << "expects scale > 0, found "
                          << scale.getValueAsDouble();
+  if (std::optional<int64_t> window = getSlidingWindow()) {
+    if (!getCausal())
+      return emitOpError() << "expects 'causal' with a sliding_window";
+    if (*window <= 0)
+      return emitOpError() << "expects sliding_window > 0, found " << *window;
+  }
   return verifyResultType(*this, getResult(),
                           attentionShape(queryType, valuesType), elementType);
 }

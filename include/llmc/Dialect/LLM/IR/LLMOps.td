@@ -100,23 +100,34 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
   let description = [{
     Multiplies the last dimension of `input` (`... x in`) by the transpose of
     `weight` (`out x in`, the layout of `torch.nn.Linear`) and adds `bias`
-    (`out`) when given. The result is `... x out`.
+    (`out`) when given. The result is `... x out`. With `weight_in_out` the
+    weight is stored `in x out` (GPT-2's `Conv1D`) and used untransposed.
 
     ```mlir
     %y = llm.linear %x, %w, %b
         : tensor<?x?x64xf32>, tensor<128x64xf32>, tensor<128xf32>
         -> tensor<?x?x128xf32>
+    %z = llm.linear %x, %c {weight_in_out}
+        : tensor<?x?x64xf32>, tensor<64x192xf32> -> tensor<?x?x192xf32>
     ```
   }];
   let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$weight,
-                       Optional<LLM_FloatTensor>:$bias);
+                       Optional<LLM_FloatTensor>:$bias,
+                       UnitAttr:$weight_in_out);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
     type($weight) (`,` type($bias)^)? `->` type($result)
   }];
   let builders = [OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight,
-                                 CArg<"::mlir::Value", "{}">:$bias)>];
+                                 CArg<"::mlir::Value", "{}">:$bias,
+                                 CArg<"bool", "false">:$weightInOut)>];
+  let extraClassDeclaration = [{
+    /// The weight's dimension that matches the input (in_features).
+    int64_t getInFeaturesDim() { return getWeightInOut() ? 0 : 1; }
+    /// The weight's dimension that gives the output (out_features).
+    int64_t getOutFeaturesDim() { return getWeightInOut() ? 1 : 0; }
+  }];
   let hasVerifier = 1;
 }
 
@@ -226,6 +237,46 @@ def LLM_MergeHeadsOp : LLM_Op<"merge_heads", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_SplitOp : LLM_Op<"split", [Pure]> {
+  let summary = "splits the last dimension into consecutive parts";
+  let description = [{
+    Cuts the last dimension of `input` into consecutive parts whose sizes are
+    the last dimensions of the results, in order (a fused q/k/v projection
+    into q, k and v).
+
+    ```mlir
+    %q, %k, %v = llm.split %qkv : tensor<?x?x192xf32>
+        -> tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input);
+  let results = (outs Variadic<LLM_FloatTensor>:$results);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($results)";
+  let hasVerifier = 1;
+}
+
+def LLM_PositionIdsOp : LLM_Op<"position_ids", [Pure]> {
+  let summary = "the position of every token of a chunk";
+  let description = [{
+    `result[b, s] = positions[b] + s` for `ids` of shape `batch x seq`: the
+    positions to look up in a learned position embedding (GPT-2's `wpe`).
+    `ids` gives the shape only.
+
+    ```mlir
+    %p = llm.position_ids %positions, %ids
+        : tensor<?xi64>, tensor<?x?xi32> -> tensor<?x?xi64>
+    ```
+  }];
+  let arguments = (ins LLM_PositionsTensor:$positions, LLM_IndexTensor:$ids);
+  let results = (outs LLM_IndexTensor:$result);
+  let assemblyFormat = [{
+    $positions `,` $ids attr-dict `:` type($positions) `,` type($ids) `->`
+    type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$positions, "::mlir::Value":$ids)>];
+  let hasVerifier = 1;
+}
+
 def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
@@ -268,7 +319,9 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
     With `causal`, query `s` of row `b` sees key `j` only when
     `j <= positions[b] + s` (positions default to 0), so attention over a
     whole KV cache masks the slots not yet written. Without `causal`, every
-    key is seen. The result is `batch x seq x heads x head_dim`.
+    key is seen. With `sliding_window = W` (causal only), query `s` also
+    stops seeing keys `W` or more positions behind it (Mistral). The result is
+    `batch x seq x heads x head_dim`.
 
     ```mlir
     %o = llm.attention %q, %k, %v, %pos {causal}
@@ -279,7 +332,8 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
   let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$keys,
                        LLM_FloatTensor:$values,
                        Optional<LLM_PositionsTensor>:$positions,
-                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<I64Attr>:$sliding_window);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $keys `,` $values (`,` $positions^)? attr-dict `:`
