@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # compiler infrastructure: LLVM/MLIR 19 from Debian
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
+  # LLVMSupport's CMake export names zstd::libzstd_shared
+  libzstd-dev
   # build
   cmake ninja-build ccache git python3
   # runtime: JSON without LLVM; unit tests

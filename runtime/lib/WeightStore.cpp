@@ -96,12 +96,15 @@ static bool exists(const std::string &path) {
 Status WeightStore::open(const std::string &dir, WeightStore &out) {
   out = WeightStore();
   std::string index = dir + "/model.safetensors.index.json";
-  if (exists(index))
+  if (exists(index)) {
+    out.sourcePath = index;
     return out.addIndexedShards(dir, index);
+  }
   std::string single = dir + "/model.safetensors";
   if (!exists(single))
     return Status::error(dir + ": no model.safetensors or "
                                "model.safetensors.index.json");
+  out.sourcePath = single;
   if (Status status = out.addFile(single); !status.ok())
     return status;
   for (const TensorInfo &tensor : out.headers.back()->getTensors())

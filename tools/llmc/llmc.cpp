@@ -8,11 +8,8 @@
 #include "ModuleSummary.h"
 #include "OneLineDiagnostics.h"
 
-#include "llmc/Dialect/LLM/IR/LLMDialect.h"
+#include "llmc/Import/HFImporter.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -34,20 +31,39 @@ enum class EmitStage { LLM };
 
 cl::OptionCategory llmcCategory("llmc options");
 
+cl::SubCommand importCommand(
+    "import", "Import a Hugging Face checkpoint folder as an llm module");
 cl::SubCommand compileCommand(
     "compile", "Compile a model; --emit picks the stage to print");
 cl::SubCommand explainCommand(
     "explain", "Summarize a model: entry points, parameters, KV cache, ops");
-cl::SubCommandGroup inputCommands({&compileCommand, &explainCommand});
+cl::SubCommandGroup inputCommands({&importCommand, &compileCommand,
+                                   &explainCommand});
+cl::SubCommandGroup outputCommands({&importCommand, &compileCommand});
 
-cl::opt<std::string> inputPath(cl::Positional,
-                               cl::desc("<model.mlir | - for stdin>"),
-                               cl::sub(inputCommands), cl::cat(llmcCategory));
+cl::opt<std::string>
+    inputPath(cl::Positional,
+              cl::desc("<model folder | model.mlir | - for stdin>"),
+              cl::sub(inputCommands), cl::cat(llmcCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
-                                cl::sub(compileCommand),
+                                cl::sub(outputCommands),
                                 cl::cat(llmcCategory));
+
+cl::opt<int64_t> maxSeqLen(
+    "max-seq-len",
+    cl::desc("KV cache length (default: max_position_embeddings)"),
+    cl::value_desc("N"), cl::init(0), cl::sub(inputCommands),
+    cl::cat(llmcCategory));
+
+cl::opt<llmc::FloatDType> computeDType(
+    "dtype",
+    cl::desc("Activation and KV cache type (default: the config's dtype)"),
+    cl::values(clEnumValN(llmc::FloatDType::F32, "f32", "float32"),
+               clEnumValN(llmc::FloatDType::F16, "f16", "float16"),
+               clEnumValN(llmc::FloatDType::BF16, "bf16", "bfloat16")),
+    cl::sub(inputCommands), cl::cat(llmcCategory));
 
 cl::opt<EmitStage> emitStage(
     "emit", cl::desc("The stage to write"), cl::init(EmitStage::LLM),
@@ -67,29 +83,15 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Checks that `path` names something llmc can read, before opening it.
-static LogicalResult checkInputKind(StringRef path) {
-  if (path == "-")
-    return success();
-  if (llvm::sys::fs::is_directory(path)) {
-    fail("'" + path +
-         "' is a directory; importing Hugging Face checkpoint folders is not "
-         "supported yet: expects an .mlir file");
-    return failure();
-  }
-  StringRef extension = llvm::sys::path::extension(path);
-  if (extension != ".mlir") {
-    fail("'" + path + "' has unknown input kind '" + extension +
-         "': expects an .mlir file");
-    return failure();
-  }
-  return success();
-}
-
-/// Parses and verifies the input module; diagnostics go to the handler.
-static OwningOpRef<ModuleOp> loadModule(MLIRContext &context) {
-  if (failed(checkInputKind(inputPath)))
+/// Parses and verifies an .mlir input; diagnostics go to the handler.
+static OwningOpRef<ModuleOp> parseModule(MLIRContext &context) {
+  StringRef extension = llvm::sys::path::extension(inputPath);
+  if (inputPath != "-" && extension != ".mlir") {
+    fail("'" + inputPath + "' has unknown input kind '" + extension +
+         "': expects a model folder (config.json + safetensors) or an .mlir "
+         "file");
     return nullptr;
+  }
   auto file = llvm::MemoryBuffer::getFileOrSTDIN(inputPath);
   if (std::error_code error = file.getError()) {
     fail("cannot open '" + inputPath + "': " + error.message());
@@ -100,51 +102,88 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
-static int runCompile(ModuleOp module) {
+/// Imports a checkpoint folder.
+static OwningOpRef<ModuleOp> importModule(MLIRContext &context) {
+  llmc::ImportOptions options;
+  if (maxSeqLen.getNumOccurrences())
+    options.maxSeqLen = maxSeqLen;
+  if (computeDType.getNumOccurrences())
+    options.dtype = computeDType;
+  auto module = llmc::importHuggingFace(inputPath, options, &context);
+  if (!module) {
+    fail(llvm::toString(module.takeError()));
+    return nullptr;
+  }
+  return std::move(*module);
+}
+
+/// The input as a verified llm module: a model folder is imported, a .mlir
+/// file parsed.
+static OwningOpRef<ModuleOp> loadModule(MLIRContext &context) {
+  if (inputPath != "-" && llvm::sys::fs::is_directory(inputPath))
+    return importModule(context);
+  if (importCommand) {
+    fail("'" + inputPath +
+         "' is not a folder: llmc import expects a Hugging Face checkpoint "
+         "folder (config.json + safetensors)");
+    return nullptr;
+  }
+  return parseModule(context);
+}
+
+static int writeModule(ModuleOp module) {
   std::string errorMessage;
   auto output = openOutputFile(outputPath, &errorMessage);
   if (!output)
     return fail("cannot write '" + outputPath + "': " + errorMessage);
-  switch (emitStage) {
-  case EmitStage::LLM:
-    module.print(output->os());
-    break;
-  }
+  module.print(output->os());
   output->keep();
   return 0;
 }
 
+static int runCompile(ModuleOp module) {
+  switch (emitStage) {
+  case EmitStage::LLM:
+    return writeModule(module);
+  }
+  return 0;
+}
+
 /// The commands, for the checks cl does not make with one clear line.
-static const char *const kCommands[] = {"compile", "explain"};
+static const char *const kCommands[] = {"import", "compile", "explain"};
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   if (argc > 1 && argv[1][0] != '-' &&
       !llvm::is_contained(kCommands, StringRef(argv[1])))
     return fail(llvm::Twine("unknown command '") + argv[1] +
-                "': expects compile or explain (see llmc --help)");
+                "': expects import, compile or explain (see llmc --help)");
   cl::SetVersionPrinter(printVersion);
   cl::HideUnrelatedOptions(llmcCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "llmc: ahead-of-time compiler for Transformer language models\n\n"
-      "  llmc compile model.mlir [--emit=llm] [-o out]\n"
-      "  llmc explain model.mlir\n");
+      "  llmc import <model-dir> [-o model.mlir]\n"
+      "  llmc compile <model-dir | model.mlir> [--emit=llm] [-o out]\n"
+      "  llmc explain <model-dir | model.mlir>\n");
 
-  if (!compileCommand && !explainCommand)
-    return fail("expects a command: compile or explain (see llmc --help)");
+  if (!importCommand && !compileCommand && !explainCommand)
+    return fail(
+        "expects a command: import, compile or explain (see llmc --help)");
   if (inputPath.empty())
-    return fail("expects an input file (a .mlir module, or - for stdin)");
+    return fail("expects an input: a model folder, a .mlir file, or - for "
+                "stdin");
 
   DialectRegistry registry;
-  registry.insert<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,
-                  tensor::TensorDialect>();
+  llmc::registerImportDialects(registry);
   MLIRContext context(registry);
   llmc::OneLineDiagnosticHandler diagnostics(&context, llvm::errs());
 
   OwningOpRef<ModuleOp> module = loadModule(context);
   if (!module)
     return 1;
+  if (importCommand)
+    return writeModule(*module);
   if (compileCommand)
     return runCompile(*module);
   llmc::printModuleSummary(*module, llvm::outs());

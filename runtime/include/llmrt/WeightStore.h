@@ -63,6 +63,8 @@ public:
   Entry find(std::string_view name) const;
   /// All tensor names, sorted.
   std::vector<std::string> getNames() const;
+  /// The file that lists the tensors: the index, or the single file.
+  const std::string &getSourcePath() const { return sourcePath; }
   /// The files of the checkpoint, in the order opened.
   const std::vector<std::string> &getFiles() const { return paths; }
   /// Total bytes of tensor data.
@@ -75,6 +77,7 @@ private:
   Status addFile(const std::string &path);
   Status addIndexedShards(const std::string &dir, const std::string &index);
 
+  std::string sourcePath;
   std::vector<std::string> paths;
   // Owned through pointers: entries point into them.
   std::vector<std::unique_ptr<SafetensorsHeader>> headers;
