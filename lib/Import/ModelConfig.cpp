@@ -123,6 +123,14 @@ public:
 
   bool failed() const { return error.has_value(); }
 
+  /// Keeps the first error of a reader of a nested object.
+  void adoptError(FieldReader &nested) {
+    if (!error)
+      error = std::move(nested.error);
+  }
+
+  StringRef getFileName() const { return fileName; }
+
   Error takeError() {
     if (!error)
       return Error::success();
@@ -164,7 +172,7 @@ void readRope(FieldReader &reader, ModelConfig &config) {
   if (!scaling || reader.failed())
     return;
 
-  FieldReader nested(*scaling, "");
+  FieldReader nested(*scaling, reader.getFileName());
   nested.prefix = (scalingKey + ".").str();
   if (parameters)
     config.ropeTheta = nested.positiveNumber("rope_theta", config.ropeTheta);
@@ -195,8 +203,7 @@ void readRope(FieldReader &reader, ModelConfig &config) {
     nested.failField(typeKey, "unsupported rope scaling '" + type +
                                   "' (supported: default, linear, llama3)");
   }
-  if (Error error = nested.takeError())
-    reader.failLine(toString(std::move(error)));
+  reader.adoptError(nested);
 }
 
 void readLlamaFamily(FieldReader &reader, ModelConfig &config) {
