@@ -194,11 +194,9 @@ void readRope(FieldReader &reader, ModelConfig &config) {
         nested.positiveInt("original_max_position_embeddings");
     if (!nested.failed() &&
         config.ropeHighFreqFactor <= config.ropeLowFreqFactor)
-      nested.failField("high_freq_factor",
-                       formatv("expected more than low_freq_factor ({0}), "
-                               "found {1}",
-                               config.ropeLowFreqFactor,
-                               config.ropeHighFreqFactor));
+      nested.fail("high_freq_factor",
+                  "a number above low_freq_factor (" +
+                      formatv("{0}", *scaling->get("low_freq_factor")) + ")");
   } else {
     nested.failField(typeKey, "unsupported rope scaling '" + type +
                                   "' (supported: default, linear, llama3)");
