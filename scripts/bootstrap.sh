@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # LLVMSupport's CMake export names zstd::libzstd_shared
   libzstd-dev
+  # libFuzzer and AddressSanitizer runtimes for the fuzz targets
+  libclang-rt-19-dev
   # build
   cmake ninja-build ccache git python3
   # runtime: JSON without LLVM; unit tests

@@ -20,6 +20,12 @@ config.substitutions.append(("%llmc_obj_root", config.llmc_obj_root))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# libFuzzer targets run for a bounded time (LLMC_FUZZ_SECONDS, default 30).
+if config.llmc_has_fuzzers:
+    config.available_features.add("fuzzers")
+config.substitutions.append(
+    ("%fuzz_seconds", os.environ.get("LLMC_FUZZ_SECONDS", "30")))
+
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-tools = ["llmc", "llmc-opt"]
+tools = ["llmc", "llmc-opt", "safetensors-header-fuzzer", "model-config-fuzzer"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
