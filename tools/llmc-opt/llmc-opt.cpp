@@ -6,7 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Conversion/Passes.h"
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
+#include "llmc/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -16,6 +18,8 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  llmc::registerLLMCConversionPasses();
+  llmc::registerPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -139,6 +139,24 @@ GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return success();
 }
 
+LogicalResult
+ParamBufferOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param =
+      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getNameAttr());
+  if (!param)
+    return emitOpError() << "expects " << getNameAttr()
+                         << " to name an llm.param";
+  RankedTensorType declared = param.getTensorType();
+  MemRefType type = getType();
+  if (declared.getShape() != type.getShape() ||
+      declared.getElementType() != type.getElementType() ||
+      !type.getLayout().isIdentity())
+    return emitOpError() << "expects a buffer of the type of " << getNameAttr()
+                         << " (" << declared << ") with the identity layout, "
+                         << "found " << type;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // EmbeddingOp
 //===----------------------------------------------------------------------===//

@@ -70,6 +70,24 @@ def LLM_GetParamOp : LLM_Op<"get_param",
   let assemblyFormat = "$name attr-dict `:` type($result)";
 }
 
+def LLM_ParamBufferOp : LLM_Op<"param_buffer",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the buffer of a parameter, after bufferization";
+  let description = [{
+    The memory of the parameter named by `name`, read-only, with the shape and
+    element type of its `llm.param`. `convert-llm-to-linalg` produces it for
+    `llm.get_param`; `convert-llm-to-llvm` reads the address from the
+    parameter table the runtime fills.
+
+    ```mlir
+    %b = llm.param_buffer @layers.0.q_proj : memref<64x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs StaticShapeMemRefOf<[AnyType]>:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Embedding and projections
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,39 @@
+//===- Pipelines.h - llmc's named pass pipelines ----------------*- C++ -*-===//
+//
+// The pass pipelines, defined once and used by both `llmc compile` and
+// `llmc-opt --llmc-cpu-pipeline` (and its two halves), so a stage printed by
+// one can be replayed with the other.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_PIPELINES_PIPELINES_H
+#define LLMC_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace llmc {
+
+/// llm -> linalg/tensor/arith/math on tensors (`--emit=linalg`):
+/// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
+/// elementwise fusion.
+void buildLLMToLinalgPipeline(mlir::OpPassManager &pm);
+
+/// linalg on tensors -> LLVM dialect for the host (`--emit=llvm` then
+/// translates): one-shot bufferization across functions (KV cache updated in
+/// place, logits returned), buffer deallocation, loops, convert-llm-to-llvm.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
+
+/// Both, in order: what `llmc compile --target=cpu` runs.
+void buildCpuPipeline(mlir::OpPassManager &pm);
+
+/// Registers --llmc-llm-to-linalg, --llmc-cpu-codegen and
+/// --llmc-cpu-pipeline for llmc-opt.
+void registerPipelines();
+
+/// The dialects, interfaces and translations the pipelines need.
+void registerPipelineDialects(mlir::DialectRegistry &registry);
+
+} // namespace llmc
+
+#endif // LLMC_PIPELINES_PIPELINES_H
