@@ -78,6 +78,18 @@ static void addEntryPoints(ModuleOp module, func::FuncOp forward) {
   }
 }
 
+llvm::Error openWeightStore(StringRef dir, llmrt::WeightStore &store) {
+  if (llmrt::Status status = llmrt::WeightStore::open(dir.str(), store);
+      !status.ok())
+    return makeError(status.message());
+  return llvm::Error::success();
+}
+
+FloatDType computeTypeOf(const ImportOptions &options,
+                         const ModelConfig &config) {
+  return options.dtype.value_or(config.dtype.value_or(FloatDType::F32));
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 importHuggingFace(StringRef dir, const ImportOptions &options,
                   MLIRContext *context) {
@@ -85,22 +97,25 @@ importHuggingFace(StringRef dir, const ImportOptions &options,
   if (!config)
     return config.takeError();
   llmrt::WeightStore store;
-  if (llmrt::Status status = llmrt::WeightStore::open(dir.str(), store);
-      !status.ok())
-    return makeError(status.message());
+  if (llvm::Error error = openWeightStore(dir, store))
+    return std::move(error);
+  return importHuggingFace(dir, *config, store, options, context);
+}
 
-  int64_t maxSeq = options.maxSeqLen.value_or(config->maxPositions);
-  if (maxSeq <= 0 || maxSeq > config->maxPositions)
+llvm::Expected<OwningOpRef<ModuleOp>>
+importHuggingFace(StringRef dir, const ModelConfig &config,
+                  const llmrt::WeightStore &store,
+                  const ImportOptions &options, MLIRContext *context) {
+  int64_t maxSeq = options.maxSeqLen.value_or(config.maxPositions);
+  if (maxSeq <= 0 || maxSeq > config.maxPositions)
     return makeError(llvm::formatv(
         "--max-seq-len: expected 1 to the model's max_position_embeddings "
         "({0}), found {1}",
-        config->maxPositions, maxSeq));
+        config.maxPositions, maxSeq));
 
   for (StringRef name : {"llm", "func", "arith", "tensor"})
     context->getOrLoadDialect(name);
-  FloatType computeType = toFloatType(
-      options.dtype.value_or(config->dtype.value_or(FloatDType::F32)),
-      context);
+  FloatType computeType = toFloatType(computeTypeOf(options, config), context);
 
   SmallString<256> configPath(dir);
   llvm::sys::path::append(configPath, "config.json");
@@ -108,15 +123,15 @@ importHuggingFace(StringRef dir, const ImportOptions &options,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder builder(context);
   (*module)->setAttr("llm.model_type",
-                     builder.getStringAttr(config->modelType));
+                     builder.getStringAttr(config.modelType));
 
   auto dynamic = ShapedType::kDynamic;
-  auto cacheType = llm::KVCacheType::get(context, config->numLayers, dynamic,
-                                         maxSeq, config->numKVHeads,
-                                         config->headDim, computeType);
+  auto cacheType = llm::KVCacheType::get(context, config.numLayers, dynamic,
+                                         maxSeq, config.numKVHeads,
+                                         config.headDim, computeType);
   Type ids = RankedTensorType::get({dynamic, dynamic}, builder.getI32Type());
   Type positions = RankedTensorType::get({dynamic}, builder.getI64Type());
-  Type logits = RankedTensorType::get({dynamic, dynamic, config->vocabSize},
+  Type logits = RankedTensorType::get({dynamic, dynamic, config.vocabSize},
                                       computeType);
   builder.setInsertionPointToEnd(module->getBody());
   auto forward = builder.create<func::FuncOp>(
@@ -125,9 +140,9 @@ importHuggingFace(StringRef dir, const ImportOptions &options,
                               {logits, cacheType}));
   forward.setPrivate();
 
-  ForwardBuilder body(*config, store, *module, forward, computeType);
+  ForwardBuilder body(config, store, *module, forward, computeType);
   Value result;
-  if (config->family == ModelFamily::GPT2)
+  if (config.family == ModelFamily::GPT2)
     result = buildGPT2Forward(
         body, store.find("transformer.wte.weight").info ? "transformer." : "");
   else

@@ -139,8 +139,17 @@ Status parseMetadata(const json &value, std::string_view fileName,
 }
 } // namespace
 
+/// 64-bit FNV-1a.
+static uint64_t fnv1a(std::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char byte : bytes)
+    hash = (hash ^ byte) * 0x100000001b3ULL;
+  return hash;
+}
+
 Status SafetensorsHeader::parseJson(std::string_view text,
                                     std::string_view fileName) {
+  checksum = fnv1a(text);
   json root;
   if (Status status = parseJsonText(text, std::string(fileName) + ": header",
                                     root);

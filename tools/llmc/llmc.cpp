@@ -5,10 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Compile.h"
 #include "ModuleSummary.h"
 #include "OneLineDiagnostics.h"
 
 #include "llmc/Import/HFImporter.h"
+#include "llmc/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -26,15 +28,17 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+using llmc::EmitStage;
+
 namespace {
-enum class EmitStage { LLM };
 
 cl::OptionCategory llmcCategory("llmc options");
 
 cl::SubCommand importCommand(
     "import", "Import a Hugging Face checkpoint folder as an llm module");
 cl::SubCommand compileCommand(
-    "compile", "Compile a model; --emit picks the stage to print");
+    "compile", "Compile a model into an artifact directory (or print a "
+               "stage with --emit)");
 cl::SubCommand explainCommand(
     "explain", "Summarize a model: entry points, parameters, KV cache, ops");
 cl::SubCommandGroup inputCommands({&importCommand, &compileCommand,
@@ -66,10 +70,28 @@ cl::opt<llmc::FloatDType> computeDType(
     cl::sub(inputCommands), cl::cat(llmcCategory));
 
 cl::opt<EmitStage> emitStage(
-    "emit", cl::desc("The stage to write"), cl::init(EmitStage::LLM),
-    cl::values(clEnumValN(EmitStage::LLM, "llm",
-                          "the verified llm dialect module")),
+    "emit",
+    cl::desc("Print a stage instead of writing the artifact directory"),
+    cl::init(EmitStage::Artifact),
+    cl::values(
+        clEnumValN(EmitStage::LLM, "llm", "the verified llm dialect module"),
+        clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
+        clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host")),
     cl::sub(compileCommand), cl::cat(llmcCategory));
+
+cl::opt<std::string> target("target", cl::desc("Code generation target"),
+                            cl::value_desc("cpu"), cl::init("cpu"),
+                            cl::sub(compileCommand), cl::cat(llmcCategory));
+
+cl::opt<int64_t> maxBatch("max-batch",
+                          cl::desc("Largest batch the artifact runs"),
+                          cl::value_desc("N"), cl::init(8),
+                          cl::sub(compileCommand), cl::cat(llmcCategory));
+
+cl::opt<bool> printPipeline("print-pipeline",
+                            cl::desc("Print the passes of --emit's stage and "
+                                     "exit"),
+                            cl::sub(compileCommand), cl::cat(llmcCategory));
 } // namespace
 
 static void printVersion(llvm::raw_ostream &os) {
@@ -102,14 +124,11 @@ static OwningOpRef<ModuleOp> parseModule(MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
+static llmc::ImportOptions importOptions();
+
 /// Imports a checkpoint folder.
 static OwningOpRef<ModuleOp> importModule(MLIRContext &context) {
-  llmc::ImportOptions options;
-  if (maxSeqLen.getNumOccurrences())
-    options.maxSeqLen = maxSeqLen;
-  if (computeDType.getNumOccurrences())
-    options.dtype = computeDType;
-  auto module = llmc::importHuggingFace(inputPath, options, &context);
+  auto module = llmc::importHuggingFace(inputPath, importOptions(), &context);
   if (!module) {
     fail(llvm::toString(module.takeError()));
     return nullptr;
@@ -141,11 +160,41 @@ static int writeModule(ModuleOp module) {
   return 0;
 }
 
-static int runCompile(ModuleOp module) {
-  switch (emitStage) {
-  case EmitStage::LLM:
-    return writeModule(module);
+static llmc::ImportOptions importOptions() {
+  llmc::ImportOptions options;
+  if (maxSeqLen.getNumOccurrences())
+    options.maxSeqLen = maxSeqLen;
+  if (computeDType.getNumOccurrences())
+    options.dtype = computeDType;
+  return options;
+}
+
+static int runCompile(MLIRContext &context) {
+  if (target != "cpu")
+    return fail("--target: unsupported target '" + target +
+                "' (supported: cpu)");
+  if (printPipeline) {
+    llvm::outs() << llmc::describePipeline(emitStage, context) << "\n";
+    return 0;
   }
+  if (emitStage == EmitStage::Artifact) {
+    llmc::CompileOptions options;
+    options.input = inputPath;
+    options.output = outputPath;
+    options.import = importOptions();
+    options.maxBatch = maxBatch;
+    llvm::raw_string_ostream version(options.compilerVersion);
+    printVersion(version);
+    options.compilerVersion.pop_back();
+    if (llvm::Error error = llmc::compileArtifact(options, context))
+      return fail(llvm::toString(std::move(error)));
+    return 0;
+  }
+  OwningOpRef<ModuleOp> module = loadModule(context);
+  if (!module || failed(llmc::lowerToStage(*module, emitStage)))
+    return 1;
+  if (llvm::Error error = llmc::writeStage(*module, emitStage, outputPath))
+    return fail(llvm::toString(std::move(error)));
   return 0;
 }
 
@@ -164,7 +213,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "llmc: ahead-of-time compiler for Transformer language models\n\n"
       "  llmc import <model-dir> [-o model.mlir]\n"
-      "  llmc compile <model-dir | model.mlir> [--emit=llm] [-o out]\n"
+      "  llmc compile <model-dir> -o out.llmc [--target=cpu]\n"
+      "  llmc compile <model-dir | model.mlir> --emit=llm|linalg|llvm\n"
       "  llmc explain <model-dir | model.mlir>\n");
 
   if (!importCommand && !compileCommand && !explainCommand)
@@ -175,17 +225,17 @@ int main(int argc, char **argv) {
                 "stdin");
 
   DialectRegistry registry;
-  llmc::registerImportDialects(registry);
+  llmc::registerPipelineDialects(registry);
   MLIRContext context(registry);
   llmc::OneLineDiagnosticHandler diagnostics(&context, llvm::errs());
 
+  if (compileCommand)
+    return runCompile(context);
   OwningOpRef<ModuleOp> module = loadModule(context);
   if (!module)
     return 1;
   if (importCommand)
     return writeModule(*module);
-  if (compileCommand)
-    return runCompile(*module);
   llmc::printModuleSummary(*module, llvm::outs());
   return 0;
 }

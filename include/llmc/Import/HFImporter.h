@@ -12,6 +12,8 @@
 
 #include "llmc/Import/ModelConfig.h"
 
+#include "llmrt/WeightStore.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
@@ -28,11 +30,25 @@ struct ImportOptions {
   std::optional<FloatDType> dtype;
 };
 
-/// Imports the checkpoint folder `dir`. Errors are one line naming the file,
-/// field or tensor and what was expected.
+/// Imports a checkpoint from its config and opened weight store (headers
+/// only). Errors are one line naming the file, field or tensor and what was
+/// expected.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importHuggingFace(llvm::StringRef dir, const ModelConfig &config,
+                  const llmrt::WeightStore &store,
+                  const ImportOptions &options, mlir::MLIRContext *context);
+
+/// Reads config.json and the safetensors headers of `dir`, then imports.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importHuggingFace(llvm::StringRef dir, const ImportOptions &options,
                   mlir::MLIRContext *context);
+
+/// Opens the weight store of `dir` (headers only) as an llvm::Error.
+llvm::Error openWeightStore(llvm::StringRef dir, llmrt::WeightStore &store);
+
+/// The compute type `options` and `config` select.
+FloatDType computeTypeOf(const ImportOptions &options,
+                         const ModelConfig &config);
 
 /// The dialects an imported module uses.
 void registerImportDialects(mlir::DialectRegistry &registry);

@@ -59,6 +59,9 @@ public:
   uint64_t getDataOffset() const { return dataOffset; }
   /// Size of the data section in bytes.
   uint64_t getDataSize() const { return dataSize; }
+  /// A 64-bit FNV-1a checksum of the header bytes, to notice a checkpoint
+  /// that changed after compilation without reading its data.
+  uint64_t getChecksum() const { return checksum; }
   /// The optional "__metadata__" string map.
   const std::map<std::string, std::string> &getMetadata() const {
     return metadata;
@@ -72,6 +75,7 @@ private:
   std::map<std::string, std::string> metadata;
   uint64_t dataOffset = 0;
   uint64_t dataSize = 0;
+  uint64_t checksum = 0;
 };
 
 } // namespace llmrt

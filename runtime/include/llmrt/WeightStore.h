@@ -67,6 +67,10 @@ public:
   const std::string &getSourcePath() const { return sourcePath; }
   /// The files of the checkpoint, in the order opened.
   const std::vector<std::string> &getFiles() const { return paths; }
+  /// The header of file `index` of getFiles().
+  const SafetensorsHeader &getHeader(size_t index) const {
+    return *headers[index];
+  }
   /// Total bytes of tensor data.
   uint64_t getTotalBytes() const;
 

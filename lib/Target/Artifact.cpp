@@ -1,0 +1,134 @@
+//===- Artifact.cpp - The compiled model as a directory -------------------===//
+
+#include "llmc/Target/Artifact.h"
+
+#include "llmc/Dialect/LLM/IR/LLMOps.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace llmc {
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
+/// The safetensors spelling of a parameter's element type.
+static std::string storedDType(Type type) {
+  if (type.isF32())
+    return "F32";
+  if (type.isF16())
+    return "F16";
+  if (type.isBF16())
+    return "BF16";
+  return "unsupported";
+}
+
+static llvm::json::Array shapeArray(llvm::ArrayRef<int64_t> shape) {
+  llvm::json::Array array;
+  for (int64_t dim : shape)
+    array.push_back(dim);
+  return array;
+}
+
+llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
+  const ModelConfig &config = *inputs.config;
+  llvm::json::Array params;
+  for (auto param : module.getOps<llm::ParamOp>())
+    params.push_back(llvm::json::Object{
+        {"name", param.getSource()},
+        {"dtype", storedDType(param.getTensorType().getElementType())},
+        {"shape", shapeArray(param.getTensorType().getShape())}});
+
+  llvm::json::Array files;
+  const std::vector<std::string> &paths = inputs.store->getFiles();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    uint64_t bytes = 0;
+    llvm::sys::fs::file_size(paths[i], bytes);
+    files.push_back(llvm::json::Object{
+        {"name", llvm::sys::path::filename(paths[i])},
+        {"bytes", static_cast<int64_t>(bytes)},
+        {"header_checksum",
+         llvm::formatv("{0:x16}", inputs.store->getHeader(i).getChecksum())
+             .str()}});
+  }
+
+  llvm::StringRef dtype = floatDTypeName(inputs.computeType);
+  return llvm::json::Object{
+      {"format", "llmc-artifact"},
+      {"format_version", kArtifactFormatVersion},
+      {"compiler", inputs.compilerVersion},
+      {"target", "cpu"},
+      {"parallel", llvm::json::Object{{"dp", 1}, {"tp", 1}, {"pp", 1}}},
+      {"model",
+       llvm::json::Object{{"model_type", config.modelType},
+                          {"vocab_size", config.vocabSize},
+                          {"hidden_size", config.hiddenSize},
+                          {"num_layers", config.numLayers},
+                          {"num_heads", config.numHeads},
+                          {"num_kv_heads", config.numKVHeads},
+                          {"head_dim", config.headDim},
+                          {"dtype", dtype},
+                          {"max_seq_len", inputs.maxSeqLen},
+                          {"max_batch", inputs.maxBatch}}},
+      {"code", llvm::json::Object{{"library", kHostLibraryName},
+                                  {"prefill", "_mlir_ciface_prefill"},
+                                  {"decode", "_mlir_ciface_decode"},
+                                  {"param_table", "__llmc_params"}}},
+      {"weights", llvm::json::Object{{"checkpoint", inputs.checkpointDir},
+                                     {"files", std::move(files)},
+                                     {"params", std::move(params)}}},
+  };
+}
+
+llvm::Error writeJsonFile(llvm::StringRef path, const llvm::json::Value &value) {
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error);
+  if (error)
+    return makeError("cannot write " + path + ": " + error.message());
+  os << llvm::formatv("{0:2}", value) << "\n";
+  return llvm::Error::success();
+}
+
+llvm::Error writeArtifactDirectory(
+    llvm::StringRef outDir,
+    llvm::function_ref<llvm::Error(llvm::StringRef)> writeFiles) {
+  llvm::SmallString<256> temp;
+  if (std::error_code error = llvm::sys::fs::createUniqueDirectory(
+          outDir + ".tmp", temp))
+    return makeError("cannot create a directory next to " + outDir + ": " +
+                     error.message());
+  auto discard = [&](llvm::Error error) {
+    llvm::sys::fs::remove_directories(temp);
+    return error;
+  };
+  if (llvm::Error error = writeFiles(temp))
+    return discard(std::move(error));
+
+  // Replace an older artifact: move it aside, move the new one in, drop it.
+  llvm::SmallString<256> old;
+  if (llvm::sys::fs::exists(outDir)) {
+    if (!llvm::sys::fs::is_directory(outDir) ||
+        !llvm::sys::fs::exists(outDir + "/manifest.json"))
+      return discard(makeError(outDir + " exists and is not an llmc artifact; "
+                                        "not replacing it"));
+    old = (outDir + ".old").str();
+    llvm::sys::fs::remove_directories(old);
+    if (std::error_code error = llvm::sys::fs::rename(outDir, old))
+      return discard(makeError("cannot replace " + outDir + ": " +
+                               error.message()));
+  }
+  if (std::error_code error = llvm::sys::fs::rename(temp, outDir))
+    return discard(makeError("cannot create " + outDir + ": " +
+                             error.message()));
+  if (!old.empty())
+    llvm::sys::fs::remove_directories(old);
+  return llvm::Error::success();
+}
+
+} // namespace llmc

@@ -1,0 +1,118 @@
+//===- Compile.cpp - What `llmc compile` does -----------------------------===//
+
+#include "Compile.h"
+
+#include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Target/Artifact.h"
+#include "llmc/Target/HostCode.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+namespace llmc {
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
+static void buildStagePipeline(OpPassManager &pm, EmitStage emit) {
+  switch (emit) {
+  case EmitStage::LLM:
+    return;
+  case EmitStage::Linalg:
+    return buildLLMToLinalgPipeline(pm);
+  case EmitStage::LLVM:
+  case EmitStage::Artifact:
+    return buildCpuPipeline(pm);
+  }
+}
+
+std::string describePipeline(EmitStage emit, MLIRContext &context) {
+  PassManager pm(&context);
+  buildStagePipeline(pm, emit);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pm.printAsTextualPipeline(os);
+  return text;
+}
+
+LogicalResult lowerToStage(ModuleOp module, EmitStage emit) {
+  PassManager pm(module.getContext());
+  buildStagePipeline(pm, emit);
+  return pm.run(module);
+}
+
+llvm::Error writeStage(ModuleOp module, EmitStage emit, llvm::StringRef path) {
+  std::string message;
+  auto output = openOutputFile(path, &message);
+  if (!output)
+    return makeError("cannot write '" + path + "': " + message);
+  if (emit == EmitStage::LLVM) {
+    llvm::LLVMContext context;
+    auto llvmModule = translateForHost(module, context);
+    if (!llvmModule)
+      return llvmModule.takeError();
+    (*llvmModule)->print(output->os(), nullptr);
+  } else {
+    module.print(output->os());
+  }
+  output->keep();
+  return llvm::Error::success();
+}
+
+llvm::Error compileArtifact(const CompileOptions &options,
+                            MLIRContext &context) {
+  if (!llvm::sys::fs::is_directory(options.input))
+    return makeError("'" + options.input +
+                     "': an artifact is compiled from a model folder (its "
+                     "weights are referenced); use --emit=llm|linalg|llvm "
+                     "for .mlir input");
+  if (options.output.empty() || options.output == "-")
+    return makeError("expects -o <artifact directory>");
+  if (options.maxBatch <= 0)
+    return makeError("--max-batch: expected a positive number, found " +
+                     llvm::Twine(options.maxBatch));
+
+  llvm::Expected<ModelConfig> config = readModelConfig(options.input);
+  if (!config)
+    return config.takeError();
+  llmrt::WeightStore store;
+  if (llvm::Error error = openWeightStore(options.input, store))
+    return error;
+  auto module = importHuggingFace(options.input, *config, store,
+                                  options.import, &context);
+  if (!module)
+    return module.takeError();
+
+  llvm::SmallString<256> checkpoint(options.input);
+  llvm::sys::fs::make_absolute(checkpoint);
+  llvm::sys::path::remove_dots(checkpoint, /*remove_dot_dot=*/true);
+  ManifestInputs inputs;
+  inputs.checkpointDir = checkpoint.str().str();
+  inputs.config = &*config;
+  inputs.store = &store;
+  inputs.computeType = computeTypeOf(options.import, *config);
+  inputs.maxSeqLen =
+      options.import.maxSeqLen.value_or(config->maxPositions);
+  inputs.maxBatch = options.maxBatch;
+  inputs.compilerVersion = options.compilerVersion;
+  llvm::json::Value manifest = buildManifest(**module, inputs);
+
+  if (failed(lowerToStage(**module, EmitStage::Artifact)))
+    return makeError("compilation failed");
+  return writeArtifactDirectory(
+      options.output, [&](llvm::StringRef dir) -> llvm::Error {
+        if (llvm::Error error = emitHostSharedLibrary(
+                **module, (dir + "/" + kHostLibraryName).str()))
+          return error;
+        return writeJsonFile((dir + "/manifest.json").str(), manifest);
+      });
+}
+
+} // namespace llmc

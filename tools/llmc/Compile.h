@@ -1,0 +1,45 @@
+//===- Compile.h - What `llmc compile` does ---------------------*- C++ -*-===//
+
+#ifndef LLMC_TOOLS_LLMC_COMPILE_H
+#define LLMC_TOOLS_LLMC_COMPILE_H
+
+#include "llmc/Import/HFImporter.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace llmc {
+
+/// The stages `llmc compile --emit` can write.
+enum class EmitStage { Artifact, LLM, Linalg, LLVM };
+
+struct CompileOptions {
+  std::string input;
+  std::string output;
+  EmitStage emit = EmitStage::Artifact;
+  ImportOptions import;
+  int64_t maxBatch = 1;
+  std::string compilerVersion;
+};
+
+/// Lowers the llm module `module` to the stage `options.emit` names
+/// (linalg or LLVM dialect) in place; diagnostics go to the context.
+mlir::LogicalResult lowerToStage(mlir::ModuleOp module, EmitStage emit);
+
+/// Writes the stage of `module` (already lowered) to `output`.
+llvm::Error writeStage(mlir::ModuleOp module, EmitStage emit,
+                       llvm::StringRef output);
+
+/// Compiles the checkpoint folder `options.input` into the artifact
+/// directory `options.output`.
+llvm::Error compileArtifact(const CompileOptions &options,
+                            mlir::MLIRContext &context);
+
+/// The passes of the stage, as a textual pipeline.
+std::string describePipeline(EmitStage emit, mlir::MLIRContext &context);
+
+} // namespace llmc
+
+#endif // LLMC_TOOLS_LLMC_COMPILE_H
