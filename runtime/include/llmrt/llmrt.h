@@ -1,0 +1,56 @@
+/*===- llmrt.h - The llmc runtime's C interface -------------------*- C -*-===*\
+|*                                                                            *|
+|* Loads an artifact written by `llmc compile`, maps the checkpoint's weights *|
+|* (one copy, shared with the page cache), and runs prefill and decode steps  *|
+|* with a KV cache. Every call that can fail returns 0 on success and writes  *|
+|* one line into `error` (at most error_size bytes) otherwise.               *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef LLMRT_LLMRT_H
+#define LLMRT_LLMRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmrt_model llmrt_model;
+typedef struct llmrt_session llmrt_session;
+
+/* Opens the artifact directory: checks its format version, that the
+   checkpoint it was compiled from is unchanged (sizes, header checksums,
+   tensor dtypes and shapes), maps the weights and loads the code. */
+int llmrt_model_open(const char *artifact_dir, llmrt_model **model,
+                     char *error, size_t error_size);
+void llmrt_model_close(llmrt_model *model);
+
+int64_t llmrt_model_vocab_size(const llmrt_model *model);
+int64_t llmrt_model_max_seq_len(const llmrt_model *model);
+int64_t llmrt_model_max_batch(const llmrt_model *model);
+
+/* A KV cache for `batch` sequences, zeroed. */
+int llmrt_session_create(llmrt_model *model, int64_t batch,
+                         llmrt_session **session, char *error,
+                         size_t error_size);
+void llmrt_session_close(llmrt_session *session);
+
+/* Runs `seq` tokens per row: ids is [batch, seq] (rows right-padded),
+   positions[b] the position of row b's first token. Writes float32 logits
+   [batch, seq, vocab] and the keys and values into the cache. */
+int llmrt_prefill(llmrt_session *session, const int32_t *ids, int64_t seq,
+                  const int64_t *positions, float *logits, char *error,
+                  size_t error_size);
+
+/* One token per row at positions[b]; logits [batch, vocab]. */
+int llmrt_decode(llmrt_session *session, const int32_t *ids,
+                 const int64_t *positions, float *logits, char *error,
+                 size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMRT_LLMRT_H */

@@ -1,0 +1,137 @@
+//===- Artifact.cpp - Reading and checking an artifact's manifest ---------===//
+
+#include "Artifact.h"
+
+#include "JsonText.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace llmrt {
+
+using nlohmann::json;
+
+namespace {
+/// Reads typed fields of the manifest, keeping the first error.
+class ManifestReader {
+public:
+  explicit ManifestReader(std::string path) : path(std::move(path)) {}
+
+  const json *field(const json &object, const char *key, const char *where) {
+    if (!object.is_object() || !object.contains(key)) {
+      fail(std::string(where) + key, "present");
+      return nullptr;
+    }
+    return &object[key];
+  }
+  std::string string(const json &object, const char *key,
+                     const char *where = "") {
+    const json *value = field(object, key, where);
+    if (value && value->is_string())
+      return value->get<std::string>();
+    if (value)
+      fail(std::string(where) + key, "a string");
+    return {};
+  }
+  int64_t count(const json &object, const char *key, const char *where = "") {
+    const json *value = field(object, key, where);
+    std::optional<int64_t> number =
+        value ? getNonNegativeInt(*value) : std::nullopt;
+    if (value && !number)
+      fail(std::string(where) + key, "a non-negative integer");
+    return number.value_or(0);
+  }
+  DType dtype(const std::string &name, const std::string &where) {
+    std::optional<DType> dtype = parseDType(name);
+    if (!dtype)
+      fail(where, "a safetensors dtype");
+    return dtype.value_or(DType::F32);
+  }
+  void fail(const std::string &key, const std::string &expected) {
+    if (status.ok())
+      status = Status::error(path + ": field '" + key + "': expected " +
+                             expected);
+  }
+
+  std::string path;
+  Status status;
+};
+
+DType computeDType(const std::string &name) {
+  if (name == "float16")
+    return DType::F16;
+  if (name == "bfloat16")
+    return DType::BF16;
+  return DType::F32;
+}
+} // namespace
+
+Status readManifest(const std::string &dir, Manifest &manifest) {
+  std::string path = dir + "/manifest.json";
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream)
+    return Status::error(dir + ": not an llmc artifact (no manifest.json)");
+  std::stringstream text;
+  text << stream.rdbuf();
+  json root;
+  if (Status status = parseJsonText(text.str(), path, root); !status.ok())
+    return status;
+
+  ManifestReader read(path);
+  if (read.string(root, "format") != "llmc-artifact" && read.status.ok())
+    read.fail("format", "\"llmc-artifact\"");
+  int64_t version = read.count(root, "format_version");
+  if (read.status.ok() && version != kArtifactFormatVersion)
+    return Status::error(path + ": artifact format version " +
+                         std::to_string(version) + ", this runtime reads " +
+                         std::to_string(kArtifactFormatVersion) +
+                         " (recompile with the matching llmc)");
+  manifest.dir = dir;
+  manifest.target = read.string(root, "target");
+  const json *model = read.field(root, "model", "");
+  const json *code = read.field(root, "code", "");
+  const json *weights = read.field(root, "weights", "");
+  if (!read.status.ok())
+    return read.status;
+
+  manifest.modelType = read.string(*model, "model_type", "model.");
+  manifest.vocabSize = read.count(*model, "vocab_size", "model.");
+  manifest.numLayers = read.count(*model, "num_layers", "model.");
+  manifest.numKVHeads = read.count(*model, "num_kv_heads", "model.");
+  manifest.headDim = read.count(*model, "head_dim", "model.");
+  manifest.maxSeqLen = read.count(*model, "max_seq_len", "model.");
+  manifest.maxBatch = read.count(*model, "max_batch", "model.");
+  manifest.computeType = computeDType(read.string(*model, "dtype", "model."));
+  manifest.library = read.string(*code, "library", "code.");
+  manifest.prefillSymbol = read.string(*code, "prefill", "code.");
+  manifest.decodeSymbol = read.string(*code, "decode", "code.");
+  manifest.paramTableSymbol = read.string(*code, "param_table", "code.");
+  manifest.checkpoint = read.string(*weights, "checkpoint", "weights.");
+  const json *files = read.field(*weights, "files", "weights.");
+  const json *params = read.field(*weights, "params", "weights.");
+  if (!read.status.ok())
+    return read.status;
+  if (!files->is_array() || !params->is_array())
+    return Status::error(path + ": fields 'weights.files' and "
+                                "'weights.params': expected arrays");
+  for (const json &file : *files)
+    manifest.files.push_back({read.string(file, "name", "weights.files[]."),
+                              static_cast<uint64_t>(read.count(
+                                  file, "bytes", "weights.files[].")),
+                              read.string(file, "header_checksum",
+                                          "weights.files[].")});
+  for (const json &param : *params) {
+    ArtifactParam entry;
+    entry.name = read.string(param, "name", "weights.params[].");
+    entry.dtype = read.dtype(read.string(param, "dtype", "weights.params[]."),
+                             "weights.params[].dtype");
+    const json *shape = read.field(param, "shape", "weights.params[].");
+    if (shape && shape->is_array())
+      for (const json &dim : *shape)
+        entry.shape.push_back(getNonNegativeInt(dim).value_or(-1));
+    manifest.params.push_back(std::move(entry));
+  }
+  return read.status;
+}
+
+} // namespace llmrt

@@ -1,0 +1,144 @@
+//===- CpuExecutable.cpp - Host code of a CPU artifact --------------------===//
+
+#include "CpuExecutable.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+
+namespace llmrt {
+
+namespace {
+/// MLIR's memref descriptor of rank N.
+template <int N> struct MemRef {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+
+template <int N>
+MemRef<N> contiguous(const void *data, const int64_t (&sizes)[N]) {
+  MemRef<N> ref;
+  ref.allocated = ref.aligned = const_cast<void *>(data);
+  ref.offset = 0;
+  int64_t stride = 1;
+  for (int i = N - 1; i >= 0; --i) {
+    ref.sizes[i] = sizes[i];
+    ref.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return ref;
+}
+
+using EntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
+                            MemRef<1> *positions, MemRef<6> *cache);
+
+float halfToFloat(uint16_t bits) {
+  uint32_t sign = (bits & 0x8000u) << 16;
+  uint32_t exponent = (bits >> 10) & 0x1f;
+  uint32_t mantissa = bits & 0x3ff;
+  uint32_t out;
+  if (exponent == 0x1f) {
+    out = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    out = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    out = sign;
+  } else {
+    // Subnormal half: normalize.
+    int shift = 0;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    out = sign | ((113 - shift) << 23) | ((mantissa & 0x3ff) << 13);
+  }
+  float value;
+  std::memcpy(&value, &out, sizeof(value));
+  return value;
+}
+
+float toFloat(const void *data, int64_t index, DType dtype) {
+  switch (dtype) {
+  case DType::F16:
+    return halfToFloat(static_cast<const uint16_t *>(data)[index]);
+  case DType::BF16: {
+    uint32_t bits = uint32_t(static_cast<const uint16_t *>(data)[index]) << 16;
+    float value;
+    std::memcpy(&value, &bits, sizeof(value));
+    return value;
+  }
+  default:
+    return static_cast<const float *>(data)[index];
+  }
+}
+} // namespace
+
+Status CpuExecutable::load(const Manifest &manifest, WeightStore &store,
+                           std::unique_ptr<CpuExecutable> &out) {
+  std::unique_ptr<CpuExecutable> executable(new CpuExecutable(manifest));
+  std::string path = manifest.dir + "/" + manifest.library;
+  executable->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!executable->library)
+    return Status::error(path + ": cannot load: " + dlerror());
+  auto symbol = [&](const std::string &name, void *&address) -> Status {
+    address = dlsym(executable->library, name.c_str());
+    if (!address)
+      return Status::error(path + ": missing symbol '" + name + "'");
+    return {};
+  };
+  void *table = nullptr;
+  if (Status status = symbol(manifest.paramTableSymbol, table); !status.ok())
+    return status;
+  if (Status status = symbol(manifest.prefillSymbol, executable->prefill);
+      !status.ok())
+    return status;
+  if (Status status = symbol(manifest.decodeSymbol, executable->decode);
+      !status.ok())
+    return status;
+
+  auto *slots = static_cast<const void **>(table);
+  for (size_t i = 0; i < manifest.params.size(); ++i) {
+    TensorView view;
+    if (Status status = store.view(manifest.params[i].name, view);
+        !status.ok())
+      return status;
+    slots[i] = view.data;
+  }
+  out = std::move(executable);
+  return {};
+}
+
+CpuExecutable::~CpuExecutable() {
+  if (library)
+    dlclose(library);
+}
+
+void CpuExecutable::run(bool isDecode, void *cache, int64_t batch, int64_t seq,
+                        const int32_t *ids, const int64_t *positions,
+                        float *logits) const {
+  MemRef<2> idsRef = contiguous(ids, {batch, seq});
+  MemRef<1> positionsRef = contiguous(positions, {batch});
+  MemRef<6> cacheRef =
+      contiguous(cache, {2, manifest.numLayers, batch, manifest.maxSeqLen,
+                         manifest.numKVHeads, manifest.headDim});
+  MemRef<3> result;
+  auto entry = reinterpret_cast<EntryPoint>(isDecode ? decode : prefill);
+  entry(&result, &idsRef, &positionsRef, &cacheRef);
+
+  // The compiled code allocated the logits with malloc; copy out and free.
+  int64_t vocab = result.sizes[2];
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s)
+      for (int64_t v = 0; v < vocab; ++v)
+        logits[(b * seq + s) * vocab + v] =
+            toFloat(result.aligned,
+                    result.offset + b * result.strides[0] +
+                        s * result.strides[1] + v * result.strides[2],
+                    manifest.computeType);
+  std::free(result.allocated);
+}
+
+} // namespace llmrt

@@ -1,0 +1,179 @@
+//===- llmc-run.cpp - Run a compiled model --------------------------------===//
+//
+// Loads an artifact, runs the prompts as one batch (prefill, then greedy or
+// sampled decode steps with the KV cache) and prints the generated token
+// ids. Links the runtime and LLVMSupport only, no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "NpyWriter.h"
+#include "Sampler.h"
+
+#include "llmrt/llmrt.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+
+namespace cl = llvm::cl;
+
+namespace {
+cl::OptionCategory category("llmc-run options");
+
+cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
+                                 cl::desc("<artifact directory>"),
+                                 cl::cat(category));
+cl::list<std::string> promptIds(
+    "prompt-ids",
+    cl::desc("A prompt as comma-separated token ids; repeat for a batch"),
+    cl::value_desc("1,2,3"), cl::cat(category));
+cl::opt<int64_t> maxNewTokens("max-new-tokens",
+                              cl::desc("Tokens to generate per prompt"),
+                              cl::init(16), cl::cat(category));
+cl::opt<double> temperature("temperature",
+                            cl::desc("Sampling temperature (0: greedy)"),
+                            cl::init(0.0), cl::cat(category));
+cl::opt<int64_t> topK("top-k", cl::desc("Sample among the k most likely"),
+                      cl::init(0), cl::cat(category));
+cl::opt<double> topP("top-p", cl::desc("Nucleus sampling probability mass"),
+                     cl::init(1.0), cl::cat(category));
+cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
+                       cl::init(0), cl::cat(category));
+cl::opt<std::string> logitsOut(
+    "logits-out",
+    cl::desc("Write float32 logits [prompt_len + new_tokens - 1, vocab]: "
+             "every prompt position, then every decode step (prompt k of a "
+             "batch goes to FILE.k.npy)"),
+    cl::value_desc("file.npy"), cl::cat(category));
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "llmc-run: error: " << message << "\n";
+  return 1;
+}
+
+/// Parses "1,2,3"; an error names the prompt and the bad entry.
+llvm::Expected<std::vector<int32_t>> parseIds(llvm::StringRef text,
+                                              size_t index) {
+  std::vector<int32_t> ids;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    int32_t id;
+    if (part.trim().getAsInteger(10, id))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "--prompt-ids #%zu: expected comma-separated integers, found '%s'",
+          index, part.str().c_str());
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+struct ModelDeleter {
+  void operator()(llmrt_model *model) const { llmrt_model_close(model); }
+};
+struct SessionDeleter {
+  void operator()(llmrt_session *session) const {
+    llmrt_session_close(session);
+  }
+};
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "llmc-run: run a model compiled by llmc\n");
+  if (promptIds.empty())
+    return fail("expects at least one --prompt-ids");
+  if (maxNewTokens < 1)
+    return fail("--max-new-tokens: expected at least 1");
+
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t i = 0; i < promptIds.size(); ++i) {
+    auto ids = parseIds(promptIds[i], i);
+    if (!ids)
+      return fail(llvm::toString(ids.takeError()));
+    if (ids->empty())
+      return fail("--prompt-ids #" + llvm::Twine(i) + " is empty");
+    prompts.push_back(std::move(*ids));
+  }
+
+  char error[1024];
+  llmrt_model *rawModel = nullptr;
+  if (llmrt_model_open(artifactDir.c_str(), &rawModel, error, sizeof(error)))
+    return fail(error);
+  std::unique_ptr<llmrt_model, ModelDeleter> model(rawModel);
+  int64_t batch = prompts.size();
+  int64_t vocab = llmrt_model_vocab_size(model.get());
+  llmrt_session *rawSession = nullptr;
+  if (llmrt_session_create(model.get(), batch, &rawSession, error,
+                           sizeof(error)))
+    return fail(error);
+  std::unique_ptr<llmrt_session, SessionDeleter> session(rawSession);
+
+  // Prefill: rows right-padded to the longest prompt.
+  int64_t seq = 0;
+  for (const auto &prompt : prompts)
+    seq = std::max<int64_t>(seq, prompt.size());
+  std::vector<int32_t> ids(batch * seq, 0);
+  std::vector<int64_t> positions(batch, 0);
+  for (int64_t b = 0; b < batch; ++b)
+    std::copy(prompts[b].begin(), prompts[b].end(), ids.begin() + b * seq);
+  std::vector<float> logits(batch * seq * vocab);
+  if (llmrt_prefill(session.get(), ids.data(), seq, positions.data(),
+                    logits.data(), error, sizeof(error)))
+    return fail(error);
+
+  std::vector<std::vector<float>> recorded(batch);
+  std::vector<std::vector<int32_t>> generated(batch);
+  llmc::Sampler sampler({temperature, topK, topP, seed});
+  std::vector<int32_t> next(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t length = prompts[b].size();
+    const float *row = logits.data() + b * seq * vocab;
+    if (!logitsOut.empty())
+      recorded[b].assign(row, row + length * vocab);
+    next[b] = sampler.next(row + (length - 1) * vocab, vocab);
+    generated[b].push_back(next[b]);
+  }
+
+  std::vector<float> stepLogits(batch * vocab);
+  for (int64_t step = 1; step < maxNewTokens; ++step) {
+    for (int64_t b = 0; b < batch; ++b)
+      positions[b] = prompts[b].size() + step - 1;
+    if (llmrt_decode(session.get(), next.data(), positions.data(),
+                     stepLogits.data(), error, sizeof(error)))
+      return fail(error);
+    for (int64_t b = 0; b < batch; ++b) {
+      const float *row = stepLogits.data() + b * vocab;
+      if (!logitsOut.empty())
+        recorded[b].insert(recorded[b].end(), row, row + vocab);
+      next[b] = sampler.next(row, vocab);
+      generated[b].push_back(next[b]);
+    }
+  }
+
+  for (int64_t b = 0; b < batch; ++b) {
+    llvm::outs() << llvm::join(llvm::map_range(generated[b],
+                                               [](int32_t id) {
+                                                 return std::to_string(id);
+                                               }),
+                               ",")
+                 << "\n";
+    if (logitsOut.empty())
+      continue;
+    std::string path = logitsOut;
+    if (batch > 1)
+      path = (llvm::StringRef(logitsOut).rsplit(".npy").first + "." +
+              llvm::Twine(b) + ".npy")
+                 .str();
+    int64_t rows = recorded[b].size() / vocab;
+    if (llvm::Error error = llmc::writeNpy(path, {rows, vocab}, recorded[b]))
+      return fail(llvm::toString(std::move(error)));
+  }
+  return 0;
+}
