@@ -27,5 +27,6 @@ config.substitutions.append(
     ("%fuzz_seconds", os.environ.get("LLMC_FUZZ_SECONDS", "30")))
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-tools = ["llmc", "llmc-opt", "safetensors-header-fuzzer", "model-config-fuzzer"]
+tools = ["llmc", "llmc-opt", "llmc-run", "safetensors-header-fuzzer",
+         "model-config-fuzzer"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
