@@ -109,6 +109,15 @@ int main(int argc, char **argv) {
   std::unique_ptr<llmrt_model, ModelDeleter> model(rawModel);
   int64_t batch = prompts.size();
   int64_t vocab = llmrt_model_vocab_size(model.get());
+  int64_t maxSeq = llmrt_model_max_seq_len(model.get());
+  for (size_t i = 0; i < prompts.size(); ++i)
+    if (int64_t needed = prompts[i].size() + maxNewTokens - 1; needed > maxSeq)
+      return fail("--prompt-ids #" + llvm::Twine(i) + ": " +
+                  llvm::Twine(prompts[i].size()) + " prompt tokens and " +
+                  llvm::Twine(maxNewTokens.getValue()) +
+                  " new tokens need " + llvm::Twine(needed) +
+                  " positions; the artifact's max_seq_len is " +
+                  llvm::Twine(maxSeq));
   llmrt_session *rawSession = nullptr;
   if (llmrt_session_create(model.get(), batch, &rawSession, error,
                            sizeof(error)))
