@@ -33,6 +33,8 @@ module {
   // or one new token per row (decode). Token s of row b is at positions[b] + s.
   func.func private @forward(%ids: tensor<?x?xi32>, %positions: tensor<?xi64>,
                              %cache: !cache) -> (tensor<?x?x256xf32>, !cache) {
+    %l0 = arith.constant 0 : index
+    %l1 = arith.constant 1 : index
     %table = llm.get_param @embed_tokens : tensor<256x64xf32>
     %h0 = llm.embedding %table, %ids : tensor<256x64xf32>, tensor<?x?xi32> -> tensor<?x?x64xf32>
 
@@ -50,8 +52,8 @@ module {
     %vh0 = llm.split_heads %v0 : tensor<?x?x32xf32> -> tensor<?x?x2x16xf32>
     %qr0 = llm.rope %qh0, %positions {theta = 10000.0} : tensor<?x?x4x16xf32>, tensor<?xi64>
     %kr0 = llm.rope %kh0, %positions {theta = 10000.0} : tensor<?x?x2x16xf32>, tensor<?xi64>
-    %c1 = llm.kv_cache.update %cache[0], %kr0, %vh0, %positions : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
-    %kc0, %vc0 = llm.kv_cache.read %c1[0] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+    %c1 = llm.kv_cache.update %cache[%l0], %kr0, %vh0, %positions : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
+    %kc0, %vc0 = llm.kv_cache.read %c1[%l0] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
     %att0 = llm.attention %qr0, %kc0, %vc0, %positions {causal}
         : tensor<?x?x4x16xf32>, tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>, tensor<?xi64> -> tensor<?x?x4x16xf32>
     %attm0 = llm.merge_heads %att0 : tensor<?x?x4x16xf32> -> tensor<?x?x64xf32>
@@ -86,8 +88,8 @@ module {
     %vh1 = llm.split_heads %v1 : tensor<?x?x32xf32> -> tensor<?x?x2x16xf32>
     %qr1 = llm.rope %qh1, %positions {theta = 10000.0} : tensor<?x?x4x16xf32>, tensor<?xi64>
     %kr1 = llm.rope %kh1, %positions {theta = 10000.0} : tensor<?x?x2x16xf32>, tensor<?xi64>
-    %c2 = llm.kv_cache.update %c1[1], %kr1, %vh1, %positions : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
-    %kc1, %vc1 = llm.kv_cache.read %c2[1] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+    %c2 = llm.kv_cache.update %c1[%l1], %kr1, %vh1, %positions : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
+    %kc1, %vc1 = llm.kv_cache.read %c2[%l1] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
     %att1 = llm.attention %qr1, %kc1, %vc1, %positions {causal}
         : tensor<?x?x4x16xf32>, tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>, tensor<?xi64> -> tensor<?x?x4x16xf32>
     %attm1 = llm.merge_heads %att1 : tensor<?x?x4x16xf32> -> tensor<?x?x64xf32>

@@ -5,6 +5,7 @@
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -20,7 +21,6 @@ ForwardBuilder::ForwardBuilder(const ModelConfig &config,
       paramBuilder(forward.getContext()) {
   Block *entry = forward.addEntryBlock();
   builder.setInsertionPointToStart(entry);
-  paramBuilder.setInsertionPointToStart(module.getBody());
   ids = entry->getArgument(0);
   positions = entry->getArgument(1);
   cache = entry->getArgument(2);
@@ -71,14 +71,64 @@ Value ForwardBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, storedType);
   auto [it, inserted] = declared.try_emplace(name, type);
   if (inserted) {
-    auto param = paramBuilder.create<llm::ParamOp>(
+    // Declarations stay together, before the first function.
+    paramBuilder.setInsertionPoint(*module.getOps<func::FuncOp>().begin());
+    paramBuilder.create<llm::ParamOp>(
         loc, builder.getStringAttr(name), TypeAttr::get(type),
         builder.getStringAttr(name), /*sym_visibility=*/StringAttr());
-    paramBuilder.setInsertionPointAfter(param);
   }
   Value value = builder.create<llm::GetParamOp>(
       loc, it->second, FlatSymbolRefAttr::get(builder.getContext(), name));
   return convert(value);
+}
+
+Value ForwardBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
+  if (!inLayer)
+    return param(name, shape);
+  layerWeights.emplace_back(name.str(), SmallVector<int64_t>(shape));
+  Block &entry = layerFunction.getBody().front();
+  return entry.addArgument(RankedTensorType::get(shape, computeType), loc);
+}
+
+void ForwardBuilder::buildLayerFunction(function_ref<Value(Value)> body) {
+  MLIRContext *context = builder.getContext();
+  Type hidden = activationType(config.hiddenSize);
+  Type types[] = {hidden, positions.getType(), cache.getType(),
+                  builder.getIndexType()};
+  OpBuilder::InsertionGuard guard(builder);
+  // Callees before callers: bufferization then drops the cache results of
+  // @layer before it looks at @forward's, in one pass.
+  builder.setInsertionPoint(builder.getBlock()->getParentOp());
+  layerFunction = builder.create<func::FuncOp>(
+      loc, "layer", FunctionType::get(context, types, {hidden, cache.getType()}));
+  layerFunction.setPrivate();
+  Block *entry = layerFunction.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+
+  Value savedPositions = positions, savedCache = cache;
+  positions = entry->getArgument(1);
+  cache = entry->getArgument(2);
+  layer = entry->getArgument(3);
+  inLayer = true;
+  Value result = body(entry->getArgument(0));
+  builder.create<func::ReturnOp>(loc, ValueRange{result, cache});
+  inLayer = false;
+  layerFunction.setFunctionType(FunctionType::get(
+      context, entry->getArgumentTypes(), {hidden, cache.getType()}));
+  positions = savedPositions;
+  cache = savedCache;
+  layer = Value();
+}
+
+Value ForwardBuilder::callLayer(Value h, int64_t index, StringRef prefix) {
+  SmallVector<Value> operands = {
+      h, positions, cache,
+      builder.create<arith::ConstantIndexOp>(loc, index).getResult()};
+  for (const auto &[name, shape] : layerWeights)
+    operands.push_back(param((prefix + name).str(), shape));
+  auto call = builder.create<func::CallOp>(loc, layerFunction, operands);
+  cache = call.getResult(1);
+  return call.getResult(0);
 }
 
 Value ForwardBuilder::convert(Value value) {
@@ -104,14 +154,13 @@ Value ForwardBuilder::linear(Value x, StringRef prefix, int64_t in,
   SmallVector<int64_t, 2> shape =
       weightInOut ? SmallVector<int64_t, 2>{in, out}
                   : SmallVector<int64_t, 2>{out, in};
-  Value weight = param((prefix + ".weight").str(), shape);
-  Value biasValue = bias ? param((prefix + ".bias").str(), {out}) : Value();
-  return builder.create<llm::LinearOp>(loc, x, weight, biasValue,
+  Value matrix = weight((prefix + ".weight").str(), shape);
+  Value biasValue = bias ? weight((prefix + ".bias").str(), {out}) : Value();
+  return builder.create<llm::LinearOp>(loc, x, matrix, biasValue,
                                        weightInOut);
 }
 
-Value ForwardBuilder::attention(Value q, Value k, Value v, int64_t layer,
-                                bool rotary) {
+Value ForwardBuilder::attention(Value q, Value k, Value v, bool rotary) {
   Value qh = builder.create<llm::SplitHeadsOp>(loc, q, config.numHeads);
   Value kh = builder.create<llm::SplitHeadsOp>(loc, k, config.numKVHeads);
   Value vh = builder.create<llm::SplitHeadsOp>(loc, v, config.numKVHeads);
@@ -136,9 +185,8 @@ Value ForwardBuilder::attention(Value q, Value k, Value v, int64_t layer,
     qh = rope(qh);
     kh = rope(kh);
   }
-  cache = builder.create<llm::KVCacheUpdateOp>(
-      loc, cache.getType(), cache, builder.getI64IntegerAttr(layer), kh, vh,
-      positions);
+  cache = builder.create<llm::KVCacheUpdateOp>(loc, cache.getType(), cache,
+                                               layer, kh, vh, positions);
   auto read = builder.create<llm::KVCacheReadOp>(loc, cache, layer);
   auto attention = builder.create<llm::AttentionOp>(
       loc, qh, read.getKeys(), read.getValues(), positions, /*causal=*/true);

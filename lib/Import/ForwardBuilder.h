@@ -1,9 +1,14 @@
 //===- ForwardBuilder.h - Building a model's forward function ---*- C++ -*-===//
 //
-// What every architecture's importer needs while it writes @forward: reading
-// parameters (checked against the checkpoint's headers, declared once,
-// converted to the compute type), projections, and the attention block with
-// its KV cache. Each architecture file only says how its layers are wired.
+// What every architecture's importer needs while it writes @forward and the
+// one @layer function that every decoder layer calls: reading parameters
+// (checked against the checkpoint's headers, declared once, converted to the
+// compute type), projections, and the attention block with its KV cache.
+// Each architecture file only says how its layers are wired.
+//
+// @layer(h, positions, cache, layer, weights...) -> (h, cache) is built once
+// and called per layer with that layer's weights, so the code (and the time
+// to compile it) does not grow with the number of layers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,25 +40,36 @@ public:
   mlir::OpBuilder builder;
   mlir::Location loc;
   mlir::FloatType computeType;
-  /// @forward's arguments; `cache` follows the latest update.
-  mlir::Value ids, positions, cache;
+  /// The arguments of the function being built (@forward, or @layer with
+  /// `layer` its index); `cache` follows the latest update.
+  mlir::Value ids, positions, cache, layer;
 
-  /// Reads tensor `name` of `shape` as the compute type; declares its
-  /// llm.param on first use. A missing or mismatched tensor records an
-  /// error (see takeError) and still yields a value of the expected type.
-  mlir::Value param(llvm::StringRef name, llvm::ArrayRef<int64_t> shape);
+  /// A weight of `shape`, as the compute type. In @forward, `name` is the
+  /// tensor's name: its llm.param is declared on first use, and a missing or
+  /// mismatched tensor records an error (see takeError) while still
+  /// yielding a value of the expected type. In @layer, `name` is the part
+  /// after the layer's prefix and the weight becomes an argument.
+  mlir::Value weight(llvm::StringRef name, llvm::ArrayRef<int64_t> shape);
 
   /// `x`·Wᵀ (+ b) with W = `<prefix>.weight` of `out x in` and, when
   /// `bias`, b = `<prefix>.bias`; `weightInOut` for `in x out` storage.
   mlir::Value linear(mlir::Value x, llvm::StringRef prefix, int64_t in,
                      int64_t out, bool bias, bool weightInOut = false);
 
-  /// Attention of layer `layer` for projected q (`B x S x heads*head_dim`),
-  /// k and v (`B x S x kv_heads*head_dim`): heads split, rotary embedding
-  /// when `rotary`, keys and values written to and read from the cache,
-  /// causal attention, heads merged. Returns `B x S x heads*head_dim`.
+  /// Attention of the current layer for projected q (`B x S x
+  /// heads*head_dim`), k and v (`B x S x kv_heads*head_dim`): heads split,
+  /// rotary embedding when `rotary`, keys and values written to and read
+  /// from the cache, causal attention, heads merged. Returns `B x S x
+  /// heads*head_dim`.
   mlir::Value attention(mlir::Value q, mlir::Value k, mlir::Value v,
-                        int64_t layer, bool rotary);
+                        bool rotary);
+
+  /// Builds @layer: `body` maps the hidden state to the layer's output.
+  void buildLayerFunction(llvm::function_ref<mlir::Value(mlir::Value)> body);
+
+  /// In @forward: the hidden state after layer `index`, whose weights are
+  /// `<prefix><name>` for the names @layer asked for.
+  mlir::Value callLayer(mlir::Value h, int64_t index, llvm::StringRef prefix);
 
   /// The `B x S x <width>` activation type.
   mlir::RankedTensorType activationType(int64_t width) const;
@@ -63,22 +79,28 @@ public:
   llvm::Error takeError();
 
 private:
+  mlir::Value param(llvm::StringRef name, llvm::ArrayRef<int64_t> shape);
   mlir::Value convert(mlir::Value value);
   void fail(const std::string &message);
 
   const llmrt::WeightStore &store;
   mlir::ModuleOp module;
-  /// Where the next llm.param goes: after the previous one.
+  /// Declares llm.param ops, before the first function.
   mlir::OpBuilder paramBuilder;
   llvm::StringMap<mlir::Type> declared;
   std::optional<std::string> error;
+  /// @layer while it is built, and the weights it takes, in order.
+  mlir::func::FuncOp layerFunction;
+  bool inLayer = false;
+  llvm::SmallVector<std::pair<std::string, llvm::SmallVector<int64_t>>>
+      layerWeights;
 };
 
-/// Writes the body of @forward for the Llama family (Llama, Mistral, Qwen2)
+/// Writes @forward and @layer for the Llama family (Llama, Mistral, Qwen2)
 /// and returns the logits.
 mlir::Value buildLlamaForward(ForwardBuilder &forward);
 
-/// Writes the body of @forward for GPT-2 and returns the logits; tensor
+/// Writes @forward and @layer for GPT-2 and returns the logits; tensor
 /// names start with `prefix` ("transformer." or nothing).
 mlir::Value buildGPT2Forward(ForwardBuilder &forward, llvm::StringRef prefix);
 

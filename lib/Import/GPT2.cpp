@@ -14,60 +14,73 @@ using namespace mlir;
 
 namespace llmc {
 
-Value buildGPT2Forward(ForwardBuilder &forward, StringRef prefix) {
+/// LayerNorm with weight and bias `<name>.weight`, `<name>.bias`.
+static Value layerNorm(ForwardBuilder &forward, Value x, StringRef name) {
+  int64_t hidden = forward.config.hiddenSize;
+  return forward.builder.create<llm::LayerNormOp>(
+      forward.loc, x.getType(), x,
+      forward.weight((name + ".weight").str(), {hidden}),
+      forward.weight((name + ".bias").str(), {hidden}),
+      forward.builder.getF64FloatAttr(forward.config.normEpsilon));
+}
+
+/// One GPT-2 block inside @layer; weight names are relative to "h.<i>".
+static Value buildGPT2Layer(ForwardBuilder &forward, Value h) {
   const ModelConfig &config = forward.config;
   OpBuilder &builder = forward.builder;
   Location loc = forward.loc;
   int64_t hidden = config.hiddenSize;
   int64_t mlpWidth = config.intermediateSize;
-  auto layerNorm = [&](Value x, const std::string &name) {
-    return builder.create<llm::LayerNormOp>(
-        loc, x.getType(), x, forward.param(name + ".weight", {hidden}),
-        forward.param(name + ".bias", {hidden}),
-        builder.getF64FloatAttr(config.normEpsilon));
-  };
-  auto conv1d = [&](Value x, const std::string &name, int64_t in,
-                    int64_t out) {
+  auto conv1d = [&](Value x, StringRef name, int64_t in, int64_t out) {
     return forward.linear(x, name, in, out, /*bias=*/true,
                           /*weightInOut=*/true);
   };
 
+  Value x = layerNorm(forward, h, ".ln_1");
+  Value qkv = conv1d(x, ".attn.c_attn", hidden, 3 * hidden);
+  Type part = forward.activationType(hidden);
+  auto split =
+      builder.create<llm::SplitOp>(loc, TypeRange{part, part, part}, qkv);
+  Value a = forward.attention(split.getResult(0), split.getResult(1),
+                              split.getResult(2), /*rotary=*/false);
+  Value o = conv1d(a, ".attn.c_proj", hidden, hidden);
+  Value r = builder.create<llm::AddOp>(loc, h, o);
+
+  Value y = layerNorm(forward, r, ".ln_2");
+  Value up = conv1d(y, ".mlp.c_fc", hidden, mlpWidth);
+  auto approximation = config.activation == Activation::GeluTanh
+                           ? llm::GeluApproximation::tanh
+                           : llm::GeluApproximation::erf;
+  Value act =
+      builder.create<llm::GeluOp>(loc, up.getType(), approximation, up);
+  Value down = conv1d(act, ".mlp.c_proj", mlpWidth, hidden);
+  return builder.create<llm::AddOp>(loc, r, down);
+}
+
+Value buildGPT2Forward(ForwardBuilder &forward, StringRef prefix) {
+  const ModelConfig &config = forward.config;
+  OpBuilder &builder = forward.builder;
+  Location loc = forward.loc;
+  int64_t hidden = config.hiddenSize;
+
   std::string wte = (prefix + "wte").str();
   Value tokens = builder.create<llm::EmbeddingOp>(
-      loc, forward.param(wte + ".weight", {config.vocabSize, hidden}),
+      loc, forward.weight(wte + ".weight", {config.vocabSize, hidden}),
       forward.ids);
   Value positionIds =
       builder.create<llm::PositionIdsOp>(loc, forward.positions, forward.ids);
   Value positions = builder.create<llm::EmbeddingOp>(
       loc,
-      forward.param((prefix + "wpe.weight").str(),
-                    {config.maxPositions, hidden}),
+      forward.weight((prefix + "wpe.weight").str(),
+                     {config.maxPositions, hidden}),
       positionIds);
   Value h = builder.create<llm::AddOp>(loc, tokens, positions);
 
-  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-    std::string block = (prefix + "h." + std::to_string(layer)).str();
-    Value x = layerNorm(h, block + ".ln_1");
-    Value qkv = conv1d(x, block + ".attn.c_attn", hidden, 3 * hidden);
-    Type part = forward.activationType(hidden);
-    auto split = builder.create<llm::SplitOp>(
-        loc, TypeRange{part, part, part}, qkv);
-    Value a = forward.attention(split.getResult(0), split.getResult(1),
-                                split.getResult(2), layer, /*rotary=*/false);
-    Value o = conv1d(a, block + ".attn.c_proj", hidden, hidden);
-    Value r = builder.create<llm::AddOp>(loc, h, o);
-
-    Value y = layerNorm(r, block + ".ln_2");
-    Value up = conv1d(y, block + ".mlp.c_fc", hidden, mlpWidth);
-    auto approximation = config.activation == Activation::GeluTanh
-                             ? llm::GeluApproximation::tanh
-                             : llm::GeluApproximation::erf;
-    Value act = builder.create<llm::GeluOp>(loc, up.getType(), approximation,
-                                            up);
-    Value down = conv1d(act, block + ".mlp.c_proj", mlpWidth, hidden);
-    h = builder.create<llm::AddOp>(loc, r, down);
-  }
-  Value normed = layerNorm(h, (prefix + "ln_f").str());
+  forward.buildLayerFunction(
+      [&](Value input) { return buildGPT2Layer(forward, input); });
+  for (int64_t layer = 0; layer < config.numLayers; ++layer)
+    h = forward.callLayer(h, layer, (prefix + "h." + Twine(layer)).str());
+  Value normed = layerNorm(forward, h, (prefix + "ln_f").str());
   std::string head = config.tieWordEmbeddings ? wte : "lm_head";
   return forward.linear(normed, head, hidden, config.vocabSize,
                         /*bias=*/false);

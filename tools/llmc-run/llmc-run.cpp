@@ -13,9 +13,11 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <memory>
 
 namespace cl = llvm::cl;
@@ -42,6 +44,10 @@ cl::opt<double> topP("top-p", cl::desc("Nucleus sampling probability mass"),
                      cl::init(1.0), cl::cat(category));
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
                        cl::init(0), cl::cat(category));
+cl::opt<bool> printStats(
+    "timings",
+    cl::desc("Print prefill and decode times (tokens/s) to stderr"),
+    cl::cat(category));
 cl::opt<std::string> logitsOut(
     "logits-out",
     cl::desc("Write float32 logits [prompt_len + new_tokens - 1, vocab]: "
@@ -133,6 +139,8 @@ int main(int argc, char **argv) {
   for (int64_t b = 0; b < batch; ++b)
     std::copy(prompts[b].begin(), prompts[b].end(), ids.begin() + b * seq);
   std::vector<float> logits(batch * seq * vocab);
+  using Clock = std::chrono::steady_clock;
+  auto prefillStart = Clock::now();
   if (llmrt_prefill(session.get(), ids.data(), seq, positions.data(),
                     logits.data(), error, sizeof(error)))
     return fail(error);
@@ -150,6 +158,7 @@ int main(int argc, char **argv) {
     generated[b].push_back(next[b]);
   }
 
+  auto decodeStart = Clock::now();
   std::vector<float> stepLogits(batch * vocab);
   for (int64_t step = 1; step < maxNewTokens; ++step) {
     for (int64_t b = 0; b < batch; ++b)
@@ -166,6 +175,24 @@ int main(int argc, char **argv) {
     }
   }
 
+  auto decodeEnd = Clock::now();
+  if (printStats) {
+    auto seconds = [](Clock::duration d) {
+      return std::chrono::duration<double>(d).count();
+    };
+    double prefillSeconds = seconds(decodeStart - prefillStart);
+    double decodeSeconds = seconds(decodeEnd - decodeStart);
+    int64_t steps = maxNewTokens - 1;
+    llvm::errs() << llvm::format(
+        "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s)\n",
+        (long long)batch, (long long)seq, prefillSeconds * 1e3,
+        batch * seq / prefillSeconds);
+    if (steps > 0)
+      llvm::errs() << llvm::format(
+          "decode: %lld steps x %lld rows in %.2f ms (%.1f tokens/s)\n",
+          (long long)steps, (long long)batch, decodeSeconds * 1e3,
+          steps * batch / decodeSeconds);
+  }
   for (int64_t b = 0; b < batch; ++b) {
     llvm::outs() << llvm::join(llvm::map_range(generated[b],
                                                [](int32_t id) {

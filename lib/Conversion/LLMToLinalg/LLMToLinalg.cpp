@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
@@ -742,6 +743,7 @@ struct KVCacheUpdateLowering : OpConversionPattern<llm::KVCacheUpdateOp> {
     Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
     Value rows = rewriter.create<tensor::DimOp>(loc, keys, 0);
+    OpFoldResult layer = getAsOpFoldResult(adaptor.getLayer());
     auto idx = [&](int64_t v) { return rewriter.getIndexAttr(v); };
     auto rowType = RankedTensorType::get({keysType.getDimSize(1), kvHeads,
                                           headDim},
@@ -762,8 +764,8 @@ struct KVCacheUpdateLowering : OpConversionPattern<llm::KVCacheUpdateOp> {
                 SmallVector<OpFoldResult>(4, idx(1)));
             cache = b.create<tensor::InsertSliceOp>(
                 l, slice, cache,
-                SmallVector<OpFoldResult>{idx(slot), idx(op.getLayer()), row,
-                                          start, idx(0), idx(0)},
+                SmallVector<OpFoldResult>{idx(slot), layer, row, start,
+                                          idx(0), idx(0)},
                 SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), seq,
                                           idx(kvHeads), idx(headDim)},
                 SmallVector<OpFoldResult>(6, idx(1)));
@@ -785,12 +787,13 @@ struct KVCacheReadLowering : OpConversionPattern<llm::KVCacheReadOp> {
     RankedTensorType type = op.getKeys().getType();
     auto idx = [&](int64_t v) { return rewriter.getIndexAttr(v); };
     OpFoldResult batch = tensor::getMixedSize(rewriter, loc, cache, 2);
+    OpFoldResult layer = getAsOpFoldResult(adaptor.getLayer());
     SmallVector<Value> results;
     for (int64_t slot : {0, 1})
       results.push_back(rewriter.create<tensor::ExtractSliceOp>(
           loc, type, cache,
-          SmallVector<OpFoldResult>{idx(slot), idx(op.getLayer()), idx(0),
-                                    idx(0), idx(0), idx(0)},
+          SmallVector<OpFoldResult>{idx(slot), layer, idx(0), idx(0),
+                                    idx(0), idx(0)},
           SmallVector<OpFoldResult>{idx(1), idx(1), batch,
                                     idx(type.getDimSize(1)),
                                     idx(type.getDimSize(2)),

@@ -20,10 +20,11 @@ func.func @step(%c: !cache, %k: tensor<?x?x1x4xf32>, %pos: tensor<?xi64>) -> (te
   // CHECK:   %[[K:.*]] = tensor.insert_slice %[[KROW]] into %[[ACC]][0, 1, %[[ROW]], %[[START]], 0, 0] [1, 1, 1, %{{.*}}, 1, 4]
   // CHECK:   %[[V:.*]] = tensor.insert_slice %{{.*}} into %[[K]][1, 1, %[[ROW]], %[[START]], 0, 0]
   // CHECK:   scf.yield %[[V]]
-  %c1 = llm.kv_cache.update %c[1], %k, %k, %pos : !cache, tensor<?x?x1x4xf32>, tensor<?xi64>
+  %one = arith.constant 1 : index
+  %c1 = llm.kv_cache.update %c[%one], %k, %k, %pos : !cache, tensor<?x?x1x4xf32>, tensor<?xi64>
   // CHECK: tensor.extract_slice %[[NEW]][0, 1, 0, 0, 0, 0] [1, 1, %{{.*}}, 8, 1, 4] [1, 1, 1, 1, 1, 1] : tensor<2x2x?x8x1x4xf32> to tensor<?x8x1x4xf32>
   // CHECK: tensor.extract_slice %[[NEW]][1, 1, 0, 0, 0, 0]
-  %keys, %values = llm.kv_cache.read %c1[1] : !cache -> tensor<?x8x1x4xf32>, tensor<?x8x1x4xf32>
+  %keys, %values = llm.kv_cache.read %c1[%one] : !cache -> tensor<?x8x1x4xf32>, tensor<?x8x1x4xf32>
   // CHECK: return %{{.*}}, %[[NEW]] : tensor<?x8x1x4xf32>, tensor<2x2x?x8x1x4xf32>
   return %keys, %c1 : tensor<?x8x1x4xf32>, !cache
 }

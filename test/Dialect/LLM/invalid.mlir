@@ -573,96 +573,108 @@ func.func @attention_result(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, 
 // -----
 
 func.func @kv_update_layer(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x2x16xf32>, %pos: tensor<?xi64>) {
+  %l = arith.constant 2 : index
   // expected-error @+1 {{expects layer in [0, 2), found 2}}
-  %0 = llm.kv_cache.update %c[2], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_rank(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x32xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects keys of rank 4, found rank 3 ('tensor<?x?x32xf32>')}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x32xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x32xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_type(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x2x16xf16>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects keys element type 'f32', found 'f16'}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf16>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf16>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_batch(%c: !llm.kv_cache<2x4x128x2x16xf32>, %k: tensor<2x?x2x16xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects the keys' batch (2) to equal the cache's batch (4)}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x4x128x2x16xf32>, tensor<2x?x2x16xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x4x128x2x16xf32>, tensor<2x?x2x16xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_heads(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x4x16xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects the keys' KV heads (4) to equal the cache's kv_heads (2)}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x4x16xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x4x16xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_head_dim(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x2x8xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects the keys' head_dim (8) to equal the cache's head_dim (16)}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_positions(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<3x?x2x16xf32>, %pos: tensor<2xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects positions' length (2) to equal the batch (3)}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<3x?x2x16xf32>, tensor<2xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<3x?x2x16xf32>, tensor<2xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_too_long(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x200x2x16xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects at most max_seq (128) new positions, found 200}}
-  %0 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x200x2x16xf32>, tensor<?xi64>
+  %0 = llm.kv_cache.update %c[%l0], %k, %k, %pos : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x200x2x16xf32>, tensor<?xi64>
   return
 }
 
 // -----
 
 func.func @kv_update_values(%c: !llm.kv_cache<2x?x128x2x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x1x2x16xf32>, %pos: tensor<?xi64>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{all of {keys, values} have same type}}
-  %0 = "llm.kv_cache.update"(%c, %k, %v, %pos) {layer = 0 : i64} : (!llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?x1x2x16xf32>, tensor<?xi64>) -> !llm.kv_cache<2x?x128x2x16xf32>
+  %0 = "llm.kv_cache.update"(%c, %l0, %k, %v, %pos) : (!llm.kv_cache<2x?x128x2x16xf32>, index, tensor<?x?x2x16xf32>, tensor<?x1x2x16xf32>, tensor<?xi64>) -> !llm.kv_cache<2x?x128x2x16xf32>
   return
 }
 
 // -----
 
 func.func @kv_read_layer(%c: !llm.kv_cache<2x?x128x2x16xf32>) {
+  %l = arith.constant -1 : index
   // expected-error @+1 {{expects layer in [0, 2), found -1}}
-  %k, %v = llm.kv_cache.read %c[-1] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+  %k, %v = llm.kv_cache.read %c[%l] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
   return
 }
 
 // -----
 
 func.func @kv_read_keys(%c: !llm.kv_cache<2x?x128x2x16xf32>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects result type 'tensor<?x128x2x16xf32>' (from the operands), found 'tensor<?x64x2x16xf32>'}}
-  %k, %v = llm.kv_cache.read %c[0] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x64x2x16xf32>, tensor<?x128x2x16xf32>
+  %k, %v = llm.kv_cache.read %c[%l0] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x64x2x16xf32>, tensor<?x128x2x16xf32>
   return
 }
 
 // -----
 
 func.func @kv_read_values(%c: !llm.kv_cache<2x?x128x2x16xf32>) {
+  %l0 = arith.constant 0 : index
   // expected-error @+1 {{expects result type 'tensor<?x128x2x16xf32>' (from the operands), found 'tensor<?x128x2x16xf16>'}}
-  %k, %v = llm.kv_cache.read %c[0] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf16>
+  %k, %v = llm.kv_cache.read %c[%l0] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf16>
   return
 }
 

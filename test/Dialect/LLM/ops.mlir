@@ -107,19 +107,20 @@ func.func @attention(%q: tensor<?x?x4x16xf32>, %k: tensor<?x128x2x16xf32>,
 // CHECK-LABEL: func @kv_cache
 // CHECK-SAME: !llm.kv_cache<2x?x128x2x16xf32>
 func.func @kv_cache(%c: !cache, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x16xf32>,
-                    %pos: tensor<?xi64>) -> (tensor<?x128x2x16xf32>, !cache) {
-  // CHECK: llm.kv_cache.update %{{.*}}[1], %{{.*}}, %{{.*}}, %{{.*}} : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
-  %c1 = llm.kv_cache.update %c[1], %k, %v, %pos : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
-  // CHECK: llm.kv_cache.read %{{.*}}[1] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
-  %keys, %values = llm.kv_cache.read %c1[1] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+                    %pos: tensor<?xi64>, %layer: index) -> (tensor<?x128x2x16xf32>, !cache) {
+  // CHECK: llm.kv_cache.update %{{.*}}[%{{.*}}], %{{.*}}, %{{.*}}, %{{.*}} : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
+  %c1 = llm.kv_cache.update %c[%layer], %k, %v, %pos : !cache, tensor<?x?x2x16xf32>, tensor<?xi64>
+  // CHECK: llm.kv_cache.read %{{.*}}[%{{.*}}] : !llm.kv_cache<2x?x128x2x16xf32> -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
+  %keys, %values = llm.kv_cache.read %c1[%layer] : !cache -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
   return %keys, %c1 : tensor<?x128x2x16xf32>, !cache
 }
 
 // CHECK-LABEL: func @kv_cache_static
 func.func @kv_cache_static(%c: !llm.kv_cache<1x4x8x1x2xbf16>, %k: tensor<4x1x1x2xbf16>,
                            %pos: tensor<4xi32>) -> !llm.kv_cache<1x4x8x1x2xbf16> {
-  // CHECK: llm.kv_cache.update %{{.*}}[0], {{.*}} : !llm.kv_cache<1x4x8x1x2xbf16>, tensor<4x1x1x2xbf16>, tensor<4xi32>
-  %c1 = llm.kv_cache.update %c[0], %k, %k, %pos : !llm.kv_cache<1x4x8x1x2xbf16>, tensor<4x1x1x2xbf16>, tensor<4xi32>
+  // CHECK: llm.kv_cache.update %{{.*}}[%{{.*}}], {{.*}} : !llm.kv_cache<1x4x8x1x2xbf16>, tensor<4x1x1x2xbf16>, tensor<4xi32>
+  %zero = arith.constant 0 : index
+  %c1 = llm.kv_cache.update %c[%zero], %k, %k, %pos : !llm.kv_cache<1x4x8x1x2xbf16>, tensor<4x1x1x2xbf16>, tensor<4xi32>
   return %c1 : !llm.kv_cache<1x4x8x1x2xbf16>
 }
 

@@ -3,6 +3,7 @@
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
@@ -106,13 +107,14 @@ static LogicalResult verifyNormOperand(Operation *op, StringRef name,
                    inputType.getDimSize(inputType.getRank() - 1));
 }
 
-/// Checks the layer index of a KV cache op.
-static LogicalResult verifyLayer(Operation *op, int64_t layer,
+/// Checks the layer index of a KV cache op when it is a constant.
+static LogicalResult verifyLayer(Operation *op, Value layerValue,
                                  KVCacheType cache) {
-  if (layer >= 0 && layer < cache.getNumLayers())
+  std::optional<int64_t> layer = getConstantIntValue(layerValue);
+  if (!layer || (*layer >= 0 && *layer < cache.getNumLayers()))
     return success();
   return op->emitOpError() << "expects layer in [0, " << cache.getNumLayers()
-                           << "), found " << layer;
+                           << "), found " << *layer;
 }
 
 //===----------------------------------------------------------------------===//
@@ -569,7 +571,7 @@ LogicalResult KVCacheUpdateOp::verify() {
 }
 
 void KVCacheReadOp::build(OpBuilder &builder, OperationState &state,
-                          Value cache, int64_t layer) {
+                          Value cache, Value layer) {
   auto layerType = cast<KVCacheType>(cache.getType()).getLayerTensorType();
   build(builder, state, layerType, layerType, cache, layer);
 }

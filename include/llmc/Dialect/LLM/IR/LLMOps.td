@@ -372,18 +372,18 @@ def LLM_KVCacheUpdateOp : LLM_Op<"kv_cache.update",
     [Pure, AllTypesMatch<["cache", "result"]>, AllTypesMatch<["keys", "values"]>]> {
   let summary = "writes new keys and values of one layer into the cache";
   let description = [{
-    Returns `cache` with the keys and values of layer `layer` for the current
-    chunk (`batch x seq x kv_heads x head_dim`) written at positions
+    Returns `cache` with the keys and values of layer `layer` (an index, so
+    one function can serve every layer) for the current chunk (`batch x seq x kv_heads x head_dim`) written at positions
     `positions[b] .. positions[b] + seq - 1` of each row `b`. Writing past
     `max_seq` is undefined behaviour (the runtime bounds prompts and decode
     steps by the compiled `max_seq`).
 
     ```mlir
-    %c1 = llm.kv_cache.update %c0[0], %k, %v, %pos
+    %c1 = llm.kv_cache.update %c0[%layer], %k, %v, %pos
         : !llm.kv_cache<2x?x128x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64>
     ```
   }];
-  let arguments = (ins LLM_KVCacheType:$cache, I64Attr:$layer,
+  let arguments = (ins LLM_KVCacheType:$cache, Index:$layer,
                        LLM_FloatTensor:$keys, LLM_FloatTensor:$values,
                        LLM_PositionsTensor:$positions);
   let results = (outs LLM_KVCacheType:$result);
@@ -403,18 +403,18 @@ def LLM_KVCacheReadOp : LLM_Op<"kv_cache.read", [Pure]> {
     into a view, so attention reads the cache in place.
 
     ```mlir
-    %k, %v = llm.kv_cache.read %c1[0]
+    %k, %v = llm.kv_cache.read %c1[%layer]
         : !llm.kv_cache<2x?x128x2x16xf32>
         -> tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>
     ```
   }];
-  let arguments = (ins LLM_KVCacheType:$cache, I64Attr:$layer);
+  let arguments = (ins LLM_KVCacheType:$cache, Index:$layer);
   let results = (outs LLM_FloatTensor:$keys, LLM_FloatTensor:$values);
   let assemblyFormat = [{
     $cache `[` $layer `]` attr-dict `:` qualified(type($cache)) `->` type($keys) `,`
     type($values)
   }];
-  let builders = [OpBuilder<(ins "::mlir::Value":$cache, "int64_t":$layer)>];
+  let builders = [OpBuilder<(ins "::mlir::Value":$cache, "::mlir::Value":$layer)>];
   let hasVerifier = 1;
 }
 
