@@ -4,6 +4,7 @@
 
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
+#include "llmc/Transforms/Passes.h"
 
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/Passes.h"
@@ -42,7 +43,7 @@ void buildLLMToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -9,6 +9,7 @@
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   llmc::registerLLMCConversionPasses();
   llmc::registerPipelines();
+  llmc::registerLLMCTransformsPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -16,7 +16,7 @@ namespace llmc {
 
 /// llm -> linalg/tensor/arith/math on tensors (`--emit=linalg`):
 /// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
-/// elementwise fusion.
+/// elementwise fusion without recomputation (llmc-fuse-elementwise).
 void buildLLMToLinalgPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> LLVM dialect for the host (`--emit=llvm` then

@@ -247,22 +247,27 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     RankedTensorType type = op.getType();
     unsigned rank = type.getRank();
     Type elementType = type.getElementType();
-    // Loops: the result dims, then the contraction dim k.
-    unsigned loops = rank + 1, k = rank, n = rank - 1;
+    // Loops: the leading result dims, then n and k with the weight's
+    // contiguous dim innermost (k for `out x in`, n for `in x out`).
+    unsigned loops = rank + 1;
+    bool inOut = op.getWeightInOut();
+    unsigned n = inOut ? rank : rank - 1, k = inOut ? rank - 1 : rank;
     SmallVector<OpFoldResult> sizes =
         sizesOf(rewriter, loc, adaptor.getInput());
     sizes.back() = rewriter.getIndexAttr(type.getShape().back());
     Value init = filled(rewriter, loc, sizes, elementType,
                         rewriter.getFloatAttr(elementType, 0.0));
-    SmallVector<unsigned> inputDims = allDimsBut(rank, n);
-    inputDims.push_back(k);
-    SmallVector<unsigned> weightDims =
-        op.getWeightInOut() ? SmallVector<unsigned>{k, n}
-                            : SmallVector<unsigned>{n, k};
-    SmallVector<AffineMap> maps = {
-        dimsMap(getContext(), loops, inputDims),
-        dimsMap(getContext(), loops, weightDims),
-        dimsMap(getContext(), loops, allDims(rank))};
+    SmallVector<unsigned> leading = allDims(rank - 1);
+    auto with = [&](ArrayRef<unsigned> tail) {
+      SmallVector<unsigned> dims = leading;
+      dims.append(tail.begin(), tail.end());
+      return dimsMap(getContext(), loops, dims);
+    };
+    SmallVector<AffineMap> maps = {with({k}),
+                                   dimsMap(getContext(), loops,
+                                           inOut ? SmallVector<unsigned>{k, n}
+                                                 : SmallVector<unsigned>{n, k}),
+                                   with({n})};
     Value product = generic(
         rewriter, loc, ValueRange{adaptor.getInput(), adaptor.getWeight()},
         init, maps, reducing(loops, {k}),
@@ -274,7 +279,7 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
       Value biasInit = emptyTensor(rewriter, loc, sizes, elementType);
       SmallVector<AffineMap> biasMaps = {
           rewriter.getMultiDimIdentityMap(rank),
-          dimsMap(getContext(), rank, {n}),
+          dimsMap(getContext(), rank, {rank - 1}),
           rewriter.getMultiDimIdentityMap(rank)};
       product = generic(rewriter, loc, ValueRange{product, bias}, biasInit,
                         biasMaps, parallel(rank),
@@ -707,17 +712,18 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
         });
     Value probs = softmax(rewriter, loc, masked, 4);
 
-    // out[b, s, kh, g, e] = sum_t probs[b, kh, g, s, t] * v[b, t, kh, e].
+    // out[b, s, kh, g, e] = sum_t probs[b, kh, g, s, t] * v[b, t, kh, e],
+    // with loops (b, s, kh, g, t, e): e innermost, contiguous in v and out.
     SmallVector<OpFoldResult> outSizes = {batch, seq, idx(kvHeads),
                                           idx(group), idx(valueDim)};
     Value outInit = filled(rewriter, loc, outSizes, elementType,
                            rewriter.getFloatAttr(elementType, 0.0));
     Value out = generic(
         rewriter, loc, ValueRange{probs, values}, outInit,
-        {dimsMap(context, 6, {0, 2, 3, 1, 5}),
-         dimsMap(context, 6, {0, 5, 2, 4}),
-         dimsMap(context, 6, {0, 1, 2, 3, 4})},
-        reducing(6, {5}), [](OpBuilder &b, Location l, ValueRange args) {
+        {dimsMap(context, 6, {0, 2, 3, 1, 4}),
+         dimsMap(context, 6, {0, 4, 2, 5}),
+         dimsMap(context, 6, {0, 1, 2, 3, 5})},
+        reducing(6, {4}), [](OpBuilder &b, Location l, ValueRange args) {
           Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
           return b.create<arith::AddFOp>(l, args[2], mul).getResult();
         });
@@ -928,7 +934,16 @@ struct ConvertLLMToLinalgPass
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // Sums may be reassociated and multiply-adds fused: what lets LLVM
+    // vectorize the reductions (the order differs from PyTorch's anyway).
+    auto flags = arith::FastMathFlagsAttr::get(
+        context, arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+    getOperation().walk([&](linalg::GenericOp generic) {
+      generic.getBody()->walk([&](arith::ArithFastMathInterface op) {
+        op->setAttr(op.getFastMathAttrName(), flags);
+      });
+    });
   }
 };
 

@@ -4,19 +4,21 @@
 // [batch, kv_head, group, seq, kv_len] with the causal mask from positions.
 // RUN: llmc-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
 
-// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
-// CHECK-DAG: #[[WT:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
-// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @linear
 func.func @linear(%x: tensor<?x?x8xf32>, %w: tensor<16x8xf32>, %c: tensor<8x16xf32>) -> tensor<?x?x16xf32> {
+  // Loops (b, s, n, k): k innermost, contiguous in x and in W [n, k].
   // CHECK: %[[ZERO:.*]] = linalg.fill
-  // CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+  // CHECK: linalg.generic {indexing_maps = [#[[A]], #[[W]], #[[B]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
   // CHECK-SAME: outs(%[[ZERO]] : tensor<?x?x16xf32>)
-  // CHECK: arith.mulf
-  // CHECK: arith.addf
+  // Reassociable, so LLVM vectorizes the reduction.
+  // CHECK: arith.mulf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
+  // CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
   %0 = llm.linear %x, %w : tensor<?x?x8xf32>, tensor<16x8xf32> -> tensor<?x?x16xf32>
-  // CHECK: linalg.generic {indexing_maps = [#[[X]], #[[WT]], #[[Y]]]
+  // Loops (b, s, k, n) for W [k, n]: n innermost, contiguous in W and out.
+  // CHECK: linalg.generic {indexing_maps = [#[[B]], #[[W]], #[[A]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
   %1 = llm.linear %x, %c {weight_in_out} : tensor<?x?x8xf32>, tensor<8x16xf32> -> tensor<?x?x16xf32>
   %2 = llm.add %0, %1 : tensor<?x?x16xf32>
   return %2 : tensor<?x?x16xf32>
@@ -50,7 +52,7 @@ func.func @attention(%q: tensor<?x?x4x8xf32>, %k: tensor<?x16x2x8xf32>, %pos: te
   // CHECK-SAME: outs(%{{.*}} : tensor<?x2x2x?x16xf32>)
   // The mask: key t hidden when t > positions[b] + s.
   // CHECK: linalg.generic
-  // CHECK: arith.mulf %{{.*}}, %{{.*}} : f32
+  // CHECK: arith.mulf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
   // CHECK: linalg.index 3
   // CHECK: linalg.index 4
   // CHECK: arith.cmpi sgt
@@ -60,8 +62,9 @@ func.func @attention(%q: tensor<?x?x4x8xf32>, %k: tensor<?x16x2x8xf32>, %pos: te
   // CHECK: math.exp
   // CHECK: arith.addf
   // CHECK: arith.divf
-  // The weighted sum of values, reducing t, and the heads merged back.
-  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]
+  // The weighted sum of values over loops (b, s, kh, g, t, e), reducing t,
+  // and the heads merged back.
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "parallel"]
   // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3], [4]] : tensor<?x?x2x2x8xf32> into tensor<?x?x4x8xf32>
   %0 = llm.attention %q, %k, %k, %pos {causal} : tensor<?x?x4x8xf32>, tensor<?x16x2x8xf32>, tensor<?x16x2x8xf32>, tensor<?xi64> -> tensor<?x?x4x8xf32>
   return %0 : tensor<?x?x4x8xf32>

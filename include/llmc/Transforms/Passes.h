@@ -1,0 +1,20 @@
+//===- Passes.h - llmc's code generation transforms -------------*- C++ -*-===//
+
+#ifndef LLMC_TRANSFORMS_PASSES_H
+#define LLMC_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Pass/Pass.h"
+
+namespace llmc {
+
+#define GEN_PASS_DECL
+#include "llmc/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "llmc/Transforms/Passes.h.inc"
+
+} // namespace llmc
+
+#endif // LLMC_TRANSFORMS_PASSES_H
