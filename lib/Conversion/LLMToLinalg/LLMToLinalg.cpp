@@ -247,27 +247,31 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     RankedTensorType type = op.getType();
     unsigned rank = type.getRank();
     Type elementType = type.getElementType();
-    // Loops: the leading result dims, then n and k with the weight's
-    // contiguous dim innermost (k for `out x in`, n for `in x out`).
+    // Loops: the weight's outer dim first, so each weight row is read from
+    // memory once and reused for every token while it is in cache, then the
+    // tokens, then its contiguous dim innermost: (n, tokens..., k) for
+    // `out x in`, (k, tokens..., n) for `in x out`.
     unsigned loops = rank + 1;
     bool inOut = op.getWeightInOut();
-    unsigned n = inOut ? rank : rank - 1, k = inOut ? rank - 1 : rank;
+    unsigned n = inOut ? rank : 0, k = inOut ? 0 : rank;
     SmallVector<OpFoldResult> sizes =
         sizesOf(rewriter, loc, adaptor.getInput());
     sizes.back() = rewriter.getIndexAttr(type.getShape().back());
     Value init = filled(rewriter, loc, sizes, elementType,
                         rewriter.getFloatAttr(elementType, 0.0));
-    SmallVector<unsigned> leading = allDims(rank - 1);
-    auto with = [&](ArrayRef<unsigned> tail) {
-      SmallVector<unsigned> dims = leading;
-      dims.append(tail.begin(), tail.end());
+    SmallVector<unsigned> tokens;
+    for (unsigned d = 1; d < rank; ++d)
+      tokens.push_back(d);
+    auto with = [&](unsigned last) {
+      SmallVector<unsigned> dims = tokens;
+      dims.push_back(last);
       return dimsMap(getContext(), loops, dims);
     };
-    SmallVector<AffineMap> maps = {with({k}),
+    SmallVector<AffineMap> maps = {with(k),
                                    dimsMap(getContext(), loops,
                                            inOut ? SmallVector<unsigned>{k, n}
                                                  : SmallVector<unsigned>{n, k}),
-                                   with({n})};
+                                   with(n)};
     Value product = generic(
         rewriter, loc, ValueRange{adaptor.getInput(), adaptor.getWeight()},
         init, maps, reducing(loops, {k}),

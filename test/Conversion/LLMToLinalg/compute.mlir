@@ -4,12 +4,13 @@
 // [batch, kv_head, group, seq, kv_len] with the causal mask from positions.
 // RUN: llmc-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
 
-// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
-// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d0)>
 // CHECK-LABEL: func.func @linear
 func.func @linear(%x: tensor<?x?x8xf32>, %w: tensor<16x8xf32>, %c: tensor<8x16xf32>) -> tensor<?x?x16xf32> {
-  // Loops (b, s, n, k): k innermost, contiguous in x and in W [n, k].
+  // Loops (n, b, s, k): a weight row is loaded once and reused for every
+  // token; k innermost, contiguous in x and in W [n, k].
   // CHECK: %[[ZERO:.*]] = linalg.fill
   // CHECK: linalg.generic {indexing_maps = [#[[A]], #[[W]], #[[B]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
   // CHECK-SAME: outs(%[[ZERO]] : tensor<?x?x16xf32>)
@@ -17,8 +18,8 @@ func.func @linear(%x: tensor<?x?x8xf32>, %w: tensor<16x8xf32>, %c: tensor<8x16xf
   // CHECK: arith.mulf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
   // CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
   %0 = llm.linear %x, %w : tensor<?x?x8xf32>, tensor<16x8xf32> -> tensor<?x?x16xf32>
-  // Loops (b, s, k, n) for W [k, n]: n innermost, contiguous in W and out.
-  // CHECK: linalg.generic {indexing_maps = [#[[B]], #[[W]], #[[A]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+  // Loops (k, b, s, n) for W [k, n]: n innermost, contiguous in W and out.
+  // CHECK: linalg.generic {indexing_maps = [#[[B]], #[[W]], #[[A]]], iterator_types = ["reduction", "parallel", "parallel", "parallel"]}
   %1 = llm.linear %x, %c {weight_in_out} : tensor<?x?x8xf32>, tensor<8x16xf32> -> tensor<?x?x16xf32>
   %2 = llm.add %0, %1 : tensor<?x?x16xf32>
   return %2 : tensor<?x?x16xf32>
