@@ -96,8 +96,13 @@ llvm::Error writeJsonFile(llvm::StringRef path, const llvm::json::Value &value) 
 }
 
 llvm::Error writeArtifactDirectory(
-    llvm::StringRef outDir,
+    llvm::StringRef out,
     llvm::function_ref<llvm::Error(llvm::StringRef)> writeFiles) {
+  // Absolute, so the temporary directory is created next to it (a relative
+  // prefix would put it in the system's temporary directory).
+  llvm::SmallString<256> outDir(out);
+  if (std::error_code error = llvm::sys::fs::make_absolute(outDir))
+    return makeError("cannot resolve " + out + ": " + error.message());
   llvm::SmallString<256> temp;
   if (std::error_code error = llvm::sys::fs::createUniqueDirectory(
           outDir + ".tmp", temp))
