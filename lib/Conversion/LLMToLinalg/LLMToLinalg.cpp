@@ -113,6 +113,12 @@ SmallVector<utils::IteratorType> reducing(unsigned rank,
   return iterators;
 }
 
+/// The body of a contraction: acc + lhs * rhs.
+Value multiplyAccumulate(OpBuilder &b, Location l, ValueRange args) {
+  Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
+  return b.create<arith::AddFOp>(l, args[2], mul);
+}
+
 /// Elementwise op over same-shaped tensors: result type of `inputs[0]`.
 Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
                   BodyBuilder body) {
@@ -275,10 +281,7 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     Value product = generic(
         rewriter, loc, ValueRange{adaptor.getInput(), adaptor.getWeight()},
         init, maps, reducing(loops, {k}),
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
-          return b.create<arith::AddFOp>(l, args[2], mul);
-        });
+        multiplyAccumulate);
     if (Value bias = adaptor.getBias()) {
       Value biasInit = emptyTensor(rewriter, loc, sizes, elementType);
       SmallVector<AffineMap> biasMaps = {
@@ -323,10 +326,7 @@ struct MatmulLowering : OpConversionPattern<llm::MatmulOp> {
         op, generic(rewriter, loc,
                     ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init,
                     maps, reducing(loops, {k}),
-                    [](OpBuilder &b, Location l, ValueRange args) -> Value {
-                      Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
-                      return b.create<arith::AddFOp>(l, args[2], mul);
-                    }));
+                    multiplyAccumulate));
     return success();
   }
 };
@@ -668,10 +668,7 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
         {dimsMap(context, 6, {0, 3, 1, 2, 5}),
          dimsMap(context, 6, {0, 4, 1, 5}),
          dimsMap(context, 6, {0, 1, 2, 3, 4})},
-        reducing(6, {5}), [](OpBuilder &b, Location l, ValueRange args) {
-          Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
-          return b.create<arith::AddFOp>(l, args[2], mul).getResult();
-        });
+        reducing(6, {5}), multiplyAccumulate);
 
     // Scale, then mask keys after the query's position (and outside the
     // sliding window).
@@ -727,10 +724,7 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
         {dimsMap(context, 6, {0, 2, 3, 1, 4}),
          dimsMap(context, 6, {0, 4, 2, 5}),
          dimsMap(context, 6, {0, 1, 2, 3, 5})},
-        reducing(6, {4}), [](OpBuilder &b, Location l, ValueRange args) {
-          Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
-          return b.create<arith::AddFOp>(l, args[2], mul).getResult();
-        });
+        reducing(6, {4}), multiplyAccumulate);
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
         op, op.getType(), out,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
