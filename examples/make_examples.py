@@ -4,10 +4,11 @@
 Run by hand (needs torch and transformers from PyPI; CI never runs it):
 
     pip install torch transformers safetensors numpy
-    python3 examples/make_examples.py
+    python3 examples/make_examples.py [--tokenizers-only]
 
 For each model it writes examples/<name>/ with config.json and
-model.safetensors as transformers saves them, and golden/ with float32
+model.safetensors as transformers saves them, a byte-level tokenizer.json
+(token id = byte value), and golden/ with float32
 outputs of transformers for fixed prompts:
 
     golden/prompt<k>.ids.npy         int64 [S]            the prompt
@@ -22,10 +23,12 @@ of the last prefill position) through the KV cache, exactly as llmc-run does.
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import torch
 import transformers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DECODE_STEPS = 20
@@ -119,7 +122,40 @@ def build(name, make_config, model_class, seed):
     return model, outputs, margin
 
 
+def write_byte_tokenizer(out_dir):
+    """A byte-level BPE tokenizer.json whose 256 tokens are the bytes (id =
+    byte value), so the examples' vocabulary of 256 can encode any text."""
+    alphabet = {}
+    for byte, char in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet(),
+                                       key=lambda c: BYTES_OF[c])):
+        alphabet[char] = byte
+    tokenizer = Tokenizer(models.BPE(vocab=alphabet, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
+
+
+def gpt2_bytes_to_unicode():
+    printable = (list(range(ord("!"), ord("~") + 1)) +
+                 list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100)))
+    mapping, extra = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            mapping[chr(byte)] = byte
+        else:
+            mapping[chr(256 + extra)] = byte
+            extra += 1
+    return mapping
+
+
+BYTES_OF = gpt2_bytes_to_unicode()
+
+
 def main():
+    if "--tokenizers-only" in sys.argv:
+        for name in MODELS:
+            write_byte_tokenizer(os.path.join(HERE, name))
+        return
     for index, (name, (make_config, model_class)) in enumerate(MODELS.items()):
         # Greedy tokens are compared exactly, so the first seed whose greedy
         # choices all win by a clear margin (far above fp32 error) is kept.
@@ -131,6 +167,7 @@ def main():
         shutil.rmtree(out_dir, ignore_errors=True)
         model.save_pretrained(out_dir, safe_serialization=True)
         os.makedirs(os.path.join(out_dir, "golden"))
+        write_byte_tokenizer(out_dir)
         for k, (prompt, (prefill, decode, tokens)) in enumerate(zip(PROMPTS, outputs)):
             base = os.path.join(out_dir, "golden", f"prompt{k}")
             np.save(base + ".ids.npy", np.array(prompt, dtype=np.int64))

@@ -80,6 +80,9 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
                                   {"prefill", "_mlir_ciface_prefill"},
                                   {"decode", "_mlir_ciface_decode"},
                                   {"param_table", "__llmc_params"}}},
+      {"tokenizer", inputs.tokenizer.empty()
+                        ? llvm::json::Value(nullptr)
+                        : llvm::json::Value(inputs.tokenizer)},
       {"weights", llvm::json::Object{{"checkpoint", inputs.checkpointDir},
                                      {"files", std::move(files)},
                                      {"params", std::move(params)}}},

@@ -9,6 +9,7 @@
 #include "NpyWriter.h"
 #include "Sampler.h"
 
+#include "llmrt/Tokenizer.h"
 #include "llmrt/llmrt.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -32,6 +33,11 @@ cl::list<std::string> promptIds(
     "prompt-ids",
     cl::desc("A prompt as comma-separated token ids; repeat for a batch"),
     cl::value_desc("1,2,3"), cl::cat(category));
+cl::list<std::string> promptTexts(
+    "prompt",
+    cl::desc("A prompt as text, encoded with the artifact's tokenizer; "
+             "repeat for a batch. The text is printed as it is generated"),
+    cl::value_desc("text"), cl::cat(category));
 cl::opt<int64_t> maxNewTokens("max-new-tokens",
                               cl::desc("Tokens to generate per prompt"),
                               cl::init(16), cl::cat(category));
@@ -93,12 +99,33 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "llmc-run: run a model compiled by llmc\n");
-  if (promptIds.empty())
-    return fail("expects at least one --prompt-ids");
+  if (promptIds.empty() == promptTexts.empty())
+    return fail("expects --prompt or --prompt-ids (one of them)");
   if (maxNewTokens < 1)
     return fail("--max-new-tokens: expected at least 1");
 
+  std::unique_ptr<llmrt::Tokenizer> tokenizer;
   std::vector<std::vector<int32_t>> prompts;
+  if (!promptTexts.empty()) {
+    bool found = false;
+    if (llmrt::Status status =
+            llmrt::Tokenizer::open(artifactDir, tokenizer, found);
+        !status.ok())
+      return fail(status.message());
+    if (!found)
+      return fail(artifactDir + " has no tokenizer (its checkpoint had no "
+                                "tokenizer.json or tokenizer.model): use "
+                                "--prompt-ids");
+    for (const std::string &text : promptTexts) {
+      std::vector<int32_t> ids;
+      if (llmrt::Status status = tokenizer->encode(text, true, ids);
+          !status.ok())
+        return fail(status.message());
+      if (ids.empty())
+        return fail("--prompt '" + text + "' encodes to no tokens");
+      prompts.push_back(std::move(ids));
+    }
+  }
   for (size_t i = 0; i < promptIds.size(); ++i) {
     auto ids = parseIds(promptIds[i], i);
     if (!ids)
@@ -147,6 +174,17 @@ int main(int argc, char **argv) {
 
   std::vector<std::vector<float>> recorded(batch);
   std::vector<std::vector<int32_t>> generated(batch);
+  // One text prompt streams its continuation as it is generated.
+  std::unique_ptr<llmrt::TextStream> stream;
+  if (tokenizer && batch == 1)
+    stream = std::make_unique<llmrt::TextStream>(*tokenizer);
+  auto emit = [&](int64_t b, int32_t id) {
+    generated[b].push_back(id);
+    if (stream) {
+      llvm::outs() << stream->push(id);
+      llvm::outs().flush();
+    }
+  };
   llmc::Sampler sampler({temperature, topK, topP, seed});
   std::vector<int32_t> next(batch);
   for (int64_t b = 0; b < batch; ++b) {
@@ -155,7 +193,7 @@ int main(int argc, char **argv) {
     if (!logitsOut.empty())
       recorded[b].assign(row, row + length * vocab);
     next[b] = sampler.next(row + (length - 1) * vocab, vocab);
-    generated[b].push_back(next[b]);
+    emit(b, next[b]);
   }
 
   auto decodeStart = Clock::now();
@@ -171,7 +209,7 @@ int main(int argc, char **argv) {
       if (!logitsOut.empty())
         recorded[b].insert(recorded[b].end(), row, row + vocab);
       next[b] = sampler.next(row, vocab);
-      generated[b].push_back(next[b]);
+      emit(b, next[b]);
     }
   }
 
@@ -194,12 +232,17 @@ int main(int argc, char **argv) {
           steps * batch / decodeSeconds);
   }
   for (int64_t b = 0; b < batch; ++b) {
-    llvm::outs() << llvm::join(llvm::map_range(generated[b],
-                                               [](int32_t id) {
-                                                 return std::to_string(id);
-                                               }),
-                               ",")
-                 << "\n";
+    if (stream)
+      llvm::outs() << stream->finish() << "\n";
+    else if (tokenizer)
+      llvm::outs() << tokenizer->decode(generated[b]) << "\n";
+    else
+      llvm::outs() << llvm::join(llvm::map_range(generated[b],
+                                                 [](int32_t id) {
+                                                   return std::to_string(id);
+                                                 }),
+                                 ",")
+                   << "\n";
     if (logitsOut.empty())
       continue;
     std::string path = logitsOut;

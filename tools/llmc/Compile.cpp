@@ -102,6 +102,13 @@ llvm::Error compileArtifact(const CompileOptions &options,
       options.import.maxSeqLen.value_or(config->maxPositions);
   inputs.maxBatch = options.maxBatch;
   inputs.compilerVersion = options.compilerVersion;
+  // The tokenizer travels with the artifact, so text prompts need nothing
+  // else.
+  for (const char *name : {"tokenizer.json", "tokenizer.model"})
+    if (llvm::sys::fs::exists(options.input + "/" + name)) {
+      inputs.tokenizer = name;
+      break;
+    }
   llvm::json::Value manifest = buildManifest(**module, inputs);
 
   if (failed(lowerToStage(**module, EmitStage::Artifact)))
@@ -111,6 +118,12 @@ llvm::Error compileArtifact(const CompileOptions &options,
         if (llvm::Error error = emitHostSharedLibrary(
                 **module, (dir + "/" + kHostLibraryName).str()))
           return error;
+        if (!inputs.tokenizer.empty())
+          if (std::error_code error = llvm::sys::fs::copy_file(
+                  options.input + "/" + inputs.tokenizer,
+                  dir + "/" + inputs.tokenizer))
+            return makeError("cannot copy " + inputs.tokenizer + ": " +
+                             error.message());
         return writeJsonFile((dir + "/manifest.json").str(), manifest);
       });
 }

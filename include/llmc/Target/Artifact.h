@@ -37,6 +37,8 @@ struct ManifestInputs {
   int64_t maxSeqLen = 0;
   int64_t maxBatch = 0;
   std::string compilerVersion;
+  /// The tokenizer file copied into the artifact, or empty.
+  std::string tokenizer;
 };
 
 /// The manifest for the `llm`-level module `module` (before lowering: its

@@ -48,6 +48,8 @@ class TextStream {
 public:
   explicit TextStream(const Tokenizer &tokenizer) : tokenizer(tokenizer) {}
   std::string push(int32_t id);
+  /// What is still held back (bytes that never completed a character).
+  std::string finish();
 
 private:
   const Tokenizer &tokenizer;

@@ -68,3 +68,14 @@ std::string TextStream::push(int32_t id) {
 }
 
 } // namespace llmrt
+
+namespace llmrt {
+
+std::string TextStream::finish() {
+  std::string text = tokenizer.decode(ids);
+  std::string rest = emitted < text.size() ? text.substr(emitted) : "";
+  emitted = text.size();
+  return rest;
+}
+
+} // namespace llmrt
