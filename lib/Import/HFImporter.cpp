@@ -1,6 +1,7 @@
 //===- HFImporter.cpp - Hugging Face checkpoint folder to llm -------------===//
 
 #include "llmc/Import/HFImporter.h"
+#include "llmc/Support/Error.h"
 
 #include "ForwardBuilder.h"
 
@@ -21,11 +22,6 @@ namespace llmc {
 void registerImportDialects(DialectRegistry &registry) {
   registry.insert<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,
                   tensor::TensorDialect>();
-}
-
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
 }
 
 static FloatType toFloatType(FloatDType dtype, MLIRContext *context) {

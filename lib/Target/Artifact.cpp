@@ -1,6 +1,7 @@
 //===- Artifact.cpp - The compiled model as a directory -------------------===//
 
 #include "llmc/Target/Artifact.h"
+#include "llmc/Support/Error.h"
 
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
 
@@ -12,11 +13,6 @@
 using namespace mlir;
 
 namespace llmc {
-
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 /// The safetensors spelling of a parameter's element type.
 static std::string storedDType(Type type) {

@@ -1,6 +1,7 @@
 //===- HostCode.cpp - LLVM dialect to native host code --------------------===//
 
 #include "llmc/Target/HostCode.h"
+#include "llmc/Support/Error.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -17,11 +18,6 @@
 using namespace mlir;
 
 namespace llmc {
-
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 /// The host's target machine, for PIC shared-library code at O3.
 static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>

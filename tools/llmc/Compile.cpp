@@ -1,6 +1,7 @@
 //===- Compile.cpp - What `llmc compile` does -----------------------------===//
 
 #include "Compile.h"
+#include "llmc/Support/Error.h"
 
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Target/Artifact.h"
@@ -15,11 +16,6 @@
 using namespace mlir;
 
 namespace llmc {
-
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 static void buildStagePipeline(OpPassManager &pm, EmitStage emit) {
   switch (emit) {
