@@ -4,8 +4,7 @@
 
 #include "JsonText.h"
 
-#include <fstream>
-#include <sstream>
+#include <sys/stat.h>
 
 namespace llmrt {
 
@@ -68,13 +67,11 @@ DType computeDType(const std::string &name) {
 
 Status readManifest(const std::string &dir, Manifest &manifest) {
   std::string path = dir + "/manifest.json";
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream)
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0)
     return Status::error(dir + ": not an llmc artifact (no manifest.json)");
-  std::stringstream text;
-  text << stream.rdbuf();
   json root;
-  if (Status status = parseJsonText(text.str(), path, root); !status.ok())
+  if (Status status = readJsonFile(path, root); !status.ok())
     return status;
 
   ManifestReader read(path);

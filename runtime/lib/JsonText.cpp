@@ -2,7 +2,9 @@
 
 #include "JsonText.h"
 
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 namespace llmrt {
 
@@ -47,6 +49,15 @@ Status parseJsonText(std::string_view text, std::string_view what,
   else
     reason = "at byte " + std::to_string(parser.errorPosition) + ": " + reason;
   return Status::error(std::string(what) + ": malformed JSON " + reason);
+}
+
+Status readJsonFile(const std::string &path, nlohmann::json &out) {
+  std::ifstream stream(path, std::ios::binary);
+  std::stringstream text;
+  text << stream.rdbuf();
+  if (!stream)
+    return Status::error(path + ": cannot open");
+  return parseJsonText(text.str(), path, out);
 }
 
 std::optional<int64_t> getNonNegativeInt(const nlohmann::json &value) {

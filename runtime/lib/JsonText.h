@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace llmrt {
@@ -23,6 +24,10 @@ namespace llmrt {
 /// "<what>: malformed JSON at line L, column C: <reason>".
 Status parseJsonText(std::string_view text, std::string_view what,
                      nlohmann::json &out);
+
+/// Reads and parses the JSON file at `path` ("<path>: cannot open" when it
+/// cannot be read).
+Status readJsonFile(const std::string &path, nlohmann::json &out);
 
 /// A non-negative integer that fits int64_t, or nullopt.
 std::optional<int64_t> getNonNegativeInt(const nlohmann::json &value);

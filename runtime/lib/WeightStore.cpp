@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,13 +128,8 @@ static bool isPlainFileName(const std::string &name) {
 
 Status WeightStore::addIndexedShards(const std::string &dir,
                                      const std::string &index) {
-  std::ifstream stream(index, std::ios::binary);
-  std::stringstream text;
-  text << stream.rdbuf();
-  if (!stream)
-    return Status::error(index + ": cannot read");
   json root;
-  if (Status status = parseJsonText(text.str(), index, root); !status.ok())
+  if (Status status = readJsonFile(index, root); !status.ok())
     return status;
   auto weightMap = root.is_object() ? root.find("weight_map") : root.end();
   if (!root.is_object() || weightMap == root.end() || !weightMap->is_object())

@@ -11,8 +11,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace llmrt {
 
@@ -159,13 +157,8 @@ BPETokenizer::~BPETokenizer() { pcre2_code_free(pattern); }
 
 Status BPETokenizer::load(const std::string &path,
                           std::unique_ptr<Tokenizer> &out) {
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream)
-    return Status::error(path + ": cannot open");
-  std::stringstream text;
-  text << stream.rdbuf();
   json root;
-  if (Status status = parseJsonText(text.str(), path, root); !status.ok())
+  if (Status status = readJsonFile(path, root); !status.ok())
     return status;
   std::unique_ptr<BPETokenizer> tokenizer(new BPETokenizer());
   if (Status status = tokenizer->configure(path, &root); !status.ok())
