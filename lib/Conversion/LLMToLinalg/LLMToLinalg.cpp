@@ -621,6 +621,27 @@ struct RopeLowering : OpConversionPattern<llm::RopeOp> {
   }
 };
 
+/// max(positions) + seq: one past the last key any query of the chunk sees.
+Value causalLimit(OpBuilder &b, Location loc, Value positions, Value seq) {
+  auto type = cast<RankedTensorType>(positions.getType());
+  Type elementType = type.getElementType();
+  Value init = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, elementType);
+  Value lowest = b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(elementType, 0));
+  init = b.create<linalg::FillOp>(loc, lowest, init).getResult(0);
+  MLIRContext *context = b.getContext();
+  Value max = generic(b, loc, positions, init,
+                      {b.getMultiDimIdentityMap(1),
+                       AffineMap::get(1, 0, {}, context)},
+                      reducing(1, {0}),
+                      [](OpBuilder &nb, Location l, ValueRange args) {
+                        return nb.create<arith::MaxSIOp>(l, args[0], args[1])
+                            .getResult();
+                      });
+  Value scalar = b.create<tensor::ExtractOp>(loc, max, ValueRange{});
+  return b.create<arith::AddIOp>(loc, toIndex(b, loc, scalar), seq);
+}
+
 /// softmax(q·kᵀ·scale + mask)·v over loops [b, kv_head, group, s, t].
 struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -648,6 +669,29 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     OpFoldResult batch = qSizes[0], seq = qSizes[1];
     OpFoldResult kvLen = tensor::getMixedSize(rewriter, loc, keys, 1);
     auto idx = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+    // With causal positions no query sees past max(positions) + seq: read
+    // only that prefix of the keys and values (of a KV cache window that
+    // may be far longer).
+    if (op.getCausal() && adaptor.getPositions()) {
+      Value limit = causalLimit(rewriter, loc, adaptor.getPositions(),
+                                getValueOrCreateConstantIndexOp(rewriter, loc,
+                                                                seq));
+      Value window = getValueOrCreateConstantIndexOp(rewriter, loc, kvLen);
+      kvLen = rewriter.create<arith::MinSIOp>(loc, limit, window).getResult();
+      auto slice = [&](Value source) -> Value {
+        auto type = cast<RankedTensorType>(source.getType());
+        SmallVector<int64_t> shape(type.getShape());
+        shape[1] = ShapedType::kDynamic;
+        return rewriter.create<tensor::ExtractSliceOp>(
+            loc, RankedTensorType::get(shape, type.getElementType()), source,
+            SmallVector<OpFoldResult>(4, idx(0)),
+            SmallVector<OpFoldResult>{batch, kvLen, idx(type.getDimSize(2)),
+                                      idx(type.getDimSize(3))},
+            SmallVector<OpFoldResult>(4, idx(1)));
+      };
+      keys = slice(keys);
+      values = slice(values);
+    }
     auto groupedType = RankedTensorType::get(
         {queryType.getDimSize(0), queryType.getDimSize(1), kvHeads, group,
          headDim},

@@ -46,11 +46,16 @@ func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>) -> tensor<?x8xf32> {
 
 // CHECK-LABEL: func.func @attention
 func.func @attention(%q: tensor<?x?x4x8xf32>, %k: tensor<?x16x2x8xf32>, %pos: tensor<?xi64>) -> tensor<?x?x4x8xf32> {
+  // Only keys up to max(positions) + seq are read: min(that, 16).
+  // CHECK: arith.maxsi
+  // CHECK: %[[LIMIT:.*]] = arith.addi
+  // CHECK: %[[LEN:.*]] = arith.minsi %[[LIMIT]], %{{.*}} : index
+  // CHECK: tensor.extract_slice %{{.*}}[0, 0, 0, 0] [%{{.*}}, %[[LEN]], 2, 8] [1, 1, 1, 1] : tensor<?x16x2x8xf32> to tensor<?x?x2x8xf32>
   // Query heads grouped by KV head: [B, S, 2, 2, 8].
   // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3], [4]] {{.*}} : tensor<?x?x4x8xf32> into tensor<?x?x2x2x8xf32>
   // Scores over (b, kv_head, group, s, t, d), reducing d.
   // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]
-  // CHECK-SAME: outs(%{{.*}} : tensor<?x2x2x?x16xf32>)
+  // CHECK-SAME: outs(%{{.*}} : tensor<?x2x2x?x?xf32>)
   // The mask: key t hidden when t > positions[b] + s.
   // CHECK: linalg.generic
   // CHECK: arith.mulf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
