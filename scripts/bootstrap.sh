@@ -14,6 +14,8 @@ packages=(
   cmake ninja-build ccache git python3
   # runtime: JSON without LLVM; unit tests
   nlohmann-json3-dev libgtest-dev
+  # OpenMP runtime the compiled CPU code runs its parallel loops on
+  libomp-19-dev
   # tokenizers: pre-tokenizer regexes, NFC, SentencePiece
   pkg-config libpcre2-dev libutf8proc-dev libsentencepiece-dev
 )

@@ -103,10 +103,13 @@ llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
   auto linker = findLinker();
   if (!linker)
     return linker.takeError();
-  // No build id and no libraries: the code only calls libc and libm, which
-  // every process that loads it already has, and the output is reproducible.
+  // The code calls libc and libm, which every process that loads it already
+  // has, and LLVM's OpenMP runtime for its parallel loops. No build id, so
+  // the output is reproducible.
   llvm::SmallVector<llvm::StringRef> args = {
-      *linker, "-shared", "--build-id=none", "-O2", "-o", path, objectPath};
+      *linker,  "-shared", "--build-id=none", "-O2",
+      "-o",     path,      objectPath,        "-L" LLMC_OPENMP_LIBRARY_DIR,
+      "-rpath", LLMC_OPENMP_LIBRARY_DIR,       "-lomp"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                          &message);

@@ -62,7 +62,8 @@ def ConvertLLMToLLVM : Pass<"convert-llm-to-llvm", "::mlir::ModuleOp"> {
          memref descriptor {%p, %p, 0, [64, 64], [64, 1]}
     ```
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::cf::ControlFlowDialect"];
 }
 
 #endif // LLMC_CONVERSION_PASSES_TD

@@ -21,7 +21,8 @@ void buildLLMToLinalgPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> LLVM dialect for the host (`--emit=llvm` then
 /// translates): one-shot bufferization across functions (KV cache updated in
-/// place, logits returned), buffer deallocation, loops, convert-llm-to-llvm.
+/// place, logits returned), buffer deallocation, parallel loops tiled for
+/// OpenMP threads, convert-llm-to-llvm.
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
 
 /// Both, in order: what `llmc compile --target=cpu` runs.

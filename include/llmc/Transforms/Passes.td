@@ -33,4 +33,26 @@ def FuseElementwise : Pass<"llmc-fuse-elementwise", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SequentializeInnerParallel
+    : Pass<"llmc-sequentialize-inner-parallel", "::mlir::func::FuncOp"> {
+  let summary = "Turn scf.parallel loops nested in another scf.parallel "
+                "into scf.for nests";
+  let description = [{
+    After `scf-parallel-loop-tiling`, the tile loop is parallel and each tile
+    is one thread's work: its loops become sequential, so only the outer loop
+    becomes an OpenMP worksharing loop and the tile body compiles like serial
+    code (vectorized, invariants hoisted).
+
+    ```
+    scf.parallel (%i) = ... step 64 {
+      scf.parallel (%j) = (%i) to ... { body }
+    }
+      => scf.parallel (%i) = ... step 64 {
+           scf.for %j = %i to ... { body }
+         }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 #endif // LLMC_TRANSFORMS_PASSES_TD

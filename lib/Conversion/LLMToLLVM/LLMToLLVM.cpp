@@ -14,6 +14,9 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -102,8 +105,12 @@ struct ConvertLLMToLLVMPass
     index::populateIndexToLLVMConversionPatterns(converter, patterns);
     populateVectorToLLVMConversionPatterns(converter, patterns);
     ub::populateUBToLLVMConversionPatterns(converter, patterns);
+    populateOpenMPToLLVMConversionPatterns(converter, patterns);
+    populateSCFToControlFlowConversionPatterns(patterns);
 
     LLVMConversionTarget target(*context);
+    configureOpenMPToLLVMConversionLegality(target, converter);
+    target.addLegalOp<omp::TerminatorOp, omp::BarrierOp, omp::FlushOp>();
     target.addLegalOp<ModuleOp, llm::ParamOp>();
     if (failed(applyFullConversion(module, target, std::move(patterns))))
       return signalPassFailure();
