@@ -39,6 +39,8 @@ def main():
     parser.add_argument("logits")
     parser.add_argument("tokens")
     parser.add_argument("--atol", type=float, default=1e-4)
+    parser.add_argument("--logits-only", action="store_true",
+                        help="skip the greedy token check (low precision)")
     args = parser.parse_args()
 
     pre_shape, prefill = load_npy(args.golden + ".prefill.npy")
@@ -57,10 +59,13 @@ def main():
 
     tokens = [int(t) for t in open(args.tokens).read().split(",")]
     expected = list(golden_tokens)
-    if tokens[:len(expected)] != expected:
+    if args.logits_only:
+        expected = []
+    elif tokens[:len(expected)] != expected:
         sys.exit(f"greedy tokens {tokens[:len(expected)]} differ from "
                  f"transformers {expected}")
-    print(f"greedy tokens match transformers ({len(expected)} tokens)")
+    if expected:
+        print(f"greedy tokens match transformers ({len(expected)} tokens)")
     if not worst <= args.atol:
         sys.exit(f"max abs error {worst:.3g} exceeds {args.atol}")
 
