@@ -131,6 +131,22 @@ Value ForwardBuilder::callLayer(Value h, int64_t index, StringRef prefix) {
   return call.getResult(0);
 }
 
+func::FuncOp ForwardBuilder::buildHeadFunction(StringRef prefix) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(builder.getBlock()->getParentOp());
+  Type hidden = activationType(config.hiddenSize);
+  Type logits = activationType(config.vocabSize);
+  auto head = builder.create<func::FuncOp>(
+      loc, "head", builder.getFunctionType(hidden, logits));
+  head.setPrivate();
+  Block *entry = head.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  Value result = linear(entry->getArgument(0), prefix, config.hiddenSize,
+                        config.vocabSize, /*bias=*/false);
+  builder.create<func::ReturnOp>(loc, result);
+  return head;
+}
+
 Value ForwardBuilder::convert(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   auto from = cast<FloatType>(type.getElementType());

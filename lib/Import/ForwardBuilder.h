@@ -71,6 +71,11 @@ public:
   /// `<prefix><name>` for the names @layer asked for.
   mlir::Value callLayer(mlir::Value h, int64_t index, llvm::StringRef prefix);
 
+  /// Builds @head(hidden) -> logits, the vocabulary projection with weight
+  /// `<prefix>.weight`, apart from @forward so that an entry point can apply
+  /// it to the tokens it needs only.
+  mlir::func::FuncOp buildHeadFunction(llvm::StringRef prefix);
+
   /// The `B x S x <width>` activation type.
   mlir::RankedTensorType activationType(int64_t width) const;
 
@@ -96,13 +101,20 @@ private:
       layerWeights;
 };
 
-/// Writes @forward and @layer for the Llama family (Llama, Mistral, Qwen2)
-/// and returns the logits.
-mlir::Value buildLlamaForward(ForwardBuilder &forward);
+/// How a family's @forward ends: the final normalized hidden state, and the
+/// weight (name without ".weight") of the vocabulary projection.
+struct ForwardResult {
+  mlir::Value hidden;
+  std::string head;
+};
 
-/// Writes @forward and @layer for GPT-2 and returns the logits; tensor
-/// names start with `prefix` ("transformer." or nothing).
-mlir::Value buildGPT2Forward(ForwardBuilder &forward, llvm::StringRef prefix);
+/// Writes @forward and @layer for the Llama family (Llama, Mistral, Qwen2).
+ForwardResult buildLlamaForward(ForwardBuilder &forward);
+
+/// Writes @forward and @layer for GPT-2; tensor names start with `prefix`
+/// ("transformer." or nothing).
+ForwardResult buildGPT2Forward(ForwardBuilder &forward,
+                               llvm::StringRef prefix);
 
 } // namespace llmc
 

@@ -57,7 +57,7 @@ static Value buildGPT2Layer(ForwardBuilder &forward, Value h) {
   return builder.create<llm::AddOp>(loc, r, down);
 }
 
-Value buildGPT2Forward(ForwardBuilder &forward, StringRef prefix) {
+ForwardResult buildGPT2Forward(ForwardBuilder &forward, StringRef prefix) {
   const ModelConfig &config = forward.config;
   OpBuilder &builder = forward.builder;
   Location loc = forward.loc;
@@ -81,9 +81,7 @@ Value buildGPT2Forward(ForwardBuilder &forward, StringRef prefix) {
   for (int64_t layer = 0; layer < config.numLayers; ++layer)
     h = forward.callLayer(h, layer, (prefix + "h." + Twine(layer)).str());
   Value normed = layerNorm(forward, h, (prefix + "ln_f").str());
-  std::string head = config.tieWordEmbeddings ? wte : "lm_head";
-  return forward.linear(normed, head, hidden, config.vocabSize,
-                        /*bias=*/false);
+  return {normed, config.tieWordEmbeddings ? wte : "lm_head"};
 }
 
 } // namespace llmc

@@ -36,41 +36,62 @@ static FloatType toFloatType(FloatDType dtype, MLIRContext *context) {
   llvm_unreachable("unknown dtype");
 }
 
-/// Adds the public entry points around @forward: prefill over prompts of any
-/// length and decode of one token per row.
-static void addEntryPoints(ModuleOp module, func::FuncOp forward) {
+/// A tensor type like `type` with dimension 1 set to `size`.
+static RankedTensorType withSeq(RankedTensorType type, int64_t size) {
+  SmallVector<int64_t> shape(type.getShape());
+  shape[1] = size;
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+/// Adds the public entry points: prefill over prompts of any length (logits
+/// of every position), prefill_last (logits of position last[b] of each row
+/// only) and decode of one token per row.
+static void addEntryPoints(ModuleOp module, func::FuncOp forward,
+                           func::FuncOp head) {
   OpBuilder builder(module.getContext());
   builder.setInsertionPointToEnd(module.getBody());
   Location loc = forward.getLoc();
   FunctionType type = forward.getFunctionType();
   auto ids = cast<RankedTensorType>(type.getInput(0));
-  auto logits = cast<RankedTensorType>(type.getResult(0));
-  auto withSeq = [](RankedTensorType t, int64_t seq) {
-    SmallVector<int64_t> shape(t.getShape());
-    shape[1] = seq;
-    return RankedTensorType::get(shape, t.getElementType());
-  };
+  Type positions = type.getInput(1), cache = type.getInput(2);
+  auto logits = cast<RankedTensorType>(head.getFunctionType().getResult(0));
+  auto hidden = cast<RankedTensorType>(type.getResult(0));
+  int64_t dynamic = ShapedType::kDynamic;
 
-  for (auto [name, seq] : {std::pair<StringRef, int64_t>{"prefill",
-                                                         ShapedType::kDynamic},
-                           {"decode", 1}}) {
-    auto inputs = SmallVector<Type>(type.getInputs());
-    inputs[0] = withSeq(ids, seq);
-    auto results = SmallVector<Type>(type.getResults());
-    results[0] = withSeq(logits, seq);
+  struct Entry {
+    StringRef name;
+    int64_t seq;
+    bool last;
+  };
+  for (Entry entry : {Entry{"prefill", dynamic, false},
+                      Entry{"prefill_last", dynamic, true},
+                      Entry{"decode", 1, false}}) {
+    SmallVector<Type> inputs = {withSeq(ids, entry.seq), positions};
+    if (entry.last)
+      inputs.push_back(positions);
+    inputs.push_back(cache);
+    RankedTensorType result = withSeq(logits, entry.last ? 1 : entry.seq);
     auto func = builder.create<func::FuncOp>(
-        loc, name, builder.getFunctionType(inputs, results));
+        loc, entry.name, builder.getFunctionType(inputs, {result, cache}));
     OpBuilder::InsertionGuard guard(builder);
-    Block *entry = func.addEntryBlock();
-    builder.setInsertionPointToStart(entry);
-    SmallVector<Value> args(entry->getArguments());
-    if (inputs[0] != ids)
-      args[0] = builder.create<tensor::CastOp>(loc, ids, args[0]);
-    auto call = builder.create<func::CallOp>(loc, forward, args);
-    SmallVector<Value> outs(call.getResults());
-    if (results[0] != logits)
-      outs[0] = builder.create<tensor::CastOp>(loc, results[0], outs[0]);
-    builder.create<func::ReturnOp>(loc, outs);
+    Block *block = func.addEntryBlock();
+    builder.setInsertionPointToStart(block);
+    Value tokens = block->getArgument(0);
+    if (tokens.getType() != ids)
+      tokens = builder.create<tensor::CastOp>(loc, ids, tokens);
+    auto step = builder.create<func::CallOp>(
+        loc, forward,
+        ValueRange{tokens, block->getArgument(1), block->getArguments().back()});
+    Value states = step.getResult(0);
+    if (entry.last)
+      states = builder.create<tensor::CastOp>(
+          loc, hidden,
+          builder.create<llm::SelectTokensOp>(loc, states,
+                                              block->getArgument(2)));
+    Value out = builder.create<func::CallOp>(loc, head, states).getResult(0);
+    if (out.getType() != result)
+      out = builder.create<tensor::CastOp>(loc, result, out);
+    builder.create<func::ReturnOp>(loc, ValueRange{out, step.getResult(1)});
   }
 }
 
@@ -127,27 +148,29 @@ importHuggingFace(StringRef dir, const ModelConfig &config,
                                          config.headDim, computeType);
   Type ids = RankedTensorType::get({dynamic, dynamic}, builder.getI32Type());
   Type positions = RankedTensorType::get({dynamic}, builder.getI64Type());
-  Type logits = RankedTensorType::get({dynamic, dynamic, config.vocabSize},
+  Type hidden = RankedTensorType::get({dynamic, dynamic, config.hiddenSize},
                                       computeType);
   builder.setInsertionPointToEnd(module->getBody());
   auto forward = builder.create<func::FuncOp>(
       loc, "forward",
       builder.getFunctionType({ids, positions, cacheType},
-                              {logits, cacheType}));
+                              {hidden, cacheType}));
   forward.setPrivate();
 
   ForwardBuilder body(config, store, *module, forward, computeType);
-  Value result;
-  if (config.family == ModelFamily::GPT2)
-    result = buildGPT2Forward(
-        body, store.find("transformer.wte.weight").info ? "transformer." : "");
-  else
-    result = buildLlamaForward(body);
-  body.builder.create<func::ReturnOp>(loc, ValueRange{result, body.cache});
+  ForwardResult result =
+      config.family == ModelFamily::GPT2
+          ? buildGPT2Forward(body, store.find("transformer.wte.weight").info
+                                       ? "transformer."
+                                       : "")
+          : buildLlamaForward(body);
+  body.builder.create<func::ReturnOp>(loc,
+                                      ValueRange{result.hidden, body.cache});
+  func::FuncOp head = body.buildHeadFunction(result.head);
   if (llvm::Error error = body.takeError())
     return std::move(error);
 
-  addEntryPoints(*module, forward);
+  addEntryPoints(*module, forward, head);
   if (failed(verify(*module)))
     return makeError(dir + ": internal error: the imported module does not "
                            "verify");

@@ -54,7 +54,7 @@ static Value buildLlamaLayer(ForwardBuilder &forward, Value h) {
   return builder.create<llm::AddOp>(loc, r, down);
 }
 
-Value buildLlamaForward(ForwardBuilder &forward) {
+ForwardResult buildLlamaForward(ForwardBuilder &forward) {
   const ModelConfig &config = forward.config;
   OpBuilder &builder = forward.builder;
   Location loc = forward.loc;
@@ -70,10 +70,8 @@ Value buildLlamaForward(ForwardBuilder &forward) {
   Value normed = builder.create<llm::RMSNormOp>(
       loc, h.getType(), h, forward.weight("model.norm.weight", {hidden}),
       builder.getF64FloatAttr(config.normEpsilon));
-  StringRef head =
-      config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
-  return forward.linear(normed, head, hidden, config.vocabSize,
-                        /*bias=*/false);
+  return {normed,
+          config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head"};
 }
 
 } // namespace llmc

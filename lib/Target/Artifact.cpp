@@ -74,6 +74,7 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
                           {"max_batch", inputs.maxBatch}}},
       {"code", llvm::json::Object{{"library", kHostLibraryName},
                                   {"prefill", "_mlir_ciface_prefill"},
+                                  {"prefill_last", "_mlir_ciface_prefill_last"},
                                   {"decode", "_mlir_ciface_decode"},
                                   {"param_table", "__llmc_params"}}},
       {"tokenizer", inputs.tokenizer.empty()

@@ -101,6 +101,7 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
   manifest.computeType = computeDType(read.string(*model, "dtype", "model."));
   manifest.library = read.string(*code, "library", "code.");
   manifest.prefillSymbol = read.string(*code, "prefill", "code.");
+  manifest.prefillLastSymbol = read.string(*code, "prefill_last", "code.");
   manifest.decodeSymbol = read.string(*code, "decode", "code.");
   manifest.paramTableSymbol = read.string(*code, "param_table", "code.");
   manifest.checkpoint = read.string(*weights, "checkpoint", "weights.");

@@ -35,7 +35,8 @@ struct Manifest {
   int64_t vocabSize = 0, numLayers = 0, numKVHeads = 0, headDim = 0;
   int64_t maxSeqLen = 0, maxBatch = 0;
   DType computeType = DType::F32;
-  std::string library, prefillSymbol, decodeSymbol, paramTableSymbol;
+  std::string library, prefillSymbol, prefillLastSymbol, decodeSymbol,
+      paramTableSymbol;
   std::string checkpoint;
   std::vector<ArtifactFile> files;
   std::vector<ArtifactParam> params;

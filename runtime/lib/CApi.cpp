@@ -171,8 +171,29 @@ int llmrt_prefill(llmrt_session *session, const int32_t *ids, int64_t seq,
   if (Status status = checkTokens(*session, ids, seq, positions);
       !status.ok())
     return report(status, error, errorSize);
-  session->model->executable->run(/*decode=*/false, session->cache.data(),
-                                  session->batch, seq, ids, positions, logits);
+  session->model->executable->run(CpuExecutable::Entry::Prefill,
+                                  session->cache.data(), session->batch, seq,
+                                  ids, positions, nullptr, logits);
+  return 0;
+}
+
+int llmrt_prefill_last(llmrt_session *session, const int32_t *ids,
+                       int64_t seq, const int64_t *positions,
+                       const int64_t *last, float *logits, char *error,
+                       size_t errorSize) {
+  if (Status status = checkTokens(*session, ids, seq, positions);
+      !status.ok())
+    return report(status, error, errorSize);
+  for (int64_t b = 0; b < session->batch; ++b)
+    if (last[b] < 0 || last[b] >= seq)
+      return report(Status::error("row " + std::to_string(b) +
+                                  ": last token index " +
+                                  std::to_string(last[b]) + " outside [0, " +
+                                  std::to_string(seq) + ")"),
+                    error, errorSize);
+  session->model->executable->run(CpuExecutable::Entry::PrefillLast,
+                                  session->cache.data(), session->batch, seq,
+                                  ids, positions, last, logits);
   return 0;
 }
 
@@ -181,8 +202,9 @@ int llmrt_decode(llmrt_session *session, const int32_t *ids,
                  size_t errorSize) {
   if (Status status = checkTokens(*session, ids, 1, positions); !status.ok())
     return report(status, error, errorSize);
-  session->model->executable->run(/*decode=*/true, session->cache.data(),
-                                  session->batch, 1, ids, positions, logits);
+  session->model->executable->run(CpuExecutable::Entry::Decode,
+                                  session->cache.data(), session->batch, 1,
+                                  ids, positions, nullptr, logits);
   return 0;
 }
 

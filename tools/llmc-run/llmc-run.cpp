@@ -165,11 +165,23 @@ int main(int argc, char **argv) {
   std::vector<int64_t> positions(batch, 0);
   for (int64_t b = 0; b < batch; ++b)
     std::copy(prompts[b].begin(), prompts[b].end(), ids.begin() + b * seq);
-  std::vector<float> logits(batch * seq * vocab);
+  // Logits of every prompt position only when they are written out;
+  // otherwise just those of each row's last prompt token.
+  bool allPositions = !logitsOut.empty();
+  std::vector<int64_t> last(batch);
+  for (int64_t b = 0; b < batch; ++b)
+    last[b] = prompts[b].size() - 1;
+  std::vector<float> logits(batch * (allPositions ? seq : 1) * vocab);
   using Clock = std::chrono::steady_clock;
   auto prefillStart = Clock::now();
-  if (llmrt_prefill(session.get(), ids.data(), seq, positions.data(),
-                    logits.data(), error, sizeof(error)))
+  int failed =
+      allPositions
+          ? llmrt_prefill(session.get(), ids.data(), seq, positions.data(),
+                          logits.data(), error, sizeof(error))
+          : llmrt_prefill_last(session.get(), ids.data(), seq,
+                               positions.data(), last.data(), logits.data(),
+                               error, sizeof(error));
+  if (failed)
     return fail(error);
 
   std::vector<std::vector<float>> recorded(batch);
@@ -188,11 +200,13 @@ int main(int argc, char **argv) {
   llmc::Sampler sampler({temperature, topK, topP, seed});
   std::vector<int32_t> next(batch);
   for (int64_t b = 0; b < batch; ++b) {
-    int64_t length = prompts[b].size();
-    const float *row = logits.data() + b * seq * vocab;
-    if (!logitsOut.empty())
-      recorded[b].assign(row, row + length * vocab);
-    next[b] = sampler.next(row + (length - 1) * vocab, vocab);
+    const float *lastRow = logits.data() + b * vocab;
+    if (allPositions) {
+      const float *rows = logits.data() + b * seq * vocab;
+      recorded[b].assign(rows, rows + (last[b] + 1) * vocab);
+      lastRow = rows + last[b] * vocab;
+    }
+    next[b] = sampler.next(lastRow, vocab);
     emit(b, next[b]);
   }
 

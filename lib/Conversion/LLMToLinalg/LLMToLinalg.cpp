@@ -485,6 +485,34 @@ struct SplitLowering : OpConversionPattern<llm::SplitOp> {
   }
 };
 
+/// result[b, 0, d] = input[b, index[b], d].
+struct SelectTokensLowering : OpConversionPattern<llm::SelectTokensOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::SelectTokensOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Value input = adaptor.getInput();
+    SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, input);
+    sizes[1] = rewriter.getIndexAttr(1);
+    Value init = emptyTensor(rewriter, loc, sizes, type.getElementType());
+    SmallVector<AffineMap> maps = {dimsMap(getContext(), 3, {0}),
+                                   rewriter.getMultiDimIdentityMap(3)};
+    rewriter.replaceOp(
+        op, generic(rewriter, loc, adaptor.getIndex(), init, maps,
+                    parallel(3),
+                    [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+                      Value row = b.create<linalg::IndexOp>(l, 0);
+                      Value column = b.create<linalg::IndexOp>(l, 2);
+                      return b.create<tensor::ExtractOp>(
+                          l, input,
+                          ValueRange{row, toIndex(b, l, args[0]), column});
+                    }));
+    return success();
+  }
+};
+
 struct PositionIdsLowering : OpConversionPattern<llm::PositionIdsOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -963,7 +991,8 @@ struct ConvertLLMToLinalgPass
     patterns.add<GetParamLowering, EmbeddingLowering, LinearLowering,
                  MatmulLowering, RMSNormLowering, LayerNormLowering,
                  SplitHeadsLowering, MergeHeadsLowering, SplitLowering,
-                 PositionIdsLowering, RopeLowering, AttentionLowering,
+                 PositionIdsLowering, SelectTokensLowering, RopeLowering,
+                 AttentionLowering,
                  ElementwiseLowering<llm::AddOp>,
                  ElementwiseLowering<llm::MulOp>,
                  ElementwiseLowering<llm::SiluOp>,

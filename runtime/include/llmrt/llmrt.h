@@ -44,6 +44,14 @@ int llmrt_prefill(llmrt_session *session, const int32_t *ids, int64_t seq,
                   const int64_t *positions, float *logits, char *error,
                   size_t error_size);
 
+/* Like llmrt_prefill, but writes only the logits of token last[b] of each
+   row (its last prompt token): [batch, vocab]. Skips the vocabulary
+   projection of every other token. */
+int llmrt_prefill_last(llmrt_session *session, const int32_t *ids,
+                       int64_t seq, const int64_t *positions,
+                       const int64_t *last, float *logits, char *error,
+                       size_t error_size);
+
 /* One token per row at positions[b]; logits [batch, vocab]. */
 int llmrt_decode(llmrt_session *session, const int32_t *ids,
                  const int64_t *positions, float *logits, char *error,

@@ -34,6 +34,9 @@ MemRef<N> contiguous(const void *data, const int64_t (&sizes)[N]) {
 
 using EntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
                             MemRef<1> *positions, MemRef<6> *cache);
+using LastEntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
+                                MemRef<1> *positions, MemRef<1> *last,
+                                MemRef<6> *cache);
 
 float halfToFloat(uint16_t bits) {
   uint32_t sign = (bits & 0x8000u) << 16;
@@ -98,6 +101,10 @@ Status CpuExecutable::load(const Manifest &manifest, WeightStore &store,
   if (Status status = symbol(manifest.decodeSymbol, executable->decode);
       !status.ok())
     return status;
+  if (Status status =
+          symbol(manifest.prefillLastSymbol, executable->prefillLast);
+      !status.ok())
+    return status;
 
   auto *slots = static_cast<const void **>(table);
   for (size_t i = 0; i < manifest.params.size(); ++i) {
@@ -116,24 +123,31 @@ CpuExecutable::~CpuExecutable() {
     dlclose(library);
 }
 
-void CpuExecutable::run(bool isDecode, void *cache, int64_t batch, int64_t seq,
+void CpuExecutable::run(Entry entry, void *cache, int64_t batch, int64_t seq,
                         const int32_t *ids, const int64_t *positions,
-                        float *logits) const {
+                        const int64_t *last, float *logits) const {
   MemRef<2> idsRef = contiguous(ids, {batch, seq});
   MemRef<1> positionsRef = contiguous(positions, {batch});
   MemRef<6> cacheRef =
       contiguous(cache, {2, manifest.numLayers, batch, manifest.maxSeqLen,
                          manifest.numKVHeads, manifest.headDim});
   MemRef<3> result;
-  auto entry = reinterpret_cast<EntryPoint>(isDecode ? decode : prefill);
-  entry(&result, &idsRef, &positionsRef, &cacheRef);
+  if (entry == Entry::PrefillLast) {
+    MemRef<1> lastRef = contiguous(last, {batch});
+    reinterpret_cast<LastEntryPoint>(prefillLast)(&result, &idsRef,
+                                                  &positionsRef, &lastRef,
+                                                  &cacheRef);
+  } else {
+    reinterpret_cast<EntryPoint>(entry == Entry::Decode ? decode : prefill)(
+        &result, &idsRef, &positionsRef, &cacheRef);
+  }
 
   // The compiled code allocated the logits with malloc; copy out and free.
-  int64_t vocab = result.sizes[2];
+  int64_t rows = result.sizes[1], vocab = result.sizes[2];
   for (int64_t b = 0; b < batch; ++b)
-    for (int64_t s = 0; s < seq; ++s)
+    for (int64_t s = 0; s < rows; ++s)
       for (int64_t v = 0; v < vocab; ++v)
-        logits[(b * seq + s) * vocab + v] =
+        logits[(b * rows + s) * vocab + v] =
             toFloat(result.aligned,
                     result.offset + b * result.strides[0] +
                         s * result.strides[1] + v * result.strides[2],

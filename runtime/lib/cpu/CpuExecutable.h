@@ -25,11 +25,16 @@ public:
                      std::unique_ptr<CpuExecutable> &out);
   ~CpuExecutable();
 
-  /// Runs prefill (`seq` tokens per row) or decode (`seq` == 1) on `cache`
-  /// (2 x layers x batch x max_seq x kv_heads x head_dim of the compute
-  /// type) and writes float32 logits [batch, seq, vocab].
-  void run(bool decode, void *cache, int64_t batch, int64_t seq,
-           const int32_t *ids, const int64_t *positions, float *logits) const;
+  enum class Entry { Prefill, PrefillLast, Decode };
+
+  /// Runs an entry point on `cache` (2 x layers x batch x max_seq x kv_heads
+  /// x head_dim of the compute type) for `seq` tokens per row (1 for
+  /// decode) and writes float32 logits: [batch, seq, vocab] for Prefill,
+  /// [batch, vocab] for the token last[b] of each row (PrefillLast) or for
+  /// the one token (Decode).
+  void run(Entry entry, void *cache, int64_t batch, int64_t seq,
+           const int32_t *ids, const int64_t *positions, const int64_t *last,
+           float *logits) const;
 
 private:
   CpuExecutable(const Manifest &manifest) : manifest(manifest) {}
@@ -37,6 +42,7 @@ private:
   const Manifest &manifest;
   void *library = nullptr;
   void *prefill = nullptr;
+  void *prefillLast = nullptr;
   void *decode = nullptr;
 };
 

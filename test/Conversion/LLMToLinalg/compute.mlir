@@ -90,3 +90,17 @@ func.func @rope(%x: tensor<?x?x2x8xf32>, %pos: tensor<?xi64>) -> tensor<?x?x2x8x
   %0 = llm.rope %x, %pos {theta = 10000.0} : tensor<?x?x2x8xf32>, tensor<?xi64>
   return %0 : tensor<?x?x2x8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @select_tokens
+func.func @select_tokens(%h: tensor<?x?x8xf32>, %last: tensor<?xi64>) -> tensor<?x1x8xf32> {
+  // One generic over [b, 1, d] reading h[b, last[b], d].
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<?xi64>) outs(%{{.*}} : tensor<?x1x8xf32>)
+  // CHECK: %[[ROW:.*]] = linalg.index 0
+  // CHECK: %[[COL:.*]] = linalg.index 2
+  // CHECK: %[[AT:.*]] = arith.index_cast
+  // CHECK: tensor.extract %{{.*}}[%[[ROW]], %[[AT]], %[[COL]]]
+  %0 = llm.select_tokens %h, %last : tensor<?x?x8xf32>, tensor<?xi64> -> tensor<?x1x8xf32>
+  return %0 : tensor<?x1x8xf32>
+}

@@ -813,3 +813,27 @@ func.func @sliding_window_zero(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32
   %0 = llm.attention %q, %k, %k {causal, sliding_window = 0} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> -> tensor<?x?x4x16xf32>
   return
 }
+
+// -----
+
+func.func @select_tokens_rank(%h: tensor<?x64xf32>, %last: tensor<?xi64>) {
+  // expected-error @+1 {{expects input of rank 3, found rank 2 ('tensor<?x64xf32>')}}
+  %0 = llm.select_tokens %h, %last : tensor<?x64xf32>, tensor<?xi64> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @select_tokens_batch(%h: tensor<2x?x64xf32>, %last: tensor<3xi64>) {
+  // expected-error @+1 {{expects positions' length (3) to equal the batch (2)}}
+  %0 = llm.select_tokens %h, %last : tensor<2x?x64xf32>, tensor<3xi64> -> tensor<2x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @select_tokens_result(%h: tensor<?x?x64xf32>, %last: tensor<?xi64>) {
+  // expected-error @+1 {{expects result type 'tensor<?x1x64xf32>' (from the operands), found 'tensor<?x2x64xf32>'}}
+  %0 = llm.select_tokens %h, %last : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x2x64xf32>
+  return
+}

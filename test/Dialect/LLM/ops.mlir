@@ -174,3 +174,10 @@ func.func @sliding_window(%q: tensor<?x?x4x16xf32>, %k: tensor<?x128x2x16xf32>,
   %0 = llm.attention %q, %k, %k, %pos {causal, sliding_window = 64} : tensor<?x?x4x16xf32>, tensor<?x128x2x16xf32>, tensor<?x128x2x16xf32>, tensor<?xi64> -> tensor<?x?x4x16xf32>
   return %0 : tensor<?x?x4x16xf32>
 }
+
+// CHECK-LABEL: func @select_tokens
+func.func @select_tokens(%h: tensor<?x?x64xf32>, %last: tensor<?xi64>) -> tensor<?x1x64xf32> {
+  // CHECK: llm.select_tokens %{{.*}}, %{{.*}} : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x1x64xf32>
+  %0 = llm.select_tokens %h, %last : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x1x64xf32>
+  return %0 : tensor<?x1x64xf32>
+}

@@ -438,6 +438,32 @@ LogicalResult PositionIdsOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// SelectTokensOp
+//===----------------------------------------------------------------------===//
+
+static SmallVector<int64_t> selectTokensShape(RankedTensorType input) {
+  return {input.getDimSize(0), 1, input.getDimSize(2)};
+}
+
+void SelectTokensOp::build(OpBuilder &builder, OperationState &state,
+                           Value input, Value index) {
+  auto inputType = tensorType(input);
+  build(builder, state,
+        RankedTensorType::get(selectTokensShape(inputType),
+                              inputType.getElementType()),
+        input, index);
+}
+
+LogicalResult SelectTokensOp::verify() {
+  auto inputType = getInput().getType();
+  if (failed(verifyRank(*this, "input", getInput(), 3)) ||
+      failed(verifyPositions(*this, getIndex(), inputType.getDimSize(0))))
+    return failure();
+  return verifyResultType(*this, getResult(), selectTokensShape(inputType),
+                          inputType.getElementType());
+}
+
+//===----------------------------------------------------------------------===//
 // RopeOp
 //===----------------------------------------------------------------------===//
 

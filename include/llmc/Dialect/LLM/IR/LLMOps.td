@@ -295,6 +295,28 @@ def LLM_PositionIdsOp : LLM_Op<"position_ids", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_SelectTokensOp : LLM_Op<"select_tokens", [Pure]> {
+  let summary = "one token's vector per row";
+  let description = [{
+    `result[b, 0, :] = input[b, index[b], :]`: the hidden state of one token
+    of each row, e.g. the last prompt token of right-padded prompts, so the
+    vocabulary projection runs once per row instead of once per token.
+
+    ```mlir
+    %last = llm.select_tokens %h, %index
+        : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x1x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_PositionsTensor:$index);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $index attr-dict `:` type($input) `,` type($index) `->`
+    type($result)
+  }];
+  let builders = [OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$index)>];
+  let hasVerifier = 1;
+}
+
 def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
