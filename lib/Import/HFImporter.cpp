@@ -102,8 +102,9 @@ llvm::Error openWeightStore(StringRef dir, llmrt::WeightStore &store) {
   return llvm::Error::success();
 }
 
-FloatDType computeTypeOf(const ImportOptions &options,
-                         const ModelConfig &config) {
+/// The compute type `options` and `config` select.
+static FloatDType computeTypeOf(const ImportOptions &options,
+                                const ModelConfig &config) {
   return options.dtype.value_or(config.dtype.value_or(FloatDType::F32));
 }
 

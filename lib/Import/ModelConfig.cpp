@@ -12,18 +12,6 @@ using namespace llvm;
 
 namespace llmc {
 
-StringRef floatDTypeName(FloatDType dtype) {
-  switch (dtype) {
-  case FloatDType::F32:
-    return "float32";
-  case FloatDType::F16:
-    return "float16";
-  case FloatDType::BF16:
-    return "bfloat16";
-  }
-  llvm_unreachable("unknown dtype");
-}
-
 StringRef supportedModelTypes() { return "llama, mistral, qwen2, gpt2"; }
 
 namespace {

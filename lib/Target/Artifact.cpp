@@ -5,6 +5,8 @@
 
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -32,6 +34,24 @@ static llvm::json::Array shapeArray(llvm::ArrayRef<int64_t> shape) {
   return array;
 }
 
+/// The Hugging Face spelling of a compute type.
+static std::string computeDTypeName(Type type) {
+  if (type.isF16())
+    return "float16";
+  if (type.isBF16())
+    return "bfloat16";
+  return "float32";
+}
+
+/// The KV cache the entry points thread (every entry point has the same).
+static llm::KVCacheType kvCacheType(ModuleOp module) {
+  for (auto func : module.getOps<func::FuncOp>())
+    for (Type type : func.getArgumentTypes())
+      if (auto cache = dyn_cast<llm::KVCacheType>(type))
+        return cache;
+  return {};
+}
+
 llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
   const ModelConfig &config = *inputs.config;
   llvm::json::Array params;
@@ -54,7 +74,7 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
              .str()}});
   }
 
-  llvm::StringRef dtype = floatDTypeName(inputs.computeType);
+  llm::KVCacheType cache = kvCacheType(module);
   return llvm::json::Object{
       {"format", "llmc-artifact"},
       {"format_version", kArtifactFormatVersion},
@@ -69,8 +89,8 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
                           {"num_heads", config.numHeads},
                           {"num_kv_heads", config.numKVHeads},
                           {"head_dim", config.headDim},
-                          {"dtype", dtype},
-                          {"max_seq_len", inputs.maxSeqLen},
+                          {"dtype", computeDTypeName(cache.getElementType())},
+                          {"max_seq_len", cache.getMaxSeqLen()},
                           {"max_batch", inputs.maxBatch}}},
       {"code", llvm::json::Object{{"library", kHostLibraryName},
                                   {"prefill", "_mlir_ciface_prefill"},

@@ -93,9 +93,6 @@ llvm::Error compileArtifact(const CompileOptions &options,
   inputs.checkpointDir = checkpoint.str().str();
   inputs.config = &*config;
   inputs.store = &store;
-  inputs.computeType = computeTypeOf(options.import, *config);
-  inputs.maxSeqLen =
-      options.import.maxSeqLen.value_or(config->maxPositions);
   inputs.maxBatch = options.maxBatch;
   inputs.compilerVersion = options.compilerVersion;
   // The tokenizer travels with the artifact, so text prompts need nothing

@@ -46,10 +46,6 @@ importHuggingFace(llvm::StringRef dir, const ImportOptions &options,
 /// Opens the weight store of `dir` (headers only) as an llvm::Error.
 llvm::Error openWeightStore(llvm::StringRef dir, llmrt::WeightStore &store);
 
-/// The compute type `options` and `config` select.
-FloatDType computeTypeOf(const ImportOptions &options,
-                         const ModelConfig &config);
-
 /// The dialects an imported module uses.
 void registerImportDialects(mlir::DialectRegistry &registry);
 

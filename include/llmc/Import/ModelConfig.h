@@ -31,9 +31,6 @@ enum class RopeScaling { None, Linear, Llama3 };
 
 enum class FloatDType { F32, F16, BF16 };
 
-/// "float32", "float16", "bfloat16".
-llvm::StringRef floatDTypeName(FloatDType dtype);
-
 struct ModelConfig {
   /// `model_type` as written (llama, mistral, qwen2, gpt2).
   std::string modelType;

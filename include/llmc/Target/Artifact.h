@@ -33,8 +33,6 @@ struct ManifestInputs {
   std::string checkpointDir;
   const ModelConfig *config = nullptr;
   const llmrt::WeightStore *store = nullptr;
-  FloatDType computeType = FloatDType::F32;
-  int64_t maxSeqLen = 0;
   int64_t maxBatch = 0;
   std::string compilerVersion;
   /// The tokenizer file copied into the artifact, or empty.
@@ -42,7 +40,8 @@ struct ManifestInputs {
 };
 
 /// The manifest for the `llm`-level module `module` (before lowering: its
-/// llm.param ops give the parameter table's order).
+/// llm.param ops give the parameter table's order, its KV cache type the
+/// compute type and max_seq_len).
 llvm::json::Value buildManifest(mlir::ModuleOp module,
                                 const ManifestInputs &inputs);
 
