@@ -124,7 +124,14 @@ static OwningOpRef<ModuleOp> parseModule(MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
-static llmc::ImportOptions importOptions();
+static llmc::ImportOptions importOptions() {
+  llmc::ImportOptions options;
+  if (maxSeqLen.getNumOccurrences())
+    options.maxSeqLen = maxSeqLen;
+  if (computeDType.getNumOccurrences())
+    options.dtype = computeDType;
+  return options;
+}
 
 /// Imports a checkpoint folder.
 static OwningOpRef<ModuleOp> importModule(MLIRContext &context) {
@@ -158,15 +165,6 @@ static int writeModule(ModuleOp module) {
   module.print(output->os());
   output->keep();
   return 0;
-}
-
-static llmc::ImportOptions importOptions() {
-  llmc::ImportOptions options;
-  if (maxSeqLen.getNumOccurrences())
-    options.maxSeqLen = maxSeqLen;
-  if (computeDType.getNumOccurrences())
-    options.dtype = computeDType;
-  return options;
 }
 
 static int runCompile(MLIRContext &context) {
