@@ -18,6 +18,8 @@ packages=(
   libomp-19-dev
   # tokenizers: pre-tokenizer regexes, NFC, SentencePiece
   pkg-config libpcre2-dev libutf8proc-dev libsentencepiece-dev
+  # collectives between CPU ranks; ranks are started by mpirun
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

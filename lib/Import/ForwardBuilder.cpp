@@ -75,7 +75,8 @@ Value ForwardBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
     paramBuilder.setInsertionPoint(*module.getOps<func::FuncOp>().begin());
     paramBuilder.create<llm::ParamOp>(
         loc, builder.getStringAttr(name), TypeAttr::get(type),
-        builder.getStringAttr(name), /*sym_visibility=*/StringAttr());
+        builder.getStringAttr(name), /*offsets=*/DenseI64ArrayAttr(),
+        /*source_shape=*/DenseI64ArrayAttr(), /*sym_visibility=*/StringAttr());
   }
   Value value = builder.create<llm::GetParamOp>(
       loc, it->second, FlatSymbolRefAttr::get(builder.getContext(), name));

@@ -4,6 +4,7 @@
 
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
+#include "llmc/Dialect/LLM/Transforms/Passes.h"
 #include "llmc/Transforms/Passes.h"
 
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
@@ -24,6 +25,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -100,6 +102,12 @@ void buildCpuPipeline(OpPassManager &pm) {
   buildCpuCodegenPipeline(pm);
 }
 
+void buildParallelPipeline(OpPassManager &pm, const ParallelRank &rank) {
+  // Stages first: the tensor-parallel split then only sees this stage.
+  pm.addPass(createLLMPipelineParallel({rank.pp, rank.stage}));
+  pm.addPass(createLLMTensorParallel({rank.tp, rank.tpRank}));
+}
+
 void registerPipelines() {
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",
@@ -119,7 +127,7 @@ void registerPipelineDialects(DialectRegistry &registry) {
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
-                  omp::OpenMPDialect, scf::SCFDialect,
+                  mesh::MeshDialect, omp::OpenMPDialect, scf::SCFDialect,
                   tensor::TensorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -127,6 +135,7 @@ void registerPipelineDialects(DialectRegistry &registry) {
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  registerMeshBufferizationModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);

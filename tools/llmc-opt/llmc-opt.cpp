@@ -8,6 +8,7 @@
 
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
+#include "llmc/Dialect/LLM/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Transforms/Passes.h"
 
@@ -22,11 +23,13 @@ int main(int argc, char **argv) {
   llmc::registerLLMCConversionPasses();
   llmc::registerPipelines();
   llmc::registerLLMCTransformsPasses();
+  llmc::registerLLMDialectTransformsPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::llm::LLMDialect>();
+  llmc::registerMeshBufferizationModels(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llmc optimizer driver (llm dialect and passes)\n",

@@ -14,6 +14,17 @@
 
 namespace llmc {
 
+/// One rank of the mesh dp x pp x tp: its pipeline stage and its index
+/// along the tensor-parallel axis (data-parallel replicas share a program).
+struct ParallelRank {
+  int64_t pp = 1, stage = 0;
+  int64_t tp = 1, tpRank = 0;
+};
+
+/// The whole model -> the program of one rank: llm-pipeline-parallel, then
+/// llm-tensor-parallel.
+void buildParallelPipeline(mlir::OpPassManager &pm, const ParallelRank &rank);
+
 /// llm -> linalg/tensor/arith/math on tensors (`--emit=linalg`):
 /// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
 /// elementwise fusion without recomputation (llmc-fuse-elementwise).

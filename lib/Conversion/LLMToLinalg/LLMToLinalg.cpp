@@ -236,8 +236,31 @@ struct EmbeddingLowering : OpConversionPattern<llm::EmbeddingOp> {
                     [&](OpBuilder &b, Location l, ValueRange args) -> Value {
                       Value row = toIndex(b, l, args[0]);
                       Value col = b.create<linalg::IndexOp>(l, rank - 1);
-                      return b.create<tensor::ExtractOp>(
-                          l, table, ValueRange{row, col});
+                      std::optional<int64_t> offset = op.getVocabOffset();
+                      if (!offset)
+                        return b.create<tensor::ExtractOp>(
+                            l, table, ValueRange{row, col});
+                      // A vocabulary shard: ids of other ranks read row 0
+                      // and give zero.
+                      int64_t rows = op.getTable().getType().getDimSize(0);
+                      Value local = b.create<arith::SubIOp>(
+                          l, row, b.create<arith::ConstantIndexOp>(l, *offset));
+                      Value zeroIndex = b.create<arith::ConstantIndexOp>(l, 0);
+                      Value inRange = b.create<arith::AndIOp>(
+                          l,
+                          b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
+                                                  local, zeroIndex),
+                          b.create<arith::CmpIOp>(
+                              l, arith::CmpIPredicate::slt, local,
+                              b.create<arith::ConstantIndexOp>(l, rows)));
+                      Value safeRow = b.create<arith::SelectOp>(
+                          l, inRange, local, zeroIndex);
+                      Value value = b.create<tensor::ExtractOp>(
+                          l, table, ValueRange{safeRow, col});
+                      Value zero = b.create<arith::ConstantOp>(
+                          l, b.getZeroAttr(value.getType()));
+                      return b.create<arith::SelectOp>(l, inRange, value,
+                                                       zero);
                     }));
     return success();
   }

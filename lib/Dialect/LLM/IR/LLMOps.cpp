@@ -124,6 +124,26 @@ static LogicalResult verifyLayer(Operation *op, Value layerValue,
 LogicalResult ParamOp::verify() {
   if (getSource().empty())
     return emitOpError() << "expects a non-empty source tensor name";
+  std::optional<ArrayRef<int64_t>> offsets = getOffsets();
+  std::optional<ArrayRef<int64_t>> stored = getSourceShape();
+  if (offsets.has_value() != stored.has_value())
+    return emitOpError() << "expects both the slice offsets and the stored "
+                            "shape, or neither";
+  if (!offsets)
+    return success();
+  ArrayRef<int64_t> shape = getTensorType().getShape();
+  if (offsets->size() != shape.size() || stored->size() != shape.size())
+    return emitOpError() << "expects " << shape.size()
+                         << " slice offsets and stored dimensions (the "
+                            "type's rank), found "
+                         << offsets->size() << " and " << stored->size();
+  for (size_t i = 0; i < shape.size(); ++i)
+    if ((*offsets)[i] < 0 || (*offsets)[i] + shape[i] > (*stored)[i])
+      return emitOpError() << "slice dimension " << i << ": ["
+                           << (*offsets)[i] << ", "
+                           << (*offsets)[i] + shape[i]
+                           << ") is outside the stored size "
+                           << (*stored)[i];
   return success();
 }
 
@@ -176,10 +196,13 @@ void EmbeddingOp::build(OpBuilder &builder, OperationState &state,
   build(builder, state,
         RankedTensorType::get(embeddingShape(tableType, tensorType(ids)),
                               tableType.getElementType()),
-        table, ids);
+        table, ids, /*vocab_offset=*/IntegerAttr());
 }
 
 LogicalResult EmbeddingOp::verify() {
+  if (std::optional<int64_t> offset = getVocabOffset(); offset && *offset < 0)
+    return emitOpError() << "expects a non-negative vocab_offset, found "
+                         << *offset;
   if (failed(verifyRank(*this, "table", getTable(), 2)) ||
       failed(verifyStatic(*this, "hidden size (table dim 1)",
                           getTable().getType().getDimSize(1))))
@@ -629,3 +652,59 @@ LogicalResult SoftmaxOp::verify() {
 
 #define GET_OP_CLASSES
 #include "llmc/Dialect/LLM/IR/LLMOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Collectives on buffers
+//===----------------------------------------------------------------------===//
+
+/// Mesh axes name dp, pp and tp; a buffer moved whole must be contiguous.
+static LogicalResult verifyCollective(Operation *op, ArrayRef<int64_t> axes,
+                                      ArrayRef<Value> buffers) {
+  if (axes.empty())
+    return op->emitOpError() << "expects at least one mesh axis";
+  for (auto [i, axis] : llvm::enumerate(axes))
+    if (axis < 0 || axis > 2 || llvm::is_contained(axes.take_front(i), axis))
+      return op->emitOpError()
+             << "expects distinct mesh axes in [0, 2] (dp, pp, tp), found "
+             << axis;
+  for (Value buffer : buffers)
+    if (!cast<MemRefType>(buffer.getType()).getLayout().isIdentity())
+      return op->emitOpError() << "expects contiguous buffers (identity "
+                                  "layout), found "
+                               << buffer.getType();
+  return success();
+}
+
+LogicalResult AllReduceBufferOp::verify() {
+  return verifyCollective(*this, getMeshAxes(), {getBuffer()});
+}
+
+LogicalResult AllGatherBufferOp::verify() {
+  if (failed(verifyCollective(*this, getMeshAxes(), {getInput(), getOutput()})))
+    return failure();
+  auto input = cast<MemRefType>(getInput().getType());
+  auto output = cast<MemRefType>(getOutput().getType());
+  int64_t axis = getGatherAxis();
+  if (input.getRank() != output.getRank() || axis < 0 ||
+      axis >= input.getRank())
+    return emitOpError() << "expects input and output of one rank and a "
+                            "gather axis below it, found "
+                         << input << ", " << output << ", axis " << axis;
+  if (input.getElementType() != output.getElementType())
+    return emitOpError() << "expects one element type, found "
+                         << input.getElementType() << " and "
+                         << output.getElementType();
+  return success();
+}
+
+LogicalResult SendBufferOp::verify() {
+  if (getPeer() < 0)
+    return emitOpError() << "expects a non-negative peer, found " << getPeer();
+  return verifyCollective(*this, getMeshAxes(), {getBuffer()});
+}
+
+LogicalResult RecvBufferOp::verify() {
+  if (getPeer() < 0)
+    return emitOpError() << "expects a non-negative peer, found " << getPeer();
+  return verifyCollective(*this, getMeshAxes(), {getBuffer()});
+}

@@ -32,23 +32,38 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     name in the checkpoint). The data itself never enters the IR: compiling a
     70B model reads only the checkpoint's headers.
 
+    A parameter of one rank of a sharded program is a box of the stored
+    tensor: `slice` gives the box's first index in each dimension and `of`
+    the stored tensor's shape; the type's shape is the box's size.
+
     ```mlir
     llm.param @layers.0.q_proj : tensor<64x64xf32>
         from "model.layers.0.self_attn.q_proj.weight"
+    llm.param @layers.0.o_proj : tensor<64x32xf32>
+        from "model.layers.0.self_attn.o_proj.weight" slice [0, 32] of [64, 64]
     ```
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     TypeAttrOf<AnyStaticShapeTensor>:$type,
     StrAttr:$source,
+    OptionalAttr<DenseI64ArrayAttr>:$offsets,
+    OptionalAttr<DenseI64ArrayAttr>:$source_shape,
     OptionalAttr<StrAttr>:$sym_visibility
   );
   let assemblyFormat = [{
-    ($sym_visibility^)? $sym_name `:` $type `from` $source attr-dict
+    ($sym_visibility^)? $sym_name `:` $type `from` $source
+    (`slice` $offsets^ `of` $source_shape)? attr-dict
   }];
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+    /// The shape of the stored tensor (the type's shape when not a slice).
+    ::llvm::SmallVector<int64_t> getStoredShape() {
+      if (auto shape = getSourceShape())
+        return ::llvm::SmallVector<int64_t>(*shape);
+      return ::llvm::SmallVector<int64_t>(getTensorType().getShape());
     }
   }];
   let hasVerifier = 1;
@@ -99,12 +114,20 @@ def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
     result has the shape of `ids` followed by `hidden`. An id outside the
     vocabulary is undefined behaviour at run time (the runtime checks prompts).
 
+    With `vocab_offset`, the table holds rows `vocab_offset ..
+    vocab_offset + rows - 1` of a vocabulary split across ranks: ids in that
+    range read row `id - vocab_offset`, all others give zeros (summing the
+    ranks' results gives the whole lookup).
+
     ```mlir
     %h = llm.embedding %table, %ids
         : tensor<256x64xf32>, tensor<?x?xi32> -> tensor<?x?x64xf32>
+    %p = llm.embedding %half, %ids {vocab_offset = 128 : i64}
+        : tensor<128x64xf32>, tensor<?x?xi32> -> tensor<?x?x64xf32>
     ```
   }];
-  let arguments = (ins LLM_FloatTensor:$table, LLM_IndexTensor:$ids);
+  let arguments = (ins LLM_FloatTensor:$table, LLM_IndexTensor:$ids,
+                       OptionalAttr<I64Attr>:$vocab_offset);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
@@ -517,6 +540,90 @@ def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
                        DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives on buffers
+//===----------------------------------------------------------------------===//
+
+// The ranks of a program form the mesh `dp x pp x tp` (axes 0, 1, 2), as the
+// `mesh.mesh` of a sharded module declares it. Sharding passes emit the
+// upstream `mesh` collectives on tensors; bufferization turns them into these
+// ops, which `convert-llm-to-llvm` lowers to calls into the runtime's
+// collectives table (`__llmc_runtime`).
+
+class LLM_BufferCollectiveOp<string mnemonic, list<Trait> traits = []>
+    : LLM_Op<mnemonic, traits>;
+
+def LLM_AllReduceBufferOp : LLM_BufferCollectiveOp<"all_reduce_buffer"> {
+  let summary = "sums a contiguous buffer over a mesh group, in place";
+  let description = [{
+    Every rank of the group of `mesh_axes` (the ranks that differ from this
+    one only along those axes) ends with the elementwise sum of all their
+    buffers.
+
+    ```mlir
+    llm.all_reduce_buffer %b {mesh_axes = array<i64: 2>} : memref<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "", [MemRead, MemWrite]>:$buffer,
+                       DenseI64ArrayAttr:$mesh_axes);
+  let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
+}
+
+def LLM_AllGatherBufferOp : LLM_BufferCollectiveOp<"all_gather_buffer"> {
+  let summary = "concatenates the group's buffers along one dimension";
+  let description = [{
+    `output` is the concatenation of the `input` buffers of the ranks of the
+    group of `mesh_axes`, in group order, along `gather_axis`.
+
+    ```mlir
+    llm.all_gather_buffer %in, %out {gather_axis = 2 : i64,
+        mesh_axes = array<i64: 2>} : memref<?x?x128xf32>, memref<?x?x256xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "", [MemRead]>:$input,
+                       Arg<AnyMemRef, "", [MemWrite]>:$output,
+                       DenseI64ArrayAttr:$mesh_axes, I64Attr:$gather_axis);
+  let assemblyFormat = [{
+    $input `,` $output attr-dict `:` type($input) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_SendBufferOp : LLM_BufferCollectiveOp<"send_buffer"> {
+  let summary = "sends a contiguous buffer to one rank of a mesh group";
+  let description = [{
+    Sends `buffer` to the rank at index `peer` of the group of `mesh_axes`;
+    that rank receives it with `llm.recv_buffer`.
+
+    ```mlir
+    llm.send_buffer %h {mesh_axes = array<i64: 1>, peer = 1 : i64}
+        : memref<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "", [MemRead]>:$buffer,
+                       DenseI64ArrayAttr:$mesh_axes, I64Attr:$peer);
+  let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
+}
+
+def LLM_RecvBufferOp : LLM_BufferCollectiveOp<"recv_buffer"> {
+  let summary = "receives a contiguous buffer from one rank of a mesh group";
+  let description = [{
+    Fills `buffer` with what the rank at index `peer` of the group of
+    `mesh_axes` sent with `llm.send_buffer`.
+
+    ```mlir
+    llm.recv_buffer %h {mesh_axes = array<i64: 1>, peer = 0 : i64}
+        : memref<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "", [MemWrite]>:$buffer,
+                       DenseI64ArrayAttr:$mesh_axes, I64Attr:$peer);
+  let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
   let hasVerifier = 1;
 }
 
