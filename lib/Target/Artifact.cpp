@@ -52,15 +52,84 @@ static llm::KVCacheType kvCacheType(ModuleOp module) {
   return {};
 }
 
+std::string programLibraryName(const ParallelConfig &parallel, int64_t stage,
+                               int64_t tpRank) {
+  if (parallel.pp == 1 && parallel.tp == 1)
+    return kHostLibraryName.str();
+  return llvm::formatv("model.stage{0}.tp{1}.so", stage, tpRank).str();
+}
+
+llvm::json::Object describeProgram(ModuleOp program, int64_t stage,
+                                   int64_t tpRank, llvm::StringRef library) {
+  llvm::json::Array params;
+  int64_t bytes = 0;
+  for (auto param : program.getOps<llm::ParamOp>()) {
+    RankedTensorType type = param.getTensorType();
+    llvm::json::Object entry{
+        {"name", param.getSource().str()},
+        {"dtype", storedDType(type.getElementType())},
+        {"shape", shapeArray(type.getShape())}};
+    if (std::optional<llvm::ArrayRef<int64_t>> offsets = param.getOffsets()) {
+      entry["offsets"] = shapeArray(*offsets);
+      entry["stored_shape"] = shapeArray(*param.getSourceShape());
+    }
+    bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    params.push_back(std::move(entry));
+  }
+  llm::KVCacheType cache = kvCacheType(program);
+  int64_t firstLayer = 0;
+  if (auto pipeline =
+          program->getAttrOfType<DictionaryAttr>("llm.pipeline"))
+    if (auto first = pipeline.getAs<IntegerAttr>("first_layer"))
+      firstLayer = first.getInt();
+  bool logits = false;
+  if (auto decode = program.lookupSymbol<func::FuncOp>("decode"))
+    logits = llvm::any_of(decode.getFunctionType().getResults(),
+                          [](Type type) { return isa<RankedTensorType>(type); });
+  return llvm::json::Object{{"stage", stage},
+                            {"tp_rank", tpRank},
+                            {"library", library.str()},
+                            {"first_layer", firstLayer},
+                            {"num_layers", cache.getNumLayers()},
+                            {"num_kv_heads", cache.getNumKVHeads()},
+                            {"returns_logits", logits},
+                            {"weight_bytes", bytes},
+                            {"params", std::move(params)}};
+}
+
+llvm::json::Object describeSchedule(const ParallelConfig &parallel) {
+  int64_t pp = parallel.pp, m = parallel.microbatches;
+  llvm::json::Array gpipe, oneForwardOneBackward;
+  for (int64_t stage = 0; stage < pp; ++stage) {
+    llvm::json::Array forward, interleaved;
+    for (int64_t i = 0; i < m; ++i)
+      forward.push_back(llvm::formatv("F{0}", i).str());
+    // 1F1B: pp - 1 - stage warm-up forwards, then one forward and one
+    // backward in turn, then the remaining backwards.
+    int64_t warmup = std::min(pp - 1 - stage, m), f = 0, b = 0;
+    for (; f < warmup; ++f)
+      interleaved.push_back(llvm::formatv("F{0}", f).str());
+    while (f < m) {
+      interleaved.push_back(llvm::formatv("F{0}", f++).str());
+      interleaved.push_back(llvm::formatv("B{0}", b++).str());
+    }
+    while (b < m)
+      interleaved.push_back(llvm::formatv("B{0}", b++).str());
+    gpipe.push_back(std::move(forward));
+    oneForwardOneBackward.push_back(std::move(interleaved));
+  }
+  return llvm::json::Object{
+      {"inference", llvm::json::Object{{"kind", "gpipe"},
+                                       {"stages", std::move(gpipe)}}},
+      {"training",
+       llvm::json::Object{{"kind", "1f1b"},
+                          {"stages", std::move(oneForwardOneBackward)}}},
+      {"bubble_fraction", double(pp - 1) / double(m + pp - 1)}};
+}
+
 llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
   const ModelConfig &config = *inputs.config;
-  llvm::json::Array params;
-  for (auto param : module.getOps<llm::ParamOp>())
-    params.push_back(llvm::json::Object{
-        {"name", param.getSource()},
-        {"dtype", storedDType(param.getTensorType().getElementType())},
-        {"shape", shapeArray(param.getTensorType().getShape())}});
-
+  const ParallelConfig &parallel = inputs.parallel;
   llvm::json::Array files;
   const std::vector<std::string> &paths = inputs.store->getFiles();
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -80,7 +149,12 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
       {"format_version", kArtifactFormatVersion},
       {"compiler", inputs.compilerVersion},
       {"target", "cpu"},
-      {"parallel", llvm::json::Object{{"dp", 1}, {"tp", 1}, {"pp", 1}}},
+      {"parallel", llvm::json::Object{{"dp", parallel.dp},
+                                      {"tp", parallel.tp},
+                                      {"pp", parallel.pp},
+                                      {"world", parallel.world()},
+                                      {"microbatches", parallel.microbatches},
+                                      {"schedule", describeSchedule(parallel)}}},
       {"model",
        llvm::json::Object{{"model_type", config.modelType},
                           {"vocab_size", config.vocabSize},
@@ -92,17 +166,17 @@ llvm::json::Value buildManifest(ModuleOp module, const ManifestInputs &inputs) {
                           {"dtype", computeDTypeName(cache.getElementType())},
                           {"max_seq_len", cache.getMaxSeqLen()},
                           {"max_batch", inputs.maxBatch}}},
-      {"code", llvm::json::Object{{"library", kHostLibraryName},
-                                  {"prefill", "_mlir_ciface_prefill"},
+      {"code", llvm::json::Object{{"prefill", "_mlir_ciface_prefill"},
                                   {"prefill_last", "_mlir_ciface_prefill_last"},
                                   {"decode", "_mlir_ciface_decode"},
-                                  {"param_table", "__llmc_params"}}},
+                                  {"param_table", "__llmc_params"},
+                                  {"collectives", "__llmc_runtime"}}},
+      {"programs", llvm::json::Array(inputs.programs)},
       {"tokenizer", inputs.tokenizer.empty()
                         ? llvm::json::Value(nullptr)
                         : llvm::json::Value(inputs.tokenizer)},
       {"weights", llvm::json::Object{{"checkpoint", inputs.checkpointDir},
-                                     {"files", std::move(files)},
-                                     {"params", std::move(params)}}},
+                                     {"files", std::move(files)}}},
   };
 }
 

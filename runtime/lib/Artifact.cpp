@@ -99,36 +99,93 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
   manifest.maxSeqLen = read.count(*model, "max_seq_len", "model.");
   manifest.maxBatch = read.count(*model, "max_batch", "model.");
   manifest.computeType = computeDType(read.string(*model, "dtype", "model."));
-  manifest.library = read.string(*code, "library", "code.");
   manifest.prefillSymbol = read.string(*code, "prefill", "code.");
   manifest.prefillLastSymbol = read.string(*code, "prefill_last", "code.");
   manifest.decodeSymbol = read.string(*code, "decode", "code.");
   manifest.paramTableSymbol = read.string(*code, "param_table", "code.");
-  manifest.checkpoint = read.string(*weights, "checkpoint", "weights.");
-  const json *files = read.field(*weights, "files", "weights.");
-  const json *params = read.field(*weights, "params", "weights.");
+  manifest.collectivesSymbol = read.string(*code, "collectives", "code.");
+  const json *parallel = read.field(root, "parallel", "");
+  const json *programs = read.field(root, "programs", "");
   if (!read.status.ok())
     return read.status;
-  if (!files->is_array() || !params->is_array())
-    return Status::error(path + ": fields 'weights.files' and "
-                                "'weights.params': expected arrays");
+  manifest.dp = read.count(*parallel, "dp", "parallel.");
+  manifest.tp = read.count(*parallel, "tp", "parallel.");
+  manifest.pp = read.count(*parallel, "pp", "parallel.");
+  manifest.microbatches = read.count(*parallel, "microbatches", "parallel.");
+  if (!programs->is_array())
+    return Status::error(path + ": field 'programs': expected an array");
+  auto dims = [&](const json &object, const char *key) {
+    std::vector<int64_t> out;
+    const json *array = read.field(object, key, "programs[].params[].");
+    if (array && array->is_array())
+      for (const json &dim : *array)
+        out.push_back(getNonNegativeInt(dim).value_or(-1));
+    else if (array)
+      read.fail(std::string("programs[].params[].") + key, "an array");
+    return out;
+  };
+  for (const json &entry : *programs) {
+    const char *where = "programs[].";
+    ArtifactProgram program;
+    program.stage = read.count(entry, "stage", where);
+    program.tpRank = read.count(entry, "tp_rank", where);
+    program.library = read.string(entry, "library", where);
+    program.firstLayer = read.count(entry, "first_layer", where);
+    program.numLayers = read.count(entry, "num_layers", where);
+    program.numKVHeads = read.count(entry, "num_kv_heads", where);
+    const json *logits = read.field(entry, "returns_logits", where);
+    program.returnsLogits = logits && logits->is_boolean() && logits->get<bool>();
+    const json *params = read.field(entry, "params", where);
+    if (!read.status.ok())
+      return read.status;
+    if (!params->is_array())
+      return Status::error(path + ": field 'programs[].params': expected an "
+                                  "array");
+    for (const json &param : *params) {
+      ArtifactParam out;
+      out.name = read.string(param, "name", "programs[].params[].");
+      out.dtype =
+          read.dtype(read.string(param, "dtype", "programs[].params[]."),
+                     "programs[].params[].dtype");
+      out.shape = dims(param, "shape");
+      if (param.is_object() && param.contains("offsets")) {
+        out.offsets = dims(param, "offsets");
+        out.storedShape = dims(param, "stored_shape");
+      }
+      program.params.push_back(std::move(out));
+    }
+    manifest.programs.push_back(std::move(program));
+  }
+  for (auto [key, value] : {std::pair<const char *, int64_t>{"dp", manifest.dp},
+                             {"tp", manifest.tp},
+                             {"pp", manifest.pp},
+                             {"microbatches", manifest.microbatches}})
+    if (read.status.ok() && value < 1)
+      read.fail(std::string("parallel.") + key, "a positive integer");
+  for (size_t i = 0; read.status.ok() && i < manifest.programs.size(); ++i)
+    if (manifest.programs[i].stage != int64_t(i) / manifest.tp ||
+        manifest.programs[i].tpRank != int64_t(i) % manifest.tp)
+      read.fail("programs[" + std::to_string(i) + "]",
+                "stage " + std::to_string(i / manifest.tp) + " and tp_rank " +
+                    std::to_string(i % manifest.tp));
+  if (read.status.ok() &&
+      manifest.programs.size() != size_t(manifest.pp * manifest.tp))
+    return Status::error(path + ": field 'programs': expected " +
+                         std::to_string(manifest.pp * manifest.tp) +
+                         " programs (pp x tp), found " +
+                         std::to_string(manifest.programs.size()));
+  manifest.checkpoint = read.string(*weights, "checkpoint", "weights.");
+  const json *files = read.field(*weights, "files", "weights.");
+  if (!read.status.ok())
+    return read.status;
+  if (!files->is_array())
+    return Status::error(path + ": field 'weights.files': expected an array");
   for (const json &file : *files)
     manifest.files.push_back({read.string(file, "name", "weights.files[]."),
                               static_cast<uint64_t>(read.count(
                                   file, "bytes", "weights.files[].")),
                               read.string(file, "header_checksum",
                                           "weights.files[].")});
-  for (const json &param : *params) {
-    ArtifactParam entry;
-    entry.name = read.string(param, "name", "weights.params[].");
-    entry.dtype = read.dtype(read.string(param, "dtype", "weights.params[]."),
-                             "weights.params[].dtype");
-    const json *shape = read.field(param, "shape", "weights.params[].");
-    if (shape && shape->is_array())
-      for (const json &dim : *shape)
-        entry.shape.push_back(getNonNegativeInt(dim).value_or(-1));
-    manifest.params.push_back(std::move(entry));
-  }
   return read.status;
 }
 

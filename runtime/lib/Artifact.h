@@ -13,12 +13,28 @@
 namespace llmrt {
 
 /// The format version this runtime reads.
-constexpr int64_t kArtifactFormatVersion = 1;
+constexpr int64_t kArtifactFormatVersion = 2;
 
+/// A parameter of a program: the stored tensor `name`, or the box
+/// `offsets` + `shape` of it when `storedShape` is set.
 struct ArtifactParam {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
+  std::vector<int64_t> offsets, storedShape;
+  const std::vector<int64_t> &stored() const {
+    return storedShape.empty() ? shape : storedShape;
+  }
+};
+
+/// The code of one (pipeline stage, tensor rank).
+struct ArtifactProgram {
+  int64_t stage = 0, tpRank = 0;
+  std::string library;
+  int64_t firstLayer = 0, numLayers = 0, numKVHeads = 0;
+  /// False before the last pipeline stage: the entry points return nothing.
+  bool returnsLogits = true;
+  std::vector<ArtifactParam> params;
 };
 
 struct ArtifactFile {
@@ -35,11 +51,14 @@ struct Manifest {
   int64_t vocabSize = 0, numLayers = 0, numKVHeads = 0, headDim = 0;
   int64_t maxSeqLen = 0, maxBatch = 0;
   DType computeType = DType::F32;
-  std::string library, prefillSymbol, prefillLastSymbol, decodeSymbol,
-      paramTableSymbol;
+  std::string prefillSymbol, prefillLastSymbol, decodeSymbol,
+      paramTableSymbol, collectivesSymbol;
+  int64_t dp = 1, tp = 1, pp = 1, microbatches = 1;
+  int64_t world() const { return dp * tp * pp; }
+  /// Stage-major: program (stage, t) is programs[stage * tp + t].
+  std::vector<ArtifactProgram> programs;
   std::string checkpoint;
   std::vector<ArtifactFile> files;
-  std::vector<ArtifactParam> params;
 };
 
 /// Reads `<dir>/manifest.json`; errors name the field.

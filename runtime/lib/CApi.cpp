@@ -3,27 +3,49 @@
 #include "llmrt/llmrt.h"
 
 #include "Artifact.h"
+#include "comm/Communicator.h"
 #include "cpu/CpuExecutable.h"
 
 #include "llmrt/WeightStore.h"
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llmrt;
 
 struct llmrt_model {
   Manifest manifest;
   WeightStore store;
+  /// Null when the artifact runs on one rank.
+  std::unique_ptr<Communicator> communicator;
+  MeshShape mesh;
+  int64_t rank = 0, replica = 0, stage = 0, tpRank = 0;
+  const ArtifactProgram *program = nullptr;
   std::unique_ptr<CpuExecutable> executable;
+};
+
+/// Rows [first, first + rows) of the batch, with their own KV cache.
+struct Microbatch {
+  int64_t first = 0, rows = 0;
+  std::vector<std::byte> cache;
 };
 
 struct llmrt_session {
   llmrt_model *model;
   int64_t batch;
-  std::vector<std::byte> cache;
+  /// This rank's replica's rows, cut into microbatches.
+  int64_t replicaFirst = 0, replicaRows = 0;
+  std::vector<Microbatch> microbatches;
+  /// Rank 0's tokens, as every rank runs them.
+  std::vector<int32_t> ids;
+  std::vector<int64_t> positions, last;
+  /// Logits of this replica's rows (last stage, tensor rank 0).
+  std::vector<float> logits;
+  int64_t calls = 0;
 };
 
 namespace {
@@ -39,6 +61,22 @@ int report(const Status &status, char *error, size_t size) {
 std::string baseName(const std::string &path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+/// Part `index` of `total` items cut into `parts` runs, the first ones one
+/// longer: {first, count}.
+std::pair<int64_t, int64_t> share(int64_t total, int64_t parts,
+                                  int64_t index) {
+  int64_t base = total / parts, extra = total % parts;
+  return {index * base + std::min(index, extra), base + (index < extra)};
+}
+
+/// Errors of a sharded run name the rank.
+Status onRank(const llmrt_model &model, Status status) {
+  if (status.ok() || model.mesh.world() == 1)
+    return status;
+  return Status::error("rank " + std::to_string(model.rank) + ": " +
+                       status.message());
 }
 
 /// The checkpoint must be the one the artifact was compiled from.
@@ -69,18 +107,19 @@ Status checkWeights(llmrt_model &model) {
                            std::to_string(expected.bytes) + " bytes, header " +
                            expected.headerChecksum + "): recompile");
   }
-  for (const ArtifactParam &param : manifest.params) {
+  for (const ArtifactParam &param : model.program->params) {
     WeightStore::Entry entry = model.store.find(param.name);
     if (!entry.info)
       return Status::error(context + "tensor '" + param.name +
                            "' is missing: recompile");
-    if (entry.info->dtype != param.dtype || entry.info->shape != param.shape)
+    if (entry.info->dtype != param.dtype ||
+        entry.info->shape != param.stored())
       return Status::error(
           context + "tensor '" + param.name + "' is " +
           std::string(dtypeName(entry.info->dtype)) + " " +
           formatShape(entry.info->shape) + ", compiled for " +
           std::string(dtypeName(param.dtype)) + " " +
-          formatShape(param.shape) + ": recompile");
+          formatShape(param.stored()) + ": recompile");
   }
   return {};
 }
@@ -107,6 +146,101 @@ Status checkTokens(const llmrt_session &session, const int32_t *ids,
   return {};
 }
 
+/// A testing hook: LLMRT_FAULT_RANK=r [LLMRT_FAULT_CALL=n] makes rank r die
+/// at its n-th step (default 1), as a crashed process would.
+void injectFault(const llmrt_session &session) {
+  const char *rank = std::getenv("LLMRT_FAULT_RANK");
+  if (!rank || std::atoll(rank) != session.model->rank)
+    return;
+  const char *call = std::getenv("LLMRT_FAULT_CALL");
+  if (session.calls >= (call ? std::atoll(call) : 1))
+    _exit(3);
+}
+
+/// One step of every rank: rank 0's tokens go to all, each replica runs its
+/// rows microbatch by microbatch through the pipeline, and the logits of
+/// each replica (its last stage, tensor rank 0) come back to rank 0.
+Status run(llmrt_session &session, CpuExecutable::Entry entry,
+           const int32_t *ids, int64_t seq, const int64_t *positions,
+           const int64_t *last, float *logits) {
+  llmrt_model &model = *session.model;
+  const Manifest &manifest = model.manifest;
+  Communicator *communicator = model.communicator.get();
+  int64_t batch = session.batch;
+  session.ids.assign(ids, ids + batch * seq);
+  session.positions.assign(positions, positions + batch);
+  if (last)
+    session.last.assign(last, last + batch);
+  if (communicator) {
+    communicator->broadcast(session.ids.data(),
+                            session.ids.size() * sizeof(int32_t), 0);
+    communicator->broadcast(session.positions.data(),
+                            batch * sizeof(int64_t), 0);
+    if (last)
+      communicator->broadcast(session.last.data(), batch * sizeof(int64_t),
+                              0);
+  }
+  if (Status status =
+          checkTokens(session, session.ids.data(), seq, session.positions.data());
+      !status.ok())
+    return onRank(model, status);
+  if (last)
+    for (int64_t b = 0; b < batch; ++b)
+      if (session.last[b] < 0 || session.last[b] >= seq)
+        return onRank(model,
+                      Status::error("row " + std::to_string(b) +
+                                    ": last token index " +
+                                    std::to_string(session.last[b]) +
+                                    " outside [0, " + std::to_string(seq) +
+                                    ")"));
+  ++session.calls;
+  injectFault(session);
+
+  int64_t rowsOut = entry == CpuExecutable::Entry::Prefill ? seq : 1;
+  int64_t rowFloats = rowsOut * manifest.vocabSize;
+  bool collects = model.program->returnsLogits;
+  // The one rank that runs everything writes the caller's logits directly.
+  float *out = communicator ? nullptr : logits;
+  if (communicator && collects)
+    session.logits.resize(session.replicaRows * rowFloats);
+  for (const Microbatch &microbatch : session.microbatches) {
+    int64_t first = microbatch.first;
+    float *rows = !collects ? nullptr
+                  : out     ? out + first * rowFloats
+                            : session.logits.data() +
+                              (first - session.replicaFirst) * rowFloats;
+    model.executable->run(entry,
+                          const_cast<std::byte *>(microbatch.cache.data()),
+                          microbatch.rows, seq, session.ids.data() + first * seq,
+                          session.positions.data() + first,
+                          last ? session.last.data() + first : nullptr, rows);
+  }
+  if (!communicator)
+    return {};
+
+  // Logits to rank 0, one message per replica.
+  const MeshShape &mesh = model.mesh;
+  size_t bytes = session.replicaRows * rowFloats * sizeof(float);
+  bool owner = collects && model.tpRank == 0;
+  if (owner && model.rank != 0 && bytes)
+    communicator->sendBytes(session.logits.data(), bytes, 0);
+  if (model.rank == 0)
+    for (int64_t d = 0; d < mesh.dp; ++d) {
+      auto [first, rows] = share(batch, mesh.dp, d);
+      int64_t source = mesh.rankOf(d, mesh.pp - 1, 0);
+      float *target = logits + first * rowFloats;
+      if (rows == 0)
+        continue;
+      if (source == 0)
+        std::memcpy(target, session.logits.data(),
+                    rows * rowFloats * sizeof(float));
+      else
+        communicator->recvBytes(target, rows * rowFloats * sizeof(float),
+                                source);
+    }
+  return {};
+}
+
 } // namespace
 
 extern "C" {
@@ -115,18 +249,42 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
                      size_t errorSize) {
   *out = nullptr;
   auto model = std::make_unique<llmrt_model>();
-  Status status = readManifest(artifactDir, model->manifest);
-  if (status.ok() && model->manifest.target != "cpu")
+  Manifest &manifest = model->manifest;
+  Status status = readManifest(artifactDir, manifest);
+  if (status.ok() && manifest.target != "cpu")
     status = Status::error(std::string(artifactDir) + ": target '" +
-                           model->manifest.target +
+                           manifest.target +
                            "' is not supported by this runtime (cpu)");
-  if (status.ok())
-    status = checkWeights(*model);
-  if (status.ok())
-    status = CpuExecutable::load(model->manifest, model->store,
-                                 model->executable);
   if (!status.ok())
     return report(status, error, errorSize);
+
+  // Ranks come from the launcher (mpirun, srun); one rank needs none.
+  model->mesh = {manifest.dp, manifest.pp, manifest.tp};
+  if (model->mesh.world() > 1 || launcherWorldSize() > 1) {
+    status = createMpiCommunicator(model->mesh, model->communicator);
+    model->rank = model->communicator->rank();
+    if (!status.ok())
+      return report(Status::error("rank " + std::to_string(model->rank) +
+                                  ": " + status.message()),
+                    error, errorSize);
+  }
+  auto [replica, stage, tpRank] = model->mesh.coordinates(model->rank);
+  model->replica = replica;
+  model->stage = stage;
+  model->tpRank = tpRank;
+  model->program = &manifest.programs[stage * manifest.tp + tpRank];
+  status = checkWeights(*model);
+  if (status.ok())
+    status = CpuExecutable::load(manifest, *model->program, model->store,
+                                 model->communicator.get(),
+                                 model->executable);
+  // No rank goes on alone: the others would wait for it forever.
+  if (model->communicator && !model->communicator->allAgree(status.ok()) &&
+      status.ok())
+    status = Status::error("another rank could not open " +
+                           std::string(artifactDir));
+  if (!status.ok())
+    return report(onRank(*model, status), error, errorSize);
   *out = model.release();
   return 0;
 }
@@ -142,6 +300,17 @@ int64_t llmrt_model_max_seq_len(const llmrt_model *model) {
 int64_t llmrt_model_max_batch(const llmrt_model *model) {
   return model->manifest.maxBatch;
 }
+int64_t llmrt_model_rank(const llmrt_model *model) { return model->rank; }
+int64_t llmrt_launcher_rank(void) { return launcherWorldRank(); }
+int64_t llmrt_model_world_size(const llmrt_model *model) {
+  return model->mesh.world();
+}
+uint64_t llmrt_model_weight_bytes(const llmrt_model *model) {
+  return model->executable->weightBytes();
+}
+uint64_t llmrt_model_communicated_bytes(const llmrt_model *model) {
+  return model->communicator ? model->communicator->dataBytes() : 0;
+}
 
 int llmrt_session_create(llmrt_model *model, int64_t batch,
                          llmrt_session **out, char *error, size_t errorSize) {
@@ -155,10 +324,22 @@ int llmrt_session_create(llmrt_model *model, int64_t batch,
   auto session = std::make_unique<llmrt_session>();
   session->model = model;
   session->batch = batch;
-  size_t elements = 2 * manifest.numLayers * batch * manifest.maxSeqLen *
-                    manifest.numKVHeads * manifest.headDim;
-  session->cache.assign(elements * dtypeSize(manifest.computeType),
-                        std::byte{0});
+  auto [replicaFirst, replicaRows] =
+      share(batch, manifest.dp, model->replica);
+  session->replicaFirst = replicaFirst;
+  session->replicaRows = replicaRows;
+  int64_t parts = std::min(manifest.microbatches, replicaRows);
+  const ArtifactProgram &program = *model->program;
+  for (int64_t m = 0; m < parts; ++m) {
+    auto [first, rows] = share(replicaRows, parts, m);
+    Microbatch &microbatch = session->microbatches.emplace_back();
+    microbatch.first = replicaFirst + first;
+    microbatch.rows = rows;
+    size_t elements = 2 * program.numLayers * rows * manifest.maxSeqLen *
+                      program.numKVHeads * manifest.headDim;
+    microbatch.cache.assign(elements * dtypeSize(manifest.computeType),
+                            std::byte{0});
+  }
   *out = session.release();
   return 0;
 }
@@ -168,44 +349,26 @@ void llmrt_session_close(llmrt_session *session) { delete session; }
 int llmrt_prefill(llmrt_session *session, const int32_t *ids, int64_t seq,
                   const int64_t *positions, float *logits, char *error,
                   size_t errorSize) {
-  if (Status status = checkTokens(*session, ids, seq, positions);
-      !status.ok())
-    return report(status, error, errorSize);
-  session->model->executable->run(CpuExecutable::Entry::Prefill,
-                                  session->cache.data(), session->batch, seq,
-                                  ids, positions, nullptr, logits);
-  return 0;
+  return report(run(*session, CpuExecutable::Entry::Prefill, ids, seq,
+                    positions, nullptr, logits),
+                error, errorSize);
 }
 
 int llmrt_prefill_last(llmrt_session *session, const int32_t *ids,
                        int64_t seq, const int64_t *positions,
                        const int64_t *last, float *logits, char *error,
                        size_t errorSize) {
-  if (Status status = checkTokens(*session, ids, seq, positions);
-      !status.ok())
-    return report(status, error, errorSize);
-  for (int64_t b = 0; b < session->batch; ++b)
-    if (last[b] < 0 || last[b] >= seq)
-      return report(Status::error("row " + std::to_string(b) +
-                                  ": last token index " +
-                                  std::to_string(last[b]) + " outside [0, " +
-                                  std::to_string(seq) + ")"),
-                    error, errorSize);
-  session->model->executable->run(CpuExecutable::Entry::PrefillLast,
-                                  session->cache.data(), session->batch, seq,
-                                  ids, positions, last, logits);
-  return 0;
+  return report(run(*session, CpuExecutable::Entry::PrefillLast, ids, seq,
+                    positions, last, logits),
+                error, errorSize);
 }
 
 int llmrt_decode(llmrt_session *session, const int32_t *ids,
                  const int64_t *positions, float *logits, char *error,
                  size_t errorSize) {
-  if (Status status = checkTokens(*session, ids, 1, positions); !status.ok())
-    return report(status, error, errorSize);
-  session->model->executable->run(CpuExecutable::Entry::Decode,
-                                  session->cache.data(), session->batch, 1,
-                                  ids, positions, nullptr, logits);
-  return 0;
+  return report(run(*session, CpuExecutable::Entry::Decode, ids, 1,
+                    positions, nullptr, logits),
+                error, errorSize);
 }
 
 } // extern "C"

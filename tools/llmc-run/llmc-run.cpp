@@ -61,8 +61,13 @@ cl::opt<std::string> logitsOut(
              "batch goes to FILE.k.npy)"),
     cl::value_desc("file.npy"), cl::cat(category));
 
+/// Under a launcher, rank 0 reports what every rank finds in the
+/// arguments; runtime errors name their rank and come from each.
+bool quietErrors = false;
+
 int fail(const llvm::Twine &message) {
-  llvm::errs() << "llmc-run: error: " << message << "\n";
+  if (!quietErrors)
+    llvm::errs() << "llmc-run: error: " << message << "\n";
   return 1;
 }
 
@@ -98,7 +103,10 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
-                              "llmc-run: run a model compiled by llmc\n");
+                              "llmc-run: run a model compiled by llmc\n"
+                              "  (a sharded artifact: mpirun -np <ranks> "
+                              "llmc-run ...)\n");
+  quietErrors = llmrt_launcher_rank() != 0;
   if (promptIds.empty() == promptTexts.empty())
     return fail("expects --prompt or --prompt-ids (one of them)");
   if (maxNewTokens < 1)
@@ -137,9 +145,16 @@ int main(int argc, char **argv) {
 
   char error[1024];
   llmrt_model *rawModel = nullptr;
+  quietErrors = false;
   if (llmrt_model_open(artifactDir.c_str(), &rawModel, error, sizeof(error)))
     return fail(error);
   std::unique_ptr<llmrt_model, ModelDeleter> model(rawModel);
+  // Only rank 0 prints results; every rank runs the same steps.
+  bool printer = llmrt_model_rank(model.get()) == 0;
+  quietErrors = !printer;
+  llvm::raw_null_ostream silent;
+  llvm::raw_ostream &out =
+      printer ? static_cast<llvm::raw_ostream &>(llvm::outs()) : silent;
   int64_t batch = prompts.size();
   int64_t vocab = llmrt_model_vocab_size(model.get());
   int64_t maxSeq = llmrt_model_max_seq_len(model.get());
@@ -193,8 +208,8 @@ int main(int argc, char **argv) {
   auto emit = [&](int64_t b, int32_t id) {
     generated[b].push_back(id);
     if (stream) {
-      llvm::outs() << stream->push(id);
-      llvm::outs().flush();
+      out << stream->push(id);
+      out.flush();
     }
   };
   llmc::Sampler sampler({temperature, topK, topP, seed});
@@ -228,7 +243,7 @@ int main(int argc, char **argv) {
   }
 
   auto decodeEnd = Clock::now();
-  if (printStats) {
+  if (printStats && printer) {
     auto seconds = [](Clock::duration d) {
       return std::chrono::duration<double>(d).count();
     };
@@ -247,17 +262,17 @@ int main(int argc, char **argv) {
   }
   for (int64_t b = 0; b < batch; ++b) {
     if (stream)
-      llvm::outs() << stream->finish() << "\n";
+      out << stream->finish() << "\n";
     else if (tokenizer)
-      llvm::outs() << tokenizer->decode(generated[b]) << "\n";
+      out << tokenizer->decode(generated[b]) << "\n";
     else
-      llvm::outs() << llvm::join(llvm::map_range(generated[b],
+      out << llvm::join(llvm::map_range(generated[b],
                                                  [](int32_t id) {
                                                    return std::to_string(id);
                                                  }),
                                  ",")
                    << "\n";
-    if (logitsOut.empty())
+    if (logitsOut.empty() || !printer)
       continue;
     std::string path = logitsOut;
     if (batch > 1)

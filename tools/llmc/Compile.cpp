@@ -3,6 +3,7 @@
 #include "Compile.h"
 #include "llmc/Support/Error.h"
 
+#include "llmc/Dialect/LLM/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Target/Artifact.h"
 #include "llmc/Target/HostCode.h"
@@ -44,6 +45,42 @@ LogicalResult lowerToStage(ModuleOp module, EmitStage emit) {
   return pm.run(module);
 }
 
+llvm::Error checkParallelOptions(const CompileOptions &options) {
+  const ParallelConfig &parallel = options.parallel;
+  for (auto [name, value] :
+       {std::pair<const char *, int64_t>{"--dp", parallel.dp},
+        {"--tp", parallel.tp},
+        {"--pp", parallel.pp},
+        {"--microbatches", parallel.microbatches}})
+    if (value < 1)
+      return makeError(llvm::Twine(name) +
+                       ": expected a positive number, found " +
+                       llvm::Twine(value));
+  if (options.rank < 0 || options.rank >= parallel.world())
+    return makeError("--rank: expected a rank below the world size " +
+                     llvm::Twine(parallel.world()) + " (dp " +
+                     llvm::Twine(parallel.dp) + " x pp " +
+                     llvm::Twine(parallel.pp) + " x tp " +
+                     llvm::Twine(parallel.tp) + "), found " +
+                     llvm::Twine(options.rank));
+  return llvm::Error::success();
+}
+
+LogicalResult partitionForRank(ModuleOp module, const ParallelConfig &parallel,
+                               int64_t rank) {
+  ParallelRank program;
+  program.pp = parallel.pp;
+  program.stage = (rank / parallel.tp) % parallel.pp;
+  program.tp = parallel.tp;
+  program.tpRank = rank % parallel.tp;
+  PassManager pm(module.getContext());
+  buildParallelPipeline(pm, program);
+  if (failed(pm.run(module)))
+    return failure();
+  setWorldAxis(module, kDataAxis, parallel.dp);
+  return success();
+}
+
 llvm::Error writeStage(ModuleOp module, EmitStage emit, llvm::StringRef path) {
   std::string message;
   auto output = openOutputFile(path, &message);
@@ -71,6 +108,8 @@ llvm::Error compileArtifact(const CompileOptions &options,
                      "for .mlir input");
   if (options.output.empty() || options.output == "-")
     return makeError("expects -o <artifact directory>");
+  if (llvm::Error error = checkParallelOptions(options))
+    return error;
   if (options.maxBatch <= 0)
     return makeError("--max-batch: expected a positive number, found " +
                      llvm::Twine(options.maxBatch));
@@ -102,15 +141,34 @@ llvm::Error compileArtifact(const CompileOptions &options,
       inputs.tokenizer = name;
       break;
     }
+  inputs.parallel = options.parallel;
+
+  // One program per (stage, tp rank); data-parallel replicas share them.
+  const ParallelConfig &parallel = options.parallel;
+  std::vector<std::pair<std::string, OwningOpRef<ModuleOp>>> programs;
+  for (int64_t stage = 0; stage < parallel.pp; ++stage)
+    for (int64_t tpRank = 0; tpRank < parallel.tp; ++tpRank) {
+      OwningOpRef<ModuleOp> program = (*module)->clone();
+      if (failed(partitionForRank(*program, parallel,
+                                  stage * parallel.tp + tpRank)))
+        return makeError("cannot split the model for stage " +
+                         llvm::Twine(stage) + ", tensor rank " +
+                         llvm::Twine(tpRank));
+      std::string library = programLibraryName(parallel, stage, tpRank);
+      inputs.programs.push_back(
+          describeProgram(*program, stage, tpRank, library));
+      if (failed(lowerToStage(*program, EmitStage::Artifact)))
+        return makeError("compilation failed");
+      programs.emplace_back(std::move(library), std::move(program));
+    }
   llvm::json::Value manifest = buildManifest(**module, inputs);
 
-  if (failed(lowerToStage(**module, EmitStage::Artifact)))
-    return makeError("compilation failed");
   return writeArtifactDirectory(
       options.output, [&](llvm::StringRef dir) -> llvm::Error {
-        if (llvm::Error error = emitHostSharedLibrary(
-                **module, (dir + "/" + kHostLibraryName).str()))
-          return error;
+        for (auto &[library, program] : programs)
+          if (llvm::Error error = emitHostSharedLibrary(
+                  *program, (dir + "/" + library).str()))
+            return error;
         if (!inputs.tokenizer.empty())
           if (std::error_code error = llvm::sys::fs::copy_file(
                   options.input + "/" + inputs.tokenizer,

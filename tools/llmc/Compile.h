@@ -4,6 +4,7 @@
 #define LLMC_TOOLS_LLMC_COMPILE_H
 
 #include "llmc/Import/HFImporter.h"
+#include "llmc/Target/Artifact.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -22,7 +23,20 @@ struct CompileOptions {
   ImportOptions import;
   int64_t maxBatch = 1;
   std::string compilerVersion;
+  ParallelConfig parallel;
+  /// The world rank whose program --emit prints.
+  int64_t rank = 0;
 };
+
+/// Checks the parallel options; the error names the option.
+llvm::Error checkParallelOptions(const CompileOptions &options);
+
+/// Rewrites the whole model into the program of world rank `rank`
+/// (llm-pipeline-parallel, llm-tensor-parallel); diagnostics go to the
+/// context.
+mlir::LogicalResult partitionForRank(mlir::ModuleOp module,
+                                     const ParallelConfig &parallel,
+                                     int64_t rank);
 
 /// Lowers the llm module `module` to the stage `options.emit` names
 /// (linalg or LLVM dialect) in place; diagnostics go to the context.

@@ -88,6 +88,31 @@ cl::opt<int64_t> maxBatch("max-batch",
                           cl::value_desc("N"), cl::init(8),
                           cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<int64_t> dataParallel(
+    "dp", cl::desc("Data-parallel replicas (each runs a slice of the batch)"),
+    cl::value_desc("N"), cl::init(1), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+cl::opt<int64_t> tensorParallel(
+    "tp", cl::desc("Tensor-parallel ranks (heads and MLP split, Megatron)"),
+    cl::value_desc("N"), cl::init(1), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+cl::opt<int64_t> pipelineParallel(
+    "pp", cl::desc("Pipeline stages (layers split, balanced by cost)"),
+    cl::value_desc("N"), cl::init(1), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+cl::opt<int64_t> microbatches(
+    "microbatches",
+    cl::desc("Microbatches each replica's batch is cut into for the "
+             "pipeline (default 1)"),
+    cl::value_desc("M"), cl::init(1), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+cl::opt<int64_t> emitRank(
+    "rank",
+    cl::desc("With --emit and --dp/--tp/--pp: print this world rank's "
+             "program"),
+    cl::value_desc("N"), cl::init(0), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+
 cl::opt<bool> printPipeline("print-pipeline",
                             cl::desc("Print the passes of --emit's stage and "
                                      "exit"),
@@ -175,8 +200,15 @@ static int runCompile(MLIRContext &context) {
     llvm::outs() << llmc::describePipeline(emitStage, context) << "\n";
     return 0;
   }
+  llmc::CompileOptions options;
+  options.parallel.dp = dataParallel;
+  options.parallel.tp = tensorParallel;
+  options.parallel.pp = pipelineParallel;
+  options.parallel.microbatches = microbatches;
+  options.rank = emitRank;
+  if (llvm::Error error = llmc::checkParallelOptions(options))
+    return fail(llvm::toString(std::move(error)));
   if (emitStage == EmitStage::Artifact) {
-    llmc::CompileOptions options;
     options.input = inputPath;
     options.output = outputPath;
     options.import = importOptions();
@@ -189,7 +221,12 @@ static int runCompile(MLIRContext &context) {
     return 0;
   }
   OwningOpRef<ModuleOp> module = loadModule(context);
-  if (!module || failed(llmc::lowerToStage(*module, emitStage)))
+  if (!module)
+    return 1;
+  if (options.parallel.world() > 1 &&
+      failed(llmc::partitionForRank(*module, options.parallel, options.rank)))
+    return 1;
+  if (failed(llmc::lowerToStage(*module, emitStage)))
     return 1;
   if (llvm::Error error = llmc::writeStage(*module, emitStage, outputPath))
     return fail(llvm::toString(std::move(error)));
@@ -211,7 +248,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "llmc: ahead-of-time compiler for Transformer language models\n\n"
       "  llmc import <model-dir> [-o model.mlir]\n"
-      "  llmc compile <model-dir> -o out.llmc [--target=cpu]\n"
+      "  llmc compile <model-dir> -o out.llmc [--target=cpu] [--dp N] "
+      "[--tp N] [--pp N]\n"
       "  llmc compile <model-dir | model.mlir> --emit=llm|linalg|llvm\n"
       "  llmc explain <model-dir | model.mlir>\n");
 

@@ -23,10 +23,33 @@
 namespace llmc {
 
 /// The version of the artifact layout; the runtime refuses any other.
-constexpr int64_t kArtifactFormatVersion = 1;
+constexpr int64_t kArtifactFormatVersion = 2;
 
 /// The code library inside an artifact.
 constexpr llvm::StringLiteral kHostLibraryName = "model.so";
+
+/// How the ranks split the model: world = dp x pp x tp, tp fastest.
+struct ParallelConfig {
+  int64_t dp = 1, pp = 1, tp = 1;
+  /// Microbatches per data-parallel replica's batch, through the pipeline.
+  int64_t microbatches = 1;
+  int64_t world() const { return dp * pp * tp; }
+};
+
+/// The host library of the program of pipeline stage `stage` and tensor
+/// rank `tpRank`.
+std::string programLibraryName(const ParallelConfig &parallel, int64_t stage,
+                               int64_t tpRank);
+
+/// The manifest entry of one rank's program: its library, layers, KV heads,
+/// whether it returns logits, and its parameter slices.
+llvm::json::Object describeProgram(mlir::ModuleOp program, int64_t stage,
+                                   int64_t tpRank, llvm::StringRef library);
+
+/// The pipeline schedules: GPipe for inference (each stage runs the forward
+/// of every microbatch in order) and 1F1B for training, per stage, with the
+/// bubble fraction (pp - 1) / (microbatches + pp - 1).
+llvm::json::Object describeSchedule(const ParallelConfig &parallel);
 
 struct ManifestInputs {
   /// The checkpoint folder, absolute.
@@ -37,6 +60,9 @@ struct ManifestInputs {
   std::string compilerVersion;
   /// The tokenizer file copied into the artifact, or empty.
   std::string tokenizer;
+  ParallelConfig parallel;
+  /// describeProgram of each (stage, tp rank), stage-major.
+  llvm::json::Array programs;
 };
 
 /// The manifest for the `llm`-level module `module` (before lowering: its

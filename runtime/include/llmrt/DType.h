@@ -4,6 +4,7 @@
 #define LLMRT_DTYPE_H
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -36,6 +37,12 @@ std::optional<DType> parseDType(std::string_view name);
 
 /// Bytes per element.
 size_t dtypeSize(DType dtype);
+
+/// IEEE half and bfloat16 bits to float and back (round to nearest even).
+float halfToFloat(uint16_t bits);
+uint16_t floatToHalf(float value);
+float bfloat16ToFloat(uint16_t bits);
+uint16_t floatToBFloat16(float value);
 
 /// The names of all dtypes, comma-separated, for error messages.
 std::string_view dtypeNames();

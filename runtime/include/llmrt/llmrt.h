@@ -31,6 +31,21 @@ int64_t llmrt_model_vocab_size(const llmrt_model *model);
 int64_t llmrt_model_max_seq_len(const llmrt_model *model);
 int64_t llmrt_model_max_batch(const llmrt_model *model);
 
+/* A sharded artifact (dp x pp x tp ranks) runs as one process per rank,
+   started by mpirun or srun; every rank makes the same calls. Rank 0's
+   tokens are the ones every rank runs, and the logits are written on rank
+   0 only. An artifact of one rank needs no launcher. */
+int64_t llmrt_model_rank(const llmrt_model *model);
+/* The rank the launcher gave this process, before any model is open (0
+   when not started by mpirun or srun). */
+int64_t llmrt_launcher_rank(void);
+int64_t llmrt_model_world_size(const llmrt_model *model);
+/* Bytes of this rank's weights, and of what its collectives sent so far
+   (ring algorithms: an all-reduce of N bytes over G ranks sends
+   2 (G - 1) N / G). */
+uint64_t llmrt_model_weight_bytes(const llmrt_model *model);
+uint64_t llmrt_model_communicated_bytes(const llmrt_model *model);
+
 /* A KV cache for `batch` sequences, zeroed. */
 int llmrt_session_create(llmrt_model *model, int64_t batch,
                          llmrt_session **session, char *error,

@@ -2,6 +2,8 @@
 
 #include "CpuExecutable.h"
 
+#include "../comm/Communicator.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -37,52 +39,52 @@ using EntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
 using LastEntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
                                 MemRef<1> *positions, MemRef<1> *last,
                                 MemRef<6> *cache);
+// Pipeline stages before the last return nothing.
+using StageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
+                                 MemRef<6> *cache);
+using LastStageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
+                                     MemRef<1> *last, MemRef<6> *cache);
 
-float halfToFloat(uint16_t bits) {
-  uint32_t sign = (bits & 0x8000u) << 16;
-  uint32_t exponent = (bits >> 10) & 0x1f;
-  uint32_t mantissa = bits & 0x3ff;
-  uint32_t out;
-  if (exponent == 0x1f) {
-    out = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    out = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    out = sign;
-  } else {
-    // Subnormal half: normalize.
-    int shift = 0;
-    while (!(mantissa & 0x400)) {
-      mantissa <<= 1;
-      ++shift;
+/// The dense copy of a strided view.
+void copyDense(const TensorView &view, std::byte *out) {
+  size_t element = dtypeSize(view.dtype);
+  size_t rank = view.shape.size();
+  std::vector<int64_t> index(rank, 0);
+  int64_t total = 1;
+  for (int64_t dim : view.shape)
+    total *= dim;
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset += index[d] * view.strides[d];
+    std::memcpy(out + n * element, view.data + offset * element, element);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < view.shape[d])
+        break;
+      index[d] = 0;
     }
-    out = sign | ((113 - shift) << 23) | ((mantissa & 0x3ff) << 13);
   }
-  float value;
-  std::memcpy(&value, &out, sizeof(value));
-  return value;
 }
 
 float toFloat(const void *data, int64_t index, DType dtype) {
   switch (dtype) {
   case DType::F16:
     return halfToFloat(static_cast<const uint16_t *>(data)[index]);
-  case DType::BF16: {
-    uint32_t bits = uint32_t(static_cast<const uint16_t *>(data)[index]) << 16;
-    float value;
-    std::memcpy(&value, &bits, sizeof(value));
-    return value;
-  }
+  case DType::BF16:
+    return bfloat16ToFloat(static_cast<const uint16_t *>(data)[index]);
   default:
     return static_cast<const float *>(data)[index];
   }
 }
 } // namespace
 
-Status CpuExecutable::load(const Manifest &manifest, WeightStore &store,
+Status CpuExecutable::load(const Manifest &manifest,
+                           const ArtifactProgram &program, WeightStore &store,
+                           Communicator *communicator,
                            std::unique_ptr<CpuExecutable> &out) {
-  std::unique_ptr<CpuExecutable> executable(new CpuExecutable(manifest));
-  std::string path = manifest.dir + "/" + manifest.library;
+  std::unique_ptr<CpuExecutable> executable(
+      new CpuExecutable(manifest, program));
+  std::string path = manifest.dir + "/" + program.library;
   executable->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!executable->library)
     return Status::error(path + ": cannot load: " + dlerror());
@@ -106,16 +108,48 @@ Status CpuExecutable::load(const Manifest &manifest, WeightStore &store,
       !status.ok())
     return status;
 
+  // The collectives table exists when the program communicates.
+  if (void *collectives =
+          dlsym(executable->library, manifest.collectivesSymbol.c_str())) {
+    if (!communicator)
+      return Status::error(path + ": the program communicates but the "
+                                  "artifact runs on one rank");
+    communicator->fillTable(static_cast<void **>(collectives));
+  }
+
   auto *slots = static_cast<const void **>(table);
-  for (size_t i = 0; i < manifest.params.size(); ++i) {
+  for (size_t i = 0; i < program.params.size(); ++i) {
+    const ArtifactParam &param = program.params[i];
     TensorView view;
-    if (Status status = store.view(manifest.params[i].name, view);
-        !status.ok())
+    if (Status status = store.view(param.name, view); !status.ok())
       return status;
-    slots[i] = view.data;
+    for (size_t d = 0; d < param.offsets.size(); ++d)
+      if (Status status =
+              view.slice(d, param.offsets[d], param.shape[d], view);
+          !status.ok())
+        return Status::error("tensor '" + param.name + "': " +
+                             status.message());
+    size_t bytes = dtypeSize(view.dtype);
+    for (int64_t dim : view.shape)
+      bytes *= dim;
+    executable->bytes += bytes;
+    if (view.isContiguous()) {
+      slots[i] = view.data;
+      continue;
+    }
+    std::vector<std::byte> &copy = executable->copies.emplace_back(bytes);
+    copyDense(view, copy.data());
+    slots[i] = copy.data();
   }
   out = std::move(executable);
   return {};
+}
+
+uint64_t CpuExecutable::copiedBytes() const {
+  uint64_t total = 0;
+  for (const std::vector<std::byte> &copy : copies)
+    total += copy.size();
+  return total;
 }
 
 CpuExecutable::~CpuExecutable() {
@@ -129,8 +163,20 @@ void CpuExecutable::run(Entry entry, void *cache, int64_t batch, int64_t seq,
   MemRef<2> idsRef = contiguous(ids, {batch, seq});
   MemRef<1> positionsRef = contiguous(positions, {batch});
   MemRef<6> cacheRef =
-      contiguous(cache, {2, manifest.numLayers, batch, manifest.maxSeqLen,
-                         manifest.numKVHeads, manifest.headDim});
+      contiguous(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
+                         program.numKVHeads, manifest.headDim});
+  if (!program.returnsLogits) {
+    if (entry == Entry::PrefillLast) {
+      MemRef<1> lastRef = contiguous(last, {batch});
+      reinterpret_cast<LastStageEntryPoint>(prefillLast)(
+          &idsRef, &positionsRef, &lastRef, &cacheRef);
+    } else {
+      reinterpret_cast<StageEntryPoint>(entry == Entry::Decode ? decode
+                                                               : prefill)(
+          &idsRef, &positionsRef, &cacheRef);
+    }
+    return;
+  }
   MemRef<3> result;
   if (entry == Entry::PrefillLast) {
     MemRef<1> lastRef = contiguous(last, {batch});

@@ -1,8 +1,10 @@
 //===- CpuExecutable.h - Host code of a CPU artifact ------------*- C++ -*-===//
 //
-// The CPU backend: the artifact's shared library, its parameter table filled
-// with the addresses of the mapped weights, and calls of the compiled entry
-// points through their C interface (MLIR memref descriptors).
+// The CPU backend: one program's shared library, its parameter table filled
+// with the addresses of the mapped weights (slices of them are views when
+// contiguous, copies when strided), its collectives table filled with the
+// communicator, and calls of the compiled entry points through their C
+// interface (MLIR memref descriptors).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,33 +19,48 @@
 
 namespace llmrt {
 
+class Communicator;
+
 class CpuExecutable {
 public:
-  /// Loads the library of `manifest` and points its parameter table at the
-  /// tensors of `store` (which must outlive the executable).
-  static Status load(const Manifest &manifest, WeightStore &store,
+  /// Loads `program`'s library and points its parameter table at the
+  /// tensors (or slices) of `store`, which must outlive the executable, as
+  /// must `communicator` (null for an unsharded program).
+  static Status load(const Manifest &manifest, const ArtifactProgram &program,
+                     WeightStore &store, Communicator *communicator,
                      std::unique_ptr<CpuExecutable> &out);
   ~CpuExecutable();
 
   enum class Entry { Prefill, PrefillLast, Decode };
 
   /// Runs an entry point on `cache` (2 x layers x batch x max_seq x kv_heads
-  /// x head_dim of the compute type) for `seq` tokens per row (1 for
-  /// decode) and writes float32 logits: [batch, seq, vocab] for Prefill,
-  /// [batch, vocab] for the token last[b] of each row (PrefillLast) or for
-  /// the one token (Decode).
+  /// x head_dim of the compute type, for the program's layers and KV heads)
+  /// for `seq` tokens per row (1 for decode). A program that returns logits
+  /// writes float32 logits: [batch, seq, vocab] for Prefill, [batch, vocab]
+  /// for the token last[b] of each row (PrefillLast) or for the one token
+  /// (Decode); others write nothing.
   void run(Entry entry, void *cache, int64_t batch, int64_t seq,
            const int32_t *ids, const int64_t *positions, const int64_t *last,
            float *logits) const;
 
+  /// Bytes of this program's weights (views and copies).
+  uint64_t weightBytes() const { return bytes; }
+  /// Bytes of weight slices copied out of the checkpoint (strided slices).
+  uint64_t copiedBytes() const;
+
 private:
-  CpuExecutable(const Manifest &manifest) : manifest(manifest) {}
+  CpuExecutable(const Manifest &manifest, const ArtifactProgram &program)
+      : manifest(manifest), program(program) {}
 
   const Manifest &manifest;
+  const ArtifactProgram &program;
   void *library = nullptr;
   void *prefill = nullptr;
   void *prefillLast = nullptr;
   void *decode = nullptr;
+  uint64_t bytes = 0;
+  /// Strided weight slices, copied dense.
+  std::vector<std::vector<std::byte>> copies;
 };
 
 } // namespace llmrt

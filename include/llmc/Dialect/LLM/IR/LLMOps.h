@@ -14,6 +14,14 @@
 #include "llmc/Dialect/LLM/IR/LLMDialect.h"
 #include "llmc/Dialect/LLM/IR/LLMTypes.h"
 
+namespace mlir::llm {
+/// What collectives read and write besides their buffers: the other ranks.
+struct CommunicationResource
+    : public SideEffects::Resource::Base<CommunicationResource> {
+  StringRef getName() final { return "Communication"; }
+};
+} // namespace mlir::llm
+
 #define GET_OP_CLASSES
 #include "llmc/Dialect/LLM/IR/LLMOps.h.inc"
 

@@ -553,8 +553,14 @@ def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 // ops, which `convert-llm-to-llvm` lowers to calls into the runtime's
 // collectives table (`__llmc_runtime`).
 
+// Moving data between ranks is a side effect of its own: a send, which only
+// reads its buffer, must not be dropped, and collectives keep their order.
+def LLM_CommunicationResource
+    : Resource<"::mlir::llm::CommunicationResource">;
+
 class LLM_BufferCollectiveOp<string mnemonic, list<Trait> traits = []>
-    : LLM_Op<mnemonic, traits>;
+    : LLM_Op<mnemonic, !listconcat(traits, [
+          MemoryEffects<[MemWrite<LLM_CommunicationResource>]>])>;
 
 def LLM_AllReduceBufferOp : LLM_BufferCollectiveOp<"all_reduce_buffer"> {
   let summary = "sums a contiguous buffer over a mesh group, in place";
