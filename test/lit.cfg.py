@@ -30,3 +30,12 @@ tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
 tools = ["llmc", "llmc-opt", "llmc-run", "safetensors-header-fuzzer",
          "model-config-fuzzer"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Sharded artifacts run under OpenMPI's mpirun (as root in CI), one OpenMP
+# thread per rank so that oversubscribed ranks do not fight over the cores.
+import shutil
+if shutil.which("mpirun"):
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", "env OMP_NUM_THREADS=1 mpirun --allow-run-as-root "
+                    "--oversubscribe --bind-to none"))

@@ -104,12 +104,14 @@ llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
   if (!linker)
     return linker.takeError();
   // The code calls libc and libm, which every process that loads it already
-  // has, and LLVM's OpenMP runtime for its parallel loops. No build id, so
-  // the output is reproducible.
+  // has, LLVM's OpenMP runtime for its parallel loops, and compiler-rt
+  // builtins (bfloat16 conversions), linked in. No build id, so the output
+  // is reproducible.
   llvm::SmallVector<llvm::StringRef> args = {
       *linker,  "-shared", "--build-id=none", "-O2",
-      "-o",     path,      objectPath,        "-L" LLMC_OPENMP_LIBRARY_DIR,
-      "-rpath", LLMC_OPENMP_LIBRARY_DIR,       "-lomp"};
+      "-o",     path,      objectPath,        LLMC_BUILTINS_LIBRARY,
+      "-L" LLMC_OPENMP_LIBRARY_DIR,           "-rpath",
+      LLMC_OPENMP_LIBRARY_DIR,                "-lomp"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                          &message);

@@ -260,7 +260,18 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
 
   // Ranks come from the launcher (mpirun, srun); one rank needs none.
   model->mesh = {manifest.dp, manifest.pp, manifest.tp};
-  if (model->mesh.world() > 1 || launcherWorldSize() > 1) {
+  int64_t world = model->mesh.world();
+  if (world > 1 && !launchedByMpi())
+    return report(
+        Status::error(std::string(artifactDir) + " runs on " +
+                      std::to_string(world) + " ranks (dp " +
+                      std::to_string(manifest.dp) + " x pp " +
+                      std::to_string(manifest.pp) + " x tp " +
+                      std::to_string(manifest.tp) +
+                      "): start it with mpirun -np " + std::to_string(world) +
+                      " (or srun -n " + std::to_string(world) + ")"),
+        error, errorSize);
+  if (world > 1 || launcherWorldSize() > 1) {
     status = createMpiCommunicator(model->mesh, model->communicator);
     model->rank = model->communicator->rank();
     if (!status.ok())
