@@ -151,9 +151,7 @@ llvm::Error compileArtifact(const CompileOptions &options,
       OwningOpRef<ModuleOp> program = (*module)->clone();
       if (failed(partitionForRank(*program, parallel,
                                   stage * parallel.tp + tpRank)))
-        return makeError("cannot split the model for stage " +
-                         llvm::Twine(stage) + ", tensor rank " +
-                         llvm::Twine(tpRank));
+        return makeReportedError();
       std::string library = programLibraryName(parallel, stage, tpRank);
       inputs.programs.push_back(
           describeProgram(*program, stage, tpRank, library));

@@ -126,7 +126,9 @@ static void printVersion(llvm::raw_ostream &os) {
 
 /// Reports a problem that is not a diagnostic on the IR.
 static int fail(const llvm::Twine &message) {
-  llvm::errs() << "llmc: error: " << message << '\n';
+  // An empty message: the diagnostics already said it.
+  if (!message.isTriviallyEmpty() && !message.str().empty())
+    llvm::errs() << "llmc: error: " << message << '\n';
   return 1;
 }
 

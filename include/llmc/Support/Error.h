@@ -14,6 +14,10 @@ inline llvm::Error makeError(const llvm::Twine &message) {
                                  message.str());
 }
 
+/// A failure whose diagnostics were already printed (by MLIR's handler):
+/// the tool adds no second line.
+inline llvm::Error makeReportedError() { return makeError(""); }
+
 } // namespace llmc
 
 #endif // LLMC_SUPPORT_ERROR_H

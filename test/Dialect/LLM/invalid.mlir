@@ -837,3 +837,82 @@ func.func @select_tokens_result(%h: tensor<?x?x64xf32>, %last: tensor<?xi64>) {
   %0 = llm.select_tokens %h, %last : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x2x64xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{expects both the slice offsets and the stored shape, or neither}}
+"llm.param"() <{sym_name = "p", type = tensor<4xf32>, source = "p", offsets = array<i64: 0>}> : () -> ()
+
+// -----
+
+// expected-error @+1 {{slice dimension 1: [96, 160) is outside the stored size 128}}
+llm.param @p : tensor<32x64xf32> from "p" slice [0, 96] of [32, 128]
+
+// -----
+
+// expected-error @+1 {{expects 2 slice offsets and stored dimensions (the type's rank), found 1 and 1}}
+llm.param @p : tensor<32x64xf32> from "p" slice [0] of [32]
+
+// -----
+
+func.func @negative_offset(%table: tensor<128x32xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x32xf32> {
+  // expected-error @+1 {{expects a non-negative vocab_offset, found -1}}
+  %h = llm.embedding %table, %ids {vocab_offset = -1 : i64} : tensor<128x32xf32>, tensor<?x?xi32> -> tensor<?x?x32xf32>
+  return %h : tensor<?x?x32xf32>
+}
+
+// -----
+
+func.func @bad_axis(%a: memref<4xf32>) {
+  // expected-error @+1 {{expects distinct mesh axes in [0, 2] (dp, pp, tp), found 3}}
+  llm.all_reduce_buffer %a {mesh_axes = array<i64: 3>} : memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @repeated_axis(%a: memref<4xf32>) {
+  // expected-error @+1 {{expects distinct mesh axes in [0, 2] (dp, pp, tp), found 2}}
+  llm.all_reduce_buffer %a {mesh_axes = array<i64: 2, 2>} : memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @no_axis(%a: memref<4xf32>) {
+  // expected-error @+1 {{expects at least one mesh axis}}
+  llm.all_reduce_buffer %a {mesh_axes = array<i64>} : memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @strided(%a: memref<4xf32, strided<[2]>>) {
+  // expected-error @+1 {{expects contiguous buffers (identity layout), found 'memref<4xf32, strided<[2]>>'}}
+  llm.send_buffer %a {mesh_axes = array<i64: 1>, peer = 1 : i64} : memref<4xf32, strided<[2]>>
+  return
+}
+
+// -----
+
+func.func @gather_axis(%a: memref<4xf32>, %b: memref<8xf32>) {
+  // expected-error @+1 {{expects input and output of one rank and a gather axis below it, found 'memref<4xf32>', 'memref<8xf32>', axis 1}}
+  llm.all_gather_buffer %a, %b {gather_axis = 1 : i64, mesh_axes = array<i64: 2>} : memref<4xf32>, memref<8xf32>
+  return
+}
+
+// -----
+
+func.func @gather_types(%a: memref<4xf32>, %b: memref<8xf16>) {
+  // expected-error @+1 {{expects one element type, found 'f32' and 'f16'}}
+  llm.all_gather_buffer %a, %b {gather_axis = 0 : i64, mesh_axes = array<i64: 2>} : memref<4xf32>, memref<8xf16>
+  return
+}
+
+// -----
+
+func.func @negative_peer(%a: memref<4xf32>) {
+  // expected-error @+1 {{expects a non-negative peer, found -1}}
+  llm.recv_buffer %a {mesh_axes = array<i64: 1>, peer = -1 : i64} : memref<4xf32>
+  return
+}

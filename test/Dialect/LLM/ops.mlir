@@ -181,3 +181,27 @@ func.func @select_tokens(%h: tensor<?x?x64xf32>, %last: tensor<?xi64>) -> tensor
   %0 = llm.select_tokens %h, %last : tensor<?x?x64xf32>, tensor<?xi64> -> tensor<?x1x64xf32>
   return %0 : tensor<?x1x64xf32>
 }
+
+// A rank's box of a stored tensor.
+// CHECK: llm.param @w.slice : tensor<32x64xf32> from "model.layers.0.mlp.w.weight" slice [0, 64] of [32, 128]
+llm.param @w.slice : tensor<32x64xf32> from "model.layers.0.mlp.w.weight" slice [0, 64] of [32, 128]
+
+// CHECK-LABEL: func @vocab_shard
+func.func @vocab_shard(%table: tensor<128x32xf32>, %ids: tensor<?x?xi32>) -> tensor<?x?x32xf32> {
+  // CHECK: llm.embedding %{{.*}}, %{{.*}} {vocab_offset = 128 : i64} : tensor<128x32xf32>, tensor<?x?xi32> -> tensor<?x?x32xf32>
+  %h = llm.embedding %table, %ids {vocab_offset = 128 : i64} : tensor<128x32xf32>, tensor<?x?xi32> -> tensor<?x?x32xf32>
+  return %h : tensor<?x?x32xf32>
+}
+
+// CHECK-LABEL: func @collectives
+func.func @collectives(%a: memref<?x?x64xf32>, %b: memref<?x?x128xf16>, %c: memref<?x?x256xf16>) {
+  // CHECK: llm.all_reduce_buffer %{{.*}} {mesh_axes = array<i64: 2>} : memref<?x?x64xf32>
+  llm.all_reduce_buffer %a {mesh_axes = array<i64: 2>} : memref<?x?x64xf32>
+  // CHECK: llm.all_gather_buffer %{{.*}}, %{{.*}} {gather_axis = 2 : i64, mesh_axes = array<i64: 2>} : memref<?x?x128xf16>, memref<?x?x256xf16>
+  llm.all_gather_buffer %b, %c {gather_axis = 2 : i64, mesh_axes = array<i64: 2>} : memref<?x?x128xf16>, memref<?x?x256xf16>
+  // CHECK: llm.send_buffer %{{.*}} {mesh_axes = array<i64: 1>, peer = 1 : i64} : memref<?x?x64xf32>
+  llm.send_buffer %a {mesh_axes = array<i64: 1>, peer = 1 : i64} : memref<?x?x64xf32>
+  // CHECK: llm.recv_buffer %{{.*}} {mesh_axes = array<i64: 0, 2>, peer = 0 : i64} : memref<?x?x64xf32>
+  llm.recv_buffer %a {mesh_axes = array<i64: 0, 2>, peer = 0 : i64} : memref<?x?x64xf32>
+  return
+}

@@ -200,9 +200,9 @@ void EmbeddingOp::build(OpBuilder &builder, OperationState &state,
 }
 
 LogicalResult EmbeddingOp::verify() {
-  if (std::optional<int64_t> offset = getVocabOffset(); offset && *offset < 0)
+  if (IntegerAttr offset = getVocabOffsetAttr(); offset && offset.getInt() < 0)
     return emitOpError() << "expects a non-negative vocab_offset, found "
-                         << *offset;
+                         << offset.getInt();
   if (failed(verifyRank(*this, "table", getTable(), 2)) ||
       failed(verifyStatic(*this, "hidden size (table dim 1)",
                           getTable().getType().getDimSize(1))))
@@ -684,7 +684,7 @@ LogicalResult AllGatherBufferOp::verify() {
     return failure();
   auto input = cast<MemRefType>(getInput().getType());
   auto output = cast<MemRefType>(getOutput().getType());
-  int64_t axis = getGatherAxis();
+  int64_t axis = getGatherAxisAttr().getInt();
   if (input.getRank() != output.getRank() || axis < 0 ||
       axis >= input.getRank())
     return emitOpError() << "expects input and output of one rank and a "
@@ -698,13 +698,15 @@ LogicalResult AllGatherBufferOp::verify() {
 }
 
 LogicalResult SendBufferOp::verify() {
-  if (getPeer() < 0)
-    return emitOpError() << "expects a non-negative peer, found " << getPeer();
+  if (getPeerAttr().getInt() < 0)
+    return emitOpError() << "expects a non-negative peer, found "
+                         << getPeerAttr().getInt();
   return verifyCollective(*this, getMeshAxes(), {getBuffer()});
 }
 
 LogicalResult RecvBufferOp::verify() {
-  if (getPeer() < 0)
-    return emitOpError() << "expects a non-negative peer, found " << getPeer();
+  if (getPeerAttr().getInt() < 0)
+    return emitOpError() << "expects a non-negative peer, found "
+                         << getPeerAttr().getInt();
   return verifyCollective(*this, getMeshAxes(), {getBuffer()});
 }
