@@ -66,8 +66,9 @@ cl::opt<std::string> logitsOut(
 bool quietErrors = false;
 
 int fail(const llvm::Twine &message) {
+  // One write per line, so that the lines of several ranks do not mix.
   if (!quietErrors)
-    llvm::errs() << "llmc-run: error: " << message << "\n";
+    llvm::errs() << ("llmc-run: error: " + message + "\n").str();
   return 1;
 }
 

@@ -63,7 +63,15 @@ public:
     if (!initialized) {
       int provided = 0;
       MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-      ownsMpi = true;
+      // Finalized at exit, after the caller has reported any error: the
+      // finalization waits for every rank, so none is killed by the
+      // launcher before it has said what went wrong.
+      std::atexit(+[] {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (!finalized)
+          MPI_Finalize();
+      });
     }
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -109,8 +117,6 @@ public:
       MPI_Op_free(&sumF16);
     if (sumBF16 != MPI_OP_NULL)
       MPI_Op_free(&sumBF16);
-    if (ownsMpi)
-      MPI_Finalize();
   }
 
   void allReduce(void *data, int64_t count, DType dtype, int axes) override {
@@ -194,7 +200,6 @@ private:
     return size;
   }
 
-  bool ownsMpi = false;
   MPI_Comm control = MPI_COMM_NULL;
   std::array<MPI_Comm, 8> groups = {MPI_COMM_NULL, MPI_COMM_NULL,
                                     MPI_COMM_NULL, MPI_COMM_NULL,
