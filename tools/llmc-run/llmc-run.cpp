@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -53,6 +54,11 @@ cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
 cl::opt<bool> printStats(
     "timings",
     cl::desc("Print prefill and decode times (tokens/s) to stderr"),
+    cl::cat(category));
+cl::opt<bool> rankStats(
+    "rank-stats",
+    cl::desc("Every rank prints its weight bytes and the bytes its "
+             "collectives sent per decode step to stderr (benchmarks)"),
     cl::cat(category));
 cl::opt<std::string> logitsOut(
     "logits-out",
@@ -227,6 +233,7 @@ int main(int argc, char **argv) {
   }
 
   auto decodeStart = Clock::now();
+  uint64_t sentBeforeDecode = llmrt_model_communicated_bytes(model.get());
   std::vector<float> stepLogits(batch * vocab);
   for (int64_t step = 1; step < maxNewTokens; ++step) {
     for (int64_t b = 0; b < batch; ++b)
@@ -244,6 +251,18 @@ int main(int argc, char **argv) {
   }
 
   auto decodeEnd = Clock::now();
+  if (rankStats) {
+    int64_t steps = maxNewTokens - 1;
+    uint64_t sent =
+        llmrt_model_communicated_bytes(model.get()) - sentBeforeDecode;
+    llvm::errs() << llvm::formatv(
+                        "rank {0}: weights {1} bytes; decode sent {2} bytes "
+                        "per step\n",
+                        llmrt_model_rank(model.get()),
+                        llmrt_model_weight_bytes(model.get()),
+                        steps > 0 ? double(sent) / steps : 0.0)
+                        .str();
+  }
   if (printStats && printer) {
     auto seconds = [](Clock::duration d) {
       return std::chrono::duration<double>(d).count();

@@ -435,13 +435,19 @@ struct TensorParallelPass
   /// Vocab-parallel token embedding and head when tp divides the vocabulary;
   /// both stay whole otherwise.
   LogicalResult shardVocabulary(ModuleOp module) {
+    // The vocabulary: @head's logits, or (a pipeline stage without the
+    // head) the rows of the token embedding, which reads the ids directly.
     auto head = SymbolTable(module).lookup<func::FuncOp>("head");
-    if (!head)
-      return success();
-    auto headType = cast<RankedTensorType>(
-        head.getFunctionType().getResult(0));
-    int64_t vocab = headType.getDimSize(2);
-    if (vocab % tp != 0)
+    int64_t vocab = 0;
+    if (head)
+      vocab = cast<RankedTensorType>(head.getFunctionType().getResult(0))
+                  .getDimSize(2);
+    else
+      module.walk([&](llm::EmbeddingOp lookup) {
+        if (isa<BlockArgument>(lookup.getIds()))
+          vocab = lookup.getTable().getType().getDimSize(0);
+      });
+    if (vocab == 0 || vocab % tp != 0)
       return success();
     int64_t rows = vocab / tp, first = rank * rows;
 
@@ -470,6 +476,8 @@ struct TensorParallelPass
       lookup.getResult().replaceAllUsesExcept(reduce.getResult(), reduce);
     }
 
+    if (!head)
+      return success();
     SmallVector<llm::LinearOp> projections;
     head.walk([&](llm::LinearOp linear) {
       if (linear.getType().getDimSize(2) == vocab)
