@@ -55,6 +55,12 @@ public:
   virtual void broadcast(void *data, size_t bytes, int64_t root) = 0;
   virtual void sendBytes(const void *data, size_t bytes, int64_t to) = 0;
   virtual void recvBytes(void *data, size_t bytes, int64_t from) = 0;
+  /// Broadcast within the group of `axes` from its member `root`.
+  virtual void groupBroadcast(void *data, size_t bytes, int axes,
+                              int64_t root) = 0;
+  /// This rank's index in the group of `axes`, and the group's size.
+  virtual int64_t groupRank(int axes) const = 0;
+  virtual int64_t groupSize(int axes) const = 0;
   /// True on every rank when `ok` is true on every rank.
   virtual bool allAgree(bool ok) = 0;
   /// Ends every rank of the job (a rank that cannot go on).
@@ -80,6 +86,13 @@ bool launchedByMpi();
 /// size is not shape.world(). Initializes MPI if needed.
 Status createMpiCommunicator(const MeshShape &shape,
                              std::unique_ptr<Communicator> &out);
+
+/// NCCL for the data plane between GPU ranks (device buffers, one stream),
+/// `control` (MPI) for the rest and for sharing NCCL's unique ids. Fails
+/// with one line when CUDA has no device or NCCL cannot start. Built with
+/// LLMC_ENABLE_CUDA only.
+Status createNcclCommunicator(std::unique_ptr<Communicator> control,
+                              std::unique_ptr<Communicator> &out);
 
 /// The rank and size the launcher gave this process, without initializing
 /// MPI (1 process when not launched by MPI).

@@ -126,14 +126,14 @@ public:
                                        : MPI_SUM;
     MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), type(dtype),
                   op, group);
-    int64_t members = groupSize(group);
+    int64_t members = groupSizeOf(group);
     bytesMoved += 2 * (members - 1) * count * dtypeSize(dtype) / members;
   }
 
   void allGather(const void *input, void *output, int64_t outer,
                  int64_t chunk, DType dtype, int axes) override {
     MPI_Comm group = groups[axes];
-    int64_t members = groupSize(group);
+    int64_t members = groupSizeOf(group);
     size_t element = dtypeSize(dtype);
     int count = static_cast<int>(outer * chunk);
     bytesMoved += (members - 1) * outer * chunk * element;
@@ -180,6 +180,19 @@ public:
     MPI_Recv(data, static_cast<int>(bytes), MPI_BYTE, static_cast<int>(from),
              /*tag=*/1, control, MPI_STATUS_IGNORE);
   }
+  void groupBroadcast(void *data, size_t bytes, int axes,
+                      int64_t root) override {
+    MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, static_cast<int>(root),
+              groups[axes]);
+  }
+  int64_t groupRank(int axes) const override {
+    int rank = 0;
+    MPI_Comm_rank(groups[axes], &rank);
+    return rank;
+  }
+  int64_t groupSize(int axes) const override {
+    return groupSizeOf(groups[axes]);
+  }
   bool allAgree(bool ok) override {
     int mine = ok ? 1 : 0, all = 0;
     MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, control);
@@ -194,7 +207,7 @@ private:
   static MPI_Datatype type(DType dtype) {
     return dtype == DType::F32 ? MPI_FLOAT : MPI_UINT16_T;
   }
-  static int64_t groupSize(MPI_Comm group) {
+  static int64_t groupSizeOf(MPI_Comm group) {
     int size = 1;
     MPI_Comm_size(group, &size);
     return size;
