@@ -133,50 +133,31 @@ struct AllGatherModel
   }
 };
 
-struct SendModel
-    : BufferizableOpInterface::ExternalModel<SendModel, mesh::SendOp> {
-  bool bufferizesToMemoryRead(Operation *, OpOperand &,
-                              const AnalysisState &) const {
-    return true;
-  }
-  bool bufferizesToMemoryWrite(Operation *, OpOperand &,
-                               const AnalysisState &) const {
-    return false;
-  }
-  AliasingValueList getAliasingValues(Operation *op, OpOperand &,
-                                      const AnalysisState &) const {
-    return {{op->getResult(0), BufferRelation::Equivalent}};
-  }
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options) const {
-    auto send = cast<mesh::SendOp>(op);
-    if (!send.getDestinationDynamic().empty())
-      return op->emitError() << "expects a static destination";
-    FailureOr<int64_t> peer =
-        peerOf(op, send.getMeshAxes(), send.getDestination());
-    if (failed(peer))
-      return failure();
-    FailureOr<Value> buffer =
-        contiguousBuffer(rewriter, op, send.getInput(), options);
-    if (failed(buffer))
-      return failure();
-    rewriter.create<llm::SendBufferOp>(op->getLoc(), *buffer,
-                                       axesOf(rewriter, send.getMeshAxes()),
-                                       rewriter.getI64IntegerAttr(*peer));
-    replaceOpWithBufferizedValues(rewriter, op, *buffer);
-    return success();
-  }
-};
+/// The static peer of a send (destination) or a recv (source).
+std::optional<ArrayRef<int64_t>> peerCoordinates(mesh::SendOp send) {
+  if (!send.getDestinationDynamic().empty())
+    return std::nullopt;
+  return send.getDestination();
+}
+std::optional<ArrayRef<int64_t>> peerCoordinates(mesh::RecvOp recv) {
+  if (!recv.getSourceDynamic().empty())
+    return std::nullopt;
+  return recv.getSource();
+}
 
-struct RecvModel
-    : BufferizableOpInterface::ExternalModel<RecvModel, mesh::RecvOp> {
+/// A send reads its operand's buffer; a recv writes into it. Either way the
+/// result is that buffer.
+template <typename MeshOp, typename BufferOp, bool Reads>
+struct PointToPointModel
+    : BufferizableOpInterface::ExternalModel<
+          PointToPointModel<MeshOp, BufferOp, Reads>, MeshOp> {
   bool bufferizesToMemoryRead(Operation *, OpOperand &,
                               const AnalysisState &) const {
-    return false;
+    return Reads;
   }
   bool bufferizesToMemoryWrite(Operation *, OpOperand &,
                                const AnalysisState &) const {
-    return true;
+    return !Reads;
   }
   AliasingValueList getAliasingValues(Operation *op, OpOperand &,
                                       const AnalysisState &) const {
@@ -184,20 +165,22 @@ struct RecvModel
   }
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options) const {
-    auto recv = cast<mesh::RecvOp>(op);
-    std::optional<ArrayRef<int64_t>> source = recv.getSource();
-    if (!source || !recv.getSourceDynamic().empty())
-      return op->emitError() << "expects a static source";
-    FailureOr<int64_t> peer = peerOf(op, recv.getMeshAxes(), *source);
+    auto pointToPoint = cast<MeshOp>(op);
+    std::optional<ArrayRef<int64_t>> coordinates =
+        peerCoordinates(pointToPoint);
+    if (!coordinates)
+      return op->emitError() << "expects a static peer";
+    FailureOr<int64_t> peer =
+        peerOf(op, pointToPoint.getMeshAxes(), *coordinates);
     if (failed(peer))
       return failure();
     FailureOr<Value> buffer =
-        contiguousBuffer(rewriter, op, recv.getInput(), options);
+        contiguousBuffer(rewriter, op, pointToPoint.getInput(), options);
     if (failed(buffer))
       return failure();
-    rewriter.create<llm::RecvBufferOp>(op->getLoc(), *buffer,
-                                       axesOf(rewriter, recv.getMeshAxes()),
-                                       rewriter.getI64IntegerAttr(*peer));
+    rewriter.create<BufferOp>(op->getLoc(), *buffer,
+                              axesOf(rewriter, pointToPoint.getMeshAxes()),
+                              rewriter.getI64IntegerAttr(*peer));
     replaceOpWithBufferizedValues(rewriter, op, *buffer);
     return success();
   }
@@ -210,7 +193,9 @@ void llmc::registerMeshBufferizationModels(DialectRegistry &registry) {
     context->loadDialect<llm::LLMDialect, memref::MemRefDialect>();
     mesh::AllReduceOp::attachInterface<AllReduceModel>(*context);
     mesh::AllGatherOp::attachInterface<AllGatherModel>(*context);
-    mesh::SendOp::attachInterface<SendModel>(*context);
-    mesh::RecvOp::attachInterface<RecvModel>(*context);
+    mesh::SendOp::attachInterface<
+        PointToPointModel<mesh::SendOp, llm::SendBufferOp, true>>(*context);
+    mesh::RecvOp::attachInterface<
+        PointToPointModel<mesh::RecvOp, llm::RecvBufferOp, false>>(*context);
   });
 }
