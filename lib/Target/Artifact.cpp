@@ -60,16 +60,19 @@ std::string programLibraryName(const ParallelConfig &parallel, int64_t stage,
 }
 
 llvm::json::Object describeProgram(ModuleOp program, int64_t stage,
-                                   int64_t tpRank, llvm::StringRef library) {
+                                   int64_t tpRank, llvm::StringRef library,
+                                   llvm::StringRef packedWeights) {
   llvm::json::Array params;
   int64_t bytes = 0;
+  bool packed = !packedWeights.empty();
   for (auto param : program.getOps<llm::ParamOp>()) {
     RankedTensorType type = param.getTensorType();
     llvm::json::Object entry{
-        {"name", param.getSource().str()},
+        {"name", packed ? param.getSymName().str() : param.getSource().str()},
         {"dtype", storedDType(type.getElementType())},
         {"shape", shapeArray(type.getShape())}};
-    if (std::optional<llvm::ArrayRef<int64_t>> offsets = param.getOffsets()) {
+    std::optional<llvm::ArrayRef<int64_t>> offsets = param.getOffsets();
+    if (offsets && !packed) {
       entry["offsets"] = shapeArray(*offsets);
       entry["stored_shape"] = shapeArray(*param.getSourceShape());
     }
@@ -86,15 +89,70 @@ llvm::json::Object describeProgram(ModuleOp program, int64_t stage,
   if (auto decode = program.lookupSymbol<func::FuncOp>("decode"))
     logits = llvm::any_of(decode.getFunctionType().getResults(),
                           [](Type type) { return isa<RankedTensorType>(type); });
-  return llvm::json::Object{{"stage", stage},
-                            {"tp_rank", tpRank},
-                            {"library", library.str()},
+  llvm::json::Object out{{"stage", stage},
+                         {"tp_rank", tpRank},
+                         {"library", library.str()},
                             {"first_layer", firstLayer},
                             {"num_layers", cache.getNumLayers()},
                             {"num_kv_heads", cache.getNumKVHeads()},
                             {"returns_logits", logits},
-                            {"weight_bytes", bytes},
-                            {"params", std::move(params)}};
+                         {"weight_bytes", bytes},
+                         {"params", std::move(params)}};
+  if (packed)
+    out["weights"] = packedWeights.str();
+  return out;
+}
+
+llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
+                               llvm::StringRef path) {
+  // Header first: every tensor's dtype, shape and byte range.
+  SmallVector<std::pair<llm::ParamOp, llmrt::TensorView>> tensors;
+  llvm::json::Object header;
+  uint64_t offset = 0;
+  for (auto param : program.getOps<llm::ParamOp>()) {
+    llmrt::TensorView view;
+    if (llmrt::Status status = store.view(param.getSource(), view);
+        !status.ok())
+      return makeError(status.message());
+    llvm::ArrayRef<int64_t> shape = param.getTensorType().getShape();
+    if (std::optional<llvm::ArrayRef<int64_t>> offsets = param.getOffsets())
+      for (auto [dim, start] : llvm::enumerate(*offsets))
+        if (llmrt::Status status = view.slice(dim, start, shape[dim], view);
+            !status.ok())
+          return makeError("tensor '" + param.getSource() +
+                           "': " + status.message());
+    uint64_t bytes = view.numBytes();
+    header[param.getSymName()] = llvm::json::Object{
+        {"dtype", storedDType(param.getTensorType().getElementType())},
+        {"shape", shapeArray(shape)},
+        {"data_offsets", llvm::json::Array{static_cast<int64_t>(offset),
+                                           static_cast<int64_t>(offset +
+                                                                bytes)}}};
+    offset += bytes;
+    tensors.emplace_back(param, view);
+  }
+  std::string text = llvm::formatv("{0}", llvm::json::Value(std::move(header)));
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error);
+  if (error)
+    return makeError("cannot write " + path + ": " + error.message());
+  uint64_t length = text.size();
+  char prefix[8];
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  os.write(prefix, 8);
+  os << text;
+  std::vector<std::byte> buffer;
+  for (auto &[param, view] : tensors) {
+    buffer.resize(view.numBytes());
+    view.copyTo(buffer.data());
+    os.write(reinterpret_cast<const char *>(buffer.data()), buffer.size());
+  }
+  if (os.has_error())
+    return makeError("cannot write " + path + ": " + os.error().message());
+  return llvm::Error::success();
 }
 
 llvm::json::Object describeSchedule(const ParallelConfig &parallel) {

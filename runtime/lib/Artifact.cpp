@@ -133,6 +133,8 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
     program.firstLayer = read.count(entry, "first_layer", where);
     program.numLayers = read.count(entry, "num_layers", where);
     program.numKVHeads = read.count(entry, "num_kv_heads", where);
+    if (entry.is_object() && entry.contains("weights"))
+      program.weights = read.string(entry, "weights", where);
     const json *logits = read.field(entry, "returns_logits", where);
     program.returnsLogits = logits && logits->is_boolean() && logits->get<bool>();
     const json *params = read.field(entry, "params", where);

@@ -34,6 +34,10 @@ struct ArtifactProgram {
   int64_t firstLayer = 0, numLayers = 0, numKVHeads = 0;
   /// False before the last pipeline stage: the entry points return nothing.
   bool returnsLogits = true;
+  /// A folder of the artifact with this program's own weights
+  /// (model.safetensors, tensors named as `params`), or empty: the
+  /// checkpoint's tensors.
+  std::string weights;
   std::vector<ArtifactParam> params;
 };
 

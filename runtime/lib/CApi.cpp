@@ -79,9 +79,19 @@ Status onRank(const llmrt_model &model, Status status) {
                        status.message());
 }
 
-/// The checkpoint must be the one the artifact was compiled from.
+Status checkParams(llmrt_model &model, const std::string &context);
+
+/// The checkpoint must be the one the artifact was compiled from (or the
+/// program's packed weights must be there).
 Status checkWeights(llmrt_model &model) {
   const Manifest &manifest = model.manifest;
+  if (!model.program->weights.empty()) {
+    // The program's own weights, packed into the artifact.
+    std::string dir = manifest.dir + "/" + model.program->weights;
+    if (Status status = WeightStore::open(dir, model.store); !status.ok())
+      return status;
+    return checkParams(model, manifest.dir + ": ");
+  }
   std::string context = manifest.dir + " was compiled from " +
                         manifest.checkpoint + ": ";
   if (Status status = WeightStore::open(manifest.checkpoint, model.store);
@@ -107,6 +117,11 @@ Status checkWeights(llmrt_model &model) {
                            std::to_string(expected.bytes) + " bytes, header " +
                            expected.headerChecksum + "): recompile");
   }
+  return checkParams(model, context);
+}
+
+/// Every parameter of the program is in the store with its dtype and shape.
+Status checkParams(llmrt_model &model, const std::string &context) {
   for (const ArtifactParam &param : model.program->params) {
     WeightStore::Entry entry = model.store.find(param.name);
     if (!entry.info)

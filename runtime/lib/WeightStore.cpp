@@ -67,6 +67,36 @@ Status TensorView::slice(size_t dim, int64_t start, int64_t size,
   return {};
 }
 
+int64_t TensorView::numElements() const {
+  int64_t total = 1;
+  for (int64_t dim : shape)
+    total *= dim;
+  return total;
+}
+
+void TensorView::copyTo(std::byte *out) const {
+  size_t element = dtypeSize(dtype);
+  if (isContiguous()) {
+    std::memcpy(out, data, numBytes());
+    return;
+  }
+  // Row by row along the last dimension, which may itself be strided.
+  size_t rank = shape.size();
+  int64_t total = numElements();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset += index[d] * strides[d];
+    std::memcpy(out + n * element, data + offset * element, element);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 bool TensorView::isContiguous() const {
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {

@@ -11,6 +11,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -146,6 +147,8 @@ llvm::Error compileArtifact(const CompileOptions &options,
   // One program per (stage, tp rank); data-parallel replicas share them.
   const ParallelConfig &parallel = options.parallel;
   std::vector<std::pair<std::string, OwningOpRef<ModuleOp>>> programs;
+  // With --pack-weights: each program's weight folder and its llm module.
+  std::vector<std::pair<std::string, OwningOpRef<ModuleOp>>> packs;
   for (int64_t stage = 0; stage < parallel.pp; ++stage)
     for (int64_t tpRank = 0; tpRank < parallel.tp; ++tpRank) {
       OwningOpRef<ModuleOp> program = (*module)->clone();
@@ -153,8 +156,13 @@ llvm::Error compileArtifact(const CompileOptions &options,
                                   stage * parallel.tp + tpRank)))
         return makeReportedError();
       std::string library = programLibraryName(parallel, stage, tpRank);
+      std::string weights;
+      if (options.packWeights) {
+        weights = llvm::formatv("weights/stage{0}.tp{1}", stage, tpRank);
+        packs.emplace_back(weights, cast<ModuleOp>((*program)->clone()));
+      }
       inputs.programs.push_back(
-          describeProgram(*program, stage, tpRank, library));
+          describeProgram(*program, stage, tpRank, library, weights));
       if (failed(lowerToStage(*program, EmitStage::Artifact)))
         return makeError("compilation failed");
       programs.emplace_back(std::move(library), std::move(program));
@@ -167,6 +175,15 @@ llvm::Error compileArtifact(const CompileOptions &options,
           if (llvm::Error error = emitHostSharedLibrary(
                   *program, (dir + "/" + library).str()))
             return error;
+        for (auto &[folder, program] : packs) {
+          std::string path = (dir + "/" + folder).str();
+          if (std::error_code error = llvm::sys::fs::create_directories(path))
+            return makeError("cannot create " + path + ": " +
+                             error.message());
+          if (llvm::Error error = writePackedWeights(
+                  *program, store, path + "/model.safetensors"))
+            return error;
+        }
         if (!inputs.tokenizer.empty())
           if (std::error_code error = llvm::sys::fs::copy_file(
                   options.input + "/" + inputs.tokenizer,

@@ -24,6 +24,9 @@ struct CompileOptions {
   int64_t maxBatch = 1;
   std::string compilerVersion;
   ParallelConfig parallel;
+  /// Write each program's weights into the artifact (dense, its own slices)
+  /// instead of referencing the checkpoint.
+  bool packWeights = false;
   /// The world rank whose program --emit prints.
   int64_t rank = 0;
 };

@@ -106,6 +106,11 @@ cl::opt<int64_t> microbatches(
              "pipeline (default 1)"),
     cl::value_desc("M"), cl::init(1), cl::sub(compileCommand),
     cl::cat(llmcCategory));
+cl::opt<bool> packWeights(
+    "pack-weights",
+    cl::desc("Store each rank's weight slices in the artifact (dense, "
+             "zero-copy at load) instead of reading the checkpoint"),
+    cl::sub(compileCommand), cl::cat(llmcCategory));
 cl::opt<int64_t> emitRank(
     "rank",
     cl::desc("With --emit and --dp/--tp/--pp: print this world rank's "
@@ -208,6 +213,7 @@ static int runCompile(MLIRContext &context) {
   options.parallel.pp = pipelineParallel;
   options.parallel.microbatches = microbatches;
   options.rank = emitRank;
+  options.packWeights = packWeights;
   if (llvm::Error error = llmc::checkParallelOptions(options))
     return fail(llvm::toString(std::move(error)));
   if (emitStage == EmitStage::Artifact) {

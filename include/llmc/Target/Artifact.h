@@ -42,9 +42,19 @@ std::string programLibraryName(const ParallelConfig &parallel, int64_t stage,
                                int64_t tpRank);
 
 /// The manifest entry of one rank's program: its library, layers, KV heads,
-/// whether it returns logits, and its parameter slices.
+/// whether it returns logits, and its parameter slices of the checkpoint;
+/// with `packedWeights` (a folder of the artifact), its parameters are the
+/// tensors of that folder's model.safetensors, named by their symbols.
 llvm::json::Object describeProgram(mlir::ModuleOp program, int64_t stage,
-                                   int64_t tpRank, llvm::StringRef library);
+                                   int64_t tpRank, llvm::StringRef library,
+                                   llvm::StringRef packedWeights = "");
+
+/// Writes the parameters of `program` (its boxes of the checkpoint's
+/// tensors, read from `store`) densely into the safetensors file `path`,
+/// each named by its symbol: the rank's own copy (`--pack-weights`).
+llvm::Error writePackedWeights(mlir::ModuleOp program,
+                               llmrt::WeightStore &store,
+                               llvm::StringRef path);
 
 /// The pipeline schedules: GPipe for inference (each stage runs the forward
 /// of every microbatch in order) and 1F1B for training, per stage, with the

@@ -31,6 +31,11 @@ struct TensorView {
   Status slice(size_t dim, int64_t start, int64_t size, TensorView &out) const;
   /// True when the elements are dense and in row-major order.
   bool isContiguous() const;
+  /// Elements and bytes of the view.
+  int64_t numElements() const;
+  size_t numBytes() const { return numElements() * dtypeSize(dtype); }
+  /// Writes the elements densely, row-major, to `out` (numBytes() bytes).
+  void copyTo(std::byte *out) const;
   /// Typed pointer to the first element (the caller checks the dtype).
   template <typename T> const T *as() const {
     return reinterpret_cast<const T *>(data);

@@ -45,27 +45,6 @@ using StageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
 using LastStageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
                                      MemRef<1> *last, MemRef<6> *cache);
 
-/// The dense copy of a strided view.
-void copyDense(const TensorView &view, std::byte *out) {
-  size_t element = dtypeSize(view.dtype);
-  size_t rank = view.shape.size();
-  std::vector<int64_t> index(rank, 0);
-  int64_t total = 1;
-  for (int64_t dim : view.shape)
-    total *= dim;
-  for (int64_t n = 0; n < total; ++n) {
-    int64_t offset = 0;
-    for (size_t d = 0; d < rank; ++d)
-      offset += index[d] * view.strides[d];
-    std::memcpy(out + n * element, view.data + offset * element, element);
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < view.shape[d])
-        break;
-      index[d] = 0;
-    }
-  }
-}
-
 float toFloat(const void *data, int64_t index, DType dtype) {
   switch (dtype) {
   case DType::F16:
@@ -129,16 +108,14 @@ Status CpuExecutable::load(const Manifest &manifest,
           !status.ok())
         return Status::error("tensor '" + param.name + "': " +
                              status.message());
-    size_t bytes = dtypeSize(view.dtype);
-    for (int64_t dim : view.shape)
-      bytes *= dim;
-    executable->bytes += bytes;
+    executable->bytes += view.numBytes();
     if (view.isContiguous()) {
       slots[i] = view.data;
       continue;
     }
-    std::vector<std::byte> &copy = executable->copies.emplace_back(bytes);
-    copyDense(view, copy.data());
+    std::vector<std::byte> &copy =
+        executable->copies.emplace_back(view.numBytes());
+    view.copyTo(copy.data());
     slots[i] = copy.data();
   }
   out = std::move(executable);
