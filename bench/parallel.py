@@ -107,10 +107,39 @@ def main():
             for rank in sorted(stats):
                 weights, sent = stats[rank]
                 optimum = analytic(manifest, rank, args.batch)
-                ratio = sent / optimum if optimum else float("nan")
+                ratio = (f"{sent / optimum:6.2f}" if optimum else
+                         f"{'-' if sent == 0 else 'inf':>6}")
                 print(f"{name:9} {rank:4} {sent:10.0f} {optimum:10.0f} "
-                      f"{ratio:6.2f} {weights:9} {share:11.0f} "
+                      f"{ratio} {weights:9} {share:11.0f} "
                       f"{weights / share:6.2f}")
+        # Measured: prefill of a batch through 2 stages, one microbatch (the
+        # stages take turns) against 4 (they overlap), in the same run.
+        deep = os.path.join(work, "deep")
+        run([sys.executable, os.path.join(ROOT, "test", "e2e",
+                                          "deepen_checkpoint.py"),
+             args.model, "4", deep])
+        batch = [",".join(str((11 * i + k) % 250 + 1) for k in range(48))
+                 for i in range(8)]
+        times = {}
+        for m in (1, 4):
+            artifact = os.path.join(work, f"deep-pp2-m{m}.llmc")
+            run([LLMC, "compile", deep, "-o", artifact, "--pp", "2",
+                 "--microbatches", str(m)])
+            cmd = MPIRUN + ["-np", "2", RUN, artifact, "--max-new-tokens", "1",
+                            "--timings"]
+            for prompt in batch:
+                cmd += ["--prompt-ids", prompt]
+            best = None
+            for _ in range(3):
+                err = run(cmd, env=dict(os.environ,
+                                        OMP_NUM_THREADS="1")).stderr
+                ms = float(re.search(r"prefill: .* in ([\d.]+) ms", err)[1])
+                best = ms if best is None else min(best, ms)
+            times[m] = best
+        print(f"pp=2 prefill of 8 x 48 tokens (4-layer model, best of 3): "
+              f"M=1 {times[1]:.1f} ms, M=4 {times[4]:.1f} ms, "
+              f"M=4 / M=1 = {times[4] / times[1]:.2f} "
+              f"(GPipe ideal (M+pp-1)/(M*pp) = {5 / 8:.3f})")
         print("pipeline bubble (GPipe, pp stages, M microbatches): "
               "(pp-1)/(M+pp-1)")
         for pp in (2, 4):
