@@ -39,3 +39,10 @@ if shutil.which("mpirun"):
     config.substitutions.append(
         ("%mpirun", "env OMP_NUM_THREADS=1 mpirun --allow-run-as-root "
                     "--oversubscribe --bind-to none"))
+
+# ptxas checks PTX where the CUDA toolkit is installed.
+for ptxas in [shutil.which("ptxas"), "/usr/local/cuda/bin/ptxas"]:
+    if ptxas and os.path.exists(ptxas):
+        config.available_features.add("ptxas")
+        config.substitutions.append(("ptxas", ptxas))
+        break
