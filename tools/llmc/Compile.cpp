@@ -8,6 +8,7 @@
 #include "llmc/Target/Artifact.h"
 #include "llmc/Target/HostCode.h"
 
+#include "mlir/IR/Threading.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
@@ -163,18 +164,44 @@ llvm::Error compileArtifact(const CompileOptions &options,
       }
       inputs.programs.push_back(
           describeProgram(*program, stage, tpRank, library, weights));
-      if (failed(lowerToStage(*program, EmitStage::Artifact)))
-        return makeError("compilation failed");
       programs.emplace_back(std::move(library), std::move(program));
     }
   llvm::json::Value manifest = buildManifest(**module, inputs);
 
+  // The programs of a sharded artifact compile side by side, on the
+  // context's threads (each pass manager and LLVM context its own). Dialects
+  // cannot be loaded while threads run: every one the pipeline needs is
+  // loaded first.
+  {
+    PassManager pm(&context);
+    buildStagePipeline(pm, EmitStage::Artifact);
+    DialectRegistry registry;
+    pm.getDependentDialects(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+  }
+  if (failed(failableParallelForEachN(
+          &context, 0, programs.size(), [&](size_t i) {
+            return lowerToStage(*programs[i].second, EmitStage::Artifact);
+          })))
+    return makeError("compilation failed");
+
   return writeArtifactDirectory(
       options.output, [&](llvm::StringRef dir) -> llvm::Error {
-        for (auto &[library, program] : programs)
-          if (llvm::Error error = emitHostSharedLibrary(
-                  *program, (dir + "/" + library).str()))
-            return error;
+        std::vector<std::string> errors(programs.size());
+        (void)failableParallelForEachN(
+            &context, 0, programs.size(), [&](size_t i) {
+              auto &[library, program] = programs[i];
+              if (llvm::Error error = emitHostSharedLibrary(
+                      *program, (dir + "/" + library).str())) {
+                errors[i] = llvm::toString(std::move(error));
+                return failure();
+              }
+              return success();
+            });
+        for (const std::string &error : errors)
+          if (!error.empty())
+            return makeError(error);
         for (auto &[folder, program] : packs) {
           std::string path = (dir + "/" + folder).str();
           if (std::error_code error = llvm::sys::fs::create_directories(path))
