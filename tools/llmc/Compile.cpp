@@ -29,6 +29,9 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit) {
   case EmitStage::LLVM:
   case EmitStage::Artifact:
     return buildCpuPipeline(pm);
+  case EmitStage::PTX:
+    // The GPU kernels are compiled from the llm module itself.
+    return;
   }
 }
 

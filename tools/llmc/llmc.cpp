@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Compile.h"
+#include "llmc/Target/GpuKernels.h"
 #include "ModuleSummary.h"
 #include "OneLineDiagnostics.h"
 
@@ -76,11 +77,14 @@ cl::opt<EmitStage> emitStage(
     cl::values(
         clEnumValN(EmitStage::LLM, "llm", "the verified llm dialect module"),
         clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
-        clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host")),
+        clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host"),
+        clEnumValN(EmitStage::PTX, "ptx",
+                   "the GPU kernels (--target=sm_80|sm_90): for now the "
+                   "tensor-core GEMMs of the projections")),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<std::string> target("target", cl::desc("Code generation target"),
-                            cl::value_desc("cpu"), cl::init("cpu"),
+                            cl::value_desc("cpu|sm_80|sm_90"), cl::init("cpu"),
                             cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<int64_t> maxBatch("max-batch",
@@ -199,10 +203,33 @@ static int writeModule(ModuleOp module) {
   return 0;
 }
 
+/// `--target=sm_80|sm_90 --emit=ptx`: the model's GPU kernels.
+static int printGpuKernels(ModuleOp module) {
+  auto kernels = llmc::compileGemmKernels(module, target);
+  if (!kernels)
+    return fail(llvm::toString(kernels.takeError()));
+  std::string errorMessage;
+  auto output = openOutputFile(outputPath, &errorMessage);
+  if (!output)
+    return fail("cannot write '" + outputPath + "': " + errorMessage);
+  for (const llmc::GpuKernel &kernel : *kernels)
+    output->os() << "// kernel " << kernel.name << ": " << kernel.summary
+                 << "\n"
+                 << kernel.ptx << "\n";
+  output->keep();
+  return 0;
+}
+
 static int runCompile(MLIRContext &context) {
-  if (target != "cpu")
+  bool gpu = target == "sm_80" || target == "sm_90";
+  if (target != "cpu" && !gpu)
     return fail("--target: unsupported target '" + target +
-                "' (supported: cpu)");
+                "' (supported: cpu, sm_80, sm_90)");
+  if (gpu != (emitStage == EmitStage::PTX))
+    return fail(gpu ? "--target=" + target +
+                          ": the GPU target prints its kernels "
+                          "(--emit=ptx); GPU artifacts are not there yet"
+                    : "--emit=ptx needs --target=sm_80 or sm_90");
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, context) << "\n";
     return 0;
@@ -234,6 +261,8 @@ static int runCompile(MLIRContext &context) {
   if (options.parallel.world() > 1 &&
       failed(llmc::partitionForRank(*module, options.parallel, options.rank)))
     return 1;
+  if (emitStage == EmitStage::PTX)
+    return printGpuKernels(*module);
   if (failed(llmc::lowerToStage(*module, emitStage)))
     return 1;
   if (llvm::Error error = llmc::writeStage(*module, emitStage, outputPath))
