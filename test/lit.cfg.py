@@ -46,3 +46,12 @@ for ptxas in [shutil.which("ptxas"), "/usr/local/cuda/bin/ptxas"]:
         config.available_features.add("ptxas")
         config.substitutions.append(("ptxas", ptxas))
         break
+
+# A usable NVIDIA GPU (the machines lent for GPU runs; never CI).
+import subprocess
+try:
+    if subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                      timeout=20).returncode == 0:
+        config.available_features.add("cuda-gpu")
+except (OSError, subprocess.TimeoutExpired):
+    pass
