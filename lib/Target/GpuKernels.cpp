@@ -52,10 +52,20 @@ struct GemmShape {
   }
 };
 
-constexpr int64_t kBlockCols = 32, kWarpsX = 4, kWarpsY = 2;
+/// Warps of 16 x 8 outputs: 2 down a block, as many across as its columns
+/// hold (32 columns when the projection allows, else 16 or 8).
+constexpr int64_t kWarpRows = 16, kWarpCols = 8, kWarpsY = 2;
+int64_t blockCols(int64_t n) {
+  for (int64_t cols : {32, 16, 8})
+    if (n % cols == 0)
+      return cols;
+  return 0;
+}
 
 /// The launch: blocks over 32 x 32 outputs, 8 warps each.
 std::string gemmSource(const GemmShape &shape) {
+  int64_t kBlockCols = blockCols(shape.n);
+  int64_t kWarpsX = kBlockCols / kWarpCols;
   std::string t = shape.element;
   std::string w = shape.weightInOut
                       ? llvm::formatv("{0}x{1}x{2}", shape.k, shape.n, t).str()
@@ -107,8 +117,8 @@ func.func @{0}(%x: memref<?x{2}x{3}>, %w: memref<{4}>, %y: memref<?x{1}xf32>) {{
 }
 
 /// Warps of 16 x 8 outputs, 16 deep; vectorized; f16 -> f32 folded into
-/// the contraction.
-constexpr llvm::StringLiteral kSchedule = R"(
+/// the contraction. THREADS_X/Y: the block's threads.
+constexpr llvm::StringLiteral kScheduleFormat = R"(
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %mm = transform.structured.match interface{LinalgOp} in %root : (!transform.any_op) -> !transform.any_op
@@ -116,7 +126,7 @@ module attributes {transform.with_named_sequence} {
       (mapping = [#gpu.warp<y>, #gpu.warp<x>]) : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %deep, %loop = transform.structured.tile_using_for %warp tile_sizes [0, 0, 16] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %launch = transform.structured.match ops{["gpu.launch"]} in %root : (!transform.any_op) -> !transform.any_op
-    %threads = transform.gpu.map_nested_forall_to_threads %launch block_dims = [128, 2, 1] : (!transform.any_op) -> !transform.any_op
+    %threads = transform.gpu.map_nested_forall_to_threads %launch block_dims = [THREADS_X, THREADS_Y, 1] : (!transform.any_op) -> !transform.any_op
     %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
     %vectorized = transform.structured.vectorize_children_and_apply_patterns %funcs : (!transform.any_op) -> !transform.any_op
     %all = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
@@ -167,11 +177,11 @@ compileGemmKernels(ModuleOp model, llvm::StringRef chip) {
     if (!element.isF16())
       problem = "the GEMM kernels take f16 (bf16 is not supported yet): "
                 "compile with --dtype f16";
-    else if (n % kBlockCols != 0 || k % 16 != 0)
+    else if (blockCols(n) == 0 || k % 16 != 0)
       problem = llvm::formatv("a projection of {0} -> {1} features: the GEMM "
                               "kernels need output features divisible by {2} "
                               "and input features by 16",
-                              k, n, kBlockCols);
+                              k, n, kWarpCols);
     if (!problem.empty())
       return WalkResult::interrupt();
     GemmShape shape{n, k, linear.getWeightInOut(), element.isF16() ? "f16"
@@ -180,7 +190,11 @@ compileGemmKernels(ModuleOp model, llvm::StringRef chip) {
         shape.weightInOut ? llvm::formatv("W[{0}, {1}]", k, n).str()
                           : llvm::formatv("W[{0}, {1}]^T", n, k).str();
     shapes[shape] =
-        llvm::formatv("y[M, {0}] = x[M, {1}] . {2}", n, k, weightText).str();
+        llvm::formatv("y[M, {0}] = x[M, {1}] . {2}; blocks of {3} x {4} "
+                      "outputs, {5} x {6} threads",
+                      n, k, weightText, kGemmBlockRows, blockCols(n),
+                      blockCols(n) / kWarpCols * 32, kWarpsY)
+            .str();
     return WalkResult::advance();
   });
   if (!problem.empty())
@@ -194,40 +208,40 @@ compileGemmKernels(ModuleOp model, llvm::StringRef chip) {
       diagnostic = d.str();
     return success();
   });
-  std::string source;
-  for (const auto &[shape, summary] : shapes)
-    source += gemmSource(shape);
-  OwningOpRef<ModuleOp> kernels =
-      parseSourceString<ModuleOp>(source + kSchedule.str(), &context);
-  if (!kernels)
-    return makeError("GEMM kernels: " + diagnostic);
-  // The transform script lives beside the kernels; the interpreter finds it.
-  PassManager pm(&context);
-  std::string pipelineError;
-  llvm::raw_string_ostream pipelineErrors(pipelineError);
-  if (failed(parsePassPipeline(llvm::formatv(kLowering.data(), chip).str(),
-                               pm, pipelineErrors)))
-    return makeError("GEMM kernels: " + pipelineError);
-  if (failed(pm.run(*kernels)))
-    return makeError("GEMM kernels: " + diagnostic);
-
   std::vector<GpuKernel> out;
-  kernels->walk([&](gpu::BinaryOp binary) {
-    for (Attribute object : binary.getObjects()) {
-      std::string name = (binary.getSymName() + "").str();
-      // Outlined kernels are named <function>_kernel.
-      std::string function = llvm::StringRef(name).rsplit("_kernel").first.str();
-      std::string ptx =
-          cast<gpu::ObjectAttr>(object).getObject().getValue().str();
-      while (!ptx.empty() && ptx.back() == '\0')
-        ptx.pop_back();
-      std::string summary;
-      for (const auto &[shape, text] : shapes)
-        if (shape.name() == function)
-          summary = text;
-      out.push_back({function + "_kernel", summary, ptx});
-    }
-  });
+  // One module per kernel: the schedule's block shape is the kernel's.
+  for (const auto &[shape, summary] : shapes) {
+    std::string schedule = kScheduleFormat.str();
+    int64_t threadsX = blockCols(shape.n) / kWarpCols * 32;
+    for (auto [token, value] :
+         {std::pair<llvm::StringRef, int64_t>{"THREADS_X", threadsX},
+          {"THREADS_Y", kWarpsY}})
+      schedule.replace(schedule.find(token.str()), token.size(),
+                       std::to_string(value));
+    OwningOpRef<ModuleOp> kernels =
+        parseSourceString<ModuleOp>(gemmSource(shape) + schedule, &context);
+    if (!kernels)
+      return makeError("GEMM kernels: " + diagnostic);
+    // The transform script lives beside the kernel; the interpreter finds
+    // it.
+    PassManager pm(&context);
+    std::string pipelineError;
+    llvm::raw_string_ostream pipelineErrors(pipelineError);
+    if (failed(parsePassPipeline(llvm::formatv(kLowering.data(), chip).str(),
+                                 pm, pipelineErrors)))
+      return makeError("GEMM kernels: " + pipelineError);
+    if (failed(pm.run(*kernels)))
+      return makeError("GEMM kernels: " + diagnostic);
+    kernels->walk([&](gpu::BinaryOp binary) {
+      for (Attribute object : binary.getObjects()) {
+        std::string ptx =
+            cast<gpu::ObjectAttr>(object).getObject().getValue().str();
+        while (!ptx.empty() && ptx.back() == '\0')
+          ptx.pop_back();
+        out.push_back({binary.getSymName().str(), summary, ptx});
+      }
+    });
+  }
   return out;
 }
 

@@ -28,7 +28,7 @@ namespace {
 /// A kernel of the listing: "// kernel NAME: y[M, N] = x[M, K] . W[..]".
 struct Listed {
   std::string name, ptx;
-  int64_t n = 0, k = 0;
+  int64_t n = 0, k = 0, blockCols = 0, threadsX = 0;
   bool weightInOut = false;
 };
 
@@ -38,7 +38,9 @@ std::vector<Listed> readListing(const std::string &path) {
   text << file.rdbuf();
   std::string all = text.str();
   std::vector<Listed> out;
-  std::regex header(R"(// kernel (\w+): y\[M, (\d+)\] = x\[M, (\d+)\] \. W\[\d+, \d+\](\^T)?)");
+  std::regex header(
+      R"(// kernel (\w+): y\[M, (\d+)\] = x\[M, (\d+)\] \. W\[\d+, \d+\](\^T)?; )"
+      R"(blocks of 32 x (\d+) outputs, (\d+) x 2 threads)");
   for (std::sregex_iterator it(all.begin(), all.end(), header), end; it != end;
        ++it) {
     Listed kernel;
@@ -46,6 +48,8 @@ std::vector<Listed> readListing(const std::string &path) {
     kernel.n = std::stoll((*it)[2]);
     kernel.k = std::stoll((*it)[3]);
     kernel.weightInOut = !(*it)[4].matched;
+    kernel.blockCols = std::stoll((*it)[5]);
+    kernel.threadsX = std::stoll((*it)[6]);
     size_t begin = it->position() + it->length();
     size_t next = all.find("// kernel ", begin);
     kernel.ptx = all.substr(begin, next == std::string::npos ? std::string::npos
@@ -111,8 +115,9 @@ TEST(GemmKernels, MatchTheHost) {
             (void *)&d->size0, (void *)&d->size1, (void *)&d->stride0,
             (void *)&d->stride1})
         args.push_back(field);
-    ASSERT_EQ(api.launchKernel(function, unsigned(n / 32), unsigned(m / 32),
-                               1, 128, 2, 1, 0, nullptr, args.data(), nullptr),
+    ASSERT_EQ(api.launchKernel(function, unsigned(n / kernel.blockCols),
+                               unsigned(m / 32), 1, unsigned(kernel.threadsX),
+                               2, 1, 0, nullptr, args.data(), nullptr),
               CUDA_SUCCESS);
     std::vector<float> y(m * n);
     ASSERT_EQ(api.memcpyDtoH(y.data(), dy, y.size() * 4), CUDA_SUCCESS);

@@ -21,12 +21,14 @@ namespace llmc {
 
 /// A kernel's parameters are its memrefs x [M, K], W, y [M, N] (f32), each
 /// as MLIR's expanded descriptor (allocated and aligned pointers, offset,
-/// sizes, strides); it runs on a grid of (N / 32, M / 32) blocks of 256
-/// threads.
+/// sizes, strides). Its summary gives its blocks: 32 rows x C columns of
+/// the output (C = 32, 16 or 8, the largest dividing N) on (C / 8 * 32) x 2
+/// threads, so the grid is (N / C, M / 32).
 struct GpuKernel {
   /// The kernel's entry name in `ptx`.
   std::string name;
-  /// What it computes, for listings: "y[M, N] = x[M, K] . W^T".
+  /// What it computes and how it is launched, for listings:
+  /// "y[M, N] = x[M, K] . W[N, K]^T; blocks of 32 x C outputs, T x 2 threads".
   std::string summary;
   std::string ptx;
 };
@@ -36,7 +38,7 @@ constexpr int64_t kGemmBlockRows = 32;
 
 /// Compiles the GEMMs of `model`'s llm.linear ops for `chip` (sm_80 or
 /// sm_90). The compute type must be f16, and every projection's
-/// output features a multiple of 32 and input features of 16; the error says
+/// output features a multiple of 8 and input features of 16; the error says
 /// which is not.
 llvm::Expected<std::vector<GpuKernel>> compileGemmKernels(mlir::ModuleOp model,
                                                           llvm::StringRef chip);
