@@ -288,6 +288,8 @@ int main(int argc, char **argv) {
       "  llmc compile <model-dir> -o out.llmc [--target=cpu] [--dp N] "
       "[--tp N] [--pp N]\n"
       "  llmc compile <model-dir | model.mlir> --emit=llm|linalg|llvm\n"
+      "  llmc compile <model-dir> --dtype f16 --target=sm_80|sm_90 "
+      "--emit=ptx\n"
       "  llmc explain <model-dir | model.mlir>\n");
 
   if (!importCommand && !compileCommand && !explainCommand)
