@@ -218,15 +218,14 @@ Status run(llmrt_session &session, CpuExecutable::Entry entry,
   float *out = communicator ? nullptr : logits;
   if (communicator && collects)
     session.logits.resize(session.replicaRows * rowFloats);
-  for (const Microbatch &microbatch : session.microbatches) {
+  for (Microbatch &microbatch : session.microbatches) {
     int64_t first = microbatch.first;
     float *rows = !collects ? nullptr
                   : out     ? out + first * rowFloats
                             : session.logits.data() +
                               (first - session.replicaFirst) * rowFloats;
-    model.executable->run(entry,
-                          const_cast<std::byte *>(microbatch.cache.data()),
-                          microbatch.rows, seq, session.ids.data() + first * seq,
+    model.executable->run(entry, microbatch.cache.data(), microbatch.rows, seq,
+                          session.ids.data() + first * seq,
                           session.positions.data() + first,
                           last ? session.last.data() + first : nullptr, rows);
   }
