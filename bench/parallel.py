@@ -72,12 +72,58 @@ def analytic(manifest, rank, batch):
     return total
 
 
+def speed(work):
+    """Decode tokens/s, same machine, same invocation: one process with 2
+    OpenMP threads against 2 ranks of 1 thread (tp 2, pp 2)."""
+    config = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": 768, "intermediate_size": 2048,
+        "num_attention_heads": 12, "num_key_value_heads": 12,
+        "num_hidden_layers": 12, "vocab_size": 32000,
+        "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "torch_dtype": "float32",
+        "tie_word_embeddings": False}
+    path = os.path.join(work, "speed.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    model = os.path.join(work, "speed")
+    run([sys.executable, os.path.join(ROOT, "scripts", "make_checkpoint.py"),
+         "sparse", path, model, "--dtype", "F32"])
+    prompt = ",".join(str(i + 1) for i in range(16))
+    rates = {}
+    for name, flags, world, threads in [("1 rank x 2 threads", [], 1, "2"),
+                                        ("tp 2 x 1 thread", ["--tp", "2"], 2,
+                                         "1"),
+                                        ("pp 2 x 1 thread", ["--pp", "2"], 2,
+                                         "1")]:
+        artifact = os.path.join(work, "speed-" + str(len(rates)) + ".llmc")
+        run([LLMC, "compile", model, "-o", artifact] + flags)
+        cmd = [RUN, artifact, "--prompt-ids", prompt, "--max-new-tokens",
+               "33", "--timings"]
+        if world > 1:
+            cmd = MPIRUN + ["-np", str(world)] + cmd
+        best = 0.0
+        for _ in range(3):
+            err = run(cmd, env=dict(os.environ, OMP_NUM_THREADS=threads)).stderr
+            best = max(best, float(re.search(r"decode: .*\(([\d.]+) tokens/s",
+                                             err)[1]))
+        rates[name] = best
+    base = rates["1 rank x 2 threads"]
+    print("decode, 125M-parameter Llama shape (f32, batch 1, best of 3):")
+    for name, rate in rates.items():
+        print(f"  {name:20} {rate:8.1f} tokens/s  {rate / base:5.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=os.path.join(ROOT, "examples",
                                                        "llama-gqa"))
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--speed", action="store_true",
+                        help="also time decode on a 125M-parameter "
+                             "Llama-shaped model (zero weights): one rank "
+                             "on all cores against tp 2 and pp 2")
     args = parser.parse_args()
     prompts = [",".join(str((7 * i + 3 * k) % 200 + 1) for k in range(5))
                for i in range(args.batch)]
@@ -142,6 +188,8 @@ def main():
               f"(GPipe ideal (M+pp-1)/(M*pp) = {5 / 8:.3f})")
         print("pipeline bubble (GPipe, pp stages, M microbatches): "
               "(pp-1)/(M+pp-1)")
+        if args.speed:
+            speed(work)
         for pp in (2, 4):
             fractions = []
             for m in (1, 4, 8, 16):
