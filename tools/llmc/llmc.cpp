@@ -241,8 +241,6 @@ static int runCompile(MLIRContext &context) {
   options.parallel.microbatches = microbatches;
   options.rank = emitRank;
   options.packWeights = packWeights;
-  if (llvm::Error error = llmc::checkParallelOptions(options))
-    return fail(llvm::toString(std::move(error)));
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;
@@ -255,6 +253,9 @@ static int runCompile(MLIRContext &context) {
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
+  // compileArtifact checks these itself.
+  if (llvm::Error error = llmc::checkParallelOptions(options))
+    return fail(llvm::toString(std::move(error)));
   OwningOpRef<ModuleOp> module = loadModule(context);
   if (!module)
     return 1;

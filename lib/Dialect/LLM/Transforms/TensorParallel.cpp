@@ -97,6 +97,9 @@ struct TensorParallelPass
     return Range{rank * (full / tp), (rank + 1) * (full / tp), full};
   }
 
+  /// This rank's KV heads, which shardCache finds from the cache type.
+  std::optional<Range> kvHeads;
+
   /// The KV cache keeps this rank's KV heads.
   LogicalResult shardCache(ModuleOp module) {
     Operation *at = module;
@@ -104,28 +107,28 @@ struct TensorParallelPass
       at = update;
       return WalkResult::interrupt();
     });
-    std::optional<FailureOr<Range>> kv;
-    LogicalResult result = success();
+    bool unsplittable = false;
     AttrTypeReplacer replacer;
     replacer.addReplacement([&](llm::KVCacheType type) -> Type {
-      if (!kv) {
-        kv = headRange(at, type.getNumKVHeads(), "the KV cache");
-        if (failed(*kv)) {
-          result = failure();
-          return type;
-        }
+      if (!kvHeads && !unsplittable) {
+        FailureOr<Range> kv =
+            headRange(at, type.getNumKVHeads(), "the KV cache");
+        if (failed(kv))
+          unsplittable = true;
+        else
+          kvHeads = *kv;
       }
-      if (failed(*kv))
+      if (!kvHeads)
         return type;
       return llm::KVCacheType::get(type.getContext(), type.getNumLayers(),
                                    type.getBatch(), type.getMaxSeqLen(),
-                                   (*kv)->size(), type.getHeadDim(),
+                                   kvHeads->size(), type.getHeadDim(),
                                    type.getElementType());
     });
     replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
                                           /*replaceLocs=*/false,
                                           /*replaceTypes=*/true);
-    return result;
+    return failure(unsplittable);
   }
 
   //===--------------------------------------------------------------------===//
@@ -330,15 +333,15 @@ struct TensorParallelPass
         return op->emitError() << "llm-tensor-parallel: tp=" << tp
                                << " does not divide the " << range->full
                                << " query heads";
-      int64_t group = range->full / std::max<int64_t>(1, fullKVHeads);
-      FailureOr<Range> kv = headRange(op, fullKVHeads, "the KV cache");
-      if (failed(kv))
-        return failure();
-      if (range->size() % localKV != 0 || range->lo / group != kv->lo ||
-          (range->hi - 1) / group != kv->hi - 1)
+      if (!kvHeads)
+        return op->emitError() << "llm-tensor-parallel: expects the "
+                                  "attention to read a KV cache";
+      int64_t group = range->full / kvHeads->full;
+      if (range->size() % localKV != 0 || range->lo / group != kvHeads->lo ||
+          (range->hi - 1) / group != kvHeads->hi - 1)
         return op->emitError()
                << "llm-tensor-parallel: tp=" << tp << " splits the "
-               << range->full << " query heads and " << fullKVHeads
+               << range->full << " query heads and " << kvHeads->full
                << " KV heads so that a rank's query heads need KV heads "
                   "it does not hold";
     }
@@ -351,8 +354,6 @@ struct TensorParallelPass
     return op->emitError() << "llm-tensor-parallel: cannot split '"
                            << op->getName() << "'";
   }
-
-  int64_t fullKVHeads = 1;
 
   LogicalResult shardLayer(ModuleOp module, func::FuncOp layerFunction) {
     layer = layerFunction;
@@ -367,12 +368,6 @@ struct TensorParallelPass
     if (calls.empty())
       return layer.emitError() << "llm-tensor-parallel: @layer is never "
                                   "called";
-    // The model's KV heads: shardCache changed only the cache's type so far.
-    layer.walk([&](llm::KVCacheUpdateOp update) {
-      fullKVHeads = cast<RankedTensorType>(update.getKeys().getType())
-                        .getDimSize(2);
-    });
-
     SmallVector<Operation *> ops;
     for (Operation &op : layer.getBody().front().without_terminator())
       ops.push_back(&op);
