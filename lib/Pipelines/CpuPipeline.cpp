@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -33,7 +35,10 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
@@ -71,7 +76,7 @@ static bufferization::OneShotBufferizationOptions bufferizationOptions() {
 /// A tile size that keeps a whole dimension in one tile.
 static constexpr int64_t kWholeDimension = int64_t(1) << 40;
 
-void buildCpuCodegenPipeline(OpPassManager &pm) {
+void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizationOptions()));
   // Loops that yield the cache they were given fold away, so the KV cache
   // result is the argument again and is dropped: updated in place.
@@ -79,6 +84,10 @@ void buildCpuCodegenPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+}
+
+void buildCpuCodegenPipeline(OpPassManager &pm) {
+  buildBufferizationPipeline(pm);
   // Parallel loops run on OpenMP threads (OMP_NUM_THREADS): each loop nest's
   // outer dimension is cut into tiles of 64 iterations (for projections: 64
   // weight rows), the other dimensions stay whole, and a tile is one
@@ -108,7 +117,23 @@ void buildParallelPipeline(OpPassManager &pm, const ParallelRank &rank) {
   pm.addPass(createLLMTensorParallel({rank.tp, rank.tpRank}));
 }
 
+namespace {
+struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_80 or sm_90"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("The CUDA toolkit (libdevice)"),
+                              llvm::cl::init(LLMC_CUDA_TOOLKIT)};
+};
+} // namespace
+
 void registerPipelines() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "llmc-gpu-codegen",
+      "linalg on tensors to host code in the LLVM dialect and PTX kernels",
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        buildGpuCodegenPipeline(pm, {options.chip, options.toolkit});
+      });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",
                              buildLLMToLinalgPipeline);
@@ -139,6 +164,11 @@ void registerPipelineDialects(DialectRegistry &registry) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  // The GPU target.
+  registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
 }
 
 } // namespace llmc

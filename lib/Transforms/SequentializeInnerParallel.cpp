@@ -12,10 +12,7 @@ namespace llmc {
 
 using namespace mlir;
 
-namespace {
-
-/// Replaces `loop` (without reductions) by a nest of scf.for loops.
-void sequentialize(scf::ParallelOp loop) {
+void llmc::sequentializeParallelLoop(scf::ParallelOp loop) {
   OpBuilder builder(loop);
   Location loc = loop.getLoc();
   IRMapping mapping;
@@ -31,6 +28,8 @@ void sequentialize(scf::ParallelOp loop) {
   loop.erase();
 }
 
+namespace {
+
 struct SequentializeInnerParallelPass
     : llmc::impl::SequentializeInnerParallelBase<
           SequentializeInnerParallelPass> {
@@ -43,7 +42,7 @@ struct SequentializeInnerParallelPass
     });
     // Innermost first: walk() visits nested loops before their parents.
     for (scf::ParallelOp loop : inner)
-      sequentialize(loop);
+      llmc::sequentializeParallelLoop(loop);
   }
 };
 

@@ -135,6 +135,19 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
     program.numKVHeads = read.count(entry, "num_kv_heads", where);
     if (entry.is_object() && entry.contains("weights"))
       program.weights = read.string(entry, "weights", where);
+    if (entry.is_object() && entry.contains("gpu")) {
+      const json &gpu = entry["gpu"];
+      program.ptx = read.string(gpu, "ptx", "programs[].gpu.");
+      if (gpu.is_object() && gpu.contains("cubin") && gpu["cubin"].is_string())
+        program.cubin = gpu["cubin"].get<std::string>();
+      const json *kernels = read.field(gpu, "kernels", "programs[].gpu.");
+      if (kernels && !kernels->is_array())
+        read.fail("programs[].gpu.kernels", "an array");
+      else if (kernels)
+        for (const json &kernel : *kernels)
+          program.kernels.push_back(
+              read.string(kernel, "name", "programs[].gpu.kernels[]."));
+    }
     const json *logits = read.field(entry, "returns_logits", where);
     program.returnsLogits = logits && logits->is_boolean() && logits->get<bool>();
     const json *params = read.field(entry, "params", where);

@@ -39,6 +39,10 @@ struct ArtifactProgram {
   /// checkpoint's tensors.
   std::string weights;
   std::vector<ArtifactParam> params;
+  /// A GPU program's kernels: PTX and (when ptxas ran) cubin files of the
+  /// artifact, and the kernel names in the host code's launch-index order.
+  std::string ptx, cubin;
+  std::vector<std::string> kernels;
 };
 
 struct ArtifactFile {

@@ -5,6 +5,9 @@
 #include "Artifact.h"
 #include "comm/Communicator.h"
 #include "cpu/CpuExecutable.h"
+#ifdef LLMRT_HAVE_CUDA
+#include "cuda/CudaExecutable.h"
+#endif
 
 #include "llmrt/WeightStore.h"
 
@@ -25,13 +28,14 @@ struct llmrt_model {
   MeshShape mesh;
   int64_t rank = 0, replica = 0, stage = 0, tpRank = 0;
   const ArtifactProgram *program = nullptr;
-  std::unique_ptr<CpuExecutable> executable;
+  std::unique_ptr<Executable> executable;
 };
 
 /// Rows [first, first + rows) of the batch, with their own KV cache.
 struct Microbatch {
   int64_t first = 0, rows = 0;
-  std::vector<std::byte> cache;
+  /// Where the program's code reads it: host or device memory.
+  std::shared_ptr<void> cache;
 };
 
 struct llmrt_session {
@@ -175,7 +179,7 @@ void injectFault(const llmrt_session &session) {
 /// One step of every rank: rank 0's tokens go to all, each replica runs its
 /// rows microbatch by microbatch through the pipeline, and the logits of
 /// each replica (its last stage, tensor rank 0) come back to rank 0.
-Status run(llmrt_session &session, CpuExecutable::Entry entry,
+Status run(llmrt_session &session, Executable::Entry entry,
            const int32_t *ids, int64_t seq, const int64_t *positions,
            const int64_t *last, float *logits) {
   llmrt_model &model = *session.model;
@@ -211,7 +215,7 @@ Status run(llmrt_session &session, CpuExecutable::Entry entry,
   ++session.calls;
   injectFault(session);
 
-  int64_t rowsOut = entry == CpuExecutable::Entry::Prefill ? seq : 1;
+  int64_t rowsOut = entry == Executable::Entry::Prefill ? seq : 1;
   int64_t rowFloats = rowsOut * manifest.vocabSize;
   bool collects = model.program->returnsLogits;
   // The one rank that runs everything writes the caller's logits directly.
@@ -224,10 +228,12 @@ Status run(llmrt_session &session, CpuExecutable::Entry entry,
                   : out     ? out + first * rowFloats
                             : session.logits.data() +
                               (first - session.replicaFirst) * rowFloats;
-    model.executable->run(entry, microbatch.cache.data(), microbatch.rows, seq,
-                          session.ids.data() + first * seq,
-                          session.positions.data() + first,
-                          last ? session.last.data() + first : nullptr, rows);
+    if (Status status = model.executable->run(
+            entry, microbatch.cache.get(), microbatch.rows, seq,
+            session.ids.data() + first * seq, session.positions.data() + first,
+            last ? session.last.data() + first : nullptr, rows);
+        !status.ok())
+      return onRank(model, status);
   }
   if (!communicator)
     return {};
@@ -265,10 +271,25 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
   auto model = std::make_unique<llmrt_model>();
   Manifest &manifest = model->manifest;
   Status status = readManifest(artifactDir, manifest);
-  if (status.ok() && manifest.target != "cpu")
+  bool gpu = manifest.target == "sm_80" || manifest.target == "sm_90";
+  if (status.ok() && manifest.target != "cpu" && !gpu)
     status = Status::error(std::string(artifactDir) + ": target '" +
                            manifest.target +
-                           "' is not supported by this runtime (cpu)");
+                           "' is not supported by this runtime (cpu, sm_80, "
+                           "sm_90)");
+#ifndef LLMRT_HAVE_CUDA
+  if (status.ok() && gpu)
+    status = Status::error(std::string(artifactDir) + ": target '" +
+                           manifest.target +
+                           "' needs the CUDA backend, and this runtime was "
+                           "built without CUDA (LLMC_ENABLE_CUDA=OFF)");
+#endif
+  if (status.ok() && gpu && manifest.world() > 1)
+    status = Status::error(
+        std::string(artifactDir) + ": runs on " +
+        std::to_string(manifest.world()) +
+        " GPUs; the CUDA backend runs one GPU per artifact so far (compile "
+        "without --dp/--tp/--pp)");
   if (!status.ok())
     return report(status, error, errorSize);
 
@@ -299,10 +320,19 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
   model->tpRank = tpRank;
   model->program = &manifest.programs[stage * manifest.tp + tpRank];
   status = checkWeights(*model);
-  if (status.ok())
+  if (status.ok() && gpu) {
+#ifdef LLMRT_HAVE_CUDA
+    std::unique_ptr<CudaExecutable> executable;
+    status = CudaExecutable::load(manifest, *model->program, model->store,
+                                  executable);
+    model->executable = std::move(executable);
+#endif
+  } else if (status.ok()) {
+    std::unique_ptr<CpuExecutable> executable;
     status = CpuExecutable::load(manifest, *model->program, model->store,
-                                 model->communicator.get(),
-                                 model->executable);
+                                 model->communicator.get(), executable);
+    model->executable = std::move(executable);
+  }
   // No rank goes on alone: the others would wait for it forever.
   if (model->communicator && !model->communicator->allAgree(status.ok()) &&
       status.ok())
@@ -362,8 +392,10 @@ int llmrt_session_create(llmrt_model *model, int64_t batch,
     microbatch.rows = rows;
     size_t elements = 2 * program.numLayers * rows * manifest.maxSeqLen *
                       program.numKVHeads * manifest.headDim;
-    microbatch.cache.assign(elements * dtypeSize(manifest.computeType),
-                            std::byte{0});
+    if (Status status = model->executable->allocateCache(
+            elements * dtypeSize(manifest.computeType), microbatch.cache);
+        !status.ok())
+      return report(status, error, errorSize);
   }
   *out = session.release();
   return 0;
@@ -374,7 +406,7 @@ void llmrt_session_close(llmrt_session *session) { delete session; }
 int llmrt_prefill(llmrt_session *session, const int32_t *ids, int64_t seq,
                   const int64_t *positions, float *logits, char *error,
                   size_t errorSize) {
-  return report(run(*session, CpuExecutable::Entry::Prefill, ids, seq,
+  return report(run(*session, Executable::Entry::Prefill, ids, seq,
                     positions, nullptr, logits),
                 error, errorSize);
 }
@@ -383,7 +415,7 @@ int llmrt_prefill_last(llmrt_session *session, const int32_t *ids,
                        int64_t seq, const int64_t *positions,
                        const int64_t *last, float *logits, char *error,
                        size_t errorSize) {
-  return report(run(*session, CpuExecutable::Entry::PrefillLast, ids, seq,
+  return report(run(*session, Executable::Entry::PrefillLast, ids, seq,
                     positions, last, logits),
                 error, errorSize);
 }
@@ -391,7 +423,7 @@ int llmrt_prefill_last(llmrt_session *session, const int32_t *ids,
 int llmrt_decode(llmrt_session *session, const int32_t *ids,
                  const int64_t *positions, float *logits, char *error,
                  size_t errorSize) {
-  return report(run(*session, CpuExecutable::Entry::Decode, ids, 1,
+  return report(run(*session, Executable::Entry::Decode, ids, 1,
                     positions, nullptr, logits),
                 error, errorSize);
 }

@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::llm::LLMDialect>();
   llmc::registerMeshBufferizationModels(registry);
+  llmc::registerPipelineDialects(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llmc optimizer driver (llm dialect and passes)\n",

@@ -6,8 +6,10 @@
 #include "llmc/Dialect/LLM/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Target/Artifact.h"
+#include "llmc/Target/GpuCode.h"
 #include "llmc/Target/HostCode.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Threading.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -20,7 +22,8 @@ using namespace mlir;
 
 namespace llmc {
 
-static void buildStagePipeline(OpPassManager &pm, EmitStage emit) {
+static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
+                               const CompileOptions &options) {
   switch (emit) {
   case EmitStage::LLM:
     return;
@@ -28,25 +31,31 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit) {
     return buildLLMToLinalgPipeline(pm);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
-    return buildCpuPipeline(pm);
   case EmitStage::PTX:
-    // The GPU kernels are compiled from the llm module itself.
+    if (!options.gpu())
+      return buildCpuPipeline(pm);
+    buildLLMToLinalgPipeline(pm);
+    return buildGpuCodegenPipeline(pm, {options.target, options.cudaPath});
+  case EmitStage::GemmPTX:
+    // The GEMM kernels are compiled from the llm module itself.
     return;
   }
 }
 
-std::string describePipeline(EmitStage emit, MLIRContext &context) {
+std::string describePipeline(EmitStage emit, const CompileOptions &options,
+                             MLIRContext &context) {
   PassManager pm(&context);
-  buildStagePipeline(pm, emit);
+  buildStagePipeline(pm, emit, options);
   std::string text;
   llvm::raw_string_ostream os(text);
   pm.printAsTextualPipeline(os);
   return text;
 }
 
-LogicalResult lowerToStage(ModuleOp module, EmitStage emit) {
+LogicalResult lowerToStage(ModuleOp module, EmitStage emit,
+                           const CompileOptions &options) {
   PassManager pm(module.getContext());
-  buildStagePipeline(pm, emit);
+  buildStagePipeline(pm, emit, options);
   return pm.run(module);
 }
 
@@ -91,7 +100,19 @@ llvm::Error writeStage(ModuleOp module, EmitStage emit, llvm::StringRef path) {
   auto output = openOutputFile(path, &message);
   if (!output)
     return makeError("cannot write '" + path + "': " + message);
-  if (emit == EmitStage::LLVM) {
+  // A GPU program: its kernels' PTX, or its host code without them.
+  std::optional<GpuCode> gpu;
+  if (!module.getOps<gpu::BinaryOp>().empty()) {
+    auto code = takeGpuCode(module);
+    if (!code)
+      return code.takeError();
+    gpu = std::move(*code);
+  }
+  if (emit == EmitStage::PTX) {
+    if (!gpu)
+      return makeError("--emit=ptx: the program has no GPU kernels");
+    output->os() << gpu->ptx;
+  } else if (emit == EmitStage::LLVM) {
     llvm::LLVMContext context;
     auto llvmModule = translateForHost(module, context);
     if (!llvmModule)
@@ -177,7 +198,7 @@ llvm::Error compileArtifact(const CompileOptions &options,
   // loaded first.
   {
     PassManager pm(&context);
-    buildStagePipeline(pm, EmitStage::Artifact);
+    buildStagePipeline(pm, EmitStage::Artifact, options);
     DialectRegistry registry;
     pm.getDependentDialects(registry);
     context.appendDialectRegistry(registry);
@@ -185,12 +206,54 @@ llvm::Error compileArtifact(const CompileOptions &options,
   }
   if (failed(failableParallelForEachN(
           &context, 0, programs.size(), [&](size_t i) {
-            return lowerToStage(*programs[i].second, EmitStage::Artifact);
+            return lowerToStage(*programs[i].second, EmitStage::Artifact,
+                                options);
           })))
     return makeError("compilation failed");
 
+  // A GPU program's kernels: PTX beside its host library, a cubin when
+  // ptxas is there, and their names and resources in the manifest.
+  std::vector<GpuCode> gpuCode(options.gpu() ? programs.size() : 0);
+  std::optional<std::string> ptxas;
+  if (options.gpu()) {
+    (*manifest.getAsObject())["target"] = options.target;
+    ptxas = findPtxas(options.cudaPath);
+    for (size_t i = 0; i < programs.size(); ++i) {
+      auto code = takeGpuCode(*programs[i].second);
+      if (!code)
+        return code.takeError();
+      gpuCode[i] = std::move(*code);
+    }
+  }
+
   return writeArtifactDirectory(
       options.output, [&](llvm::StringRef dir) -> llvm::Error {
+        for (size_t i = 0; i < gpuCode.size(); ++i) {
+          llvm::StringRef library = programs[i].first;
+          std::string stem = library.drop_back(3).str();
+          std::string ptx = stem + ".ptx", cubin;
+          std::string ptxPath = (dir + "/" + ptx).str();
+          {
+            std::error_code error;
+            llvm::raw_fd_ostream os(ptxPath, error);
+            if (error)
+              return makeError("cannot write " + ptxPath + ": " +
+                               error.message());
+            os << gpuCode[i].ptx;
+          }
+          std::vector<KernelResources> resources;
+          if (ptxas) {
+            cubin = stem + "." + options.target + ".cubin";
+            auto assembled = assemblePtx(*ptxas, ptxPath,
+                                         (dir + "/" + cubin).str(),
+                                         options.target);
+            if (!assembled)
+              return assembled.takeError();
+            resources = std::move(*assembled);
+          }
+          (*(*manifest.getAsObject()->getArray("programs"))[i].getAsObject())
+              ["gpu"] = describeGpuCode(gpuCode[i], ptx, cubin, resources);
+        }
         std::vector<std::string> errors(programs.size());
         (void)failableParallelForEachN(
             &context, 0, programs.size(), [&](size_t i) {

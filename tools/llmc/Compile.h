@@ -14,7 +14,7 @@
 namespace llmc {
 
 /// The stages `llmc compile --emit` can write.
-enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX };
+enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX, GemmPTX };
 
 struct CompileOptions {
   std::string input;
@@ -29,6 +29,12 @@ struct CompileOptions {
   bool packWeights = false;
   /// The world rank whose program --emit prints.
   int64_t rank = 0;
+  /// cpu, sm_80 or sm_90.
+  std::string target = "cpu";
+  /// The CUDA toolkit: libdevice for the kernels, ptxas for cubins.
+  std::string cudaPath;
+
+  bool gpu() const { return target != "cpu"; }
 };
 
 /// Checks the parallel options; the error names the option.
@@ -43,7 +49,8 @@ mlir::LogicalResult partitionForRank(mlir::ModuleOp module,
 
 /// Lowers the llm module `module` to the stage `options.emit` names
 /// (linalg or LLVM dialect) in place; diagnostics go to the context.
-mlir::LogicalResult lowerToStage(mlir::ModuleOp module, EmitStage emit);
+mlir::LogicalResult lowerToStage(mlir::ModuleOp module, EmitStage emit,
+                                 const CompileOptions &options);
 
 /// Writes the stage of `module` (already lowered) to `output`.
 llvm::Error writeStage(mlir::ModuleOp module, EmitStage emit,
@@ -55,7 +62,8 @@ llvm::Error compileArtifact(const CompileOptions &options,
                             mlir::MLIRContext &context);
 
 /// The passes of the stage, as a textual pipeline.
-std::string describePipeline(EmitStage emit, mlir::MLIRContext &context);
+std::string describePipeline(EmitStage emit, const CompileOptions &options,
+                             mlir::MLIRContext &context);
 
 } // namespace llmc
 

@@ -79,13 +79,21 @@ cl::opt<EmitStage> emitStage(
         clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
         clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host"),
         clEnumValN(EmitStage::PTX, "ptx",
-                   "the GPU kernels (--target=sm_80|sm_90): for now the "
-                   "tensor-core GEMMs of the projections")),
+                   "the program's GPU kernels (--target=sm_80|sm_90)"),
+        clEnumValN(EmitStage::GemmPTX, "gemm-ptx",
+                   "tensor-core GEMM kernels for the model's projections "
+                   "(--target=sm_80|sm_90, --dtype f16)")),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<std::string> target("target", cl::desc("Code generation target"),
                             cl::value_desc("cpu|sm_80|sm_90"), cl::init("cpu"),
                             cl::sub(compileCommand), cl::cat(llmcCategory));
+
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("CUDA toolkit for GPU targets: libdevice, ptxas for cubins"),
+    cl::value_desc("dir"), cl::init(LLMC_CUDA_TOOLKIT),
+    cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Largest batch the artifact runs"),
@@ -203,7 +211,8 @@ static int writeModule(ModuleOp module) {
   return 0;
 }
 
-/// `--target=sm_80|sm_90 --emit=ptx`: the model's GPU kernels.
+/// `--target=sm_80|sm_90 --emit=gemm-ptx`: tensor-core GEMMs for the
+/// model's projections.
 static int printGpuKernels(ModuleOp module) {
   auto kernels = llmc::compileGemmKernels(module, target);
   if (!kernels)
@@ -225,13 +234,14 @@ static int runCompile(MLIRContext &context) {
   if (target != "cpu" && !gpu)
     return fail("--target: unsupported target '" + target +
                 "' (supported: cpu, sm_80, sm_90)");
-  if (gpu != (emitStage == EmitStage::PTX))
-    return fail(gpu ? "--target=" + target +
-                          ": the GPU target prints its kernels "
-                          "(--emit=ptx); GPU artifacts are not there yet"
-                    : "--emit=ptx needs --target=sm_80 or sm_90");
+  if (!gpu && (emitStage == EmitStage::PTX || emitStage == EmitStage::GemmPTX))
+    return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (printPipeline) {
-    llvm::outs() << llmc::describePipeline(emitStage, context) << "\n";
+    llmc::CompileOptions options;
+    options.target = target;
+    options.cudaPath = cudaPath;
+    llvm::outs() << llmc::describePipeline(emitStage, options, context)
+                 << "\n";
     return 0;
   }
   llmc::CompileOptions options;
@@ -241,6 +251,8 @@ static int runCompile(MLIRContext &context) {
   options.parallel.microbatches = microbatches;
   options.rank = emitRank;
   options.packWeights = packWeights;
+  options.target = target;
+  options.cudaPath = cudaPath;
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;
@@ -262,9 +274,9 @@ static int runCompile(MLIRContext &context) {
   if (options.parallel.world() > 1 &&
       failed(llmc::partitionForRank(*module, options.parallel, options.rank)))
     return 1;
-  if (emitStage == EmitStage::PTX)
+  if (emitStage == EmitStage::GemmPTX)
     return printGpuKernels(*module);
-  if (failed(llmc::lowerToStage(*module, emitStage)))
+  if (failed(llmc::lowerToStage(*module, emitStage, options)))
     return 1;
   if (llvm::Error error = llmc::writeStage(*module, emitStage, outputPath))
     return fail(llvm::toString(std::move(error)));
@@ -289,8 +301,9 @@ int main(int argc, char **argv) {
       "  llmc compile <model-dir> -o out.llmc [--target=cpu] [--dp N] "
       "[--tp N] [--pp N]\n"
       "  llmc compile <model-dir | model.mlir> --emit=llm|linalg|llvm\n"
-      "  llmc compile <model-dir> --dtype f16 --target=sm_80|sm_90 "
-      "--emit=ptx\n"
+      "  llmc compile <model-dir> -o out.llmc --target=sm_80|sm_90 "
+      "[--dtype f16]\n"
+      "  llmc compile <model-dir> --target=sm_80|sm_90 --emit=ptx\n"
       "  llmc explain <model-dir | model.mlir>\n");
 
   if (!importCommand && !compileCommand && !explainCommand)

@@ -1,6 +1,6 @@
 //===- GemmKernelTest.cpp - The GPU target's GEMM kernels on a GPU --------===//
 //
-// Runs every kernel of `llmc compile --target=sm_XY --emit=ptx` (the file
+// Runs every kernel of `llmc compile --target=sm_XY --emit=gemm-ptx` (the file
 // named by LLMC_GEMM_PTX, test/Runtime/gemm-gpu.test) on random f16 data
 // and compares with a float reference on the host. Skipped without a GPU or
 // without the file.

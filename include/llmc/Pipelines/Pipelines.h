@@ -12,6 +12,8 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace llmc {
 
 /// One rank of the mesh dp x pp x tp: its pipeline stage and its index
@@ -29,6 +31,27 @@ void buildParallelPipeline(mlir::OpPassManager &pm, const ParallelRank &rank);
 /// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
 /// elementwise fusion without recomputation (llmc-fuse-elementwise).
 void buildLLMToLinalgPipeline(mlir::OpPassManager &pm);
+
+/// linalg on tensors -> memrefs: one-shot bufferization across functions
+/// (identity layouts at function boundaries, copies as linalg.copy, the KV
+/// cache updated in place, logits returned), then buffer deallocation.
+void buildBufferizationPipeline(mlir::OpPassManager &pm);
+
+/// A GPU to compile for.
+struct GpuTarget {
+  /// sm_80 or sm_90.
+  std::string chip;
+  /// The CUDA toolkit (libdevice, for the kernels' math functions).
+  std::string toolkit;
+};
+
+/// linalg on tensors -> LLVM dialect host code with PTX kernels
+/// (`llmc compile --target=sm_80|sm_90`): bufferization, parallel loops
+/// tiled into blocks of threads and outlined into one kernel module, host
+/// accesses to device memory as copies, NVVM, PTX in a gpu.binary (named
+/// kernels in the module's `llmc.gpu_kernels`), host code calling the
+/// runtime's GPU table (llmrt/GpuABI.h).
+void buildGpuCodegenPipeline(mlir::OpPassManager &pm, const GpuTarget &gpu);
 
 /// linalg on tensors -> LLVM dialect for the host (`--emit=llvm` then
 /// translates): one-shot bufferization across functions (KV cache updated in

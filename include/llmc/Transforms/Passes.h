@@ -4,7 +4,9 @@
 #define LLMC_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/Pass.h"
 
@@ -12,6 +14,9 @@ namespace llmc {
 
 #define GEN_PASS_DECL
 #include "llmc/Transforms/Passes.h.inc"
+
+/// Replaces `loop` (without reductions) by a nest of scf.for loops.
+void sequentializeParallelLoop(mlir::scf::ParallelOp loop);
 
 #define GEN_PASS_REGISTRATION
 #include "llmc/Transforms/Passes.h.inc"

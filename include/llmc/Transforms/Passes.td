@@ -55,4 +55,77 @@ def SequentializeInnerParallel
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def GpuMapParallelLoops
+    : Pass<"llmc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile outermost scf.parallel loops into blocks of threads "
+                "and map them to the GPU's grid";
+  let description = [{
+    Each scf.parallel loop that is not nested in another one (what
+    `convert-linalg-to-parallel-loops` makes of a linalg op) is tiled with
+    `scf-parallel-loop-tiling`'s no-min-max-bounds form: the innermost
+    dimensions take up to `threads` iterations per tile (innermost first, at
+    most three of them), guarded by an scf.if where the extent is not a
+    multiple. The tile loop's dimensions, innermost first, map to block x, y
+    and z; the intra-tile loop's to thread x, y and z, so consecutive threads
+    touch consecutive elements; the other dimensions run sequentially in the
+    kernel. `convert-parallel-loops-to-gpu` then makes one gpu.launch per
+    loop nest.
+
+    ```
+    scf.parallel (%b, %s, %h) = (0, 0, 0) to (%B, %S, 64) step (1, 1, 1)
+      => scf.parallel (%b, %s, %h0) = ... step (1, 4, 64) {   // blocks z, y, x
+           scf.parallel (%i, %j, %k) = (0, 0, 0) to (1, 4, 64) // -, threads y, x
+             { scf.if (in bounds) { body } }
+         }
+    ```
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def GpuPrepareLaunches
+    : Pass<"llmc-gpu-prepare-launches", "::mlir::ModuleOp"> {
+  let summary = "Make host code reach device memory only through copies, "
+                "and kernels read constants from device globals";
+  let description = [{
+    After `convert-parallel-loops-to-gpu`, every buffer lives in device
+    memory, except host bookkeeping (buffers no kernel, runtime argument or
+    weight aliases, such as the deallocation pass's alias checks), which
+    moves to the stack. What remains on the host (index computations, loops
+    over batch rows, reductions to a scalar) must not dereference device
+    memory: a host
+    memref.load becomes a gpu.memcpy of that element into a stack slot, a
+    host memref.store a gpu.memcpy out of one. A memref.get_global used by a
+    kernel is cloned into it, so `gpu-kernel-outlining` copies the global
+    into the kernel module (device memory) instead of passing a host
+    address.
+
+    ```
+    %v = memref.load %m[%i] : memref<?xi64>
+      => %e = memref.subview %m[%i] [1] [1] : ... to memref<i64, strided<[], offset: ?>>
+         %t = memref.alloca() : memref<i64>
+         gpu.memcpy %t, %e : memref<i64>, memref<i64, strided<[], offset: ?>>
+         %v = memref.load %t[] : memref<i64>
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def GpuMergeKernelModules
+    : Pass<"llmc-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Move the kernels of all gpu.modules into one";
+  let description = [{
+    `gpu-kernel-outlining` makes one gpu.module per kernel. One module per
+    program compiles to one PTX file and one cubin, which the runtime loads
+    once: the kernels move into `@llmc_kernels` (globals they share are
+    kept once) and every gpu.launch_func is redirected there.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // LLMC_TRANSFORMS_PASSES_TD

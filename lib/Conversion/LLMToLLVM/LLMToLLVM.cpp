@@ -20,11 +20,13 @@
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 
 #include "llmrt/CollectiveABI.h"
 #include "llmrt/DType.h"
+#include "llmrt/GpuABI.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_CONVERTLLMTOLLVM
@@ -69,6 +71,61 @@ struct ParamBufferLowering : ConvertOpToLLVMPattern<llm::ParamBufferOp> {
   LLVM::LLVMArrayType tableType;
 };
 
+/// A table of function pointers the runtime fills: its symbol, its slot
+/// count, and the slot of the context passed first to every function.
+struct RuntimeTable {
+  llvm::StringLiteral symbol;
+  int slots;
+  int contextSlot;
+};
+constexpr RuntimeTable kCollectives{LLMRT_COLLECTIVE_TABLE,
+                                    LLMRT_COLLECTIVE_SLOTS,
+                                    LLMRT_SLOT_CONTEXT};
+constexpr RuntimeTable kGpu{LLMRT_GPU_TABLE, LLMRT_GPU_SLOTS,
+                            LLMRT_GPU_SLOT_CONTEXT};
+
+Value loadSlot(OpBuilder &b, Location loc, const RuntimeTable &table,
+               int slot) {
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  auto tableType = LLVM::LLVMArrayType::get(ptrType, table.slots);
+  Value address = b.create<LLVM::AddressOfOp>(loc, ptrType, table.symbol);
+  Value entry = b.create<LLVM::GEPOp>(loc, ptrType, tableType, address,
+                                      ArrayRef<LLVM::GEPArg>{0, slot});
+  return b.create<LLVM::LoadOp>(loc, ptrType, entry);
+}
+
+/// Calls the function in `slot` with the table's context, then `args`.
+LLVM::CallOp callThroughTable(OpBuilder &b, Location loc,
+                              const RuntimeTable &table, int slot,
+                              ArrayRef<Value> args,
+                              Type result = Type()) {
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  SmallVector<Value> operands = {loadSlot(b, loc, table, slot),
+                                 loadSlot(b, loc, table, table.contextSlot)};
+  operands.append(args.begin(), args.end());
+  SmallVector<Type> types = {ptrType};
+  for (Value arg : args)
+    types.push_back(arg.getType());
+  auto type = LLVM::LLVMFunctionType::get(
+      result ? result : LLVM::LLVMVoidType::get(b.getContext()), types);
+  return b.create<LLVM::CallOp>(loc, type, operands);
+}
+
+/// Declares a runtime table, zeroed, exported.
+void declareTable(ModuleOp module, const RuntimeTable &table) {
+  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+  auto ptrType = LLVM::LLVMPointerType::get(module.getContext());
+  auto tableType = LLVM::LLVMArrayType::get(ptrType, table.slots);
+  auto global = builder.create<LLVM::GlobalOp>(
+      module.getLoc(), tableType, /*isConstant=*/false,
+      LLVM::Linkage::External, table.symbol, Attribute());
+  builder.setInsertionPointToStart(
+      builder.createBlock(&global.getInitializerRegion()));
+  builder.create<LLVM::ReturnOp>(
+      module.getLoc(),
+      builder.create<LLVM::ZeroOp>(module.getLoc(), tableType).getResult());
+}
+
 /// Calls into the runtime's collectives table (llmrt/CollectiveABI.h).
 template <typename OpTy>
 struct CollectiveLowering : ConvertOpToLLVMPattern<OpTy> {
@@ -82,16 +139,6 @@ struct CollectiveLowering : ConvertOpToLLVMPattern<OpTy> {
   Value i64(OpBuilder &b, Location loc, int64_t value) const {
     return b.create<LLVM::ConstantOp>(loc, b.getI64Type(),
                                       b.getI64IntegerAttr(value));
-  }
-  Value slot(OpBuilder &b, Location loc, int slot) const {
-    auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-    auto tableType =
-        LLVM::LLVMArrayType::get(ptrType, LLMRT_COLLECTIVE_SLOTS);
-    Value table = b.create<LLVM::AddressOfOp>(loc, ptrType,
-                                              LLMRT_COLLECTIVE_TABLE);
-    Value entry = b.create<LLVM::GEPOp>(loc, ptrType, tableType, table,
-                                        ArrayRef<LLVM::GEPArg>{0, slot});
-    return b.create<LLVM::LoadOp>(loc, ptrType, entry);
   }
   /// The first element of a contiguous buffer.
   Value data(OpBuilder &b, Location loc, Value descriptor, Type type) const {
@@ -122,16 +169,7 @@ struct CollectiveLowering : ConvertOpToLLVMPattern<OpTy> {
   }
   void call(OpBuilder &b, Location loc, int slotIndex,
             ArrayRef<Value> args) const {
-    auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-    SmallVector<Value> operands = {slot(b, loc, slotIndex),
-                                   slot(b, loc, LLMRT_SLOT_CONTEXT)};
-    operands.append(args.begin(), args.end());
-    SmallVector<Type> types = {ptrType};
-    for (Value arg : args)
-      types.push_back(arg.getType());
-    auto type = LLVM::LLVMFunctionType::get(
-        LLVM::LLVMVoidType::get(b.getContext()), types);
-    b.create<LLVM::CallOp>(loc, type, operands);
+    callThroughTable(b, loc, kCollectives, slotIndex, args);
   }
 };
 
@@ -199,19 +237,153 @@ void declareCollectiveTable(ModuleOp module) {
     used |= isa<llm::AllReduceBufferOp, llm::AllGatherBufferOp,
                 llm::SendBufferOp, llm::RecvBufferOp>(op);
   });
-  if (!used)
-    return;
-  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+  if (used)
+    declareTable(module, kCollectives);
+}
+
+/// Fields of an LLVM struct or array value, recursively: a memref
+/// descriptor becomes the kernel arguments NVVM expects for it.
+void flatten(OpBuilder &b, Location loc, Value value,
+             SmallVectorImpl<Value> &out) {
+  Type type = value.getType();
+  int64_t count = 0;
+  if (auto structType = dyn_cast<LLVM::LLVMStructType>(type))
+    count = structType.getBody().size();
+  else if (auto arrayType = dyn_cast<LLVM::LLVMArrayType>(type))
+    count = arrayType.getNumElements();
+  else
+    return out.push_back(value);
+  for (int64_t i = 0; i < count; ++i)
+    flatten(b, loc, b.create<LLVM::ExtractValueOp>(loc, value, i), out);
+}
+
+/// gpu.launch_func -> the runtime's launch with the kernel's index and an
+/// array of pointers to the arguments, kept in stack slots of the entry
+/// block (launches in loops reuse them).
+struct LaunchFuncLowering : ConvertOpToLLVMPattern<gpu::LaunchFuncOp> {
+  LaunchFuncLowering(LLVMTypeConverter &converter,
+                     const llvm::StringMap<int32_t> &kernels)
+      : ConvertOpToLLVMPattern(converter), kernels(kernels) {}
+
+  LogicalResult
+  matchAndRewrite(gpu::LaunchFuncOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!adaptor.getAsyncDependencies().empty() || op.getAsyncToken())
+      return rewriter.notifyMatchFailure(op, "asynchronous launch");
+    auto kernel = kernels.find(op.getKernelName());
+    if (kernel == kernels.end())
+      return rewriter.notifyMatchFailure(op, "unknown kernel");
+    Location loc = op.getLoc();
+    auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
+    SmallVector<Value> args;
+    for (Value operand : adaptor.getKernelOperands())
+      flatten(rewriter, loc, operand, args);
+
+    Block &entry = op->getParentOfType<FunctionOpInterface>()
+                       .getFunctionBody()
+                       .front();
+    auto one = [&](OpBuilder &b) {
+      return b.create<LLVM::ConstantOp>(loc, b.getI64Type(),
+                                        b.getI64IntegerAttr(1));
+    };
+    Value array;
+    SmallVector<Value> slots;
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&entry);
+      Value count = rewriter.create<LLVM::ConstantOp>(
+          loc, rewriter.getI64Type(),
+          rewriter.getI64IntegerAttr(std::max<size_t>(args.size(), 1)));
+      array = rewriter.create<LLVM::AllocaOp>(loc, ptrType, ptrType, count);
+      for (Value arg : args)
+        slots.push_back(rewriter.create<LLVM::AllocaOp>(
+            loc, ptrType, arg.getType(), one(rewriter)));
+    }
+    for (auto [i, arg] : llvm::enumerate(args)) {
+      rewriter.create<LLVM::StoreOp>(loc, arg, slots[i]);
+      Value element = rewriter.create<LLVM::GEPOp>(
+          loc, ptrType, ptrType, array,
+          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+      rewriter.create<LLVM::StoreOp>(loc, slots[i], element);
+    }
+    Value shared =
+        adaptor.getDynamicSharedMemorySize()
+            ? adaptor.getDynamicSharedMemorySize()
+            : rewriter
+                  .create<LLVM::ConstantOp>(loc, rewriter.getI32Type(),
+                                            rewriter.getI32IntegerAttr(0))
+                  .getResult();
+    Value index = rewriter.create<LLVM::ConstantOp>(
+        loc, rewriter.getI32Type(), rewriter.getI32IntegerAttr(kernel->second));
+    callThroughTable(rewriter, loc, kGpu, LLMRT_GPU_SLOT_LAUNCH,
+                     {index, adaptor.getGridSizeX(), adaptor.getGridSizeY(),
+                      adaptor.getGridSizeZ(), adaptor.getBlockSizeX(),
+                      adaptor.getBlockSizeY(), adaptor.getBlockSizeZ(),
+                      shared, array});
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  const llvm::StringMap<int32_t> &kernels;
+};
+
+/// gpu.memcpy of contiguous buffers -> the runtime's copy.
+struct MemcpyLowering : ConvertOpToLLVMPattern<gpu::MemcpyOp> {
+  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
+
+  LogicalResult
+  matchAndRewrite(gpu::MemcpyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!adaptor.getAsyncDependencies().empty() || op.getAsyncToken())
+      return rewriter.notifyMatchFailure(op, "asynchronous copy");
+    Location loc = op.getLoc();
+    auto type = cast<MemRefType>(op.getSrc().getType());
+    MemRefDescriptor source(adaptor.getSrc());
+    Value bytes = getSizeInBytes(loc, type.getElementType(), rewriter);
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      bytes = rewriter.create<LLVM::MulOp>(loc, bytes,
+                                           source.size(rewriter, loc, i));
+    Value to = MemRefDescriptor(adaptor.getDst())
+                   .bufferPtr(rewriter, loc, *getTypeConverter(),
+                              cast<MemRefType>(op.getDst().getType()));
+    Value from = source.bufferPtr(rewriter, loc, *getTypeConverter(), type);
+    callThroughTable(rewriter, loc, kGpu, LLMRT_GPU_SLOT_MEMCPY,
+                     {to, from, bytes});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// memref.alloc/dealloc lowered with generic function names -> the
+/// runtime's device allocator.
+void allocateOnDevice(ModuleOp module) {
   auto ptrType = LLVM::LLVMPointerType::get(module.getContext());
-  auto tableType = LLVM::LLVMArrayType::get(ptrType, LLMRT_COLLECTIVE_SLOTS);
-  auto table = builder.create<LLVM::GlobalOp>(
-      module.getLoc(), tableType, /*isConstant=*/false,
-      LLVM::Linkage::External, LLMRT_COLLECTIVE_TABLE, Attribute());
-  builder.setInsertionPointToStart(builder.createBlock(
-      &table.getInitializerRegion()));
-  builder.create<LLVM::ReturnOp>(
-      module.getLoc(),
-      builder.create<LLVM::ZeroOp>(module.getLoc(), tableType).getResult());
+  SmallVector<LLVM::CallOp> calls;
+  module.walk([&](LLVM::CallOp call) {
+    if (std::optional<StringRef> callee = call.getCallee())
+      if (callee->starts_with("_mlir_memref_to_llvm_"))
+        calls.push_back(call);
+  });
+  for (LLVM::CallOp call : calls) {
+    OpBuilder b(call);
+    StringRef callee = *call.getCallee();
+    if (callee == "_mlir_memref_to_llvm_free") {
+      callThroughTable(b, call.getLoc(), kGpu, LLMRT_GPU_SLOT_FREE,
+                       {call.getOperand(0)});
+    } else {
+      // The device allocator aligns to 256 bytes, more than any alignment
+      // the host code asks for.
+      Value bytes = call.getOperands().back();
+      Value pointer = callThroughTable(b, call.getLoc(), kGpu,
+                                       LLMRT_GPU_SLOT_ALLOC, {bytes}, ptrType)
+                          .getResult();
+      call.getResult().replaceAllUsesWith(pointer);
+    }
+    call.erase();
+  }
+  for (auto func : llvm::make_early_inc_range(module.getOps<LLVM::LLVMFuncOp>()))
+    if (func.getName().starts_with("_mlir_memref_to_llvm_"))
+      func.erase();
 }
 
 struct ConvertLLMToLLVMPass
@@ -245,8 +417,33 @@ struct ConvertLLMToLLVMPass
 
     declareCollectiveTable(module);
 
-    LLVMTypeConverter converter(context);
+    // A GPU program: kernels are launched, and buffers allocated, through
+    // the runtime's GPU table; the kernels are named by index in the order
+    // of their first launch (the `llmc.gpu_kernels` attribute).
+    bool gpu = false;
+    llvm::StringMap<int32_t> kernels;
+    SmallVector<Attribute> kernelNames;
+    module.walk([&](Operation *op) {
+      gpu |= isa<gpu::GPUDialect>(op->getDialect());
+      if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op))
+        if (kernels.try_emplace(launch.getKernelName(), kernels.size())
+                .second)
+          kernelNames.push_back(
+              builder.getStringAttr(launch.getKernelName().getValue()));
+    });
+    if (gpu) {
+      declareTable(module, kGpu);
+      module->setAttr("llmc.gpu_kernels", builder.getArrayAttr(kernelNames));
+    }
+
+    LowerToLLVMOptions options(context);
+    options.useGenericFunctions = gpu;
+    LLVMTypeConverter converter(context, options);
     RewritePatternSet patterns(context);
+    if (gpu) {
+      patterns.add<LaunchFuncLowering>(converter, kernels);
+      patterns.add<MemcpyLowering>(converter);
+    }
     patterns.add<ParamBufferLowering>(converter, slots, tableType);
     patterns.add<AllReduceLowering, AllGatherLowering,
                  PointToPointLowering<llm::SendBufferOp, LLMRT_SLOT_SEND>,
@@ -266,9 +463,11 @@ struct ConvertLLMToLLVMPass
     LLVMConversionTarget target(*context);
     configureOpenMPToLLVMConversionLegality(target, converter);
     target.addLegalOp<omp::TerminatorOp, omp::BarrierOp, omp::FlushOp>();
-    target.addLegalOp<ModuleOp, llm::ParamOp, mesh::MeshOp>();
+    target.addLegalOp<ModuleOp, llm::ParamOp, mesh::MeshOp, gpu::BinaryOp>();
     if (failed(applyFullConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+    if (gpu)
+      allocateOnDevice(module);
     for (llm::ParamOp param : params)
       param.erase();
     // The mesh was the collectives' vocabulary; the runtime knows the ranks.

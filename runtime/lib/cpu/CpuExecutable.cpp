@@ -10,53 +10,6 @@
 
 namespace llmrt {
 
-namespace {
-/// MLIR's memref descriptor of rank N.
-template <int N> struct MemRef {
-  void *allocated;
-  void *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
-
-template <int N>
-MemRef<N> contiguous(const void *data, const int64_t (&sizes)[N]) {
-  MemRef<N> ref;
-  ref.allocated = ref.aligned = const_cast<void *>(data);
-  ref.offset = 0;
-  int64_t stride = 1;
-  for (int i = N - 1; i >= 0; --i) {
-    ref.sizes[i] = sizes[i];
-    ref.strides[i] = stride;
-    stride *= sizes[i];
-  }
-  return ref;
-}
-
-using EntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
-                            MemRef<1> *positions, MemRef<6> *cache);
-using LastEntryPoint = void (*)(MemRef<3> *logits, MemRef<2> *ids,
-                                MemRef<1> *positions, MemRef<1> *last,
-                                MemRef<6> *cache);
-// Pipeline stages before the last return nothing.
-using StageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
-                                 MemRef<6> *cache);
-using LastStageEntryPoint = void (*)(MemRef<2> *ids, MemRef<1> *positions,
-                                     MemRef<1> *last, MemRef<6> *cache);
-
-float toFloat(const void *data, int64_t index, DType dtype) {
-  switch (dtype) {
-  case DType::F16:
-    return halfToFloat(static_cast<const uint16_t *>(data)[index]);
-  case DType::BF16:
-    return bfloat16ToFloat(static_cast<const uint16_t *>(data)[index]);
-  default:
-    return static_cast<const float *>(data)[index];
-  }
-}
-} // namespace
-
 Status CpuExecutable::load(const Manifest &manifest,
                            const ArtifactProgram &program, WeightStore &store,
                            Communicator *communicator,
@@ -134,48 +87,38 @@ CpuExecutable::~CpuExecutable() {
     dlclose(library);
 }
 
-void CpuExecutable::run(Entry entry, void *cache, int64_t batch, int64_t seq,
-                        const int32_t *ids, const int64_t *positions,
-                        const int64_t *last, float *logits) const {
-  MemRef<2> idsRef = contiguous(ids, {batch, seq});
-  MemRef<1> positionsRef = contiguous(positions, {batch});
-  MemRef<6> cacheRef =
-      contiguous(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
-                         program.numKVHeads, manifest.headDim});
-  if (!program.returnsLogits) {
-    if (entry == Entry::PrefillLast) {
-      MemRef<1> lastRef = contiguous(last, {batch});
-      reinterpret_cast<LastStageEntryPoint>(prefillLast)(
-          &idsRef, &positionsRef, &lastRef, &cacheRef);
-    } else {
-      reinterpret_cast<StageEntryPoint>(entry == Entry::Decode ? decode
-                                                               : prefill)(
-          &idsRef, &positionsRef, &cacheRef);
-    }
-    return;
-  }
+Status CpuExecutable::run(Entry entry, void *cache, int64_t batch,
+                          int64_t seq, const int32_t *ids,
+                          const int64_t *positions, const int64_t *last,
+                          float *logits) {
+  EntryInputs in;
+  in.ids = contiguousMemRef(ids, {batch, seq});
+  in.positions = contiguousMemRef(positions, {batch});
+  in.last = contiguousMemRef(last, {batch});
+  in.cache =
+      contiguousMemRef(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
+                               program.numKVHeads, manifest.headDim});
+  void *code = entry == Entry::Decode        ? decode
+               : entry == Entry::PrefillLast ? prefillLast
+                                             : prefill;
   MemRef<3> result;
-  if (entry == Entry::PrefillLast) {
-    MemRef<1> lastRef = contiguous(last, {batch});
-    reinterpret_cast<LastEntryPoint>(prefillLast)(&result, &idsRef,
-                                                  &positionsRef, &lastRef,
-                                                  &cacheRef);
-  } else {
-    reinterpret_cast<EntryPoint>(entry == Entry::Decode ? decode : prefill)(
-        &result, &idsRef, &positionsRef, &cacheRef);
-  }
-
+  callEntryPoint(code, entry == Entry::PrefillLast, program.returnsLogits, in,
+                 result);
+  if (!program.returnsLogits)
+    return {};
   // The compiled code allocated the logits with malloc; copy out and free.
-  int64_t rows = result.sizes[1], vocab = result.sizes[2];
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t s = 0; s < rows; ++s)
-      for (int64_t v = 0; v < vocab; ++v)
-        logits[(b * rows + s) * vocab + v] =
-            toFloat(result.aligned,
-                    result.offset + b * result.strides[0] +
-                        s * result.strides[1] + v * result.strides[2],
-                    manifest.computeType);
+  copyLogits(result, result.aligned, manifest.computeType, batch, logits);
   std::free(result.allocated);
+  return {};
+}
+
+Status CpuExecutable::allocateCache(size_t bytes, std::shared_ptr<void> &out) {
+  void *data = std::calloc(bytes ? bytes : 1, 1);
+  if (!data)
+    return Status::error("cannot allocate a KV cache of " +
+                         std::to_string(bytes) + " bytes");
+  out = std::shared_ptr<void>(data, std::free);
+  return {};
 }
 
 } // namespace llmrt

@@ -12,6 +12,7 @@
 #define LLMRT_LIB_CPU_CPUEXECUTABLE_H
 
 #include "../Artifact.h"
+#include "../Executable.h"
 
 #include "llmrt/WeightStore.h"
 
@@ -21,7 +22,7 @@ namespace llmrt {
 
 class Communicator;
 
-class CpuExecutable {
+class CpuExecutable : public Executable {
 public:
   /// Loads `program`'s library and points its parameter table at the
   /// tensors (or slices) of `store`, which must outlive the executable, as
@@ -29,22 +30,14 @@ public:
   static Status load(const Manifest &manifest, const ArtifactProgram &program,
                      WeightStore &store, Communicator *communicator,
                      std::unique_ptr<CpuExecutable> &out);
-  ~CpuExecutable();
+  ~CpuExecutable() override;
 
-  enum class Entry { Prefill, PrefillLast, Decode };
-
-  /// Runs an entry point on `cache` (2 x layers x batch x max_seq x kv_heads
-  /// x head_dim of the compute type, for the program's layers and KV heads)
-  /// for `seq` tokens per row (1 for decode). A program that returns logits
-  /// writes float32 logits: [batch, seq, vocab] for Prefill, [batch, vocab]
-  /// for the token last[b] of each row (PrefillLast) or for the one token
-  /// (Decode); others write nothing.
-  void run(Entry entry, void *cache, int64_t batch, int64_t seq,
-           const int32_t *ids, const int64_t *positions, const int64_t *last,
-           float *logits) const;
-
+  Status run(Entry entry, void *cache, int64_t batch, int64_t seq,
+             const int32_t *ids, const int64_t *positions, const int64_t *last,
+             float *logits) override;
+  Status allocateCache(size_t bytes, std::shared_ptr<void> &out) override;
   /// Bytes of this program's weights (views and copies).
-  uint64_t weightBytes() const { return bytes; }
+  uint64_t weightBytes() const override { return bytes; }
   /// Bytes of weight slices copied out of the checkpoint (strided slices).
   uint64_t copiedBytes() const;
 

@@ -62,6 +62,14 @@ Status CudaDriver::load(const CudaDriver *&out) {
     resolve(lib, "cuEventSynchronize", driver.eventSynchronize, missing);
     resolve(lib, "cuEventElapsedTime", driver.eventElapsedTime, missing);
     resolve(lib, "cuGetErrorString", driver.getErrorString, missing);
+    resolve(lib, "cuMemAllocAsync", driver.memAllocAsync, missing);
+    resolve(lib, "cuMemFreeAsync", driver.memFreeAsync, missing);
+    resolve(lib, "cuDeviceGetDefaultMemPool", driver.deviceGetDefaultMemPool,
+            missing);
+    resolve(lib, "cuMemPoolSetAttribute", driver.memPoolSetAttribute,
+            missing);
+    resolve(lib, "cuMemcpyAsync", driver.memcpyAsync, missing);
+    resolve(lib, "cuMemsetD8Async", driver.memsetD8Async, missing);
     if (!missing.empty()) {
       status = Status::error("libcuda.so.1 has no " + missing +
                              ": the NVIDIA driver is too old");
@@ -127,6 +135,10 @@ Status CudaDevice::open(int ordinal, std::unique_ptr<CudaDevice> &out) {
   device->capability = 10 * major + minor;
   out = std::move(device);
   return {};
+}
+
+Status CudaDevice::makeCurrent() const {
+  return api->check(api->ctxSetCurrent(context), "cuCtxSetCurrent");
 }
 
 CudaDevice::~CudaDevice() {

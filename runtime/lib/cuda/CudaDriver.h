@@ -50,6 +50,13 @@ struct CudaDriver {
   CUresult (*eventSynchronize)(CUevent);
   CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*getErrorString)(CUresult, const char **);
+  // Stream-ordered memory (the device's default pool) and copies.
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*deviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
+  CUresult (*memPoolSetAttribute)(CUmemoryPool, CUmemPool_attribute, void *);
+  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*memsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
 
   /// Opens libcuda.so.1 once per process and initializes the driver; the
   /// error says whether the driver is missing or failed to start.
@@ -73,6 +80,9 @@ public:
   /// sm_XY as XY.
   int computeCapability() const { return capability; }
   size_t totalMemory() const { return memory; }
+  CUdevice handle() const { return device; }
+  /// Makes the device's context current on the calling thread.
+  Status makeCurrent() const;
 
   /// Loads a module image (cubin, or PTX the driver compiles) and finds
   /// `kernel` in it.

@@ -1,0 +1,363 @@
+//===- GpuMapping.cpp - Parallel loops to kernels and device memory -------===//
+//
+// The GPU half of code generation before NVVM: parallel loops tiled and
+// mapped to blocks and threads, host code that reaches device memory only
+// through copies, and the outlined kernels gathered in one module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_GPUMAPPARALLELLOOPS
+#define GEN_PASS_DEF_GPUPREPARELAUNCHES
+#define GEN_PASS_DEF_GPUMERGEKERNELMODULES
+#include "llmc/Transforms/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+/// Iterations of dimension `d` of `loop` when they are known.
+std::optional<int64_t> staticTripCount(scf::ParallelOp loop, unsigned d) {
+  std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound()[d]);
+  std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound()[d]);
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep()[d]);
+  if (!lower || !upper || !step || *step <= 0)
+    return std::nullopt;
+  return std::max<int64_t>(0, (*upper - *lower + *step - 1) / *step);
+}
+
+/// Tile sizes that give up to `threads` iterations to a block, innermost
+/// dimensions first, at most three dimensions tiled.
+SmallVector<int64_t> threadTileSizes(scf::ParallelOp loop, int64_t threads) {
+  unsigned rank = loop.getNumLoops();
+  SmallVector<int64_t> sizes(rank, 1);
+  int64_t budget = threads;
+  int tiled = 0;
+  for (int d = rank - 1; d >= 0 && budget > 1 && tiled < 3; --d) {
+    std::optional<int64_t> trips = staticTripCount(loop, d);
+    if (trips && *trips <= 1)
+      continue;
+    int64_t size = trips ? std::min(*trips, budget) : budget;
+    sizes[d] = size;
+    budget /= size;
+    ++tiled;
+  }
+  return sizes;
+}
+
+/// Maps dimensions, innermost first, to the three `processors` while they
+/// last (skipping dimensions of one iteration), the rest to sequential loops.
+void mapDimensions(scf::ParallelOp loop,
+                   ArrayRef<gpu::Processor> processors) {
+  MLIRContext *context = loop.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(1, context);
+  unsigned rank = loop.getNumLoops();
+  SmallVector<gpu::ParallelLoopDimMappingAttr> mapping(
+      rank, gpu::ParallelLoopDimMappingAttr::get(
+                context, gpu::Processor::Sequential, identity, identity));
+  size_t next = 0;
+  for (int d = rank - 1; d >= 0 && next < processors.size(); --d) {
+    std::optional<int64_t> trips = staticTripCount(loop, d);
+    if (trips && *trips <= 1)
+      continue;
+    mapping[d] = gpu::ParallelLoopDimMappingAttr::get(
+        context, processors[next++], identity, identity);
+  }
+  // Cannot fail: every processor is used at most once.
+  (void)gpu::setMappingAttr(loop, mapping);
+}
+
+struct GpuMapParallelLoopsPass
+    : llmc::impl::GpuMapParallelLoopsBase<GpuMapParallelLoopsPass> {
+  using GpuMapParallelLoopsBase::GpuMapParallelLoopsBase;
+
+  void runOnOperation() override {
+    if (threads < 1 || threads > 1024) {
+      getOperation().emitError("llmc-gpu-map-parallel-loops: threads must be "
+                               "in [1, 1024], found ")
+          << threads;
+      return signalPassFailure();
+    }
+    SmallVector<scf::ParallelOp> roots;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>() &&
+          !loop->getParentOfType<gpu::LaunchOp>())
+        roots.push_back(loop);
+    });
+    for (scf::ParallelOp loop : roots) {
+      if (loop.getNumReductions() != 0) {
+        loop.emitError("a parallel loop with reductions cannot be mapped to "
+                       "the GPU");
+        return signalPassFailure();
+      }
+      // Parallel loops nested in this one run inside each thread.
+      SmallVector<scf::ParallelOp> nested;
+      loop.getBody()->walk([&](scf::ParallelOp inner) {
+        nested.push_back(inner);
+      });
+      for (scf::ParallelOp inner : nested) {
+        if (inner.getNumReductions() != 0) {
+          inner.emitError("a parallel loop with reductions cannot be mapped "
+                          "to the GPU");
+          return signalPassFailure();
+        }
+        llmc::sequentializeParallelLoop(inner);
+      }
+      auto [blocks, tile] = scf::tileParallelLoop(
+          loop, threadTileSizes(loop, threads), /*noMinMaxBounds=*/true);
+      mapDimensions(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY,
+                             gpu::Processor::BlockZ});
+      mapDimensions(tile, {gpu::Processor::ThreadX, gpu::Processor::ThreadY,
+                           gpu::Processor::ThreadZ});
+    }
+  }
+};
+
+/// Host code reads and writes device memory one element at a time through
+/// a stack slot.
+void copyThroughStack(Operation *access, Value memref, ValueRange indices) {
+  OpBuilder b(access);
+  Location loc = access->getLoc();
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(indices.begin(), indices.end());
+  SmallVector<OpFoldResult> ones(rank, b.getIndexAttr(1));
+  auto elementType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+      {}, type, offsets, ones, ones));
+  Value element = b.create<memref::SubViewOp>(loc, elementType, memref,
+                                              offsets, ones, ones);
+  Value slot =
+      b.create<memref::AllocaOp>(loc, MemRefType::get({}, type.getElementType()));
+  if (auto load = dyn_cast<memref::LoadOp>(access)) {
+    b.create<gpu::MemcpyOp>(loc, TypeRange(), ValueRange(), slot, element);
+    load.getResult().replaceAllUsesWith(
+        b.create<memref::LoadOp>(loc, slot, ValueRange()));
+  } else {
+    auto store = cast<memref::StoreOp>(access);
+    b.create<memref::StoreOp>(loc, store.getValueToStore(), slot,
+                              ValueRange());
+    b.create<gpu::MemcpyOp>(loc, TypeRange(), ValueRange(), element, slot);
+  }
+  access->erase();
+}
+
+/// Which buffers live on the device: memref values joined when one is a
+/// view of the other or flows through a call, a class being on the device
+/// when a kernel, the runtime (public functions) or the weights touch any
+/// of its members. The rest is host bookkeeping (the deallocation pass's
+/// alias checks).
+class DeviceBuffers {
+public:
+  explicit DeviceBuffers(ModuleOp module) {
+    SymbolTable symbols(module);
+    module.walk([&](Operation *op) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {
+        join(view.getViewSource(), op->getResult(0));
+      } else if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
+        join(metadata.getSource(), metadata.getBaseBuffer());
+      } else if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+        if (!callee || callee.isExternal())
+          return;
+        for (auto [operand, arg] :
+             llvm::zip(call.getOperands(), callee.getArguments()))
+          join(operand, arg);
+        callee.walk([&](func::ReturnOp ret) {
+          for (auto [result, returned] :
+               llvm::zip(call.getResults(), ret.getOperands()))
+            join(result, returned);
+        });
+      } else if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
+        llvm::SetVector<Value> captured;
+        getUsedValuesDefinedAbove(launch.getBody(), captured);
+        for (Value value : captured)
+          markDevice(value);
+      } else if (auto func = dyn_cast<func::FuncOp>(op)) {
+        if (!func.isPublic() || func.isExternal())
+          return;
+        for (Value arg : func.getArguments())
+          markDevice(arg);
+        func.walk([&](func::ReturnOp ret) {
+          for (Value value : ret.getOperands())
+            markDevice(value);
+        });
+      } else if (op->getName().getStringRef() == "llm.param_buffer") {
+        markDevice(op->getResult(0));
+      }
+    });
+  }
+
+  bool onDevice(Value value) const {
+    if (!isa<MemRefType>(value.getType()))
+      return false;
+    auto leader = classes.findLeader(value.getAsOpaquePointer());
+    if (leader == classes.member_end())
+      return false;
+    return device.contains(*leader);
+  }
+
+private:
+  void join(Value a, Value b) {
+    if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()))
+      return;
+    const void *leaderA = classes.getOrInsertLeaderValue(a.getAsOpaquePointer());
+    const void *leaderB = classes.getOrInsertLeaderValue(b.getAsOpaquePointer());
+    bool wasDevice = device.contains(leaderA) || device.contains(leaderB);
+    const void *leader = *classes.unionSets(leaderA, leaderB);
+    if (wasDevice)
+      device.insert(leader);
+  }
+  void markDevice(Value value) {
+    if (!isa<MemRefType>(value.getType()))
+      return;
+    device.insert(classes.getOrInsertLeaderValue(value.getAsOpaquePointer()));
+  }
+
+  llvm::EquivalenceClasses<const void *> classes;
+  /// Leaders of device classes, possibly stale after a union: resolved by
+  /// finalize().
+  llvm::DenseSet<const void *> device;
+
+public:
+  /// Device marks made before later unions sit on former leaders: moves
+  /// them to the current ones.
+  void finalize() {
+    llvm::DenseSet<const void *> leaders;
+    for (const void *member : device)
+      leaders.insert(*classes.findLeader(member));
+    device = std::move(leaders);
+  }
+};
+
+struct GpuPrepareLaunchesPass
+    : llmc::impl::GpuPrepareLaunchesBase<GpuPrepareLaunchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    module.walk([&](gpu::LaunchOp launch) {
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(launch.getBody(), captured);
+      OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+      for (Value value : captured)
+        if (auto global = value.getDefiningOp<memref::GetGlobalOp>()) {
+          Value inside = b.clone(*global)->getResult(0);
+          replaceAllUsesInRegionWith(value, inside, launch.getBody());
+        }
+    });
+
+    WalkResult unmapped = module.walk([&](scf::ParallelOp loop) {
+      if (loop->getParentOfType<gpu::LaunchOp>())
+        return WalkResult::advance();
+      loop.emitError("this loop nest was not mapped to the GPU "
+                     "(convert-parallel-loops-to-gpu left it on the host)");
+      return WalkResult::interrupt();
+    });
+    if (unmapped.wasInterrupted())
+      return signalPassFailure();
+
+    DeviceBuffers buffers(module);
+    buffers.finalize();
+    // Host bookkeeping lives on the stack.
+    SmallVector<memref::AllocOp> hostAllocs;
+    module.walk([&](memref::AllocOp alloc) {
+      if (!buffers.onDevice(alloc))
+        hostAllocs.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : hostAllocs) {
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      OpBuilder b(alloc);
+      auto alloca = b.create<memref::AllocaOp>(
+          alloc.getLoc(), alloc.getType(), alloc.getDynamicSizes(),
+          alloc.getSymbolOperands(), alloc.getAlignmentAttr());
+      alloc.replaceAllUsesWith(alloca.getResult());
+      alloc.erase();
+    }
+
+    SmallVector<Operation *> hostAccesses;
+    module.walk([&](Operation *op) {
+      if (!isa<memref::LoadOp, memref::StoreOp>(op) ||
+          op->getParentOfType<gpu::LaunchOp>())
+        return;
+      Value memref = isa<memref::LoadOp>(op)
+                         ? cast<memref::LoadOp>(op).getMemRef()
+                         : cast<memref::StoreOp>(op).getMemRef();
+      if (buffers.onDevice(memref))
+        hostAccesses.push_back(op);
+    });
+    for (Operation *op : hostAccesses) {
+      if (auto load = dyn_cast<memref::LoadOp>(op))
+        copyThroughStack(op, load.getMemRef(), load.getIndices());
+      else
+        copyThroughStack(op, cast<memref::StoreOp>(op).getMemRef(),
+                         cast<memref::StoreOp>(op).getIndices());
+    }
+  }
+};
+
+constexpr llvm::StringLiteral kKernelModule = "llmc_kernels";
+
+struct GpuMergeKernelModulesPass
+    : llmc::impl::GpuMergeKernelModulesBase<GpuMergeKernelModulesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> sources(module.getOps<gpu::GPUModuleOp>());
+    if (sources.empty())
+      return;
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto merged = b.create<gpu::GPUModuleOp>(module.getLoc(), kKernelModule);
+    SymbolTable mergedSymbols(merged);
+    // The outliner names every kernel after its function and makes the
+    // module names unique: a kernel takes its module's name.
+    llvm::DenseMap<SymbolRefAttr, StringAttr> renamed;
+    for (gpu::GPUModuleOp source : sources) {
+      for (Operation &op :
+           llvm::make_early_inc_range(source.getBody()->getOperations())) {
+        if (op.hasTrait<OpTrait::IsTerminator>())
+          continue;
+        auto symbol = dyn_cast<SymbolOpInterface>(op);
+        if (auto kernel = dyn_cast<gpu::GPUFuncOp>(op)) {
+          StringAttr name = source.getSymNameAttr();
+          renamed[SymbolRefAttr::get(
+              name, {FlatSymbolRefAttr::get(kernel.getNameAttr())})] =
+              name;
+          if (mergedSymbols.lookup(name)) {
+            source.emitError("two kernels named ") << name;
+            return signalPassFailure();
+          }
+          SymbolTable::setSymbolName(kernel, name);
+        } else if (symbol && mergedSymbols.lookup(symbol.getName())) {
+          // A global copied into several modules is kept once.
+          continue;
+        }
+        op.moveBefore(merged.getBody()->getTerminator());
+        if (symbol)
+          mergedSymbols.insert(&op);
+      }
+    }
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      auto name = renamed.find(launch.getKernel());
+      if (name == renamed.end())
+        return;
+      launch.setKernelAttr(SymbolRefAttr::get(
+          b.getStringAttr(kKernelModule),
+          {FlatSymbolRefAttr::get(name->second)}));
+    });
+    for (gpu::GPUModuleOp source : sources)
+      source.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,372 @@
+//===- CudaExecutable.cpp - Host code and kernels of a GPU artifact -------===//
+
+#include "CudaExecutable.h"
+
+#include "llmrt/GpuABI.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <sstream>
+
+namespace llmrt {
+
+namespace {
+
+/// Where the table's allocator points after a failure: host code never
+/// dereferences device memory, and every later call is skipped.
+alignas(256) std::byte failedAllocation[256];
+
+void *gpuAlloc(void *context, int64_t size) {
+  return static_cast<CudaExecutable *>(context)->allocate(size);
+}
+void gpuFree(void *context, void *pointer) {
+  static_cast<CudaExecutable *>(context)->release(pointer);
+}
+void gpuLaunch(void *context, int32_t kernel, int64_t gridX, int64_t gridY,
+               int64_t gridZ, int64_t blockX, int64_t blockY, int64_t blockZ,
+               int32_t sharedBytes, void **args) {
+  const int64_t grid[3] = {gridX, gridY, gridZ};
+  const int64_t block[3] = {blockX, blockY, blockZ};
+  static_cast<CudaExecutable *>(context)->launch(kernel, grid, block,
+                                                 sharedBytes, args);
+}
+void gpuMemcpy(void *context, void *destination, const void *source,
+               int64_t size) {
+  static_cast<CudaExecutable *>(context)->copy(destination, source, size);
+}
+
+Status readFile(const std::string &path, std::string &out) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return Status::error(path + ": cannot read");
+  std::ostringstream text;
+  text << file.rdbuf();
+  out = text.str();
+  return {};
+}
+
+CUdeviceptr devicePointer(const void *pointer) {
+  return reinterpret_cast<CUdeviceptr>(pointer);
+}
+
+} // namespace
+
+bool CudaExecutable::failed(CUresult result, const std::string &what) {
+  if (result == CUDA_SUCCESS)
+    return false;
+  if (error.ok())
+    error = api->check(result, what);
+  return true;
+}
+
+void *CudaExecutable::allocate(int64_t size) {
+  CUdeviceptr pointer = 0;
+  if (!error.ok() ||
+      failed(api->memAllocAsync(&pointer, size > 0 ? size : 1, stream),
+             "out of device memory allocating " + std::to_string(size) +
+                 " bytes (cuMemAllocAsync)"))
+    return failedAllocation;
+  return reinterpret_cast<void *>(pointer);
+}
+
+void CudaExecutable::release(void *pointer) {
+  if (pointer == failedAllocation || !error.ok())
+    return;
+  failed(api->memFreeAsync(devicePointer(pointer), stream), "cuMemFreeAsync");
+}
+
+void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
+                            const int64_t block[3], int32_t sharedBytes,
+                            void **args) {
+  if (!error.ok())
+    return;
+  if (kernel < 0 || size_t(kernel) >= kernels.size()) {
+    error = Status::error("the host code launched kernel " +
+                          std::to_string(kernel) + " of " +
+                          std::to_string(kernels.size()));
+    return;
+  }
+  for (int i = 0; i < 3; ++i) {
+    // An empty batch or sequence: nothing to do.
+    if (grid[i] <= 0 || block[i] <= 0)
+      return;
+    if (grid[i] > (i == 0 ? int64_t(0x7fffffff) : int64_t(65535))) {
+      error = Status::error("kernel '" + program.kernels[kernel] + "': " +
+                            std::to_string(grid[i]) + " blocks along " +
+                            "xyz"[i] + " exceed the GPU's grid");
+      return;
+    }
+  }
+  failed(api->launchKernel(kernels[kernel], unsigned(grid[0]),
+                           unsigned(grid[1]), unsigned(grid[2]),
+                           unsigned(block[0]), unsigned(block[1]),
+                           unsigned(block[2]), unsigned(sharedBytes), stream,
+                           args, nullptr),
+         "launching kernel '" + program.kernels[kernel] + "'");
+}
+
+void CudaExecutable::copy(void *destination, const void *source,
+                          int64_t size) {
+  if (!error.ok() || destination == failedAllocation ||
+      source == failedAllocation)
+    return;
+  // Unified addressing: the driver tells host from device pointers. The
+  // host code reads the result next, so the copy completes here.
+  if (!failed(api->memcpyAsync(devicePointer(destination),
+                               devicePointer(source), size_t(size), stream),
+              "cuMemcpyAsync"))
+    failed(api->streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+Status CudaExecutable::loadModule() {
+  // The cubin when it was made for this GPU; else the PTX, which the
+  // driver compiles for it.
+  std::string image, why;
+  if (!program.cubin.empty() &&
+      manifest.target == "sm_" + std::to_string(device->computeCapability())) {
+    if (Status status = readFile(manifest.dir + "/" + program.cubin, image);
+        !status.ok())
+      return status;
+    if (api->moduleLoadDataEx(&module, image.data(), 0, nullptr, nullptr) ==
+        CUDA_SUCCESS)
+      why.clear();
+    else
+      module = nullptr;
+  }
+  if (!module) {
+    if (Status status = readFile(manifest.dir + "/" + program.ptx, image);
+        !status.ok())
+      return status;
+    char log[4096] = {};
+    CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                              CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {log, reinterpret_cast<void *>(sizeof(log))};
+    if (Status status = api->check(
+            api->moduleLoadDataEx(&module, image.c_str(), 2, options, values),
+            manifest.dir + "/" + program.ptx + ": the driver cannot compile "
+            "it for sm_" + std::to_string(device->computeCapability()) +
+            (log[0] ? std::string(" (") + log + ")" : ""));
+        !status.ok())
+      return status;
+  }
+  kernels.resize(program.kernels.size());
+  for (size_t i = 0; i < kernels.size(); ++i)
+    if (Status status = api->check(
+            api->moduleGetFunction(&kernels[i], module,
+                                   program.kernels[i].c_str()),
+            manifest.dir + "/" + program.ptx + ": kernel '" +
+                program.kernels[i] + "'");
+        !status.ok())
+      return status;
+  return {};
+}
+
+Status CudaExecutable::uploadWeights(WeightStore &store, void **table) {
+  std::vector<std::byte> staging;
+  for (size_t i = 0; i < program.params.size(); ++i) {
+    const ArtifactParam &param = program.params[i];
+    TensorView view;
+    if (Status status = store.view(param.name, view); !status.ok())
+      return status;
+    for (size_t d = 0; d < param.offsets.size(); ++d)
+      if (Status status =
+              view.slice(d, param.offsets[d], param.shape[d], view);
+          !status.ok())
+        return Status::error("tensor '" + param.name + "': " +
+                             status.message());
+    size_t size = view.numBytes();
+    CUdeviceptr pointer = 0;
+    if (Status status = api->check(
+            api->memAlloc(&pointer, size ? size : 1),
+            "out of device memory for tensor '" + param.name + "' (" +
+                std::to_string(size) + " bytes, " + std::to_string(bytes) +
+                " uploaded before it, " +
+                std::to_string(device->totalMemory()) + " on the GPU)");
+        !status.ok())
+      return status;
+    weights.push_back(pointer);
+    const void *source = view.data;
+    if (!view.isContiguous()) {
+      staging.resize(size);
+      view.copyTo(staging.data());
+      source = staging.data();
+    }
+    if (Status status = api->check(api->memcpyHtoD(pointer, source, size),
+                                   "uploading tensor '" + param.name + "'");
+        !status.ok())
+      return status;
+    bytes += size;
+    table[i] = reinterpret_cast<void *>(pointer);
+  }
+  return {};
+}
+
+Status CudaExecutable::load(const Manifest &manifest,
+                            const ArtifactProgram &program, WeightStore &store,
+                            std::unique_ptr<CudaExecutable> &out) {
+  std::unique_ptr<CudaExecutable> executable(
+      new CudaExecutable(manifest, program));
+  int ordinal = 0;
+  if (const char *env = std::getenv("LLMRT_CUDA_DEVICE"))
+    ordinal = std::atoi(env);
+  if (Status status = CudaDevice::open(ordinal, executable->device);
+      !status.ok())
+    return status;
+  const CudaDriver *api = &executable->device->driver();
+  executable->api = api;
+  int wanted = std::atoi(manifest.target.c_str() + 3);
+  if (executable->device->computeCapability() < wanted)
+    return Status::error(manifest.dir + ": compiled for " + manifest.target +
+                         ", but GPU " + std::to_string(ordinal) + " (" +
+                         executable->device->name() + ") is sm_" +
+                         std::to_string(
+                             executable->device->computeCapability()));
+  if (Status status = api->check(
+          api->streamCreate(&executable->stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
+      !status.ok())
+    return status;
+  // Freed memory stays in the pool for the next step.
+  CUmemoryPool pool = nullptr;
+  uint64_t keep = UINT64_MAX;
+  if (Status status = api->check(
+          api->deviceGetDefaultMemPool(&pool, executable->device->handle()),
+          "cuDeviceGetDefaultMemPool");
+      !status.ok())
+    return status;
+  if (Status status = api->check(
+          api->memPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                                   &keep),
+          "cuMemPoolSetAttribute");
+      !status.ok())
+    return status;
+  if (Status status = executable->loadModule(); !status.ok())
+    return status;
+
+  std::string path = manifest.dir + "/" + program.library;
+  executable->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!executable->library)
+    return Status::error(path + ": cannot load: " + dlerror());
+  auto symbol = [&](const std::string &name, void *&address) -> Status {
+    address = dlsym(executable->library, name.c_str());
+    if (!address)
+      return Status::error(path + ": missing symbol '" + name + "'");
+    return {};
+  };
+  void *params = nullptr, *gpu = nullptr;
+  for (auto [name, address] :
+       {std::pair<std::string, void **>{manifest.paramTableSymbol,
+                                                &params},
+        {LLMRT_GPU_TABLE, &gpu},
+        {manifest.prefillSymbol, &executable->prefill},
+        {manifest.prefillLastSymbol, &executable->prefillLast},
+        {manifest.decodeSymbol, &executable->decode}})
+    if (Status status = symbol(name, *address); !status.ok())
+      return status;
+  void **table = static_cast<void **>(gpu);
+  table[LLMRT_GPU_SLOT_CONTEXT] = executable.get();
+  table[LLMRT_GPU_SLOT_ALLOC] = reinterpret_cast<void *>(&gpuAlloc);
+  table[LLMRT_GPU_SLOT_FREE] = reinterpret_cast<void *>(&gpuFree);
+  table[LLMRT_GPU_SLOT_LAUNCH] = reinterpret_cast<void *>(&gpuLaunch);
+  table[LLMRT_GPU_SLOT_MEMCPY] = reinterpret_cast<void *>(&gpuMemcpy);
+  if (Status status =
+          executable->uploadWeights(store, static_cast<void **>(params));
+      !status.ok())
+    return status;
+  out = std::move(executable);
+  return {};
+}
+
+CudaExecutable::~CudaExecutable() {
+  if (!api)
+    return;
+  (void)device->makeCurrent();
+  if (stream)
+    api->streamSynchronize(stream);
+  for (CUdeviceptr pointer : weights)
+    api->memFree(pointer);
+  if (module)
+    api->moduleUnload(module);
+  if (stream)
+    api->streamDestroy(stream);
+  if (library)
+    dlclose(library);
+}
+
+Status CudaExecutable::allocateCache(size_t size,
+                                     std::shared_ptr<void> &out) {
+  if (Status status = device->makeCurrent(); !status.ok())
+    return status;
+  CUdeviceptr pointer = 0;
+  if (Status status = api->check(
+          api->memAlloc(&pointer, size ? size : 1),
+          "out of device memory for a KV cache of " + std::to_string(size) +
+              " bytes");
+      !status.ok())
+    return status;
+  if (Status status = api->check(
+          api->memsetD8Async(pointer, 0, size, stream), "cuMemsetD8Async");
+      !status.ok())
+    return status;
+  const CudaDriver *driver = api;
+  out = std::shared_ptr<void>(reinterpret_cast<void *>(pointer),
+                              [driver](void *p) {
+                                driver->memFree(devicePointer(p));
+                              });
+  return api->check(api->streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
+                           int64_t seq, const int32_t *ids,
+                           const int64_t *positions, const int64_t *last,
+                           float *logits) {
+  if (!error.ok())
+    return error;
+  if (Status status = device->makeCurrent(); !status.ok())
+    return status;
+  // The inputs, copied to the device in one buffer.
+  size_t idsBytes = size_t(batch * seq) * sizeof(int32_t);
+  size_t rowBytes = size_t(batch) * sizeof(int64_t);
+  size_t idsSpace = (idsBytes + 255) / 256 * 256;
+  std::vector<std::byte> host(idsSpace + 2 * rowBytes);
+  std::memcpy(host.data(), ids, idsBytes);
+  std::memcpy(host.data() + idsSpace, positions, rowBytes);
+  if (last)
+    std::memcpy(host.data() + idsSpace + rowBytes, last, rowBytes);
+  auto *inputs = static_cast<std::byte *>(allocate(int64_t(host.size())));
+  copy(inputs, host.data(), int64_t(host.size()));
+
+  EntryInputs in;
+  in.ids = contiguousMemRef(inputs, {batch, seq});
+  in.positions = contiguousMemRef(inputs + idsSpace, {batch});
+  in.last = contiguousMemRef(inputs + idsSpace + rowBytes, {batch});
+  in.cache =
+      contiguousMemRef(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
+                               program.numKVHeads, manifest.headDim});
+  void *code = entry == Entry::Decode        ? decode
+               : entry == Entry::PrefillLast ? prefillLast
+                                             : prefill;
+  MemRef<3> result;
+  callEntryPoint(code, entry == Entry::PrefillLast, program.returnsLogits, in,
+                 result);
+  if (program.returnsLogits && error.ok()) {
+    // The logits: a device buffer the code allocated, copied back whole.
+    int64_t last = result.offset;
+    for (int d = 0; d < 3; ++d)
+      last += (result.sizes[d] - 1) * result.strides[d];
+    std::vector<std::byte> staging(size_t(last + 1) *
+                                   dtypeSize(manifest.computeType));
+    copy(staging.data(), result.aligned, int64_t(staging.size()));
+    if (error.ok())
+      copyLogits(result, staging.data(), manifest.computeType, batch, logits);
+    release(result.allocated);
+  }
+  release(inputs);
+  if (error.ok())
+    failed(api->streamSynchronize(stream), "running the model");
+  return error;
+}
+
+} // namespace llmrt

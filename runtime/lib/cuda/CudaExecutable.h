@@ -1,0 +1,72 @@
+//===- CudaExecutable.h - Host code and kernels of a GPU artifact -*- C++ -*-=//
+//
+// The CUDA backend: one program's host library, whose GPU table
+// (llmrt/GpuABI.h) the backend fills with its allocator, launcher and copy
+// on one stream; its kernels loaded from the artifact's cubin (or its PTX,
+// compiled by the driver, when the cubin does not fit the GPU); its
+// parameter table pointing at the weights, uploaded to the device once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMRT_LIB_CUDA_CUDAEXECUTABLE_H
+#define LLMRT_LIB_CUDA_CUDAEXECUTABLE_H
+
+#include "../Artifact.h"
+#include "../Executable.h"
+#include "CudaDriver.h"
+
+#include "llmrt/WeightStore.h"
+
+#include <memory>
+#include <vector>
+
+namespace llmrt {
+
+class CudaExecutable : public Executable {
+public:
+  /// Opens the GPU (LLMRT_CUDA_DEVICE, default 0), loads `program`'s
+  /// library and kernels and uploads its weights from `store`.
+  static Status load(const Manifest &manifest, const ArtifactProgram &program,
+                     WeightStore &store,
+                     std::unique_ptr<CudaExecutable> &out);
+  ~CudaExecutable() override;
+
+  Status run(Entry entry, void *cache, int64_t batch, int64_t seq,
+             const int32_t *ids, const int64_t *positions, const int64_t *last,
+             float *logits) override;
+  Status allocateCache(size_t bytes, std::shared_ptr<void> &out) override;
+  uint64_t weightBytes() const override { return bytes; }
+
+  /// The GPU table's functions (context: the executable).
+  void *allocate(int64_t size);
+  void release(void *pointer);
+  void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3],
+              int32_t sharedBytes, void **args);
+  void copy(void *destination, const void *source, int64_t size);
+
+private:
+  CudaExecutable(const Manifest &manifest, const ArtifactProgram &program)
+      : manifest(manifest), program(program) {}
+  /// Keeps the first failure; later calls of the table do nothing, and
+  /// run() returns it.
+  bool failed(CUresult result, const std::string &what);
+  Status loadModule();
+  Status uploadWeights(WeightStore &store, void **table);
+
+  const Manifest &manifest;
+  const ArtifactProgram &program;
+  std::unique_ptr<CudaDevice> device;
+  const CudaDriver *api = nullptr;
+  CUstream stream = nullptr;
+  CUmodule module = nullptr;
+  std::vector<CUfunction> kernels;
+  void *library = nullptr;
+  void *prefill = nullptr, *prefillLast = nullptr, *decode = nullptr;
+  std::vector<CUdeviceptr> weights;
+  uint64_t bytes = 0;
+  Status error;
+};
+
+} // namespace llmrt
+
+#endif // LLMRT_LIB_CUDA_CUDAEXECUTABLE_H
