@@ -55,3 +55,11 @@ try:
         config.available_features.add("cuda-gpu")
 except (OSError, subprocess.TimeoutExpired):
     pass
+
+# The CUDA backend's host side under a driver that runs no kernels
+# (unittests/Runtime/cuda/FakeCudaDriver.cpp): %fake_cuda prefixes llmc-run.
+fake_cuda = os.path.join(config.llmc_obj_root, "fake-cuda")
+if os.path.exists(os.path.join(fake_cuda, "libcuda.so.1")):
+    config.available_features.add("fake-cuda")
+    config.substitutions.append(
+        ("%fake_cuda", "env LD_LIBRARY_PATH=" + fake_cuda))

@@ -1,0 +1,220 @@
+//===- FakeCudaDriver.cpp - A libcuda.so.1 without a GPU, for tests -------===//
+//
+// Lets the CUDA backend's host side run on a machine with no GPU: every
+// driver call the backend makes succeeds, kernels are not run (launches are
+// checked and counted), and device memory is a region the process cannot
+// touch: it is mapped twice from one memfd, PROT_NONE where device pointers
+// point and read-write where this driver copies. Host code that dereferences
+// a device pointer crashes the test. At exit it prints what it saw:
+//
+//   fake-cuda: L launches (K kernels), A allocations, F frees, C copies
+//
+// The compute capability is FAKE_CUDA_SM (default 90).
+//
+//===----------------------------------------------------------------------===//
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr size_t kDeviceBytes = size_t(4) << 30;
+
+struct Device {
+  char *device = nullptr; // PROT_NONE: what device pointers point into
+  char *shadow = nullptr; // the same pages, read-write, for this driver
+  size_t used = 0;
+  long launches = 0, allocations = 0, frees = 0, copies = 0;
+  std::set<std::string> kernels;
+  std::set<std::string> functions;
+  bool failed = false;
+
+  Device() {
+    int fd = memfd_create("fake-cuda", 0);
+    if (fd < 0 || ftruncate(fd, kDeviceBytes) != 0)
+      std::abort();
+    device = static_cast<char *>(
+        mmap(nullptr, kDeviceBytes, PROT_NONE, MAP_SHARED, fd, 0));
+    shadow = static_cast<char *>(mmap(nullptr, kDeviceBytes,
+                                      PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                                      0));
+    close(fd);
+    if (device == MAP_FAILED || shadow == MAP_FAILED)
+      std::abort();
+  }
+  ~Device() {
+    std::fprintf(stderr,
+                 "fake-cuda: %ld launches (%zu kernels), %ld allocations, "
+                 "%ld frees, %ld copies%s\n",
+                 launches, kernels.size(), allocations, frees, copies,
+                 failed ? ", INVALID CALLS" : "");
+  }
+  bool isDevice(const void *p) const {
+    auto *c = static_cast<const char *>(p);
+    return c >= device && c < device + kDeviceBytes;
+  }
+  /// Where this driver reads or writes `p`: the shadow of a device
+  /// pointer, else the host pointer itself.
+  void *access(CUdeviceptr p) const {
+    auto *c = reinterpret_cast<char *>(p);
+    return isDevice(c) ? shadow + (c - device) : c;
+  }
+  CUresult allocate(CUdeviceptr *out, size_t bytes) {
+    size_t start = (used + 255) / 256 * 256;
+    if (start + bytes > kDeviceBytes)
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    used = start + bytes;
+    ++allocations;
+    *out = reinterpret_cast<CUdeviceptr>(device + start);
+    return CUDA_SUCCESS;
+  }
+  CUresult release(CUdeviceptr p) {
+    if (!isDevice(reinterpret_cast<void *>(p))) {
+      failed = true;
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+    ++frees;
+    return CUDA_SUCCESS;
+  }
+  CUresult copy(CUdeviceptr to, CUdeviceptr from, size_t bytes) {
+    ++copies;
+    std::memcpy(access(to), access(from), bytes);
+    return CUDA_SUCCESS;
+  }
+};
+
+Device &gpu() {
+  static Device device;
+  return device;
+}
+
+int computeCapability() {
+  const char *sm = std::getenv("FAKE_CUDA_SM");
+  return sm ? std::atoi(sm) : 90;
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult cuInit(unsigned int) { return CUDA_SUCCESS; }
+CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGet(CUdevice *device, int ordinal) {
+  *device = ordinal;
+  return ordinal == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+CUresult cuDeviceGetName(char *name, int size, CUdevice) {
+  std::snprintf(name, size, "fake GPU");
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute,
+                              CUdevice) {
+  *value = attribute == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+               ? computeCapability() / 10
+           : attribute == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+               ? computeCapability() % 10
+               : 0;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceTotalMem(size_t *bytes, CUdevice) {
+  *bytes = kDeviceBytes;
+  return CUDA_SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice) {
+  *context = reinterpret_cast<CUcontext>(&gpu());
+  return CUDA_SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRelease(CUdevice) { return CUDA_SUCCESS; }
+CUresult cuCtxSetCurrent(CUcontext) { return CUDA_SUCCESS; }
+CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int,
+                            CUjit_option *, void **) {
+  *module = reinterpret_cast<CUmodule>(const_cast<void *>(image));
+  return CUDA_SUCCESS;
+}
+CUresult cuModuleUnload(CUmodule) { return CUDA_SUCCESS; }
+CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
+  auto inserted = gpu().functions.insert(name);
+  *function = reinterpret_cast<CUfunction>(
+      const_cast<std::string *>(&*inserted.first));
+  return CUDA_SUCCESS;
+}
+CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
+                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned, CUstream, void **params, void **) {
+  Device &device = gpu();
+  if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 ||
+      gy > 65535 || gz > 65535 || !params) {
+    device.failed = true;
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  ++device.launches;
+  device.kernels.insert(*reinterpret_cast<std::string *>(function));
+  return CUDA_SUCCESS;
+}
+CUresult cuMemAlloc(CUdeviceptr *out, size_t bytes) {
+  return gpu().allocate(out, bytes);
+}
+CUresult cuMemFree(CUdeviceptr p) { return gpu().release(p); }
+CUresult cuMemAllocAsync(CUdeviceptr *out, size_t bytes, CUstream) {
+  return gpu().allocate(out, bytes);
+}
+CUresult cuMemFreeAsync(CUdeviceptr p, CUstream) { return gpu().release(p); }
+CUresult cuMemcpyHtoD(CUdeviceptr to, const void *from, size_t bytes) {
+  return gpu().copy(to, reinterpret_cast<CUdeviceptr>(from), bytes);
+}
+CUresult cuMemcpyDtoH(void *to, CUdeviceptr from, size_t bytes) {
+  return gpu().copy(reinterpret_cast<CUdeviceptr>(to), from, bytes);
+}
+CUresult cuMemcpyAsync(CUdeviceptr to, CUdeviceptr from, size_t bytes,
+                       CUstream) {
+  return gpu().copy(to, from, bytes);
+}
+CUresult cuMemsetD8Async(CUdeviceptr p, unsigned char value, size_t bytes,
+                         CUstream) {
+  std::memset(gpu().access(p), value, bytes);
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice) {
+  *pool = reinterpret_cast<CUmemoryPool>(&gpu());
+  return CUDA_SUCCESS;
+}
+CUresult cuMemPoolSetAttribute(CUmemoryPool, CUmemPool_attribute, void *) {
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamCreate(CUstream *stream, unsigned int) {
+  *stream = reinterpret_cast<CUstream>(&gpu());
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamDestroy(CUstream) { return CUDA_SUCCESS; }
+CUresult cuStreamSynchronize(CUstream) { return CUDA_SUCCESS; }
+CUresult cuEventCreate(CUevent *event, unsigned int) {
+  *event = reinterpret_cast<CUevent>(&gpu());
+  return CUDA_SUCCESS;
+}
+CUresult cuEventDestroy(CUevent) { return CUDA_SUCCESS; }
+CUresult cuEventRecord(CUevent, CUstream) { return CUDA_SUCCESS; }
+CUresult cuEventSynchronize(CUevent) { return CUDA_SUCCESS; }
+// The backend resolves the unversioned name, which cuda.h maps to _v2.
+#undef cuEventElapsedTime
+CUresult cuEventElapsedTime(float *ms, CUevent, CUevent) {
+  *ms = 0;
+  return CUDA_SUCCESS;
+}
+CUresult cuGetErrorString(CUresult result, const char **message) {
+  *message = result == CUDA_ERROR_OUT_OF_MEMORY ? "out of memory"
+                                                : "invalid value";
+  return CUDA_SUCCESS;
+}
+
+} // extern "C"
