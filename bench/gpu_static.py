@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Static measures of GPU artifacts, without a GPU.
+
+  bench/gpu_static.py [--build build] [--models llama-gqa,gpt2,qwen2-mqa]
+
+For each example model compiled for sm_80 and sm_90 (f16): kernels in the
+program, the most registers / shared bytes of a kernel and total spill
+bytes (ptxas -v, from the manifest), and kernel launches, device
+allocations and host<->device copies per decode step, counted by running
+llmc-run under the fake driver (build/fake-cuda: no kernel runs) for 1 and
+for 9 new tokens. A reference for ratios: the launches per decode step of
+a hand-fused engine (one GEMM per projection, one fused norm, rope, attention
+and activation kernel each: about 9 per layer + 3) are printed beside ours.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+
+def fake_counts(run, artifact, fake, tokens):
+    env = dict(os.environ, LD_LIBRARY_PATH=fake, FAKE_CUDA_SM="90")
+    out = subprocess.run([run, artifact, "--prompt-ids=1,2,3,4",
+                          f"--max-new-tokens={tokens}"], env=env,
+                         capture_output=True, text=True, check=True)
+    m = re.search(r"fake-cuda: (\d+) launches \(\d+ kernels\), (\d+) "
+                  r"allocations, \d+ frees, (\d+) copies", out.stderr)
+    return [int(x) for x in m.groups()]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--models", default="llama-gqa,gpt2,qwen2-mqa")
+    args = parser.parse_args()
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    llmc = os.path.join(args.build, "bin", "llmc")
+    run = os.path.join(args.build, "bin", "llmc-run")
+    fake = os.path.join(args.build, "fake-cuda")
+    print(f"{'model':<11} {'target':<6} {'kernels':>7} {'max regs':>8} "
+          f"{'spill B':>7} {'smem B':>6} {'launch/step':>11} "
+          f"{'fused ref':>9} {'ratio':>5} {'alloc/step':>10} "
+          f"{'copy/step':>9}")
+    with tempfile.TemporaryDirectory() as work:
+        for model in args.models.split(","):
+            with open(os.path.join(src, "examples", model,
+                                   "config.json")) as f:
+                config = json.load(f)
+            layers = config.get("num_hidden_layers", config.get("n_layer"))
+            reference = 9 * layers + 3
+            for sm in ["sm_80", "sm_90"]:
+                artifact = os.path.join(work, f"{model}.{sm}.llmc")
+                subprocess.run([llmc, "compile",
+                                os.path.join(src, "examples", model),
+                                "--dtype", "f16", f"--target={sm}", "-o",
+                                artifact], check=True)
+                with open(os.path.join(artifact, "manifest.json")) as f:
+                    kernels = json.load(f)["programs"][0]["gpu"]["kernels"]
+                one = fake_counts(run, artifact, fake, 1)
+                nine = fake_counts(run, artifact, fake, 9)
+                per = [(b - a) / 8 for a, b in zip(one, nine)]
+                print(f"{model:<11} {sm:<6} {len(kernels):>7} "
+                      f"{max(k['registers'] for k in kernels):>8} "
+                      f"{sum(k['spill_bytes'] for k in kernels):>7} "
+                      f"{max(k['shared_bytes'] for k in kernels):>6} "
+                      f"{per[0]:>11.0f} {reference:>9} "
+                      f"{per[0] / reference:>5.1f} {per[1]:>10.0f} "
+                      f"{per[2]:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
