@@ -10,8 +10,11 @@
 #ifndef LLMRT_LIB_EXECUTABLE_H
 #define LLMRT_LIB_EXECUTABLE_H
 
+#include "Artifact.h"
+
 #include "llmrt/DType.h"
 #include "llmrt/Status.h"
+#include "llmrt/WeightStore.h"
 
 #include <cstdint>
 #include <memory>
@@ -133,6 +136,35 @@ struct EntryInputs {
   MemRef<1> last;
   MemRef<6> cache;
 };
+
+/// The descriptors of a call of `program` on `cache` for `batch` rows of
+/// `seq` tokens.
+inline EntryInputs entryInputs(const Manifest &manifest,
+                               const ArtifactProgram &program, void *cache,
+                               int64_t batch, int64_t seq, const int32_t *ids,
+                               const int64_t *positions, const int64_t *last) {
+  EntryInputs in;
+  in.ids = contiguousMemRef(ids, {batch, seq});
+  in.positions = contiguousMemRef(positions, {batch});
+  in.last = contiguousMemRef(last, {batch});
+  in.cache =
+      contiguousMemRef(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
+                               program.numKVHeads, manifest.headDim});
+  return in;
+}
+
+/// The weights of `param`: its tensor in `store`, or its box of it.
+inline Status viewParam(WeightStore &store, const ArtifactParam &param,
+                        TensorView &view) {
+  if (Status status = store.view(param.name, view); !status.ok())
+    return status;
+  for (size_t d = 0; d < param.offsets.size(); ++d)
+    if (Status status = view.slice(d, param.offsets[d], param.shape[d], view);
+        !status.ok())
+      return Status::error("tensor '" + param.name + "': " +
+                           status.message());
+  return {};
+}
 
 } // namespace llmrt
 

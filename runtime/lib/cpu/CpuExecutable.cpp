@@ -53,14 +53,8 @@ Status CpuExecutable::load(const Manifest &manifest,
   for (size_t i = 0; i < program.params.size(); ++i) {
     const ArtifactParam &param = program.params[i];
     TensorView view;
-    if (Status status = store.view(param.name, view); !status.ok())
+    if (Status status = viewParam(store, param, view); !status.ok())
       return status;
-    for (size_t d = 0; d < param.offsets.size(); ++d)
-      if (Status status =
-              view.slice(d, param.offsets[d], param.shape[d], view);
-          !status.ok())
-        return Status::error("tensor '" + param.name + "': " +
-                             status.message());
     executable->bytes += view.numBytes();
     if (view.isContiguous()) {
       slots[i] = view.data;
@@ -91,13 +85,8 @@ Status CpuExecutable::run(Entry entry, void *cache, int64_t batch,
                           int64_t seq, const int32_t *ids,
                           const int64_t *positions, const int64_t *last,
                           float *logits) {
-  EntryInputs in;
-  in.ids = contiguousMemRef(ids, {batch, seq});
-  in.positions = contiguousMemRef(positions, {batch});
-  in.last = contiguousMemRef(last, {batch});
-  in.cache =
-      contiguousMemRef(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
-                               program.numKVHeads, manifest.headDim});
+  EntryInputs in = entryInputs(manifest, program, cache, batch, seq, ids,
+                               positions, last);
   void *code = entry == Entry::Decode        ? decode
                : entry == Entry::PrefillLast ? prefillLast
                                              : prefill;

@@ -168,14 +168,8 @@ Status CudaExecutable::uploadWeights(WeightStore &store, void **table) {
   for (size_t i = 0; i < program.params.size(); ++i) {
     const ArtifactParam &param = program.params[i];
     TensorView view;
-    if (Status status = store.view(param.name, view); !status.ok())
+    if (Status status = viewParam(store, param, view); !status.ok())
       return status;
-    for (size_t d = 0; d < param.offsets.size(); ++d)
-      if (Status status =
-              view.slice(d, param.offsets[d], param.shape[d], view);
-          !status.ok())
-        return Status::error("tensor '" + param.name + "': " +
-                             status.message());
     size_t size = view.numBytes();
     CUdeviceptr pointer = 0;
     if (Status status = api->check(
@@ -338,13 +332,10 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
   auto *inputs = static_cast<std::byte *>(allocate(int64_t(host.size())));
   copy(inputs, host.data(), int64_t(host.size()));
 
-  EntryInputs in;
-  in.ids = contiguousMemRef(inputs, {batch, seq});
-  in.positions = contiguousMemRef(inputs + idsSpace, {batch});
-  in.last = contiguousMemRef(inputs + idsSpace + rowBytes, {batch});
-  in.cache =
-      contiguousMemRef(cache, {2, program.numLayers, batch, manifest.maxSeqLen,
-                               program.numKVHeads, manifest.headDim});
+  EntryInputs in = entryInputs(
+      manifest, program, cache, batch, seq, reinterpret_cast<int32_t *>(inputs),
+      reinterpret_cast<int64_t *>(inputs + idsSpace),
+      reinterpret_cast<int64_t *>(inputs + idsSpace + rowBytes));
   void *code = entry == Entry::Decode        ? decode
                : entry == Entry::PrefillLast ? prefillLast
                                              : prefill;
