@@ -97,23 +97,18 @@ struct GpuMapParallelLoopsPass
         roots.push_back(loop);
     });
     for (scf::ParallelOp loop : roots) {
-      if (loop.getNumReductions() != 0) {
-        loop.emitError("a parallel loop with reductions cannot be mapped to "
-                       "the GPU");
-        return signalPassFailure();
-      }
-      // Parallel loops nested in this one run inside each thread.
-      SmallVector<scf::ParallelOp> nested;
-      loop.getBody()->walk([&](scf::ParallelOp inner) {
-        nested.push_back(inner);
-      });
-      for (scf::ParallelOp inner : nested) {
+      // Parallel loops nested in this one run inside each thread; walk()
+      // visits them before the loop itself.
+      SmallVector<scf::ParallelOp> nest;
+      loop->walk([&](scf::ParallelOp inner) { nest.push_back(inner); });
+      for (scf::ParallelOp inner : nest) {
         if (inner.getNumReductions() != 0) {
           inner.emitError("a parallel loop with reductions cannot be mapped "
                           "to the GPU");
           return signalPassFailure();
         }
-        llmc::sequentializeParallelLoop(inner);
+        if (inner != loop)
+          llmc::sequentializeParallelLoop(inner);
       }
       auto [blocks, tile] = scf::tileParallelLoop(
           loop, threadTileSizes(loop, threads), /*noMinMaxBounds=*/true);
@@ -125,9 +120,19 @@ struct GpuMapParallelLoopsPass
   }
 };
 
+/// The buffer a memref.load or memref.store accesses and its indices.
+std::optional<std::pair<Value, ValueRange>> accessedElement(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return std::make_pair(load.getMemRef(), load.getIndices());
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return std::make_pair(store.getMemRef(), store.getIndices());
+  return std::nullopt;
+}
+
 /// Host code reads and writes device memory one element at a time through
 /// a stack slot.
-void copyThroughStack(Operation *access, Value memref, ValueRange indices) {
+void copyThroughStack(Operation *access) {
+  auto [memref, indices] = *accessedElement(access);
   OpBuilder b(access);
   Location loc = access->getLoc();
   auto type = cast<MemRefType>(memref.getType());
@@ -197,48 +202,35 @@ public:
         markDevice(op->getResult(0));
       }
     });
+    // The classes are complete: a class is on the device when one of its
+    // members was seen there.
+    for (const void *member : deviceMembers)
+      device.insert(*classes.findLeader(member));
   }
 
   bool onDevice(Value value) const {
     if (!isa<MemRefType>(value.getType()))
       return false;
     auto leader = classes.findLeader(value.getAsOpaquePointer());
-    if (leader == classes.member_end())
-      return false;
-    return device.contains(*leader);
+    return leader != classes.member_end() && device.contains(*leader);
   }
 
 private:
   void join(Value a, Value b) {
-    if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()))
-      return;
-    const void *leaderA = classes.getOrInsertLeaderValue(a.getAsOpaquePointer());
-    const void *leaderB = classes.getOrInsertLeaderValue(b.getAsOpaquePointer());
-    bool wasDevice = device.contains(leaderA) || device.contains(leaderB);
-    const void *leader = *classes.unionSets(leaderA, leaderB);
-    if (wasDevice)
-      device.insert(leader);
+    if (isa<MemRefType>(a.getType()) && isa<MemRefType>(b.getType()))
+      classes.unionSets(a.getAsOpaquePointer(), b.getAsOpaquePointer());
   }
   void markDevice(Value value) {
     if (!isa<MemRefType>(value.getType()))
       return;
-    device.insert(classes.getOrInsertLeaderValue(value.getAsOpaquePointer()));
+    classes.insert(value.getAsOpaquePointer());
+    deviceMembers.push_back(value.getAsOpaquePointer());
   }
 
   llvm::EquivalenceClasses<const void *> classes;
-  /// Leaders of device classes, possibly stale after a union: resolved by
-  /// finalize().
+  SmallVector<const void *> deviceMembers;
+  /// Leaders of the classes on the device.
   llvm::DenseSet<const void *> device;
-
-public:
-  /// Device marks made before later unions sit on former leaders: moves
-  /// them to the current ones.
-  void finalize() {
-    llvm::DenseSet<const void *> leaders;
-    for (const void *member : device)
-      leaders.insert(*classes.findLeader(member));
-    device = std::move(leaders);
-  }
 };
 
 struct GpuPrepareLaunchesPass
@@ -267,7 +259,6 @@ struct GpuPrepareLaunchesPass
       return signalPassFailure();
 
     DeviceBuffers buffers(module);
-    buffers.finalize();
     // Host bookkeeping lives on the stack.
     SmallVector<memref::AllocOp> hostAllocs;
     module.walk([&](memref::AllocOp alloc) {
@@ -288,22 +279,13 @@ struct GpuPrepareLaunchesPass
 
     SmallVector<Operation *> hostAccesses;
     module.walk([&](Operation *op) {
-      if (!isa<memref::LoadOp, memref::StoreOp>(op) ||
-          op->getParentOfType<gpu::LaunchOp>())
-        return;
-      Value memref = isa<memref::LoadOp>(op)
-                         ? cast<memref::LoadOp>(op).getMemRef()
-                         : cast<memref::StoreOp>(op).getMemRef();
-      if (buffers.onDevice(memref))
+      std::optional<std::pair<Value, ValueRange>> access = accessedElement(op);
+      if (access && !op->getParentOfType<gpu::LaunchOp>() &&
+          buffers.onDevice(access->first))
         hostAccesses.push_back(op);
     });
-    for (Operation *op : hostAccesses) {
-      if (auto load = dyn_cast<memref::LoadOp>(op))
-        copyThroughStack(op, load.getMemRef(), load.getIndices());
-      else
-        copyThroughStack(op, cast<memref::StoreOp>(op).getMemRef(),
-                         cast<memref::StoreOp>(op).getIndices());
-    }
+    for (Operation *op : hostAccesses)
+      copyThroughStack(op);
   }
 };
 

@@ -3,7 +3,8 @@
 // What the C interface calls, whatever the target: the CPU backend runs a
 // host library on the weights mapped in memory, the CUDA backend the same
 // kind of library whose kernels run on a GPU, on weights uploaded once.
-// Also the memref descriptors through which both call the entry points.
+// Also the host library both load and the memref descriptors through which
+// they call its entry points.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +18,9 @@
 #include "llmrt/WeightStore.h"
 
 #include <cstdint>
+#include <dlfcn.h>
 #include <memory>
+#include <string>
 
 namespace llmrt {
 
@@ -107,28 +110,6 @@ inline void copyLogits(const MemRef<3> &result, const void *data,
             dtype);
 }
 
-/// Calls the entry point `entry` (from dlsym) with the descriptors of the
-/// inputs; `result` receives the logits when the program returns them.
-template <typename Inputs>
-void callEntryPoint(void *entry, bool prefillLast, bool returnsLogits,
-                    Inputs &in, MemRef<3> &result) {
-  if (!returnsLogits) {
-    if (prefillLast)
-      reinterpret_cast<LastStageEntryPoint>(entry)(&in.ids, &in.positions,
-                                                   &in.last, &in.cache);
-    else
-      reinterpret_cast<StageEntryPoint>(entry)(&in.ids, &in.positions,
-                                               &in.cache);
-    return;
-  }
-  if (prefillLast)
-    reinterpret_cast<LastEntryPoint>(entry)(&result, &in.ids, &in.positions,
-                                            &in.last, &in.cache);
-  else
-    reinterpret_cast<EntryPoint>(entry)(&result, &in.ids, &in.positions,
-                                        &in.cache);
-}
-
 /// The descriptors of one call's inputs.
 struct EntryInputs {
   MemRef<2> ids;
@@ -152,6 +133,84 @@ inline EntryInputs entryInputs(const Manifest &manifest,
                                program.numKVHeads, manifest.headDim});
   return in;
 }
+
+/// A program's host library, loaded with dlopen, with its parameter table
+/// and entry points; closed with the object.
+class HostLibrary {
+public:
+  HostLibrary() = default;
+  HostLibrary(const HostLibrary &) = delete;
+  HostLibrary &operator=(const HostLibrary &) = delete;
+  ~HostLibrary() {
+    if (handle)
+      dlclose(handle);
+  }
+
+  Status open(const Manifest &manifest, const ArtifactProgram &program) {
+    path = manifest.dir + "/" + program.library;
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      return Status::error(path + ": cannot load: " + dlerror());
+    void *table = nullptr;
+    for (auto [name, address] :
+         {std::pair<const std::string *, void **>{&manifest.paramTableSymbol,
+                                                  &table},
+          {&manifest.prefillSymbol, &prefill},
+          {&manifest.prefillLastSymbol, &prefillLast},
+          {&manifest.decodeSymbol, &decode}})
+      if (Status status = require(*name, *address); !status.ok())
+        return status;
+    params = static_cast<const void **>(table);
+    return {};
+  }
+
+  /// The library file.
+  const std::string &file() const { return path; }
+  /// An exported symbol, or null.
+  void *find(const std::string &name) const {
+    return dlsym(handle, name.c_str());
+  }
+  /// An exported symbol the library must have.
+  Status require(const std::string &name, void *&address) const {
+    address = find(name);
+    if (!address)
+      return Status::error(path + ": missing symbol '" + name + "'");
+    return {};
+  }
+
+  /// Calls `entry` on `in`; `result` receives the logits when the program
+  /// returns them.
+  void call(Executable::Entry entry, bool returnsLogits, EntryInputs &in,
+            MemRef<3> &result) const {
+    bool lastOnly = entry == Executable::Entry::PrefillLast;
+    void *code = entry == Executable::Entry::Decode ? decode
+                 : lastOnly                         ? prefillLast
+                                                    : prefill;
+    if (!returnsLogits) {
+      if (lastOnly)
+        reinterpret_cast<LastStageEntryPoint>(code)(&in.ids, &in.positions,
+                                                    &in.last, &in.cache);
+      else
+        reinterpret_cast<StageEntryPoint>(code)(&in.ids, &in.positions,
+                                                &in.cache);
+      return;
+    }
+    if (lastOnly)
+      reinterpret_cast<LastEntryPoint>(code)(&result, &in.ids, &in.positions,
+                                             &in.last, &in.cache);
+    else
+      reinterpret_cast<EntryPoint>(code)(&result, &in.ids, &in.positions,
+                                         &in.cache);
+  }
+
+  /// The parameter table, in the manifest's `params` order.
+  const void **params = nullptr;
+
+private:
+  std::string path;
+  void *handle = nullptr;
+  void *prefill = nullptr, *prefillLast = nullptr, *decode = nullptr;
+};
 
 /// The weights of `param`: its tensor in `store`, or its box of it.
 inline Status viewParam(WeightStore &store, const ArtifactParam &param,

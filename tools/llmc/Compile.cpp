@@ -226,40 +226,52 @@ llvm::Error compileArtifact(const CompileOptions &options,
     }
   }
 
+  // Writes program i's PTX and cubin into `dir`; returns its manifest entry.
+  auto writeGpuCode = [&](llvm::StringRef dir,
+                          size_t i) -> llvm::Expected<llvm::json::Object> {
+    std::string stem = llvm::StringRef(programs[i].first).drop_back(3).str();
+    std::string ptx = stem + ".ptx", cubin;
+    std::string ptxPath = (dir + "/" + ptx).str();
+    {
+      std::error_code error;
+      llvm::raw_fd_ostream os(ptxPath, error);
+      if (error)
+        return makeError("cannot write " + ptxPath + ": " + error.message());
+      os << gpuCode[i].ptx;
+    }
+    std::vector<KernelResources> resources;
+    if (ptxas) {
+      cubin = stem + "." + options.target + ".cubin";
+      auto assembled = assemblePtx(*ptxas, ptxPath, (dir + "/" + cubin).str(),
+                                   options.target);
+      if (!assembled)
+        return assembled.takeError();
+      resources = std::move(*assembled);
+    }
+    return describeGpuCode(gpuCode[i], ptx, cubin, resources);
+  };
+
   return writeArtifactDirectory(
       options.output, [&](llvm::StringRef dir) -> llvm::Error {
-        for (size_t i = 0; i < gpuCode.size(); ++i) {
-          llvm::StringRef library = programs[i].first;
-          std::string stem = library.drop_back(3).str();
-          std::string ptx = stem + ".ptx", cubin;
-          std::string ptxPath = (dir + "/" + ptx).str();
-          {
-            std::error_code error;
-            llvm::raw_fd_ostream os(ptxPath, error);
-            if (error)
-              return makeError("cannot write " + ptxPath + ": " +
-                               error.message());
-            os << gpuCode[i].ptx;
-          }
-          std::vector<KernelResources> resources;
-          if (ptxas) {
-            cubin = stem + "." + options.target + ".cubin";
-            auto assembled = assemblePtx(*ptxas, ptxPath,
-                                         (dir + "/" + cubin).str(),
-                                         options.target);
-            if (!assembled)
-              return assembled.takeError();
-            resources = std::move(*assembled);
-          }
-          (*(*manifest.getAsObject()->getArray("programs"))[i].getAsObject())
-              ["gpu"] = describeGpuCode(gpuCode[i], ptx, cubin, resources);
-        }
+        // Each program's host library, and its kernels' PTX and cubin, on
+        // the context's threads.
         std::vector<std::string> errors(programs.size());
+        std::vector<llvm::json::Object> gpuEntries(gpuCode.size());
         (void)failableParallelForEachN(
             &context, 0, programs.size(), [&](size_t i) {
               auto &[library, program] = programs[i];
-              if (llvm::Error error = emitHostSharedLibrary(
-                      *program, (dir + "/" + library).str())) {
+              llvm::Error error = llvm::Error::success();
+              if (!gpuCode.empty()) {
+                auto entry = writeGpuCode(dir, i);
+                if (entry)
+                  gpuEntries[i] = std::move(*entry);
+                else
+                  error = entry.takeError();
+              }
+              if (!error)
+                error = emitHostSharedLibrary(*program,
+                                              (dir + "/" + library).str());
+              if (error) {
                 errors[i] = llvm::toString(std::move(error));
                 return failure();
               }
@@ -268,6 +280,9 @@ llvm::Error compileArtifact(const CompileOptions &options,
         for (const std::string &error : errors)
           if (!error.empty())
             return makeError(error);
+        for (size_t i = 0; i < gpuEntries.size(); ++i)
+          (*(*manifest.getAsObject()->getArray("programs"))[i].getAsObject())
+              ["gpu"] = std::move(gpuEntries[i]);
         for (auto &[folder, program] : packs) {
           std::string path = (dir + "/" + folder).str();
           if (std::error_code error = llvm::sys::fs::create_directories(path))

@@ -40,43 +40,12 @@ namespace {
 /// The exported table of parameter addresses, in llm.param order.
 constexpr llvm::StringLiteral kParamTable = "__llmc_params";
 
-struct ParamBufferLowering : ConvertOpToLLVMPattern<llm::ParamBufferOp> {
-  ParamBufferLowering(LLVMTypeConverter &converter,
-                      const llvm::StringMap<int64_t> &slots,
-                      LLVM::LLVMArrayType tableType)
-      : ConvertOpToLLVMPattern(converter), slots(slots),
-        tableType(tableType) {}
-
-  LogicalResult
-  matchAndRewrite(llm::ParamBufferOp op, OpAdaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto slot = slots.find(op.getName());
-    if (slot == slots.end())
-      return rewriter.notifyMatchFailure(op, "unknown parameter");
-    auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
-    Value table =
-        rewriter.create<LLVM::AddressOfOp>(loc, ptrType, kParamTable);
-    Value entry = rewriter.create<LLVM::GEPOp>(
-        loc, ptrType, tableType, table,
-        ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(slot->second)});
-    Value data = rewriter.create<LLVM::LoadOp>(loc, ptrType, entry);
-    Value descriptor = MemRefDescriptor::fromStaticShape(
-        rewriter, loc, *getTypeConverter(), op.getType(), data);
-    rewriter.replaceOp(op, descriptor);
-    return success();
-  }
-
-  const llvm::StringMap<int64_t> &slots;
-  LLVM::LLVMArrayType tableType;
-};
-
-/// A table of function pointers the runtime fills: its symbol, its slot
-/// count, and the slot of the context passed first to every function.
+/// A table of pointers the runtime fills: its symbol, its slot count, and
+/// for a table of functions the slot of the context passed first to each.
 struct RuntimeTable {
   llvm::StringLiteral symbol;
-  int slots;
-  int contextSlot;
+  int64_t slots;
+  int contextSlot = -1;
 };
 constexpr RuntimeTable kCollectives{LLMRT_COLLECTIVE_TABLE,
                                     LLMRT_COLLECTIVE_SLOTS,
@@ -85,12 +54,12 @@ constexpr RuntimeTable kGpu{LLMRT_GPU_TABLE, LLMRT_GPU_SLOTS,
                             LLMRT_GPU_SLOT_CONTEXT};
 
 Value loadSlot(OpBuilder &b, Location loc, const RuntimeTable &table,
-               int slot) {
+               int64_t slot) {
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
   auto tableType = LLVM::LLVMArrayType::get(ptrType, table.slots);
   Value address = b.create<LLVM::AddressOfOp>(loc, ptrType, table.symbol);
   Value entry = b.create<LLVM::GEPOp>(loc, ptrType, tableType, address,
-                                      ArrayRef<LLVM::GEPArg>{0, slot});
+                                      ArrayRef<LLVM::GEPArg>{0, int32_t(slot)});
   return b.create<LLVM::LoadOp>(loc, ptrType, entry);
 }
 
@@ -125,6 +94,30 @@ void declareTable(ModuleOp module, const RuntimeTable &table) {
       module.getLoc(),
       builder.create<LLVM::ZeroOp>(module.getLoc(), tableType).getResult());
 }
+
+struct ParamBufferLowering : ConvertOpToLLVMPattern<llm::ParamBufferOp> {
+  ParamBufferLowering(LLVMTypeConverter &converter,
+                      const llvm::StringMap<int64_t> &slots,
+                      RuntimeTable table)
+      : ConvertOpToLLVMPattern(converter), slots(slots), table(table) {}
+
+  LogicalResult
+  matchAndRewrite(llm::ParamBufferOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto slot = slots.find(op.getName());
+    if (slot == slots.end())
+      return rewriter.notifyMatchFailure(op, "unknown parameter");
+    Value data = loadSlot(rewriter, loc, table, slot->second);
+    Value descriptor = MemRefDescriptor::fromStaticShape(
+        rewriter, loc, *getTypeConverter(), op.getType(), data);
+    rewriter.replaceOp(op, descriptor);
+    return success();
+  }
+
+  const llvm::StringMap<int64_t> &slots;
+  RuntimeTable table;
+};
 
 /// Calls into the runtime's collectives table (llmrt/CollectiveABI.h).
 template <typename OpTy>
@@ -282,22 +275,21 @@ struct LaunchFuncLowering : ConvertOpToLLVMPattern<gpu::LaunchFuncOp> {
     Block &entry = op->getParentOfType<FunctionOpInterface>()
                        .getFunctionBody()
                        .front();
-    auto one = [&](OpBuilder &b) {
-      return b.create<LLVM::ConstantOp>(loc, b.getI64Type(),
-                                        b.getI64IntegerAttr(1));
-    };
     Value array;
     SmallVector<Value> slots;
     {
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(&entry);
-      Value count = rewriter.create<LLVM::ConstantOp>(
-          loc, rewriter.getI64Type(),
-          rewriter.getI64IntegerAttr(std::max<size_t>(args.size(), 1)));
-      array = rewriter.create<LLVM::AllocaOp>(loc, ptrType, ptrType, count);
+      auto i64 = [&](int64_t value) -> Value {
+        return rewriter.create<LLVM::ConstantOp>(
+            loc, rewriter.getI64Type(), rewriter.getI64IntegerAttr(value));
+      };
+      array = rewriter.create<LLVM::AllocaOp>(
+          loc, ptrType, ptrType, i64(std::max<size_t>(args.size(), 1)));
+      Value one = i64(1);
       for (Value arg : args)
-        slots.push_back(rewriter.create<LLVM::AllocaOp>(
-            loc, ptrType, arg.getType(), one(rewriter)));
+        slots.push_back(
+            rewriter.create<LLVM::AllocaOp>(loc, ptrType, arg.getType(), one));
     }
     for (auto [i, arg] : llvm::enumerate(args)) {
       rewriter.create<LLVM::StoreOp>(loc, arg, slots[i]);
@@ -403,18 +395,8 @@ struct ConvertLLMToLLVMPass
     SmallVector<llm::ParamOp> params(module.getOps<llm::ParamOp>());
     for (auto [index, param] : llvm::enumerate(params))
       slots[param.getSymName()] = index;
-    auto ptrType = LLVM::LLVMPointerType::get(context);
-    auto tableType = LLVM::LLVMArrayType::get(ptrType, params.size());
-    builder.setInsertionPointToStart(module.getBody());
-    auto table = builder.create<LLVM::GlobalOp>(
-        module.getLoc(), tableType, /*isConstant=*/false,
-        LLVM::Linkage::External, kParamTable, Attribute());
-    Block *init = builder.createBlock(&table.getInitializerRegion());
-    builder.setInsertionPointToStart(init);
-    builder.create<LLVM::ReturnOp>(
-        module.getLoc(),
-        builder.create<LLVM::ZeroOp>(module.getLoc(), tableType).getResult());
-
+    RuntimeTable paramTable{kParamTable, int64_t(params.size())};
+    declareTable(module, paramTable);
     declareCollectiveTable(module);
 
     // A GPU program: kernels are launched, and buffers allocated, through
@@ -444,7 +426,7 @@ struct ConvertLLMToLLVMPass
       patterns.add<LaunchFuncLowering>(converter, kernels);
       patterns.add<MemcpyLowering>(converter);
     }
-    patterns.add<ParamBufferLowering>(converter, slots, tableType);
+    patterns.add<ParamBufferLowering>(converter, slots, paramTable);
     patterns.add<AllReduceLowering, AllGatherLowering,
                  PointToPointLowering<llm::SendBufferOp, LLMRT_SLOT_SEND>,
                  PointToPointLowering<llm::RecvBufferOp, LLMRT_SLOT_RECV>>(

@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 
 namespace llmrt {
 
@@ -16,40 +15,19 @@ Status CpuExecutable::load(const Manifest &manifest,
                            std::unique_ptr<CpuExecutable> &out) {
   std::unique_ptr<CpuExecutable> executable(
       new CpuExecutable(manifest, program));
-  std::string path = manifest.dir + "/" + program.library;
-  executable->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!executable->library)
-    return Status::error(path + ": cannot load: " + dlerror());
-  auto symbol = [&](const std::string &name, void *&address) -> Status {
-    address = dlsym(executable->library, name.c_str());
-    if (!address)
-      return Status::error(path + ": missing symbol '" + name + "'");
-    return {};
-  };
-  void *table = nullptr;
-  if (Status status = symbol(manifest.paramTableSymbol, table); !status.ok())
-    return status;
-  if (Status status = symbol(manifest.prefillSymbol, executable->prefill);
-      !status.ok())
-    return status;
-  if (Status status = symbol(manifest.decodeSymbol, executable->decode);
-      !status.ok())
-    return status;
-  if (Status status =
-          symbol(manifest.prefillLastSymbol, executable->prefillLast);
-      !status.ok())
+  if (Status status = executable->code.open(manifest, program); !status.ok())
     return status;
 
   // The collectives table exists when the program communicates.
-  if (void *collectives =
-          dlsym(executable->library, manifest.collectivesSymbol.c_str())) {
+  if (void *collectives = executable->code.find(manifest.collectivesSymbol)) {
     if (!communicator)
-      return Status::error(path + ": the program communicates but the "
-                                  "artifact runs on one rank");
+      return Status::error(executable->code.file() +
+                           ": the program communicates but the artifact runs "
+                           "on one rank");
     communicator->fillTable(static_cast<void **>(collectives));
   }
 
-  auto *slots = static_cast<const void **>(table);
+  const void **slots = executable->code.params;
   for (size_t i = 0; i < program.params.size(); ++i) {
     const ArtifactParam &param = program.params[i];
     TensorView view;
@@ -76,23 +54,14 @@ uint64_t CpuExecutable::copiedBytes() const {
   return total;
 }
 
-CpuExecutable::~CpuExecutable() {
-  if (library)
-    dlclose(library);
-}
-
 Status CpuExecutable::run(Entry entry, void *cache, int64_t batch,
                           int64_t seq, const int32_t *ids,
                           const int64_t *positions, const int64_t *last,
                           float *logits) {
   EntryInputs in = entryInputs(manifest, program, cache, batch, seq, ids,
                                positions, last);
-  void *code = entry == Entry::Decode        ? decode
-               : entry == Entry::PrefillLast ? prefillLast
-                                             : prefill;
   MemRef<3> result;
-  callEntryPoint(code, entry == Entry::PrefillLast, program.returnsLogits, in,
-                 result);
+  code.call(entry, program.returnsLogits, in, result);
   if (!program.returnsLogits)
     return {};
   // The compiled code allocated the logits with malloc; copy out and free.

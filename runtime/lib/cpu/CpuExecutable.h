@@ -30,7 +30,6 @@ public:
   static Status load(const Manifest &manifest, const ArtifactProgram &program,
                      WeightStore &store, Communicator *communicator,
                      std::unique_ptr<CpuExecutable> &out);
-  ~CpuExecutable() override;
 
   Status run(Entry entry, void *cache, int64_t batch, int64_t seq,
              const int32_t *ids, const int64_t *positions, const int64_t *last,
@@ -47,10 +46,7 @@ private:
 
   const Manifest &manifest;
   const ArtifactProgram &program;
-  void *library = nullptr;
-  void *prefill = nullptr;
-  void *prefillLast = nullptr;
-  void *decode = nullptr;
+  HostLibrary code;
   uint64_t bytes = 0;
   /// Strided weight slices, copied dense.
   std::vector<std::vector<std::byte>> copies;

@@ -146,17 +146,22 @@ CudaDevice::~CudaDevice() {
     api->primaryCtxRelease(device);
 }
 
-Status CudaDevice::loadKernel(const std::string &image, const char *kernel,
-                              CUmodule &module, CUfunction &function) const {
+Status CudaDevice::loadModule(const std::string &image,
+                              CUmodule &module) const {
   // The JIT's log says why PTX did not compile.
   char log[4096] = {};
   CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
   void *values[] = {log, reinterpret_cast<void *>(sizeof(log))};
-  if (Status status = api->check(
-          api->moduleLoadDataEx(&module, image.c_str(), 2, options, values),
-          std::string("cuModuleLoadDataEx") + (log[0] ? ": " : "") + log);
-      !status.ok())
+  CUresult result =
+      api->moduleLoadDataEx(&module, image.c_str(), 2, options, values);
+  return api->check(result, std::string("cuModuleLoadDataEx") +
+                                (log[0] ? ": " : "") + log);
+}
+
+Status CudaDevice::loadKernel(const std::string &image, const char *kernel,
+                              CUmodule &module, CUfunction &function) const {
+  if (Status status = loadModule(image, module); !status.ok())
     return status;
   return api->check(api->moduleGetFunction(&function, module, kernel),
                     std::string("cuModuleGetFunction '") + kernel + "'");

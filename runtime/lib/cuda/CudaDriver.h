@@ -84,8 +84,11 @@ public:
   /// Makes the device's context current on the calling thread.
   Status makeCurrent() const;
 
-  /// Loads a module image (cubin, or PTX the driver compiles) and finds
-  /// `kernel` in it.
+  /// Loads a module image: a cubin, or PTX the driver compiles (the error
+  /// then carries the compiler's log).
+  Status loadModule(const std::string &image, CUmodule &module) const;
+
+  /// Loads a module image and finds `kernel` in it.
   Status loadKernel(const std::string &image, const char *kernel,
                     CUmodule &module, CUfunction &function) const;
 

@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <fstream>
 #include <sstream>
 
@@ -121,35 +120,25 @@ void CudaExecutable::copy(void *destination, const void *source,
 }
 
 Status CudaExecutable::loadModule() {
-  // The cubin when it was made for this GPU; else the PTX, which the
-  // driver compiles for it.
-  std::string image, why;
+  // The cubin when it was made for this GPU (and the driver takes it);
+  // else the PTX, which the driver compiles for the GPU.
+  std::string image;
   if (!program.cubin.empty() &&
       manifest.target == "sm_" + std::to_string(device->computeCapability())) {
     if (Status status = readFile(manifest.dir + "/" + program.cubin, image);
         !status.ok())
       return status;
-    if (api->moduleLoadDataEx(&module, image.data(), 0, nullptr, nullptr) ==
-        CUDA_SUCCESS)
-      why.clear();
-    else
+    if (!device->loadModule(image, module).ok())
       module = nullptr;
   }
   if (!module) {
-    if (Status status = readFile(manifest.dir + "/" + program.ptx, image);
-        !status.ok())
+    std::string ptx = manifest.dir + "/" + program.ptx;
+    if (Status status = readFile(ptx, image); !status.ok())
       return status;
-    char log[4096] = {};
-    CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
-                              CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-    void *values[] = {log, reinterpret_cast<void *>(sizeof(log))};
-    if (Status status = api->check(
-            api->moduleLoadDataEx(&module, image.c_str(), 2, options, values),
-            manifest.dir + "/" + program.ptx + ": the driver cannot compile "
-            "it for sm_" + std::to_string(device->computeCapability()) +
-            (log[0] ? std::string(" (") + log + ")" : ""));
-        !status.ok())
-      return status;
+    if (Status status = device->loadModule(image, module); !status.ok())
+      return Status::error(ptx + ": the driver cannot compile it for sm_" +
+                           std::to_string(device->computeCapability()) +
+                           ": " + status.message());
   }
   kernels.resize(program.kernels.size());
   for (size_t i = 0; i < kernels.size(); ++i)
@@ -163,7 +152,7 @@ Status CudaExecutable::loadModule() {
   return {};
 }
 
-Status CudaExecutable::uploadWeights(WeightStore &store, void **table) {
+Status CudaExecutable::uploadWeights(WeightStore &store, const void **table) {
   std::vector<std::byte> staging;
   for (size_t i = 0; i < program.params.size(); ++i) {
     const ArtifactParam &param = program.params[i];
@@ -239,26 +228,12 @@ Status CudaExecutable::load(const Manifest &manifest,
   if (Status status = executable->loadModule(); !status.ok())
     return status;
 
-  std::string path = manifest.dir + "/" + program.library;
-  executable->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!executable->library)
-    return Status::error(path + ": cannot load: " + dlerror());
-  auto symbol = [&](const std::string &name, void *&address) -> Status {
-    address = dlsym(executable->library, name.c_str());
-    if (!address)
-      return Status::error(path + ": missing symbol '" + name + "'");
-    return {};
-  };
-  void *params = nullptr, *gpu = nullptr;
-  for (auto [name, address] :
-       {std::pair<std::string, void **>{manifest.paramTableSymbol,
-                                                &params},
-        {LLMRT_GPU_TABLE, &gpu},
-        {manifest.prefillSymbol, &executable->prefill},
-        {manifest.prefillLastSymbol, &executable->prefillLast},
-        {manifest.decodeSymbol, &executable->decode}})
-    if (Status status = symbol(name, *address); !status.ok())
-      return status;
+  if (Status status = executable->code.open(manifest, program); !status.ok())
+    return status;
+  void *gpu = nullptr;
+  if (Status status = executable->code.require(LLMRT_GPU_TABLE, gpu);
+      !status.ok())
+    return status;
   void **table = static_cast<void **>(gpu);
   table[LLMRT_GPU_SLOT_CONTEXT] = executable.get();
   table[LLMRT_GPU_SLOT_ALLOC] = reinterpret_cast<void *>(&gpuAlloc);
@@ -266,7 +241,7 @@ Status CudaExecutable::load(const Manifest &manifest,
   table[LLMRT_GPU_SLOT_LAUNCH] = reinterpret_cast<void *>(&gpuLaunch);
   table[LLMRT_GPU_SLOT_MEMCPY] = reinterpret_cast<void *>(&gpuMemcpy);
   if (Status status =
-          executable->uploadWeights(store, static_cast<void **>(params));
+          executable->uploadWeights(store, executable->code.params);
       !status.ok())
     return status;
   out = std::move(executable);
@@ -285,8 +260,6 @@ CudaExecutable::~CudaExecutable() {
     api->moduleUnload(module);
   if (stream)
     api->streamDestroy(stream);
-  if (library)
-    dlclose(library);
 }
 
 Status CudaExecutable::allocateCache(size_t size,
@@ -336,18 +309,14 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
       manifest, program, cache, batch, seq, reinterpret_cast<int32_t *>(inputs),
       reinterpret_cast<int64_t *>(inputs + idsSpace),
       reinterpret_cast<int64_t *>(inputs + idsSpace + rowBytes));
-  void *code = entry == Entry::Decode        ? decode
-               : entry == Entry::PrefillLast ? prefillLast
-                                             : prefill;
   MemRef<3> result;
-  callEntryPoint(code, entry == Entry::PrefillLast, program.returnsLogits, in,
-                 result);
+  code.call(entry, program.returnsLogits, in, result);
   if (program.returnsLogits && error.ok()) {
     // The logits: a device buffer the code allocated, copied back whole.
-    int64_t last = result.offset;
+    int64_t end = result.offset + 1;
     for (int d = 0; d < 3; ++d)
-      last += (result.sizes[d] - 1) * result.strides[d];
-    std::vector<std::byte> staging(size_t(last + 1) *
+      end += (result.sizes[d] - 1) * result.strides[d];
+    std::vector<std::byte> staging(size_t(end) *
                                    dtypeSize(manifest.computeType));
     copy(staging.data(), result.aligned, int64_t(staging.size()));
     if (error.ok())

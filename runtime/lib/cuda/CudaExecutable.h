@@ -51,7 +51,7 @@ private:
   /// run() returns it.
   bool failed(CUresult result, const std::string &what);
   Status loadModule();
-  Status uploadWeights(WeightStore &store, void **table);
+  Status uploadWeights(WeightStore &store, const void **table);
 
   const Manifest &manifest;
   const ArtifactProgram &program;
@@ -60,8 +60,7 @@ private:
   CUstream stream = nullptr;
   CUmodule module = nullptr;
   std::vector<CUfunction> kernels;
-  void *library = nullptr;
-  void *prefill = nullptr, *prefillLast = nullptr, *decode = nullptr;
+  HostLibrary code;
   std::vector<CUdeviceptr> weights;
   uint64_t bytes = 0;
   Status error;
