@@ -87,7 +87,7 @@ struct GpuMapParallelLoopsPass
     if (threads < 1 || threads > 1024) {
       getOperation().emitError("llmc-gpu-map-parallel-loops: threads must be "
                                "in [1, 1024], found ")
-          << threads;
+          << static_cast<int64_t>(threads);
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> roots;
