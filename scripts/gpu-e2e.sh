@@ -2,9 +2,9 @@
 # GPU end-to-end checks (not in CI: CI machines have no GPU).
 #
 #   scripts/gpu-e2e.sh prepare DIR   on the build machine: compiles the
-#                                    example models for sm_80 and sm_90 (f32
-#                                    and f16) into DIR with llmc-run and the
-#                                    golden files beside them
+#                                    example models for sm_80 and sm_90 (f32,
+#                                    f16, bf16) into DIR with llmc-run, its
+#                                    shared libraries and the golden files
 #   scripts/gpu-e2e.sh run DIR       on the GPU machine (no MLIR needed):
 #                                    runs every artifact for the GPU's
 #                                    architecture and compares logits and
@@ -14,25 +14,40 @@
 # Tolerances: f32 artifacts within 1e-3 of the golden logits (the GPU's
 # libdevice math and summation order differ from PyTorch's CPU kernels);
 # f16 within 5e-2 (f16 activations and accumulation; the CPU f16 tests use
-# 2e-2 for the same models), greedy tokens identical in both.
+# 2e-2 for the same models), greedy tokens identical in both; bf16 within
+# 0.15, logits only (as the CPU bf16 test). Each artifact runs the three
+# golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
+# artifacts run too (the driver compiles their PTX).
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
 dir=${2:?usage: gpu-e2e.sh prepare|run DIR}
 src=$(cd "$(dirname "$0")/.." && pwd)
 models="llama-gqa gpt2 qwen2-mqa"
-prompt0="1,17,42,99,7,250,3,64"
+prompts=("1,17,42,99,7,250,3,64" "200,5" "9,9,9,128,77,31,1,0,255,14,60,2")
 
 if [[ $mode == prepare ]]; then
   llmc=${LLMC:-$src/build/bin/llmc}
-  mkdir -p "$dir/bin" "$dir/golden"
-  cp "${LLMC_RUN:-$src/build/bin/llmc-run}" "$dir/bin/"
-  cp "$src/test/e2e/compare_golden.py" "$dir/bin/"
+  run=${LLMC_RUN:-$src/build/bin/llmc-run}
+  mkdir -p "$dir/bin" "$dir/lib" "$dir/golden"
+  cp "$run" "$src/test/e2e/compare_golden.py" "$dir/bin/"
+  # The GPU machine runs another distribution: llmc-run takes its shared
+  # libraries along (all but the C and C++ runtimes, which are newer there).
+  ldd "$run" | awk '$3 ~ /^\// {print $3}' |
+    grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so' |
+    xargs -r cp -L -t "$dir/lib/"
+  # The standalone tensor-core GEMM kernels and their test (runs them on
+  # random data against a float reference on the host).
+  cp "$src/build/unittests/GemmKernelTests" "$dir/bin/"
+  for model in $models; do
+    "$llmc" compile "$src/examples/$model" --dtype f16 --target=sm_80 \
+      --emit=gemm-ptx -o "$dir/$model.gemm.ptx"
+  done
   for model in $models; do
     mkdir -p "$dir/golden/$model"
-    cp "$src/examples/$model/golden/prompt0."* "$dir/golden/$model/"
+    cp "$src/examples/$model/golden/"prompt*.npy "$dir/golden/$model/"
     for sm in sm_80 sm_90; do
-      for dtype in f32 f16; do
+      for dtype in f32 f16 bf16; do
         # The artifact reads the checkpoint where llmc saw it: pack the
         # weights so that the folder travels alone.
         "$llmc" compile "$src/examples/$model" --target=$sm --dtype $dtype \
@@ -48,23 +63,83 @@ fi
 cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1)
 sm=sm_${cap/./}
 [[ $sm == sm_80 || $sm == sm_90 ]] || sm=sm_80
-echo "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) ($sm)"
+echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1) ($sm)"
+llmc_run() { LD_LIBRARY_PATH="$dir/lib" "$dir/bin/llmc-run" "$@"; }
 status=0
-for model in $models; do
-  for dtype in f32 f16; do
-    artifact="$dir/$model.$sm.$dtype.llmc"
-    atol=1e-3; [[ $dtype == f16 ]] && atol=5e-2
-    out="$dir/out.$model.$dtype"
-    if "$dir/bin/llmc-run" "$artifact" --prompt-ids "$prompt0" \
-         --max-new-tokens 21 --logits-out "$out.npy" > "$out.txt" \
-         2> "$out.err" &&
-       python3 "$dir/bin/compare_golden.py" "$dir/golden/$model/prompt0" \
-         "$out.npy" "$out.txt" --atol "$atol"; then
-      echo "PASS $model $dtype (atol $atol)"
-    else
-      echo "FAIL $model $dtype: $(tail -1 "$out.err")"
-      status=1
+# check NAME ARTIFACT ATOL: every golden prompt alone, then all three as
+# one batch of different lengths, each against transformers.
+check() {
+  local name=$1 artifact=$2 atol=$3 model=$4 out="$dir/out/${1%% *}" k ok=1
+  local compare=(--atol "$atol")
+  # bf16 (7-bit mantissa): the logits only, as on the CPU.
+  [[ $name == *bf16* ]] && compare+=(--logits-only)
+  mkdir -p "$out"
+  local batch=()
+  for k in 0 1 2; do
+    batch+=(--prompt-ids "${prompts[$k]}")
+    if ! llmc_run "$artifact" --prompt-ids "${prompts[$k]}" \
+           --max-new-tokens 21 --logits-out "$out/p$k.npy" \
+           > "$out/p$k.txt" 2> "$out/p$k.err"; then
+      echo "FAIL $name prompt$k: $(tail -1 "$out/p$k.err")"; return 1
     fi
+    python3 "$dir/bin/compare_golden.py" "$dir/golden/$model/prompt$k" \
+      "$out/p$k.npy" "$out/p$k.txt" "${compare[@]}" > "$out/p$k.cmp" 2>&1 ||
+      ok=0
   done
+  if ! llmc_run "$artifact" "${batch[@]}" --max-new-tokens 21 \
+         --logits-out "$out/batch.npy" > "$out/batch.txt" 2> "$out/batch.err"
+  then
+    echo "FAIL $name batch: $(tail -1 "$out/batch.err")"; return 1
+  fi
+  for k in 0 1 2; do
+    sed -n "$((k + 1))p" "$out/batch.txt" > "$out/b$k.txt"
+    python3 "$dir/bin/compare_golden.py" "$dir/golden/$model/prompt$k" \
+      "$out/batch.$k.npy" "$out/b$k.txt" "${compare[@]}" > "$out/b$k.cmp" \
+      2>&1 || ok=0
+  done
+  local worst
+  worst=$(grep -ho "max abs error [0-9.e+-]*" "$out"/*.cmp |
+          awk '{print $4}' | sort -g | tail -1)
+  if ((ok)); then
+    echo "PASS $name: 3 prompts + batch of 3, max abs error $worst (atol $atol)$([[ $name == *bf16* ]] || echo ', greedy tokens match')"
+  else
+    echo "FAIL $name (atol $atol): $(grep -hv '^max abs error [^ ]* over\|^greedy tokens match' "$out"/*.cmp | head -1) [max abs error $worst]"
+    return 1
+  fi
+}
+for ptx in "$dir"/*.gemm.ptx; do
+  if LLMC_GEMM_PTX=$ptx LD_LIBRARY_PATH="$dir/lib" "$dir/bin/GemmKernelTests" \
+       --gtest_brief=1 > "$ptx.log" 2>&1 && grep -q "PASSED.*1 test" "$ptx.log"
+  then
+    echo "PASS tensor-core GEMM kernels of $(basename "$ptx")"
+  else
+    echo "FAIL tensor-core GEMM kernels of $(basename "$ptx"): $(grep -m1 -i "error\|fail\|skip" "$ptx.log")"
+    status=1
+  fi
 done
+# The models side by side (one process each on the GPU at a time).
+check_model() {
+  local model=$1 status=0 dtype atol
+  for dtype in f32 f16 bf16; do
+    atol=1e-3; [[ $dtype == f16 ]] && atol=5e-2; [[ $dtype == bf16 ]] && atol=0.15
+    check "$model.$sm.$dtype" "$dir/$model.$sm.$dtype.llmc" $atol $model ||
+      status=1
+  done
+  # An artifact for an older GPU: the driver compiles its PTX.
+  if [[ $sm != sm_80 ]]; then
+    check "$model.sm_80.f16 (PTX JIT on $sm)" "$dir/$model.sm_80.f16.llmc" \
+      5e-2 $model || status=1
+  fi
+  return $status
+}
+mkdir -p "$dir/out"
+pids=()
+for model in $models; do
+  check_model $model > "$dir/out/$model.log" 2>&1 &
+  pids+=($!)
+done
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || status=1
+done
+for model in $models; do cat "$dir/out/$model.log"; done
 exit $status

@@ -26,7 +26,9 @@ namespace llmc {
 
 void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   buildBufferizationPipeline(pm);
-  // Every linalg op becomes a loop nest; its parallel loops one kernel.
+  // Every linalg op becomes a loop nest; its parallel loops one kernel, in
+  // which each thread runs the reductions.
+  pm.addNestedPass<func::FuncOp>(createReductionsInnermost());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

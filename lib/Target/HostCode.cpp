@@ -111,13 +111,14 @@ llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
     return linker.takeError();
   // The code calls libc and libm, which every process that loads it already
   // has, LLVM's OpenMP runtime for its parallel loops, and compiler-rt
-  // builtins (bfloat16 conversions), linked in. No build id, so the output
-  // is reproducible.
+  // builtins (bfloat16 conversions), linked in; OpenMP only where the code
+  // uses it (GPU host code does not, and runs where libomp is missing). No
+  // build id, so the output is reproducible.
   llvm::SmallVector<llvm::StringRef> args = {
       *linker,  "-shared", "--build-id=none", "-O2",
       "-o",     path,      objectPath,        LLMC_BUILTINS_LIBRARY,
       "-L" LLMC_OPENMP_LIBRARY_DIR,           "-rpath",
-      LLMC_OPENMP_LIBRARY_DIR,                "-lomp"};
+      LLMC_OPENMP_LIBRARY_DIR,                "--as-needed", "-lomp"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                          &message);

@@ -11,10 +11,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace llmc {
@@ -55,6 +57,36 @@ SmallVector<int64_t> threadTileSizes(scf::ParallelOp loop, int64_t threads) {
     ++tiled;
   }
   return sizes;
+}
+
+/// A loop of more than three dimensions with its outer dimensions collapsed
+/// into one, so that every iteration has a block or thread of its own: the
+/// grid has three dimensions, and any further one would run sequentially
+/// in each thread.
+scf::ParallelOp collapseToThreeDimensions(scf::ParallelOp loop) {
+  unsigned rank = loop.getNumLoops();
+  if (rank <= 3)
+    return loop;
+  std::vector<unsigned> outer;
+  for (unsigned d = 0; d + 2 < rank; ++d)
+    outer.push_back(d);
+  Block *block = loop->getBlock();
+  Operation *before = loop->getPrevNode();
+  IRRewriter rewriter(loop.getContext());
+  collapseParallelLoops(rewriter, loop, {outer, {rank - 2}, {rank - 1}});
+  // The new loop follows the bound computations made where the old one
+  // was; those are folded so that static extents stay constants.
+  SmallVector<Operation *> bounds;
+  scf::ParallelOp collapsed;
+  for (Operation *op = before ? before->getNextNode() : &block->front();
+       op && !collapsed; op = op->getNextNode()) {
+    collapsed = dyn_cast<scf::ParallelOp>(op);
+    if (!collapsed)
+      bounds.push_back(op);
+  }
+  assert(collapsed && "collapseParallelLoops made no loop");
+  (void)applyOpPatternsAndFold(bounds, FrozenRewritePatternSet());
+  return collapsed;
 }
 
 /// Maps dimensions, innermost first, to the three `processors` while they
@@ -110,6 +142,7 @@ struct GpuMapParallelLoopsPass
         if (inner != loop)
           llmc::sequentializeParallelLoop(inner);
       }
+      loop = collapseToThreeDimensions(loop);
       auto [blocks, tile] = scf::tileParallelLoop(
           loop, threadTileSizes(loop, threads), /*noMinMaxBounds=*/true);
       mapDimensions(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY,

@@ -60,6 +60,37 @@ func.func @nested(%a: memref<?x16x16xf32>, %b: memref<?x16xf32>) {
 
 // -----
 
+// More than three dimensions: the outer ones collapse into one, so that
+// every iteration gets a thread (none runs sequentially in a kernel); the
+// static inner extents stay known, so the block is 8 x 2 x 16 threads.
+// MAP-LABEL: func.func @five_dims
+// MAP: %[[BS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// MAP: %[[N:.*]] = arith.muli %[[BS]], %c4 : index
+// MAP: scf.parallel ({{.*}}) = ({{.*}}) to (%[[N]], %c2, %c16)
+// MAP: scf.parallel
+// MAP: arith.remsi %{{.*}}, %c4
+// MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
+// MAP-NOT: scf.for
+// MAP: return
+func.func @five_dims(%a: memref<?x?x4x2x16xf16>, %b: memref<?x?x4x2x16xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %d0 = memref.dim %a, %c0 : memref<?x?x4x2x16xf16>
+  %d1 = memref.dim %a, %c1 : memref<?x?x4x2x16xf16>
+  scf.parallel (%i, %j, %k, %l, %m) = (%c0, %c0, %c0, %c0, %c0) to (%d0, %d1, %c4, %c2, %c16) step (%c1, %c1, %c1, %c1, %c1) {
+    %x = memref.load %a[%i, %j, %k, %l, %m] : memref<?x?x4x2x16xf16>
+    memref.store %x, %b[%i, %j, %k, %l, %m] : memref<?x?x4x2x16xf16>
+    scf.reduce
+  }
+  return
+}
+
+
+// -----
+
 // The host reads a device buffer (a position) through a copy into a stack
 // slot; its own bookkeeping buffer moves to the stack; a constant table a
 // kernel reads is cloned into the kernel, so outlining gives it to the
@@ -97,3 +128,4 @@ func.func @host_access(%positions: memref<?xi64>, %out: memref<4xf32>) -> i64 {
   }
   return %p : i64
 }
+

@@ -55,6 +55,30 @@ def SequentializeInnerParallel
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def ReductionsInnermost
+    : Pass<"llmc-reductions-innermost", "::mlir::func::FuncOp"> {
+  let summary = "Interchange linalg.generic loops so that reduction "
+                "dimensions come last";
+  let description = [{
+    `convert-linalg-to-parallel-loops` makes one scf.parallel of the
+    parallel dimensions nested in scf.for loops of the reductions that come
+    before them. On a GPU the scf.parallel becomes a kernel, so a reduction
+    dimension first (the CPU order of a projection whose weight is stored
+    `in x out`, reading each weight row once) would make the host launch
+    one kernel per reduction step. After this pass, each generic's parallel
+    dimensions come first and its reductions last, both in their former
+    order, so each generic is one kernel whose threads reduce sequentially.
+
+    ```
+    linalg.generic {iterator_types = ["reduction", "parallel", "parallel"]}
+        (k, m, n)
+      => linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]}
+        (m, n, k)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def GpuMapParallelLoops
     : Pass<"llmc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Tile outermost scf.parallel loops into blocks of threads "

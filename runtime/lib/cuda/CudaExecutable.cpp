@@ -4,6 +4,8 @@
 
 #include "llmrt/GpuABI.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -98,12 +100,77 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
       return;
     }
   }
+  if (profiling)
+    recordLaunchEvent(kernel, false);
   failed(api->launchKernel(kernels[kernel], unsigned(grid[0]),
                            unsigned(grid[1]), unsigned(grid[2]),
                            unsigned(block[0]), unsigned(block[1]),
                            unsigned(block[2]), unsigned(sharedBytes), stream,
                            args, nullptr),
          "launching kernel '" + program.kernels[kernel] + "'");
+  if (profiling)
+    recordLaunchEvent(kernel, true);
+}
+
+void CudaExecutable::recordLaunchEvent(int32_t kernel, bool after) {
+  if (!error.ok())
+    return;
+  if (eventsUsed == events.size()) {
+    CUevent event = nullptr;
+    if (failed(api->eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate"))
+      return;
+    events.push_back(event);
+  }
+  if (!after)
+    launched.push_back(kernel);
+  failed(api->eventRecord(events[eventsUsed++], stream), "cuEventRecord");
+}
+
+void CudaExecutable::collectProfile(Entry entry) {
+  runs[int(entry)] += 1;
+  for (size_t i = 0; error.ok() && i < launched.size(); ++i) {
+    float milliseconds = 0;
+    if (failed(api->eventElapsedTime(&milliseconds, events[2 * i],
+                                     events[2 * i + 1]),
+               "cuEventElapsedTime"))
+      break;
+    KernelTime &time = profile[{int(entry), launched[i]}];
+    time.milliseconds += milliseconds;
+    time.launches += 1;
+  }
+  launched.clear();
+  eventsUsed = 0;
+}
+
+void CudaExecutable::printProfile() const {
+  static const char *entryNames[] = {"prefill", "prefill_last", "decode"};
+  for (auto [entry, count] : runs) {
+    std::vector<std::pair<int32_t, KernelTime>> rows;
+    double total = 0;
+    int64_t launches = 0;
+    for (const auto &[key, time] : profile)
+      if (key.first == entry) {
+        rows.push_back({key.second, time});
+        total += time.milliseconds;
+        launches += time.launches;
+      }
+    std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+      if (a.second.milliseconds != b.second.milliseconds)
+        return a.second.milliseconds > b.second.milliseconds;
+      return a.second.launches > b.second.launches;
+    });
+    std::fprintf(stderr,
+                 "llmrt profile: %s: %lld runs, %.3f ms in kernels per run, "
+                 "%.1f launches per run\n",
+                 entryNames[entry], static_cast<long long>(count),
+                 total / double(count), double(launches) / double(count));
+    for (size_t i = 0; i < rows.size() && i < 12; ++i)
+      std::fprintf(stderr, "  %6.2f%% %9.4f ms/run %6.1f launches/run  %s\n",
+                   100.0 * rows[i].second.milliseconds / std::max(total, 1e-9),
+                   rows[i].second.milliseconds / double(count),
+                   double(rows[i].second.launches) / double(count),
+                   program.kernels[rows[i].first].c_str());
+  }
 }
 
 void CudaExecutable::copy(void *destination, const void *source,
@@ -240,6 +307,7 @@ Status CudaExecutable::load(const Manifest &manifest,
   table[LLMRT_GPU_SLOT_FREE] = reinterpret_cast<void *>(&gpuFree);
   table[LLMRT_GPU_SLOT_LAUNCH] = reinterpret_cast<void *>(&gpuLaunch);
   table[LLMRT_GPU_SLOT_MEMCPY] = reinterpret_cast<void *>(&gpuMemcpy);
+  executable->profiling = std::getenv("LLMRT_CUDA_PROFILE") != nullptr;
   if (Status status =
           executable->uploadWeights(store, executable->code.params);
       !status.ok())
@@ -254,6 +322,10 @@ CudaExecutable::~CudaExecutable() {
   (void)device->makeCurrent();
   if (stream)
     api->streamSynchronize(stream);
+  if (profiling)
+    printProfile();
+  for (CUevent event : events)
+    api->eventDestroy(event);
   for (CUdeviceptr pointer : weights)
     api->memFree(pointer);
   if (module)
@@ -326,6 +398,8 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
   release(inputs);
   if (error.ok())
     failed(api->streamSynchronize(stream), "running the model");
+  if (profiling)
+    collectProfile(entry);
   return error;
 }
 

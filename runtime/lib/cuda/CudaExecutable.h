@@ -17,6 +17,7 @@
 
 #include "llmrt/WeightStore.h"
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -52,6 +53,12 @@ private:
   bool failed(CUresult result, const std::string &what);
   Status loadModule();
   Status uploadWeights(WeightStore &store, const void **table);
+  /// With LLMRT_CUDA_PROFILE set, every launch is bracketed by two events;
+  /// after each run the times are added up per entry and kernel, and the
+  /// table goes to stderr when the executable is destroyed.
+  void recordLaunchEvent(int32_t kernel, bool after);
+  void collectProfile(Entry entry);
+  void printProfile() const;
 
   const Manifest &manifest;
   const ArtifactProgram &program;
@@ -64,6 +71,17 @@ private:
   std::vector<CUdeviceptr> weights;
   uint64_t bytes = 0;
   Status error;
+
+  struct KernelTime {
+    double milliseconds = 0;
+    int64_t launches = 0;
+  };
+  bool profiling = false;
+  std::vector<CUevent> events;      // two per launch of the current run
+  std::vector<int32_t> launched;    // the kernel of each event pair
+  size_t eventsUsed = 0;
+  std::map<std::pair<int, int32_t>, KernelTime> profile;
+  std::map<int, int64_t> runs;
 };
 
 } // namespace llmrt

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""GPU tokens/s of llmc against PyTorch on a ~1B Llama-shaped model.
+
+  python3 bench/gpu_vs_pytorch.py prepare DIR    (build machine, no GPU)
+  python3 bench/gpu_vs_pytorch.py run DIR        (GPU machine)
+
+prepare: writes the checkpoint of bench/configs/llama-1b.json with real
+safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
+for sm_80 and sm_90 with --dtype f16 into DIR (llmc reads headers only).
+`scripts/gpu-e2e.sh prepare DIR` puts llmc-run and its shared libraries in
+the same DIR.
+
+run: writes the same checkpoint at the same path with random weights (normal,
+std 0.02; norm weights 1), then in one invocation measures
+  - the GPU's ceilings: device-to-device copy bandwidth (bytes read + written)
+    and an 8192^3 f16 matrix product through PyTorch;
+  - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
+    (llmc-run --warmup --timings), its per-kernel profile
+    (LLMRT_CUDA_PROFILE), and the logits of the prompt (--logits-out);
+  - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
+    prefill and greedy decode, timed with synchronization;
+and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
+its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
+the matrix-product rate, the greedy tokens that agree and the logits'
+difference. Needs torch and transformers on the GPU machine only.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "bench/configs/llama-1b.json")
+CHECKPOINT = "/tmp/llmc-gpu-bench/llama-1b"
+
+
+def make_sparse_checkpoint():
+    shutil.rmtree(CHECKPOINT, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/make_checkpoint.py"),
+                    "sparse", CONFIG, CHECKPOINT, "--dtype", "F16"], check=True)
+
+
+def prepare(out):
+    make_sparse_checkpoint()
+    llmc = os.path.join(ROOT, "build/bin/llmc")
+    for sm in ("sm_80", "sm_90"):
+        subprocess.run([llmc, "compile", CHECKPOINT, "--target=" + sm,
+                        "--dtype", "f16", "--max-seq-len", "1024", "-o",
+                        os.path.join(out, f"llama-1b.{sm}.llmc")], check=True)
+
+
+def fill_random_weights(torch):
+    """Random data in place of the sparse checkpoint's holes."""
+    path = os.path.join(CHECKPOINT, "model.safetensors")
+    with open(path, "r+b") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        header.pop("__metadata__", None)
+        generator = torch.Generator(device="cuda").manual_seed(0)
+        for name, tensor in sorted(header.items()):
+            begin, end = tensor["data_offsets"]
+            count = (end - begin) // 2
+            if name.endswith("norm.weight"):
+                values = torch.ones(count, dtype=torch.float16)
+            else:
+                values = (torch.randn(count, generator=generator, device="cuda",
+                                      dtype=torch.float32) * 0.02).half().cpu()
+            f.seek(8 + length + begin)
+            f.write(values.numpy().tobytes())
+
+
+def ceilings(torch):
+    """Copy bandwidth (GB/s, read + written) and f16 matmul TFLOP/s."""
+    def timed(fn, reps):
+        fn()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(True), torch.cuda.Event(True)
+        times = []
+        for _ in range(reps):
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        return sorted(times)[len(times) // 2]
+    src = torch.randn(1 << 29, device="cuda", dtype=torch.float32)  # 2 GiB
+    dst = torch.empty_like(src)
+    copy = timed(lambda: dst.copy_(src), 10)
+    bandwidth = 2 * src.numel() * 4 / copy / 1e9
+    del src, dst
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
+    matmul = timed(lambda: a @ b, 10)
+    return bandwidth, 2 * 8192 ** 3 / matmul / 1e12
+
+
+def pytorch_run(torch, prompt, new_tokens):
+    import transformers
+    try:
+        model = transformers.LlamaForCausalLM.from_pretrained(
+            CHECKPOINT, dtype=torch.float16)
+    except TypeError:  # transformers 4
+        model = transformers.LlamaForCausalLM.from_pretrained(
+            CHECKPOINT, torch_dtype=torch.float16)
+    model = model.cuda().eval()
+    ids = torch.tensor([prompt], device="cuda")
+
+    @torch.no_grad()
+    def generate():
+        start, mid, end = (torch.cuda.Event(True) for _ in range(3))
+        start.record()
+        out = model(input_ids=ids, use_cache=True)
+        mid.record()
+        cache = out.past_key_values
+        logits = out.logits[0].float().cpu()
+        tokens = [int(out.logits[0, -1].argmax())]
+        mid.synchronize()
+        decode_start = torch.cuda.Event(True)
+        decode_start.record()
+        for _ in range(new_tokens - 1):
+            out = model(input_ids=torch.tensor([[tokens[-1]]], device="cuda"),
+                        past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            tokens.append(int(out.logits[0, -1].argmax()))
+        end.record()
+        end.synchronize()
+        return (start.elapsed_time(mid) / 1e3,
+                decode_start.elapsed_time(end) / 1e3, tokens, logits)
+
+    generate()  # warm-up
+    return generate()
+
+
+def llmc_run(out, artifact, prompt, new_tokens, extra_env=None, extra=()):
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(out, "lib"))
+    env.update(extra_env or {})
+    result = subprocess.run(
+        [os.path.join(out, "bin/llmc-run"), artifact, "--warmup", "--timings",
+         "--prompt-ids", ",".join(map(str, prompt)),
+         "--max-new-tokens", str(new_tokens), *extra],
+        env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"llmc-run failed: {result.stderr.strip()}")
+    times = re.findall(r"in ([0-9.]+) ms", result.stderr)
+    tokens = [int(t) for t in result.stdout.split(",")]
+    return float(times[0]) / 1e3, float(times[1]) / 1e3, tokens, result.stderr
+
+
+def load_npy_rows(path, rows):
+    import numpy
+    return numpy.load(path)[:rows]
+
+
+def run(out, prompt_len, new_tokens):
+    import torch
+    config = json.load(open(CONFIG))
+    make_sparse_checkpoint()
+    fill_random_weights(torch)
+    bandwidth, peak = ceilings(torch)
+    name = torch.cuda.get_device_name()
+    major, minor = torch.cuda.get_device_capability()
+    artifact = os.path.join(out, f"llama-1b.sm_{major}{minor}.llmc")
+    prompt = [(i * 7919) % config["vocab_size"] for i in range(prompt_len)]
+
+    manifest = json.load(open(os.path.join(artifact, "manifest.json")))
+    weight_bytes = sum(f["bytes"] for f in manifest["weights"]["files"])
+    params = weight_bytes // 2
+
+    t_prefill, t_decode, t_tokens, t_logits = pytorch_run(torch, prompt,
+                                                          new_tokens)
+    print(f"PyTorch: prefill {t_prefill * 1e3:.2f} ms, decode "
+          f"{t_decode * 1e3 / (new_tokens - 1):.2f} ms/step; copy "
+          f"{bandwidth:.0f} GB/s, f16 matmul {peak:.0f} TFLOP/s", flush=True)
+    logits_path = os.path.join(out, "llmc-logits.npy")
+    try:
+        prefill, decode, tokens, _ = llmc_run(out, artifact, prompt,
+                                              new_tokens)
+        *_, profile = llmc_run(out, artifact, prompt, 8,
+                               {"LLMRT_CUDA_PROFILE": "1"})
+        llmc_run(out, artifact, prompt, 2, extra=("--logits-out", logits_path))
+    except RuntimeError as error:
+        sys.exit(str(error))
+    import numpy
+    ours = numpy.load(logits_path)[:prompt_len]
+    theirs = t_logits.numpy()
+    diff = float(numpy.abs(ours - theirs).max())
+    scale = float(numpy.abs(theirs).max())
+    agree = 0
+    while agree < len(tokens) and agree < len(t_tokens) and \
+            tokens[agree] == t_tokens[agree]:
+        agree += 1
+
+    steps = new_tokens - 1
+    print(profile.strip())
+    print(f"\nGPU: {name} (sm_{major}{minor}); copy {bandwidth:.0f} GB/s, "
+          f"f16 matmul {peak:.0f} TFLOP/s (PyTorch, this run)")
+    print(f"model: Llama-shaped, {params / 1e9:.2f}B parameters, f16, "
+          f"{weight_bytes / 1e9:.2f} GB of weights; prompt {prompt_len}, "
+          f"{new_tokens} new tokens, batch 1")
+    print(f"{'':10}{'llmc tok/s':>12}{'PyTorch tok/s':>15}{'llmc/PyTorch':>14}")
+    rows = [("prefill", prompt_len / prefill, prompt_len / t_prefill),
+            ("decode", steps / decode, steps / t_decode)]
+    for label, a, b in rows:
+        print(f"{label:10}{a:12.1f}{b:15.1f}{a / b:14.3f}")
+    for label, seconds in (("llmc", decode / steps), ("PyTorch", t_decode / steps)):
+        achieved = weight_bytes / seconds / 1e9
+        print(f"{label} decode: {seconds * 1e3:.2f} ms/step, weights read at "
+              f"{achieved:.0f} GB/s = {achieved / bandwidth:.1%} of copy "
+              f"bandwidth (if read once per step)")
+    for label, seconds in (("llmc", prefill), ("PyTorch", t_prefill)):
+        rate = 2 * params * prompt_len / seconds / 1e12
+        print(f"{label} prefill: {rate:.2f} TFLOP/s = {rate / peak:.2%} of "
+              f"the f16 matmul rate")
+    print(f"greedy tokens: the first {agree} of {len(tokens)} agree with "
+          f"PyTorch; prompt logits max abs difference {diff:.3g} "
+          f"(largest logit {scale:.3g})")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["prepare", "run"])
+    parser.add_argument("dir")
+    parser.add_argument("--prompt", type=int, default=128)
+    parser.add_argument("--new", type=int, default=64)
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    if args.mode == "prepare":
+        prepare(os.path.abspath(args.dir))
+    else:
+        run(os.path.abspath(args.dir), args.prompt, args.new)
+
+
+if __name__ == "__main__":
+    main()
