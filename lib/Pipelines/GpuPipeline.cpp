@@ -27,8 +27,10 @@ namespace llmc {
 void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   buildBufferizationPipeline(pm);
   // Every linalg op becomes a loop nest; its parallel loops one kernel, in
-  // which each thread runs the reductions.
+  // which a warp runs each output's reduction (or, where the reduction is
+  // not a plain sum or maximum over the last loop, a thread).
   pm.addNestedPass<func::FuncOp>(createReductionsInnermost());
+  pm.addNestedPass<func::FuncOp>(createGpuWarpReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

@@ -89,24 +89,28 @@ scf::ParallelOp collapseToThreeDimensions(scf::ParallelOp loop) {
   return collapsed;
 }
 
-/// Maps dimensions, innermost first, to the three `processors` while they
-/// last (skipping dimensions of one iteration), the rest to sequential loops.
-void mapDimensions(scf::ParallelOp loop,
-                   ArrayRef<gpu::Processor> processors) {
+/// Maps dimensions of more than one iteration to the three `processors`
+/// while they last, innermost first (or outermost first), the rest to
+/// sequential loops.
+void mapDimensions(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors,
+                   bool outermostFirst = false) {
   MLIRContext *context = loop.getContext();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, context);
   unsigned rank = loop.getNumLoops();
   SmallVector<gpu::ParallelLoopDimMappingAttr> mapping(
       rank, gpu::ParallelLoopDimMappingAttr::get(
                 context, gpu::Processor::Sequential, identity, identity));
-  size_t next = 0;
-  for (int d = rank - 1; d >= 0 && next < processors.size(); --d) {
+  SmallVector<unsigned> dims;
+  for (int d = rank - 1; d >= 0; --d) {
     std::optional<int64_t> trips = staticTripCount(loop, d);
-    if (trips && *trips <= 1)
-      continue;
-    mapping[d] = gpu::ParallelLoopDimMappingAttr::get(
-        context, processors[next++], identity, identity);
+    if (!trips || *trips > 1)
+      dims.push_back(d);
   }
+  if (outermostFirst)
+    std::reverse(dims.begin(), dims.end());
+  for (size_t i = 0; i < dims.size() && i < processors.size(); ++i)
+    mapping[dims[i]] = gpu::ParallelLoopDimMappingAttr::get(
+        context, processors[i], identity, identity);
   // Cannot fail: every processor is used at most once.
   (void)gpu::setMappingAttr(loop, mapping);
 }
@@ -145,8 +149,13 @@ struct GpuMapParallelLoopsPass
       loop = collapseToThreeDimensions(loop);
       auto [blocks, tile] = scf::tileParallelLoop(
           loop, threadTileSizes(loop, threads), /*noMinMaxBounds=*/true);
-      mapDimensions(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY,
-                             gpu::Processor::BlockZ});
+      // Blocks: the outermost dimension (tokens, heads x tokens: the one
+      // that grows with the input) on x, which takes 2^31 - 1 blocks; y and
+      // z take 65535.
+      mapDimensions(blocks,
+                    {gpu::Processor::BlockX, gpu::Processor::BlockY,
+                     gpu::Processor::BlockZ},
+                    /*outermostFirst=*/true);
       mapDimensions(tile, {gpu::Processor::ThreadX, gpu::Processor::ThreadY,
                            gpu::Processor::ThreadZ});
     }

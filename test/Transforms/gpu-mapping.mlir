@@ -3,13 +3,14 @@
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-map-parallel-loops --convert-parallel-loops-to-gpu --llmc-gpu-prepare-launches --gpu-kernel-outlining --llmc-gpu-merge-kernel-modules | FileCheck %s --check-prefix=MERGE
 
 // An elementwise nest over [B, S, 64]: 64 threads on the hidden dimension
-// (x, consecutive elements), 4 on the sequence (y); blocks the other way.
+// (x, consecutive elements), 4 on the sequence (y); blocks outermost first
+// (the batch on x, the sequence on y, the hidden dimension's tiles on z).
 // MAP-LABEL: func.func @elementwise
 // MAP: scf.parallel ({{.*}}) = ({{.*}}) to (%[[B:.*]], %[[S:.*]], %c64) step
 // MAP: scf.parallel
 // MAP: scf.if
 // MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
-// MAP: mapping = [#gpu.loop_dim_map<processor = block_z{{.*}}>, #gpu.loop_dim_map<processor = block_y{{.*}}>, #gpu.loop_dim_map<processor = block_x{{.*}}>]
+// MAP: mapping = [#gpu.loop_dim_map<processor = block_x{{.*}}>, #gpu.loop_dim_map<processor = block_y{{.*}}>, #gpu.loop_dim_map<processor = block_z{{.*}}>]
 // PREP-LABEL: func.func @elementwise
 // PREP: gpu.launch
 // PREP-NOT: gpu.memcpy

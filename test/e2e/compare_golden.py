@@ -40,7 +40,9 @@ def main():
     parser.add_argument("tokens")
     parser.add_argument("--atol", type=float, default=1e-4)
     parser.add_argument("--logits-only", action="store_true",
-                        help="skip the greedy token check (low precision)")
+                        help="low precision: greedy tokens may part from "
+                        "transformers' at a near tie; compare the logits of "
+                        "the rows whose inputs still equal the golden tokens")
     args = parser.parse_args()
 
     pre_shape, prefill = load_npy(args.golden + ".prefill.npy")
@@ -51,14 +53,26 @@ def main():
     if shape != [expected_rows, pre_shape[1]]:
         sys.exit(f"logits shape {shape}, expected [{expected_rows}, {pre_shape[1]}]")
     reference = prefill + decode
-    errors = [abs(a - b) for a, b in zip(logits, reference)]
+    tokens = [int(t) for t in open(args.tokens).read().split(",")]
+    expected = list(golden_tokens)
+    decode_rows = dec_shape[0]
+    if args.logits_only:
+        # Decode row j ran on generated tokens 0..j: it is comparable while
+        # they equal the golden ones.
+        same = 0
+        while same < len(expected) and same < len(tokens) and \
+                tokens[same] == expected[same]:
+            same += 1
+        decode_rows = min(decode_rows, same)
+        print(f"greedy tokens: the first {same} of {len(expected)} match "
+              f"transformers")
+    compared = (pre_shape[0] + decode_rows) * pre_shape[1]
+    errors = [abs(a - b) for a, b in zip(logits[:compared], reference)]
     worst = max(errors)
     row = errors.index(worst) // pre_shape[1]
     print(f"max abs error {worst:.3g} over {len(errors)} logits "
-          f"({pre_shape[0]} prefill + {dec_shape[0]} decode rows; worst row {row})")
+          f"({pre_shape[0]} prefill + {decode_rows} decode rows; worst row {row})")
 
-    tokens = [int(t) for t in open(args.tokens).read().split(",")]
-    expected = list(golden_tokens)
     if args.logits_only:
         expected = []
     elif tokens[:len(expected)] != expected:

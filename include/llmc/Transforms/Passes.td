@@ -79,25 +79,63 @@ def ReductionsInnermost
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def GpuWarpReductions
+    : Pass<"llmc-gpu-warp-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Give each output of a reduction a warp of 32 threads";
+  let description = [{
+    A linalg.generic (on buffers) whose last loop is its only reduction and
+    whose body sums (arith.addf) or maximizes (arith.maximumf) into the
+    output becomes an scf.parallel over its parallel loops and a lane loop
+    of 32: each lane reduces every 32nd element (consecutive lanes read
+    consecutive elements, so a warp's loads coalesce), a butterfly of
+    gpu.shuffle xor combines the 32 partial results, and lane 0 combines
+    the total into the output. One thread per output would leave a decode
+    step's projection (one row, a few thousand outputs, each a dot product
+    of thousands) with too few threads to fill the GPU and uncoalesced
+    weight reads. `llmc-gpu-map-parallel-loops` maps the lane loop (32
+    iterations, innermost) to thread x, so a warp is one output.
+
+    ```
+    linalg.generic {iterator_types = ["parallel", "reduction"]}
+        ins(%x, %w) outs(%y) { %p = mulf; %s = addf %out, %p }
+      => scf.parallel (%n, %lane) = (0, 0) to (N, 32) {
+           %part = scf.for %k = %lane to %K step 32 iter_args(%a = 0) {...}
+           %t = butterfly of gpu.shuffle xor (16, 8, 4, 2, 1) and addf
+           scf.if (%lane == 0) { y[n] = y[n] + %t }
+         }
+    ```
+
+    Other generics (several reductions, other combiners, 64-bit
+    accumulators) are left to the one-thread-per-output mapping.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def GpuMapParallelLoops
     : Pass<"llmc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Tile outermost scf.parallel loops into blocks of threads "
                 "and map them to the GPU's grid";
   let description = [{
     Each scf.parallel loop that is not nested in another one (what
-    `convert-linalg-to-parallel-loops` makes of a linalg op) is tiled with
-    `scf-parallel-loop-tiling`'s no-min-max-bounds form: the innermost
-    dimensions take up to `threads` iterations per tile (innermost first, at
-    most three of them), guarded by an scf.if where the extent is not a
-    multiple. The tile loop's dimensions, innermost first, map to block x, y
-    and z; the intra-tile loop's to thread x, y and z, so consecutive threads
-    touch consecutive elements; the other dimensions run sequentially in the
-    kernel. `convert-parallel-loops-to-gpu` then makes one gpu.launch per
-    loop nest.
+    `convert-linalg-to-parallel-loops` makes of a linalg op) has its outer
+    dimensions collapsed into one when it has more than three, then is tiled
+    with `scf-parallel-loop-tiling`'s no-min-max-bounds form: the innermost
+    dimensions take up to `threads` iterations per tile (innermost first),
+    guarded by an scf.if where the extent is not a multiple. The intra-tile
+    loop's dimensions, innermost first, map to thread x, y and z, so
+    consecutive threads touch consecutive elements; the tile loop's,
+    outermost first, to block x, y and z (x takes 2^31 - 1 blocks, y and z
+    65535: the outer dimensions grow with the input). Dimensions of one
+    iteration take no processor. `convert-parallel-loops-to-gpu` then makes
+    one gpu.launch per loop nest.
 
     ```
     scf.parallel (%b, %s, %h) = (0, 0, 0) to (%B, %S, 64) step (1, 1, 1)
-      => scf.parallel (%b, %s, %h0) = ... step (1, 4, 64) {   // blocks z, y, x
+      => scf.parallel (%b, %s, %h0) = ... step (1, 4, 64) {   // blocks x, y, -
            scf.parallel (%i, %j, %k) = (0, 0, 0) to (1, 4, 64) // -, threads y, x
              { scf.if (in bounds) { body } }
          }

@@ -61,6 +61,26 @@ Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
 }
 
+/// Where sums over elements of `type` accumulate: f32 for 16-bit floats (as
+/// cuBLAS and PyTorch do: a 16-bit sum of thousands of products loses most
+/// of its bits, a sum of squares overflows f16), the type itself otherwise.
+Type accumulatorType(Type type) {
+  if (type.getIntOrFloatBitWidth() < 32)
+    return Float32Type::get(type.getContext());
+  return type;
+}
+
+/// `value` as float type `type`.
+Value convertFloat(OpBuilder &b, Location loc, Value value, Type type) {
+  unsigned from = value.getType().getIntOrFloatBitWidth();
+  unsigned to = type.getIntOrFloatBitWidth();
+  if (value.getType() == type)
+    return value;
+  if (from < to)
+    return b.create<arith::ExtFOp>(loc, type, value);
+  return b.create<arith::TruncFOp>(loc, type, value);
+}
+
 /// The map (d0..d{rank-1}) -> (the listed dims).
 AffineMap dimsMap(MLIRContext *context, unsigned rank,
                   ArrayRef<unsigned> dims) {
@@ -113,10 +133,23 @@ SmallVector<utils::IteratorType> reducing(unsigned rank,
   return iterators;
 }
 
-/// The body of a contraction: acc + lhs * rhs.
+/// The body of a contraction: acc + lhs * rhs, in the accumulator's type.
 Value multiplyAccumulate(OpBuilder &b, Location l, ValueRange args) {
-  Value mul = b.create<arith::MulFOp>(l, args[0], args[1]);
+  Type acc = args[2].getType();
+  Value mul = b.create<arith::MulFOp>(l, convertFloat(b, l, args[0], acc),
+                                      convertFloat(b, l, args[1], acc));
   return b.create<arith::AddFOp>(l, args[2], mul);
+}
+
+/// A contraction of `inputs` into a zero tensor of `sizes` in the
+/// accumulator type of `elementType`.
+Value contract(OpBuilder &b, Location loc, ValueRange inputs,
+               ArrayRef<OpFoldResult> sizes, Type elementType,
+               ArrayRef<AffineMap> maps,
+               ArrayRef<utils::IteratorType> iterators) {
+  Type acc = accumulatorType(elementType);
+  Value init = filled(b, loc, sizes, acc, b.getFloatAttr(acc, 0.0));
+  return generic(b, loc, inputs, init, maps, iterators, multiplyAccumulate);
 }
 
 /// Elementwise op over same-shaped tensors: result type of `inputs[0]`.
@@ -131,11 +164,28 @@ Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
   return generic(b, loc, inputs, init, maps, parallel(rank), body);
 }
 
-/// Sums (or maximizes) `x` over dim `axis` into a tensor without that dim.
-Value reduce(OpBuilder &b, Location loc, Value x, unsigned axis, bool max) {
+/// `x` converted elementwise to float type `type`.
+Value converted(OpBuilder &b, Location loc, Value x, Type type) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  if (xType.getElementType() == type)
+    return x;
+  unsigned rank = xType.getRank();
+  Value init = emptyTensor(b, loc, sizesOf(b, loc, x), type);
+  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
+  return generic(b, loc, x, init, maps, parallel(rank),
+                 [&](OpBuilder &nb, Location l, ValueRange args) {
+                   return convertFloat(nb, l, args[0], type);
+                 });
+}
+
+/// The maximum of `x` over dim `axis`, or the sum of `term(x)` in the
+/// accumulator type, into a tensor without that dim.
+Value reduce(OpBuilder &b, Location loc, Value x, unsigned axis, bool max,
+             function_ref<Value(OpBuilder &, Location, Value)> term = {}) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
-  Type elementType = type.getElementType();
+  Type elementType =
+      max ? type.getElementType() : accumulatorType(type.getElementType());
   SmallVector<OpFoldResult> sizes = sizesOf(b, loc, x);
   sizes.erase(sizes.begin() + axis);
   auto floatType = cast<FloatType>(elementType);
@@ -153,17 +203,20 @@ Value reduce(OpBuilder &b, Location loc, Value x, unsigned axis, bool max) {
                  [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
                    if (max)
                      return nb.create<arith::MaximumFOp>(l, args[0], args[1]);
-                   return nb.create<arith::AddFOp>(l, args[0], args[1]);
+                   Value value = convertFloat(nb, l, args[0], elementType);
+                   if (term)
+                     value = term(nb, l, value);
+                   return nb.create<arith::AddFOp>(l, value, args[1]);
                  });
 }
 
-/// x op broadcast(y) where y lacks dim `axis` of x.
+/// body(x, broadcast(y)) as a tensor of `resultType` elements, where y lacks
+/// dim `axis` of x.
 Value withReduced(OpBuilder &b, Location loc, Value x, Value reduced,
-                  unsigned axis, BodyBuilder body) {
+                  unsigned axis, Type resultType, BodyBuilder body) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
-  Value init =
-      emptyTensor(b, loc, sizesOf(b, loc, x), type.getElementType());
+  Value init = emptyTensor(b, loc, sizesOf(b, loc, x), resultType);
   MLIRContext *context = b.getContext();
   SmallVector<AffineMap> maps = {
       b.getMultiDimIdentityMap(rank),
@@ -173,19 +226,25 @@ Value withReduced(OpBuilder &b, Location loc, Value x, Value reduced,
                  body);
 }
 
-/// softmax(x) along `axis`, subtracting the maximum first.
-Value softmax(OpBuilder &b, Location loc, Value x, unsigned axis) {
+/// softmax(x) along `axis` as `resultType` elements, subtracting the
+/// maximum first; exponentials and their sum in x's accumulator type.
+Value softmax(OpBuilder &b, Location loc, Value x, unsigned axis,
+              Type resultType) {
+  Type acc =
+      accumulatorType(cast<RankedTensorType>(x.getType()).getElementType());
   Value max = reduce(b, loc, x, axis, /*max=*/true);
   Value exps = withReduced(
-      b, loc, x, max, axis, [](OpBuilder &nb, Location l, ValueRange args) {
+      b, loc, x, max, axis, acc,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
         Value shifted = nb.create<arith::SubFOp>(l, args[0], args[1]);
-        return nb.create<math::ExpOp>(l, shifted).getResult();
+        return nb.create<math::ExpOp>(l, convertFloat(nb, l, shifted, acc))
+            .getResult();
       });
   Value sum = reduce(b, loc, exps, axis, /*max=*/false);
-  return withReduced(b, loc, exps, sum, axis,
-                     [](OpBuilder &nb, Location l, ValueRange args) {
-                       return nb.create<arith::DivFOp>(l, args[0], args[1])
-                           .getResult();
+  return withReduced(b, loc, exps, sum, axis, resultType,
+                     [&](OpBuilder &nb, Location l, ValueRange args) {
+                       Value p = nb.create<arith::DivFOp>(l, args[0], args[1]);
+                       return convertFloat(nb, l, p, resultType);
                      });
 }
 
@@ -286,8 +345,6 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     SmallVector<OpFoldResult> sizes =
         sizesOf(rewriter, loc, adaptor.getInput());
     sizes.back() = rewriter.getIndexAttr(type.getShape().back());
-    Value init = filled(rewriter, loc, sizes, elementType,
-                        rewriter.getFloatAttr(elementType, 0.0));
     SmallVector<unsigned> tokens;
     for (unsigned d = 1; d < rank; ++d)
       tokens.push_back(d);
@@ -301,24 +358,26 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
                                            inOut ? SmallVector<unsigned>{k, n}
                                                  : SmallVector<unsigned>{n, k}),
                                    with(n)};
-    Value product = generic(
+    Value product = contract(
         rewriter, loc, ValueRange{adaptor.getInput(), adaptor.getWeight()},
-        init, maps, reducing(loops, {k}),
-        multiplyAccumulate);
+        sizes, elementType, maps, reducing(loops, {k}));
     if (Value bias = adaptor.getBias()) {
+      // The bias added to the accumulated sum, then rounded once.
       Value biasInit = emptyTensor(rewriter, loc, sizes, elementType);
       SmallVector<AffineMap> biasMaps = {
           rewriter.getMultiDimIdentityMap(rank),
           dimsMap(getContext(), rank, {rank - 1}),
           rewriter.getMultiDimIdentityMap(rank)};
-      product = generic(rewriter, loc, ValueRange{product, bias}, biasInit,
-                        biasMaps, parallel(rank),
-                        [](OpBuilder &b, Location l, ValueRange args) {
-                          return b.create<arith::AddFOp>(l, args[0], args[1])
-                              .getResult();
-                        });
+      product = generic(
+          rewriter, loc, ValueRange{product, bias}, biasInit, biasMaps,
+          parallel(rank), [&](OpBuilder &b, Location l, ValueRange args) {
+            Type acc = args[0].getType();
+            Value sum = b.create<arith::AddFOp>(
+                l, args[0], convertFloat(b, l, args[1], acc));
+            return convertFloat(b, l, sum, elementType);
+          });
     }
-    rewriter.replaceOp(op, product);
+    rewriter.replaceOp(op, converted(rewriter, loc, product, elementType));
     return success();
   }
 };
@@ -336,8 +395,6 @@ struct MatmulLowering : OpConversionPattern<llm::MatmulOp> {
     unsigned loops = rank + 1, m = rank - 2, n = rank - 1, k = rank;
     SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, adaptor.getLhs());
     sizes.back() = tensor::getMixedSize(rewriter, loc, adaptor.getRhs(), n);
-    Value init = filled(rewriter, loc, sizes, elementType,
-                        rewriter.getFloatAttr(elementType, 0.0));
     SmallVector<unsigned> batch = allDims(rank - 2);
     auto with = [&](ArrayRef<unsigned> tail) {
       SmallVector<unsigned> dims = batch;
@@ -345,23 +402,28 @@ struct MatmulLowering : OpConversionPattern<llm::MatmulOp> {
       return dimsMap(getContext(), loops, dims);
     };
     SmallVector<AffineMap> maps = {with({m, k}), with({k, n}), with({m, n})};
-    rewriter.replaceOp(
-        op, generic(rewriter, loc,
-                    ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init,
-                    maps, reducing(loops, {k}),
-                    multiplyAccumulate));
+    Value product =
+        contract(rewriter, loc, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+                 sizes, elementType, maps, reducing(loops, {k}));
+    rewriter.replaceOp(op, converted(rewriter, loc, product, elementType));
     return success();
   }
 };
 
-/// mean over the last dim, as x's type without that dim.
-Value meanLastDim(OpBuilder &b, Location loc, Value x, BodyBuilder square) {
+/// The mean of x (or of x squared) over the last dim, in x's accumulator
+/// type, without that dim.
+Value meanLastDim(OpBuilder &b, Location loc, Value x, bool squared) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned axis = type.getRank() - 1;
-  Value values = square ? elementwise(b, loc, x, square) : x;
-  Value sum = reduce(b, loc, values, axis, /*max=*/false);
-  Value count = floatConstant(b, loc, type.getElementType(),
-                              static_cast<double>(type.getShape().back()));
+  Value sum = reduce(b, loc, x, axis, /*max=*/false,
+                     [&](OpBuilder &nb, Location l, Value v) -> Value {
+                       if (!squared)
+                         return v;
+                       return nb.create<arith::MulFOp>(l, v, v);
+                     });
+  Type acc = accumulatorType(type.getElementType());
+  Value count =
+      floatConstant(b, loc, acc, static_cast<double>(type.getShape().back()));
   return elementwise(b, loc, sum,
                      [&](OpBuilder &nb, Location l, ValueRange args) {
                        return nb.create<arith::DivFOp>(l, args[0], count)
@@ -369,13 +431,15 @@ Value meanLastDim(OpBuilder &b, Location loc, Value x, BodyBuilder square) {
                      });
 }
 
-/// x / sqrt(ms + eps) * weight (+ bias), with ms lacking the last dim.
+/// x / sqrt(ms + eps) * weight (+ bias) as `resultType` elements, with ms
+/// lacking the last dim; computed in ms's type and rounded once.
 Value normalize(OpBuilder &b, Location loc, Value x, Value ms, double epsilon,
-                Value weight, Value bias) {
+                Value weight, Value bias, Type resultType) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
   MLIRContext *context = b.getContext();
-  Value eps = floatConstant(b, loc, type.getElementType(), epsilon);
+  Type acc = cast<RankedTensorType>(ms.getType()).getElementType();
+  Value eps = floatConstant(b, loc, acc, epsilon);
   SmallVector<Value> inputs = {x, ms, weight};
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
                                  dimsMap(context, rank,
@@ -386,17 +450,19 @@ Value normalize(OpBuilder &b, Location loc, Value x, Value ms, double epsilon,
     maps.push_back(dimsMap(context, rank, {rank - 1}));
   }
   maps.push_back(b.getMultiDimIdentityMap(rank));
-  Value init = emptyTensor(b, loc, sizesOf(b, loc, x), type.getElementType());
-  return generic(b, loc, inputs, init, maps, parallel(rank),
-                 [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-                   Value shifted = nb.create<arith::AddFOp>(l, args[1], eps);
-                   Value root = nb.create<math::SqrtOp>(l, shifted);
-                   Value normed = nb.create<arith::DivFOp>(l, args[0], root);
-                   Value scaled = nb.create<arith::MulFOp>(l, normed, args[2]);
-                   if (!bias)
-                     return scaled;
-                   return nb.create<arith::AddFOp>(l, scaled, args[3]);
-                 });
+  Value init = emptyTensor(b, loc, sizesOf(b, loc, x), resultType);
+  return generic(
+      b, loc, inputs, init, maps, parallel(rank),
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        auto wide = [&](Value v) { return convertFloat(nb, l, v, acc); };
+        Value shifted = nb.create<arith::AddFOp>(l, args[1], eps);
+        Value root = nb.create<math::SqrtOp>(l, shifted);
+        Value normed = nb.create<arith::DivFOp>(l, wide(args[0]), root);
+        Value scaled = nb.create<arith::MulFOp>(l, normed, wide(args[2]));
+        if (bias)
+          scaled = nb.create<arith::AddFOp>(l, scaled, wide(args[3]));
+        return convertFloat(nb, l, scaled, resultType);
+      });
 }
 
 struct RMSNormLowering : OpConversionPattern<llm::RMSNormOp> {
@@ -406,15 +472,11 @@ struct RMSNormLowering : OpConversionPattern<llm::RMSNormOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
-    Value ms = meanLastDim(rewriter, loc, x,
-                           [](OpBuilder &b, Location l, ValueRange args) {
-                             return b.create<arith::MulFOp>(l, args[0],
-                                                            args[0])
-                                 .getResult();
-                           });
+    Value ms = meanLastDim(rewriter, loc, x, /*squared=*/true);
     rewriter.replaceOp(op, normalize(rewriter, loc, x, ms,
                                      op.getEpsilon().convertToDouble(),
-                                     adaptor.getWeight(), Value()));
+                                     adaptor.getWeight(), Value(),
+                                     op.getType().getElementType()));
     return success();
   }
 };
@@ -427,19 +489,22 @@ struct LayerNormLowering : OpConversionPattern<llm::LayerNormOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     unsigned axis = op.getType().getRank() - 1;
-    Value mean = meanLastDim(rewriter, loc, x, nullptr);
+    // Mean, centered values and variance in the accumulator type.
+    Value mean = meanLastDim(rewriter, loc, x, /*squared=*/false);
+    Type acc = cast<RankedTensorType>(mean.getType()).getElementType();
     Value centered = withReduced(
-        rewriter, loc, x, mean, axis,
-        [](OpBuilder &b, Location l, ValueRange args) {
-          return b.create<arith::SubFOp>(l, args[0], args[1]).getResult();
+        rewriter, loc, x, mean, axis, acc,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return b
+              .create<arith::SubFOp>(l, convertFloat(b, l, args[0], acc),
+                                     args[1])
+              .getResult();
         });
-    Value variance = meanLastDim(
-        rewriter, loc, centered, [](OpBuilder &b, Location l, ValueRange args) {
-          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
-        });
+    Value variance = meanLastDim(rewriter, loc, centered, /*squared=*/true);
     rewriter.replaceOp(op, normalize(rewriter, loc, centered, variance,
                                      op.getEpsilon().convertToDouble(),
-                                     adaptor.getWeight(), adaptor.getBias()));
+                                     adaptor.getWeight(), adaptor.getBias(),
+                                     op.getType().getElementType()));
     return success();
   }
 };
@@ -756,14 +821,15 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     // scores[b, kh, g, s, t] = sum_d q[b, s, kh, g, d] * k[b, t, kh, d].
     SmallVector<OpFoldResult> scoreSizes = {batch, idx(kvHeads), idx(group),
                                             seq, kvLen};
-    Value zeros = filled(rewriter, loc, scoreSizes, elementType,
-                         rewriter.getFloatAttr(elementType, 0.0));
-    Value scores = generic(
-        rewriter, loc, ValueRange{grouped, keys}, zeros,
-        {dimsMap(context, 6, {0, 3, 1, 2, 5}),
-         dimsMap(context, 6, {0, 4, 1, 5}),
-         dimsMap(context, 6, {0, 1, 2, 3, 4})},
-        reducing(6, {5}), multiplyAccumulate);
+    // Scores, mask and softmax in the accumulator type; the probabilities
+    // in the element type, as the values.
+    Type acc = accumulatorType(elementType);
+    Value scores = contract(rewriter, loc, ValueRange{grouped, keys},
+                            scoreSizes, elementType,
+                            {dimsMap(context, 6, {0, 3, 1, 2, 5}),
+                             dimsMap(context, 6, {0, 4, 1, 5}),
+                             dimsMap(context, 6, {0, 1, 2, 3, 4})},
+                            reducing(6, {5}));
 
     // Scale, then mask keys after the query's position (and outside the
     // sliding window).
@@ -777,13 +843,13 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
       maskMaps.push_back(dimsMap(context, 5, {0}));
     }
     maskMaps.push_back(rewriter.getMultiDimIdentityMap(5));
-    Value maskInit = emptyTensor(rewriter, loc, scoreSizes, elementType);
-    auto floatType = cast<FloatType>(elementType);
+    Value maskInit = emptyTensor(rewriter, loc, scoreSizes, acc);
+    auto floatType = cast<FloatType>(acc);
     Value masked = generic(
         rewriter, loc, maskInputs, maskInit, maskMaps, parallel(5),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value scaled = b.create<arith::MulFOp>(
-              l, args[0], floatConstant(b, l, elementType, scale));
+              l, args[0], floatConstant(b, l, acc, scale));
           if (!causal)
             return scaled;
           Value s = b.create<linalg::IndexOp>(l, 3);
@@ -801,25 +867,26 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
             hidden = b.create<arith::OrIOp>(l, hidden, tooOld);
           }
           Value minusInf = b.create<arith::ConstantOp>(
-              l, b.getFloatAttr(elementType,
+              l, b.getFloatAttr(acc,
                                 APFloat::getInf(floatType.getFloatSemantics(),
                                                 /*Negative=*/true)));
           return b.create<arith::SelectOp>(l, hidden, minusInf, scaled);
         });
-    Value probs = softmax(rewriter, loc, masked, 4);
+    Value probs = softmax(rewriter, loc, masked, 4, elementType);
 
     // out[b, s, kh, g, e] = sum_t probs[b, kh, g, s, t] * v[b, t, kh, e],
     // with loops (b, s, kh, g, t, e): e innermost, contiguous in v and out.
     SmallVector<OpFoldResult> outSizes = {batch, seq, idx(kvHeads),
                                           idx(group), idx(valueDim)};
-    Value outInit = filled(rewriter, loc, outSizes, elementType,
-                           rewriter.getFloatAttr(elementType, 0.0));
-    Value out = generic(
-        rewriter, loc, ValueRange{probs, values}, outInit,
-        {dimsMap(context, 6, {0, 2, 3, 1, 4}),
-         dimsMap(context, 6, {0, 4, 2, 5}),
-         dimsMap(context, 6, {0, 1, 2, 3, 5})},
-        reducing(6, {4}), multiplyAccumulate);
+    Value out = converted(
+        rewriter, loc,
+        contract(rewriter, loc, ValueRange{probs, values}, outSizes,
+                 elementType,
+                 {dimsMap(context, 6, {0, 2, 3, 1, 4}),
+                  dimsMap(context, 6, {0, 4, 2, 5}),
+                  dimsMap(context, 6, {0, 1, 2, 3, 5})},
+                 reducing(6, {4})),
+        elementType);
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
         op, op.getType(), out,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
@@ -984,7 +1051,8 @@ struct SoftmaxLowering : OpConversionPattern<llm::SoftmaxOp> {
     int64_t rank = op.getType().getRank();
     int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
     rewriter.replaceOp(op, softmax(rewriter, op.getLoc(), adaptor.getInput(),
-                                   static_cast<unsigned>(axis)));
+                                   static_cast<unsigned>(axis),
+                                   op.getType().getElementType()));
     return success();
   }
 };

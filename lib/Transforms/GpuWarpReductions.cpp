@@ -1,0 +1,179 @@
+//===- GpuWarpReductions.cpp - One warp per output of a reduction ---------===//
+
+#include "llmc/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_GPUWARPREDUCTIONS
+#include "llmc/Transforms/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kWarp = 32;
+
+/// The op that folds the body's value into the output, when the body is
+/// `out <combiner> f(inputs)` with the output used nowhere else.
+Operation *combinerOf(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1)
+    return nullptr;
+  BlockArgument out = body.getArgument(op.getNumDpsInputs());
+  Operation *combiner = yield.getOperand(0).getDefiningOp();
+  if (!combiner || !isa<arith::AddFOp, arith::MaximumFOp>(combiner) ||
+      combiner->getBlock() != &body || !out.hasOneUse() ||
+      out.getUses().begin()->getOwner() != combiner)
+    return nullptr;
+  return combiner;
+}
+
+/// Whether `op` is a reduction this pass rewrites: buffers, one output of a
+/// 16- or 32-bit float, the last loop its only reduction.
+bool isWarpReduction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
+    return false;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (iterators.empty() || iterators.back() != utils::IteratorType::reduction)
+    return false;
+  for (size_t d = 0; d + 1 < iterators.size(); ++d)
+    if (iterators[d] != utils::IteratorType::parallel)
+      return false;
+  Type type = op.getDpsInitOperand(0)->get().getType();
+  Type element = cast<MemRefType>(type).getElementType();
+  return isa<FloatType>(element) && element.getIntOrFloatBitWidth() <= 32 &&
+         combinerOf(op) != nullptr;
+}
+
+Value combine(OpBuilder &b, Location loc, Operation *combiner, Value lhs,
+              Value rhs) {
+  if (isa<arith::AddFOp>(combiner))
+    return b.create<arith::AddFOp>(loc, lhs, rhs);
+  return b.create<arith::MaximumFOp>(loc, lhs, rhs);
+}
+
+/// The combiner's identity: 0 for sums, -inf for maxima.
+Value identity(OpBuilder &b, Location loc, Operation *combiner, Type type) {
+  auto floatType = cast<FloatType>(type);
+  APFloat value = isa<arith::AddFOp>(combiner)
+                      ? APFloat::getZero(floatType.getFloatSemantics())
+                      : APFloat::getInf(floatType.getFloatSemantics(),
+                                        /*Negative=*/true);
+  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
+}
+
+/// Loads of `op`'s operand `operand` at loop indices `dims`.
+Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+             OpOperand &operand, ValueRange dims) {
+  Value source = operand.get();
+  if (!isa<MemRefType>(source.getType()))
+    return source;
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<Value> indices;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    indices.push_back(
+        b.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
+  return b.create<memref::LoadOp>(loc, source, indices);
+}
+
+void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
+  Location loc = op.getLoc();
+  Operation *combiner = combinerOf(op);
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  OpOperand *output = op.getDpsInitOperand(0);
+  Type type = cast<MemRefType>(output->get().getType()).getElementType();
+  // Shuffles move 32-bit values: 16-bit partial results widen for them.
+  Type wide = type.getIntOrFloatBitWidth() < 32
+                  ? Float32Type::get(op.getContext())
+                  : type;
+
+  rewriter.setInsertionPoint(op);
+  unsigned rank = op.getNumLoops();
+  SmallVector<Value> sizes = llvm::map_to_vector(
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc),
+      [&](Range range) {
+        return getValueOrCreateConstantIndexOp(rewriter, loc, range.size);
+      });
+  Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+  Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+  Value lanes = rewriter.create<arith::ConstantIndexOp>(loc, kWarp);
+  SmallVector<Value> lower(rank, zero), steps(rank, one);
+  SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
+  upper.push_back(lanes);
+
+  rewriter.create<scf::ParallelOp>(
+      loc, lower, upper, steps,
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value lane = ivs.back();
+        SmallVector<Value> outer(ivs.drop_back());
+        // Each lane: elements lane, lane + 32, ... of the reduction.
+        auto loop = b.create<scf::ForOp>(
+            loc, lane, sizes.back(), lanes,
+            ValueRange{identity(b, loc, combiner, type)},
+            [&](OpBuilder &fb, Location loc, Value k, ValueRange partial) {
+              SmallVector<Value> dims = outer;
+              dims.push_back(k);
+              IRMapping mapping;
+              for (OpOperand *input : op.getDpsInputOperands())
+                mapping.map(body.getArgument(input->getOperandNumber()),
+                            loadAt(fb, loc, op, *input, dims));
+              mapping.map(body.getArgument(op.getNumDpsInputs()),
+                          partial[0]);
+              for (Operation &inner : body.without_terminator()) {
+                if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+                  mapping.map(index.getResult(), dims[index.getDim()]);
+                  continue;
+                }
+                fb.clone(inner, mapping);
+              }
+              fb.create<scf::YieldOp>(
+                  loc, mapping.lookupOrDefault(yield.getOperand(0)));
+            });
+        // A butterfly over the warp: every lane ends with the total.
+        Value total = loop.getResult(0);
+        if (wide != type)
+          total = b.create<arith::ExtFOp>(loc, wide, total);
+        for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+          Value other = b.create<gpu::ShuffleOp>(loc, total, offset, kWarp,
+                                                 gpu::ShuffleMode::XOR)
+                            .getShuffleResult();
+          total = combine(b, loc, combiner, total, other);
+        }
+        if (wide != type)
+          total = b.create<arith::TruncFOp>(loc, type, total);
+        Value first =
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
+        b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+          SmallVector<Value> dims = outer;
+          dims.push_back(zero); // the output's map does not use it
+          Value old = loadAt(ib, loc, op, *output, dims);
+          SmallVector<Value> indices(
+              cast<memref::LoadOp>(old.getDefiningOp()).getIndices());
+          ib.create<memref::StoreOp>(loc, combine(ib, loc, combiner, old, total),
+                                     output->get(), indices);
+          ib.create<scf::YieldOp>(loc);
+        });
+      });
+  rewriter.eraseOp(op);
+}
+
+struct GpuWarpReductionsPass
+    : llmc::impl::GpuWarpReductionsBase<GpuWarpReductionsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> reductions;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isWarpReduction(op))
+        reductions.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : reductions)
+      rewrite(op, rewriter);
+  }
+};
+
+} // namespace

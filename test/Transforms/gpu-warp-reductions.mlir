@@ -1,0 +1,120 @@
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions --canonicalize --split-input-file | FileCheck %s
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
+
+// A projection's dot products: one warp per output; lane l sums elements
+// l, l + 32, ...; a butterfly of shuffles; lane 0 adds the total to y.
+// CHECK-LABEL: func.func @projection
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[K:.*]] = arith.constant 64 : index
+// CHECK: scf.parallel (%[[S:.*]], %[[N:.*]], %[[LANE:.*]]) = (%[[C0]], %[[C0]], %[[C0]]) to (%{{.*}}, %{{.*}}, %[[C32]])
+// CHECK: %[[PART:.*]] = scf.for %[[KI:.*]] = %[[LANE]] to %[[K]] step %[[C32]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<?x64xf16>
+// CHECK: memref.load %arg1[%{{.*}}, %{{.*}}] : memref<128x64xf16>
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK: scf.yield %[[SUM]]
+// CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle xor %[[PART]], %{{.*}}, %{{.*}} : f32
+// CHECK: arith.addf %[[PART]], %[[S16]]
+// CHECK-COUNT-4: gpu.shuffle xor
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %[[C0]]
+// CHECK: scf.if %[[FIRST]]
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK: memref.store %[[NEW]], %arg2
+// CHECK-NOT: linalg.generic
+// The lane loop on thread x, 8 outputs (warps) per block on thread y.
+// MAP-LABEL: func.func @projection
+// MAP: scf.parallel {{.*}} step (%{{.*}}, %{{.*}}, %{{.*}})
+// MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
+func.func @projection(%x: memref<?x64xf16>, %w: memref<128x64xf16>, %y: memref<?x128xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf16>, memref<128x64xf16>)
+      outs(%y : memref<?x128xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A maximum of f16 values (softmax): -inf to start, the shuffles in f32;
+// linalg.index of the reduction loop becomes the lane's element.
+// CHECK-LABEL: func.func @row_max
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFC00 : f16
+// CHECK: scf.for %[[T:.*]] = %{{.*}} iter_args(%{{.*}} = %[[NEGINF]]) -> (f16)
+// CHECK: arith.index_cast %[[T]]
+// CHECK: arith.maximumf
+// CHECK: %[[WIDE:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK: gpu.shuffle xor %[[WIDE]]
+// CHECK: arith.maximumf %[[WIDE]]
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.maximumf
+func.func @row_max(%x: memref<?x?xf16>, %m: memref<?xf16>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, t) -> (s, t)>,
+                       affine_map<(s, t) -> (s)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x?xf16>) outs(%m : memref<?xf16>) {
+  ^bb0(%a: f16, %c: f16):
+    %t = linalg.index 1 : index
+    %i = arith.index_cast %t : index to i32
+    %f = arith.sitofp %i : i32 to f16
+    %v = arith.addf %a, %f : f16
+    %r = arith.maximumf %c, %v : f16
+    linalg.yield %r : f16
+  }
+  return
+}
+
+// -----
+
+// Left to one thread per output: a product, two reductions, a reduction
+// that is not the last loop, an f64 sum.
+// CHECK-LABEL: func.func @not_rewritten
+// CHECK-COUNT-4: linalg.generic
+// CHECK-NOT: gpu.shuffle
+func.func @not_rewritten(%x: memref<8x16xf32>, %y: memref<8xf32>, %z: memref<f32>,
+                         %w: memref<16xf32>, %d: memref<8x16xf64>, %e: memref<8xf64>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x16xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %r = arith.mulf %c, %a : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+      iterator_types = ["reduction", "reduction"]}
+      ins(%x : memref<8x16xf32>) outs(%z : memref<f32>) {
+  ^bb0(%a: f32, %c: f32):
+    %r = arith.addf %c, %a : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+      iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<8x16xf32>) outs(%w : memref<16xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %r = arith.addf %c, %a : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%d : memref<8x16xf64>) outs(%e : memref<8xf64>) {
+  ^bb0(%a: f64, %c: f64):
+    %r = arith.addf %c, %a : f64
+    linalg.yield %r : f64
+  }
+  return
+}
