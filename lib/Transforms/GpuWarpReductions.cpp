@@ -15,6 +15,8 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kWarp = 32;
+/// Bytes a lane loads at once where it can: NVPTX's widest load.
+constexpr int64_t kVectorBytes = 16;
 
 /// The op that folds the body's value into the output, when the body is
 /// `out <combiner> f(inputs)` with the output used nowhere else.
@@ -80,6 +82,45 @@ Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
   return b.create<memref::LoadOp>(loc, source, indices);
 }
 
+/// Elements each lane reduces per step, consecutive in memory: 16 bytes of
+/// every input that varies along the reduction, when each has it as its
+/// contiguous last dimension and the extent is a multiple of 32 steps; else
+/// 1. `aligned` gets those inputs with no offset in their layout: their
+/// pointer is an allocation's (the runtime's are 256-byte aligned), so the
+/// loads can be 16-byte vectors.
+int64_t elementsPerStep(linalg::GenericOp op,
+                        SmallVectorImpl<Value> &aligned) {
+  unsigned rank = op.getNumLoops(), k = rank - 1;
+  std::optional<int64_t> extent = op.getStaticLoopRanges().back();
+  if (!extent || ShapedType::isDynamic(*extent))
+    return 1;
+  int64_t elements = kVectorBytes;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(k))
+      continue;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || last.getPosition() != k || failed(getStridesAndOffset(type, strides, offset)) ||
+        strides.back() != 1)
+      return 1;
+    for (AffineExpr result : map.getResults().drop_back())
+      if (result.isFunctionOfDim(k))
+        return 1;
+    elements = std::min<int64_t>(
+        elements, kVectorBytes * 8 / type.getElementTypeBitWidth());
+    if (offset == 0 && type.getLayout().isIdentity())
+      aligned.push_back(input->get());
+  }
+  if (elements < 2 || *extent % (kWarp * elements) != 0) {
+    aligned.clear();
+    return 1;
+  }
+  return elements;
+}
+
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
   Location loc = op.getLoc();
   Operation *combiner = combinerOf(op);
@@ -102,6 +143,11 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
   Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
   Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
   Value lanes = rewriter.create<arith::ConstantIndexOp>(loc, kWarp);
+  SmallVector<Value> aligned;
+  int64_t elements = elementsPerStep(op, aligned);
+  Value perStep = rewriter.create<arith::ConstantIndexOp>(loc, elements);
+  Value stride =
+      rewriter.create<arith::ConstantIndexOp>(loc, kWarp * elements);
   SmallVector<Value> lower(rank, zero), steps(rank, one);
   SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
   upper.push_back(lanes);
@@ -111,28 +157,39 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value lane = ivs.back();
         SmallVector<Value> outer(ivs.drop_back());
-        // Each lane: elements lane, lane + 32, ... of the reduction.
+        for (Value input : aligned)
+          b.create<memref::AssumeAlignmentOp>(loc, input, kVectorBytes);
+        // Each lane: `elements` consecutive elements from lane * elements,
+        // then 32 * elements further on, and so on: a warp's loads cover
+        // consecutive memory, each lane's as one vector where aligned.
+        Value start = b.create<arith::MulIOp>(loc, lane, perStep);
         auto loop = b.create<scf::ForOp>(
-            loc, lane, sizes.back(), lanes,
+            loc, start, sizes.back(), stride,
             ValueRange{identity(b, loc, combiner, type)},
-            [&](OpBuilder &fb, Location loc, Value k, ValueRange partial) {
-              SmallVector<Value> dims = outer;
-              dims.push_back(k);
-              IRMapping mapping;
-              for (OpOperand *input : op.getDpsInputOperands())
-                mapping.map(body.getArgument(input->getOperandNumber()),
-                            loadAt(fb, loc, op, *input, dims));
-              mapping.map(body.getArgument(op.getNumDpsInputs()),
-                          partial[0]);
-              for (Operation &inner : body.without_terminator()) {
-                if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                  mapping.map(index.getResult(), dims[index.getDim()]);
-                  continue;
+            [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
+              Value acc = partial[0];
+              for (int64_t e = 0; e < elements; ++e) {
+                SmallVector<Value> dims = outer;
+                dims.push_back(
+                    e == 0 ? k0
+                           : fb.create<arith::AddIOp>(
+                                 loc, k0,
+                                 fb.create<arith::ConstantIndexOp>(loc, e)));
+                IRMapping mapping;
+                for (OpOperand *input : op.getDpsInputOperands())
+                  mapping.map(body.getArgument(input->getOperandNumber()),
+                              loadAt(fb, loc, op, *input, dims));
+                mapping.map(body.getArgument(op.getNumDpsInputs()), acc);
+                for (Operation &inner : body.without_terminator()) {
+                  if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+                    mapping.map(index.getResult(), dims[index.getDim()]);
+                    continue;
+                  }
+                  fb.clone(inner, mapping);
                 }
-                fb.clone(inner, mapping);
+                acc = mapping.lookupOrDefault(yield.getOperand(0));
               }
-              fb.create<scf::YieldOp>(
-                  loc, mapping.lookupOrDefault(yield.getOperand(0)));
+              fb.create<scf::YieldOp>(loc, acc);
             });
         // A butterfly over the warp: every lane ends with the total.
         Value total = loop.getResult(0);
