@@ -77,6 +77,7 @@ static bufferization::OneShotBufferizationOptions bufferizationOptions() {
 static constexpr int64_t kWholeDimension = int64_t(1) << 40;
 
 void buildBufferizationPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createFillPerUse());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizationOptions()));
   // Loops that yield the cache they were given fold away, so the KV cache
   // result is the argument again and is dropped: updated in place.

@@ -4,6 +4,8 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_GPUWARPREDUCTIONS
@@ -121,6 +123,90 @@ int64_t elementsPerStep(linalg::GenericOp op,
   return elements;
 }
 
+/// The linalg.fill that initializes the reduction's output, a fresh
+/// allocation nothing else touches before the reduction: the reduction
+/// starts from the fill's value instead of loading it.
+linalg::FillOp foldableFill(linalg::GenericOp op) {
+  Value buffer = op.getDpsInitOperand(0)->get();
+  unsigned rank = op.getNumLoops();
+  // Every element of the buffer gets a total.
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!buffer.getDefiningOp<memref::AllocOp>() ||
+      !AffineMap::get(rank - 1, 0, outMap.getResults(), op.getContext())
+           .isPermutation())
+    return {};
+  linalg::FillOp fill;
+  for (Operation *user : buffer.getUsers()) {
+    if (user == op.getOperation())
+      continue;
+    if (user->getBlock() != op->getBlock())
+      return {};
+    if (op->isBeforeInBlock(user))
+      continue;
+    auto candidate = dyn_cast<linalg::FillOp>(user);
+    if (!candidate || fill ||
+        candidate.getDpsInitOperand(0)->get() != buffer)
+      return {};
+    fill = candidate;
+  }
+  return fill;
+}
+
+/// The allocation `value` views, if any.
+Operation *allocationOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value.getDefiningOp<memref::AllocOp>();
+}
+
+/// An elementwise generic right after the reduction (only allocations and
+/// pure ops between) that is the only reader of its output, through the
+/// identity map: its body runs in lane 0 on the total, and the reduction's
+/// buffer is never written (a projection's bias, its rounding to f16).
+linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
+  Value buffer = op.getDpsInitOperand(0)->get();
+  if (!buffer.getDefiningOp<memref::AllocOp>())
+    return {};
+  unsigned rank = op.getNumLoops();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!AffineMap::get(rank - 1, 0, outMap.getResults(), op.getContext())
+           .isIdentity())
+    return {};
+  Operation *next = op->getNextNode();
+  while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
+    next = next->getNextNode();
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!consumer || !consumer.hasPureBufferSemantics() ||
+      consumer.getNumLoops() != rank - 1 ||
+      consumer.getNumParallelLoops() != rank - 1)
+    return {};
+  OpOperand *use = nullptr;
+  for (OpOperand &operand : consumer->getOpOperands())
+    if (operand.get() == buffer) {
+      if (use)
+        return {};
+      use = &operand;
+    }
+  if (!use || !consumer.isDpsInput(use) ||
+      !consumer.getMatchingIndexingMap(use).isIdentity())
+    return {};
+  for (Operation *user : buffer.getUsers())
+    if (user != op.getOperation() && user != consumer.getOperation() &&
+        !isa<linalg::FillOp, memref::DeallocOp>(user))
+      return {};
+  // Its outputs are written while other warps still read the reduction's
+  // inputs: they must be other buffers.
+  for (OpOperand &result : consumer.getDpsInitsMutable()) {
+    Operation *allocation = allocationOf(result.get());
+    if (!allocation)
+      return {};
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (allocationOf(input->get()) == allocation)
+        return {};
+  }
+  return consumer;
+}
+
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
   Location loc = op.getLoc();
   Operation *combiner = combinerOf(op);
@@ -133,7 +219,11 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
                   ? Float32Type::get(op.getContext())
                   : type;
 
-  rewriter.setInsertionPoint(op);
+  linalg::FillOp fill = foldableFill(op);
+  linalg::GenericOp consumer = fusableConsumer(op);
+  // Where the consumer was: its output buffers may be allocated between.
+  rewriter.setInsertionPoint(consumer ? consumer.getOperation()
+                                      : op.getOperation());
   unsigned rank = op.getNumLoops();
   SmallVector<Value> sizes = llvm::map_to_vector(
       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc),
@@ -208,15 +298,68 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
         b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
           SmallVector<Value> dims = outer;
           dims.push_back(zero); // the output's map does not use it
-          Value old = loadAt(ib, loc, op, *output, dims);
-          SmallVector<Value> indices(
-              cast<memref::LoadOp>(old.getDefiningOp()).getIndices());
-          ib.create<memref::StoreOp>(loc, combine(ib, loc, combiner, old, total),
-                                     output->get(), indices);
+          Value start = fill ? fill.getDpsInputOperand(0)->get()
+                             : loadAt(ib, loc, op, *output, dims);
+          Value result = combine(ib, loc, combiner, start, total);
+          if (!consumer) {
+            SmallVector<Value> indices;
+            AffineMap map = op.getMatchingIndexingMap(output);
+            for (unsigned r = 0; r < map.getNumResults(); ++r)
+              indices.push_back(ib.create<affine::AffineApplyOp>(
+                  loc, map.getSubMap({r}), dims));
+            ib.create<memref::StoreOp>(loc, result, output->get(), indices);
+            ib.create<scf::YieldOp>(loc);
+            return;
+          }
+          // The consumer's body on this output element.
+          Block &epilogue = consumer.getRegion().front();
+          IRMapping mapping;
+          for (OpOperand &operand : consumer->getOpOperands()) {
+            BlockArgument arg =
+                epilogue.getArgument(operand.getOperandNumber());
+            if (operand.get() == output->get())
+              mapping.map(arg, result);
+            else if (!arg.use_empty())
+              mapping.map(arg, loadAt(ib, loc, consumer, operand, outer));
+          }
+          for (Operation &inner : epilogue.without_terminator()) {
+            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+              mapping.map(index.getResult(), outer[index.getDim()]);
+              continue;
+            }
+            ib.clone(inner, mapping);
+          }
+          auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
+          for (auto [value, init] : llvm::zip(yielded.getOperands(),
+                                              consumer.getDpsInitsMutable())) {
+            AffineMap map = consumer.getMatchingIndexingMap(&init);
+            SmallVector<Value> indices;
+            for (unsigned r = 0; r < map.getNumResults(); ++r)
+              indices.push_back(ib.create<affine::AffineApplyOp>(
+                  loc, map.getSubMap({r}), outer));
+            ib.create<memref::StoreOp>(loc, mapping.lookupOrDefault(value),
+                                       init.get(), indices);
+          }
           ib.create<scf::YieldOp>(loc);
         });
       });
+  Value buffer = output->get();
   rewriter.eraseOp(op);
+  if (consumer)
+    rewriter.eraseOp(consumer);
+  if (fill && consumer) {
+    // Nothing reads the buffer any more.
+    rewriter.eraseOp(fill);
+    if (llvm::all_of(buffer.getUsers(), [](Operation *user) {
+          return isa<memref::DeallocOp>(user);
+        })) {
+      for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+        rewriter.eraseOp(user);
+      rewriter.eraseOp(buffer.getDefiningOp());
+    }
+  } else if (fill) {
+    rewriter.eraseOp(fill);
+  }
 }
 
 struct GpuWarpReductionsPass

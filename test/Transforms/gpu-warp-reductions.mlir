@@ -118,3 +118,101 @@ func.func @not_rewritten(%x: memref<8x16xf32>, %y: memref<8xf32>, %z: memref<f32
   }
   return
 }
+
+// -----
+
+// A projection into a fresh zero-filled buffer, then its bias and rounding
+// to f16: the sum starts from the fill's 0 (no load), lane 0 runs the
+// epilogue's body on the total and stores f16; the f32 buffer, its fill and
+// the epilogue's kernel are gone.
+// CHECK-LABEL: func.func @fused_epilogue
+// CHECK-NOT: linalg.fill
+// CHECK: scf.parallel
+// CHECK: scf.for
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: scf.if
+// CHECK-NOT: memref.load %{{.*}} : memref<?x128xf32>
+// CHECK: %[[T:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[B:.*]] = memref.load %arg2[
+// CHECK: %[[WB:.*]] = arith.extf %[[B]]
+// CHECK: %[[S:.*]] = arith.addf %[[T]], %[[WB]]
+// CHECK: %[[H:.*]] = arith.truncf %[[S]] : f32 to f16
+// CHECK: memref.store %[[H]], %[[OUT:.*]][
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+func.func @fused_epilogue(%x: memref<?x64xf16>, %w: memref<128x64xf16>, %bias: memref<128xf16>) -> memref<?x128xf16> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %rows = memref.dim %x, %c0 : memref<?x64xf16>
+  %acc = memref.alloc(%rows) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x128xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf16>, memref<128x64xf16>)
+      outs(%acc : memref<?x128xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  %out = memref.alloc(%rows) : memref<?x128xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>,
+                       affine_map<(s, n) -> (n)>,
+                       affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %bias : memref<?x128xf32>, memref<128xf16>)
+      outs(%out : memref<?x128xf16>) {
+  ^bb0(%t: f32, %b: f16, %o: f16):
+    %wb = arith.extf %b : f16 to f32
+    %s = arith.addf %t, %wb : f32
+    %h = arith.truncf %s : f32 to f16
+    linalg.yield %h : f16
+  }
+  memref.dealloc %acc : memref<?x128xf32>
+  return %out : memref<?x128xf16>
+}
+
+// -----
+
+// An epilogue that writes into a buffer the reduction reads (an in-place
+// residual): other warps may still read it, so it stays a kernel of its own.
+// CHECK-LABEL: func.func @epilogue_into_an_input
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %[[ACC:.*]][
+// CHECK: linalg.generic
+func.func @epilogue_into_an_input(%w: memref<64x64xf32>) -> memref<4x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<4x64xf32>
+  linalg.fill ins(%zero : f32) outs(%x : memref<4x64xf32>)
+  %acc = memref.alloc() : memref<4x64xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<4x64xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x64xf32>, memref<64x64xf32>)
+      outs(%acc : memref<4x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>,
+                       affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<4x64xf32>) outs(%x : memref<4x64xf32>) {
+  ^bb0(%t: f32, %o: f32):
+    %s = arith.addf %t, %o : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %acc : memref<4x64xf32>
+  return %x : memref<4x64xf32>
+}

@@ -33,6 +33,31 @@ def FuseElementwise : Pass<"llmc-fuse-elementwise", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FillPerUse : Pass<"llmc-fill-per-use", "::mlir::func::FuncOp"> {
+  let summary = "Give each use of a tensor linalg.fill a fill of its own";
+  let description = [{
+    CSE merges the identical zero fills that start the model's sums (every
+    projection's accumulator), and one-shot bufferization then fills one
+    buffer and copies it into each accumulator. With a fill per use (and an
+    empty tensor per fill), each accumulator is filled in place, and a
+    consumer can see that its output starts as a constant
+    (`llmc-gpu-warp-reductions` starts its sums from it instead of loading
+    it).
+
+    ```
+    %z = linalg.fill ins(%c0) outs(%e)
+    %a = linalg.generic ... outs(%z)
+    %b = linalg.generic ... outs(%z)
+      => %z0 = linalg.fill ins(%c0) outs(%e0)
+         %a = linalg.generic ... outs(%z0)
+         %z1 = linalg.fill ins(%c0) outs(%e1)
+         %b = linalg.generic ... outs(%z1)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SequentializeInnerParallel
     : Pass<"llmc-sequentialize-inner-parallel", "::mlir::func::FuncOp"> {
   let summary = "Turn scf.parallel loops nested in another scf.parallel "
