@@ -178,6 +178,14 @@ void CudaExecutable::copy(void *destination, const void *source,
   if (!error.ok() || destination == failedAllocation ||
       source == failedAllocation)
     return;
+  auto *from = static_cast<const std::byte *>(source);
+  if (deviceInputs && from >= deviceInputs &&
+      from + size <= deviceInputs + hostInputs.size()) {
+    // The host code reads an input: its host copy is the same.
+    std::memcpy(destination, hostInputs.data() + (from - deviceInputs),
+                size_t(size));
+    return;
+  }
   // Unified addressing: the driver tells host from device pointers. The
   // host code reads the result next, so the copy completes here.
   if (!failed(api->memcpyAsync(devicePointer(destination),
@@ -369,13 +377,15 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
   size_t idsBytes = size_t(batch * seq) * sizeof(int32_t);
   size_t rowBytes = size_t(batch) * sizeof(int64_t);
   size_t idsSpace = (idsBytes + 255) / 256 * 256;
-  std::vector<std::byte> host(idsSpace + 2 * rowBytes);
+  std::vector<std::byte> &host = hostInputs;
+  host.assign(idsSpace + 2 * rowBytes, std::byte{0});
   std::memcpy(host.data(), ids, idsBytes);
   std::memcpy(host.data() + idsSpace, positions, rowBytes);
   if (last)
     std::memcpy(host.data() + idsSpace + rowBytes, last, rowBytes);
   auto *inputs = static_cast<std::byte *>(allocate(int64_t(host.size())));
   copy(inputs, host.data(), int64_t(host.size()));
+  deviceInputs = inputs;
 
   EntryInputs in = entryInputs(
       manifest, program, cache, batch, seq, reinterpret_cast<int32_t *>(inputs),
@@ -395,6 +405,7 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
       copyLogits(result, staging.data(), manifest.computeType, batch, logits);
     release(result.allocated);
   }
+  deviceInputs = nullptr;
   release(inputs);
   if (error.ok())
     failed(api->streamSynchronize(stream), "running the model");

@@ -71,6 +71,12 @@ private:
   std::vector<CUdeviceptr> weights;
   uint64_t bytes = 0;
   Status error;
+  /// The current run's inputs (token ids, positions, last rows) on the
+  /// device and their host copy: kernels never write them, so the host
+  /// code's reads of them (a row's position, the causal limit) are served
+  /// from the host copy without waiting for the stream.
+  const std::byte *deviceInputs = nullptr;
+  std::vector<std::byte> hostInputs;
 
   struct KernelTime {
     double milliseconds = 0;
