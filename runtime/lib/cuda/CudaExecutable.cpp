@@ -62,20 +62,62 @@ bool CudaExecutable::failed(CUresult result, const std::string &what) {
   return true;
 }
 
+namespace {
+/// Sizes the cache keeps apart: multiples of 256 bytes up to 1 MiB, then
+/// four classes per power of two.
+size_t sizeClass(int64_t size) {
+  size_t bytes = size_t(std::max<int64_t>(size, 1));
+  size_t granule = 256;
+  if (bytes > (size_t(1) << 20)) {
+    granule = size_t(1) << (63 - __builtin_clzll(bytes));
+    granule /= 4;
+  }
+  return (bytes + granule - 1) / granule * granule;
+}
+} // namespace
+
 void *CudaExecutable::allocate(int64_t size) {
-  CUdeviceptr pointer = 0;
-  if (!error.ok() ||
-      failed(api->memAllocAsync(&pointer, size > 0 ? size : 1, stream),
-             "out of device memory allocating " + std::to_string(size) +
-                 " bytes (cuMemAllocAsync)"))
+  if (!error.ok())
     return failedAllocation;
+  size_t bytes = sizeClass(size);
+  CUdeviceptr pointer = 0;
+  std::vector<CUdeviceptr> &cached = freeBlocks[bytes];
+  if (!cached.empty()) {
+    // Freed earlier on this stream: whatever used it is ordered before.
+    pointer = cached.back();
+    cached.pop_back();
+  } else {
+    CUresult result = api->memAllocAsync(&pointer, bytes, stream);
+    if (result == CUDA_ERROR_OUT_OF_MEMORY) {
+      releaseCachedBlocks();
+      result = api->memAllocAsync(&pointer, bytes, stream);
+    }
+    if (failed(result, "out of device memory allocating " +
+                           std::to_string(size) + " bytes (cuMemAllocAsync)"))
+      return failedAllocation;
+  }
+  blockSizes[pointer] = bytes;
   return reinterpret_cast<void *>(pointer);
 }
 
 void CudaExecutable::release(void *pointer) {
   if (pointer == failedAllocation || !error.ok())
     return;
-  failed(api->memFreeAsync(devicePointer(pointer), stream), "cuMemFreeAsync");
+  auto found = blockSizes.find(devicePointer(pointer));
+  if (found == blockSizes.end()) {
+    error = Status::error("the host code freed device memory it did not "
+                          "allocate");
+    return;
+  }
+  freeBlocks[found->second].push_back(found->first);
+  blockSizes.erase(found);
+}
+
+void CudaExecutable::releaseCachedBlocks() {
+  for (auto &[bytes, blocks] : freeBlocks)
+    for (CUdeviceptr block : blocks)
+      api->memFreeAsync(block, stream);
+  freeBlocks.clear();
 }
 
 void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
@@ -332,6 +374,9 @@ CudaExecutable::~CudaExecutable() {
     api->streamSynchronize(stream);
   if (profiling)
     printProfile();
+  releaseCachedBlocks();
+  if (stream)
+    api->streamSynchronize(stream);
   for (CUevent event : events)
     api->eventDestroy(event);
   for (CUdeviceptr pointer : weights)

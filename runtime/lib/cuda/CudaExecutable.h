@@ -75,6 +75,13 @@ private:
   /// device and their host copy: kernels never write them, so the host
   /// code's reads of them (a row's position, the causal limit) are served
   /// from the host copy without waiting for the stream.
+  /// Device memory the host code freed, by size class, for its next
+  /// allocations (a decode step allocates the same sizes as the last one):
+  /// no driver call per intermediate buffer. Handed back to the pool when
+  /// an allocation fails and at the end.
+  std::map<size_t, std::vector<CUdeviceptr>> freeBlocks;
+  std::map<CUdeviceptr, size_t> blockSizes;
+  void releaseCachedBlocks();
   const std::byte *deviceInputs = nullptr;
   std::vector<std::byte> hostInputs;
 
