@@ -9,6 +9,8 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
@@ -30,7 +32,9 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   // which a warp runs each output's reduction (or, where the reduction is
   // not a plain sum or maximum over the last loop, a thread).
   pm.addNestedPass<func::FuncOp>(createReductionsInnermost());
-  pm.addNestedPass<func::FuncOp>(createGpuWarpReductions());
+  GpuWarpReductionsOptions reductions;
+  reductions.tensorCores = true;
+  pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
@@ -54,6 +58,9 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   // libdevice has f32 and f64 math only: bf16 and f16 math runs in f32.
   kernels.addPass(math::createMathLegalizeToF32());
+  // Tensor-core fragments: nvgpu.mma.sync and the vectors that hold them.
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  kernels.addPass(createConvertVectorToLLVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createArithToLLVMConversionPass());
   kernels.addPass(createConvertIndexToLLVMPass());

@@ -2,6 +2,8 @@
 
 #include "llmc/Transforms/Passes.h"
 
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -207,42 +209,99 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
   return consumer;
 }
 
-void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
-  Location loc = op.getLoc();
-  Operation *combiner = combinerOf(op);
+/// Where a reduction's totals go: combined with the output's start (the
+/// folded fill's value, or what the output holds) and stored, or through
+/// the fused consumer's body into its outputs. `outer`: the parallel loop
+/// indices of one output element.
+struct ResultSink {
+  linalg::GenericOp op;
+  Operation *combiner;
+  linalg::FillOp fill;
+  linalg::GenericOp consumer;
+
+  void emit(OpBuilder &b, Location loc, Value total,
+            ArrayRef<Value> outer) {
+    OpOperand *output = op.getDpsInitOperand(0);
+    SmallVector<Value> dims(outer);
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    dims.push_back(zero); // the output's map does not use the reduction
+    Value start = fill ? fill.getDpsInputOperand(0)->get()
+                       : loadAt(b, loc, op, *output, dims);
+    Value result = combine(b, loc, combiner, start, total);
+    if (!consumer) {
+      store(b, loc, result, *output, op, dims);
+      return;
+    }
+    // The consumer's body on this output element.
+    Block &epilogue = consumer.getRegion().front();
+    IRMapping mapping;
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      BlockArgument arg = epilogue.getArgument(operand.getOperandNumber());
+      if (operand.get() == output->get())
+        mapping.map(arg, result);
+      else if (!arg.use_empty())
+        mapping.map(arg, loadAt(b, loc, consumer, operand, outer));
+    }
+    for (Operation &inner : epilogue.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        mapping.map(index.getResult(), outer[index.getDim()]);
+        continue;
+      }
+      b.clone(inner, mapping);
+    }
+    auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
+    for (auto [value, init] :
+         llvm::zip(yielded.getOperands(), consumer.getDpsInitsMutable()))
+      store(b, loc, mapping.lookupOrDefault(value), init, consumer, outer);
+  }
+
+  static void store(OpBuilder &b, Location loc, Value value,
+                    OpOperand &operand, linalg::GenericOp owner,
+                    ValueRange dims) {
+    AffineMap map = owner.getMatchingIndexingMap(&operand);
+    SmallVector<Value> indices;
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      indices.push_back(
+          b.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
+    b.create<memref::StoreOp>(loc, value, operand.get(), indices);
+  }
+};
+
+/// The loop extents of `op`, as index values.
+SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
+  return llvm::map_to_vector(
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc),
+      [&](Range range) {
+        return getValueOrCreateConstantIndexOp(b, loc, range.size);
+      });
+}
+
+/// One warp per output: see the pass description.
+void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
+                        ResultSink &sink) {
+  Operation *combiner = sink.combiner;
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  OpOperand *output = op.getDpsInitOperand(0);
-  Type type = cast<MemRefType>(output->get().getType()).getElementType();
+  Type type =
+      cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).getElementType();
   // Shuffles move 32-bit values: 16-bit partial results widen for them.
   Type wide = type.getIntOrFloatBitWidth() < 32
                   ? Float32Type::get(op.getContext())
                   : type;
-
-  linalg::FillOp fill = foldableFill(op);
-  linalg::GenericOp consumer = fusableConsumer(op);
-  // Where the consumer was: its output buffers may be allocated between.
-  rewriter.setInsertionPoint(consumer ? consumer.getOperation()
-                                      : op.getOperation());
   unsigned rank = op.getNumLoops();
-  SmallVector<Value> sizes = llvm::map_to_vector(
-      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc),
-      [&](Range range) {
-        return getValueOrCreateConstantIndexOp(rewriter, loc, range.size);
-      });
-  Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
-  Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
-  Value lanes = rewriter.create<arith::ConstantIndexOp>(loc, kWarp);
+  SmallVector<Value> sizes = loopSizes(builder, loc, op);
+  Value zero = builder.create<arith::ConstantIndexOp>(loc, 0);
+  Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
+  Value lanes = builder.create<arith::ConstantIndexOp>(loc, kWarp);
   SmallVector<Value> aligned;
   int64_t elements = elementsPerStep(op, aligned);
-  Value perStep = rewriter.create<arith::ConstantIndexOp>(loc, elements);
-  Value stride =
-      rewriter.create<arith::ConstantIndexOp>(loc, kWarp * elements);
+  Value perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
+  Value stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
   SmallVector<Value> lower(rank, zero), steps(rank, one);
   SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
   upper.push_back(lanes);
 
-  rewriter.create<scf::ParallelOp>(
+  builder.create<scf::ParallelOp>(
       loc, lower, upper, steps,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value lane = ivs.back();
@@ -296,74 +355,299 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter) {
         Value first =
             b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
         b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-          SmallVector<Value> dims = outer;
-          dims.push_back(zero); // the output's map does not use it
-          Value start = fill ? fill.getDpsInputOperand(0)->get()
-                             : loadAt(ib, loc, op, *output, dims);
-          Value result = combine(ib, loc, combiner, start, total);
-          if (!consumer) {
-            SmallVector<Value> indices;
-            AffineMap map = op.getMatchingIndexingMap(output);
-            for (unsigned r = 0; r < map.getNumResults(); ++r)
-              indices.push_back(ib.create<affine::AffineApplyOp>(
-                  loc, map.getSubMap({r}), dims));
-            ib.create<memref::StoreOp>(loc, result, output->get(), indices);
-            ib.create<scf::YieldOp>(loc);
-            return;
-          }
-          // The consumer's body on this output element.
-          Block &epilogue = consumer.getRegion().front();
-          IRMapping mapping;
-          for (OpOperand &operand : consumer->getOpOperands()) {
-            BlockArgument arg =
-                epilogue.getArgument(operand.getOperandNumber());
-            if (operand.get() == output->get())
-              mapping.map(arg, result);
-            else if (!arg.use_empty())
-              mapping.map(arg, loadAt(ib, loc, consumer, operand, outer));
-          }
-          for (Operation &inner : epilogue.without_terminator()) {
-            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-              mapping.map(index.getResult(), outer[index.getDim()]);
-              continue;
-            }
-            ib.clone(inner, mapping);
-          }
-          auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
-          for (auto [value, init] : llvm::zip(yielded.getOperands(),
-                                              consumer.getDpsInitsMutable())) {
-            AffineMap map = consumer.getMatchingIndexingMap(&init);
-            SmallVector<Value> indices;
-            for (unsigned r = 0; r < map.getNumResults(); ++r)
-              indices.push_back(ib.create<affine::AffineApplyOp>(
-                  loc, map.getSubMap({r}), outer));
-            ib.create<memref::StoreOp>(loc, mapping.lookupOrDefault(value),
-                                       init.get(), indices);
-          }
+          sink.emit(ib, loc, total, outer);
           ib.create<scf::YieldOp>(loc);
         });
       });
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor cores
+//===----------------------------------------------------------------------===//
+
+/// Rows from which a contraction runs on tensor cores: fewer (a decode
+/// step's rows) stay with a warp per output, which reads the weights with
+/// 16-byte loads and wastes no tensor-core rows.
+constexpr int64_t kMmaMinRows = 8;
+
+/// A projection y[rows, n] += x[rows, k] * w[n, k] (or w[k, n]) of f16
+/// operands into f32, the shape `mma.sync.m16n8k16` takes.
+struct MmaContraction {
+  OpOperand *x = nullptr, *w = nullptr;
+  unsigned nDim = 0;
+  SmallVector<unsigned> rowDims; // the other parallel loops, in order
+  int64_t n = 0, k = 0;
+};
+
+std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || !isWarpReduction(op) ||
+      !isa<arith::AddFOp>(combinerOf(op)))
+    return std::nullopt;
+  unsigned rank = op.getNumLoops(), kDim = rank - 1;
+  auto elementOf = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType();
+  };
+  if (!elementOf(op.getDpsInitOperand(0)->get()).isF32())
+    return std::nullopt;
+  // The body: out + extf(a) * extf(b).
+  Block &body = op.getRegion().front();
+  auto add = cast<arith::AddFOp>(combinerOf(op));
+  Value product = add.getLhs() == body.getArgument(2) ? add.getRhs()
+                                                      : add.getLhs();
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || body.getOperations().size() != 5)
+    return std::nullopt;
+  SmallVector<unsigned> extended;
+  for (Value factor : {mul.getLhs(), mul.getRhs()}) {
+    auto ext = factor.getDefiningOp<arith::ExtFOp>();
+    auto arg = ext ? dyn_cast<BlockArgument>(ext.getIn()) : BlockArgument();
+    if (!arg || !arg.getType().isF16())
+      return std::nullopt;
+    extended.push_back(arg.getArgNumber());
+  }
+  if (extended[0] == extended[1])
+    return std::nullopt;
+  // The weight: indexed by one parallel loop and the reduction.
+  MmaContraction mma;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (map.getNumResults() == 2 && map.isProjectedPermutation() &&
+        map.isFunctionOfDim(kDim) && !mma.w) {
+      mma.w = input;
+      for (AffineExpr result : map.getResults())
+        if (cast<AffineDimExpr>(result).getPosition() != kDim)
+          mma.nDim = cast<AffineDimExpr>(result).getPosition();
+    } else {
+      mma.x = input;
+    }
+  }
+  if (!mma.w || !mma.x)
+    return std::nullopt;
+  // The rows: x indexed by every parallel loop but n, the reduction last
+  // and contiguous.
+  AffineMap xMap = op.getMatchingIndexingMap(mma.x);
+  auto xType = cast<MemRefType>(mma.x->get().getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  auto xLast = dyn_cast<AffineDimExpr>(xMap.getResults().back());
+  if (!xMap.isProjectedPermutation() || !xLast ||
+      xLast.getPosition() != kDim ||
+      failed(getStridesAndOffset(xType, strides, offset)) ||
+      strides.back() != 1 || xMap.isFunctionOfDim(mma.nDim) ||
+      xMap.getNumResults() != rank - 1)
+    return std::nullopt;
+  for (unsigned d = 0; d < kDim; ++d)
+    if (d != mma.nDim)
+      mma.rowDims.push_back(d);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  mma.n = ranges[mma.nDim];
+  mma.k = ranges[kDim];
+  if (ShapedType::isDynamic(mma.n) || ShapedType::isDynamic(mma.k) ||
+      mma.n % 8 != 0 || mma.k % 16 != 0)
+    return std::nullopt;
+  return mma;
+}
+
+/// The row count of `mma` (the product of its row loops' extents).
+Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
+               ArrayRef<Value> sizes) {
+  Value rows = b.create<arith::ConstantIndexOp>(loc, 1);
+  for (unsigned d : mma.rowDims)
+    rows = b.create<arith::MulIOp>(loc, rows, sizes[d]);
+  return rows;
+}
+
+/// Warps of 16 rows x (8 x `subtiles`) columns on tensor cores: each lane
+/// holds the mma.sync.m16n8k16 fragments of the PTX ISA layout (A: rows
+/// lane/4 and +8, columns 2 (lane%4) + {0, 1} and +8; B: rows (k)
+/// 2 (lane%4) + {0, 1} and +8, column (n) lane/4; C: rows lane/4 and +8,
+/// columns 2 (lane%4) + {0, 1}), loaded from global memory (L1/L2) every
+/// 16 steps of k; rows past the end read the last row and are not stored.
+void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
+                         const MmaContraction &mma, ResultSink &sink) {
+  MLIRContext *context = op.getContext();
+  unsigned rank = op.getNumLoops(), kDim = rank - 1;
+  int64_t subtiles = mma.n % 32 == 0 ? 4 : mma.n % 16 == 0 ? 2 : 1;
+  int64_t tileCols = 8 * subtiles;
+  SmallVector<Value> sizes = loopSizes(builder, loc, op);
+  auto index = [&](OpBuilder &b, int64_t v) -> Value {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  };
+  Value rows = rowCount(builder, loc, mma, sizes);
+  Value rowTiles = builder.create<arith::DivUIOp>(
+      loc, builder.create<arith::AddIOp>(loc, rows, index(builder, 15)),
+      index(builder, 16));
+  Value zero = index(builder, 0), one = index(builder, 1);
+  Type f16 = Float16Type::get(context), f32 = Float32Type::get(context);
+  auto aType = VectorType::get({4, 2}, f16);
+  auto bType = VectorType::get({2, 2}, f16);
+  auto cType = VectorType::get({2, 2}, f32);
+
+  builder.create<scf::ParallelOp>(
+      loc, ValueRange{zero, zero, zero},
+      ValueRange{rowTiles, index(builder, mma.n / tileCols),
+                 index(builder, kWarp)},
+      ValueRange{one, one, one},
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value lane = ivs[2];
+        Value group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
+        Value pair = b.create<arith::MulIOp>(
+            loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)),
+            index(b, 2));
+        Value firstRow = b.create<arith::AddIOp>(
+            loc, b.create<arith::MulIOp>(loc, ivs[0], index(b, 16)), group);
+        Value lastRow = b.create<arith::SubIOp>(loc, rows, one);
+        // The loop indices of a row: its position in each row loop.
+        auto rowIndices = [&](OpBuilder &rb, Value row) {
+          SmallVector<Value> dims(rank, zero);
+          for (unsigned d : llvm::reverse(mma.rowDims)) {
+            dims[d] = rb.create<arith::RemUIOp>(loc, row, sizes[d]);
+            row = rb.create<arith::DivUIOp>(loc, row, sizes[d]);
+          }
+          return dims;
+        };
+        SmallVector<SmallVector<Value>> loadRows;
+        SmallVector<Value> fragmentRows;
+        for (int64_t half = 0; half < 2; ++half) {
+          Value row = b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
+          fragmentRows.push_back(row);
+          loadRows.push_back(rowIndices(
+              b, b.create<arith::MinUIOp>(loc, row, lastRow)));
+        }
+        Value firstCol = b.create<arith::MulIOp>(loc, ivs[1],
+                                                 index(b, tileCols));
+        Value zeros = b.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
+        SmallVector<Value> accs(subtiles, zeros);
+        auto loop = b.create<scf::ForOp>(
+            loc, zero, sizes[kDim], index(b, 16), accs,
+            [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
+              auto at = [&](int64_t offset) -> Value {
+                return fb.create<arith::AddIOp>(
+                    loc, fb.create<arith::AddIOp>(loc, k0, pair),
+                    index(fb, offset));
+              };
+              auto pack = [&](VectorType type,
+                              ArrayRef<std::pair<Value, Value>> halves) {
+                Value vector = fb.create<arith::ConstantOp>(
+                    loc, DenseElementsAttr::get(type, fb.getF16FloatAttr(0)));
+                for (auto [i, pairOfValues] : llvm::enumerate(halves)) {
+                  Value two = fb.create<vector::FromElementsOp>(
+                      loc, VectorType::get({2}, f16),
+                      ValueRange{pairOfValues.first, pairOfValues.second});
+                  vector = fb.create<vector::InsertOp>(loc, two, vector,
+                                                       ArrayRef<int64_t>{int64_t(i)});
+                }
+                return vector;
+              };
+              // A: rows (lane/4, +8) x columns (pair, +1) and +8.
+              auto loadX = [&](int64_t half, int64_t offset) {
+                SmallVector<Value> dims = loadRows[half];
+                dims[kDim] = at(offset);
+                return loadAt(fb, loc, op, *mma.x, dims);
+              };
+              SmallVector<std::pair<Value, Value>> aHalves;
+              for (auto [half, column] :
+                   {std::pair{0, 0}, {1, 0}, {0, 8}, {1, 8}})
+                aHalves.push_back(
+                    {loadX(half, column), loadX(half, column + 1)});
+              Value a = pack(aType, aHalves);
+              SmallVector<Value> results;
+              for (int64_t t = 0; t < subtiles; ++t) {
+                // B: k (pair, +1) and +8 x column lane/4 of subtile t.
+                SmallVector<Value> dims(rank, zero);
+                dims[mma.nDim] = fb.create<arith::AddIOp>(
+                    loc, firstCol,
+                    fb.create<arith::AddIOp>(loc, group, index(fb, 8 * t)));
+                auto loadW = [&](int64_t offset) {
+                  dims[kDim] = at(offset);
+                  return loadAt(fb, loc, op, *mma.w, dims);
+                };
+                SmallVector<std::pair<Value, Value>> bHalves;
+                for (int64_t offset : {0, 8})
+                  bHalves.push_back({loadW(offset), loadW(offset + 1)});
+                Value bFragment = pack(bType, bHalves);
+                results.push_back(fb.create<nvgpu::MmaSyncOp>(
+                    loc, a, bFragment, partial[t],
+                    ArrayRef<int64_t>{16, 8, 16}));
+              }
+              fb.create<scf::YieldOp>(loc, results);
+            });
+        // C: rows (lane/4, +8) x columns (pair, +1) of each subtile.
+        for (int64_t t = 0; t < subtiles; ++t)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value inside = b.create<arith::CmpIOp>(
+                loc, arith::CmpIPredicate::ult, fragmentRows[half], rows);
+            b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location loc) {
+              SmallVector<Value> dims =
+                  rowIndices(ib, fragmentRows[half]);
+              Value values = ib.create<vector::ExtractOp>(
+                  loc, loop.getResult(t), ArrayRef<int64_t>{half});
+              for (int64_t j = 0; j < 2; ++j) {
+                dims[mma.nDim] = ib.create<arith::AddIOp>(
+                    loc, firstCol,
+                    ib.create<arith::AddIOp>(loc, pair,
+                                             index(ib, 8 * t + j)));
+                Value total = ib.create<vector::ExtractOp>(
+                    loc, values, ArrayRef<int64_t>{j});
+                sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
+              }
+              ib.create<scf::YieldOp>(loc);
+            });
+          }
+      });
+}
+
+void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
+  Location loc = op.getLoc();
+  OpOperand *output = op.getDpsInitOperand(0);
+  ResultSink sink{op, combinerOf(op), foldableFill(op), fusableConsumer(op)};
+  // Where the consumer was: its output buffers may be allocated between.
+  rewriter.setInsertionPoint(sink.consumer ? sink.consumer.getOperation()
+                                           : op.getOperation());
+  std::optional<MmaContraction> mma;
+  if (tensorCores)
+    mma = matchMma(op);
+  if (mma) {
+    // Enough rows for tensor cores, else a warp per output.
+    SmallVector<Value> sizes = loopSizes(rewriter, loc, op);
+    Value many = rewriter.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::uge, rowCount(rewriter, loc, *mma, sizes),
+        rewriter.create<arith::ConstantIndexOp>(loc, kMmaMinRows));
+    rewriter.create<scf::IfOp>(
+        loc, many,
+        [&](OpBuilder &b, Location loc) {
+          buildMmaContraction(b, loc, op, *mma, sink);
+          b.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &b, Location loc) {
+          buildWarpReduction(b, loc, op, sink);
+          b.create<scf::YieldOp>(loc);
+        });
+  } else {
+    buildWarpReduction(rewriter, loc, op, sink);
+  }
+
   Value buffer = output->get();
   rewriter.eraseOp(op);
-  if (consumer)
-    rewriter.eraseOp(consumer);
-  if (fill && consumer) {
+  if (sink.consumer)
+    rewriter.eraseOp(sink.consumer);
+  if (sink.fill)
+    rewriter.eraseOp(sink.fill);
+  if (sink.fill && sink.consumer &&
+      llvm::all_of(buffer.getUsers(), [](Operation *user) {
+        return isa<memref::DeallocOp>(user);
+      })) {
     // Nothing reads the buffer any more.
-    rewriter.eraseOp(fill);
-    if (llvm::all_of(buffer.getUsers(), [](Operation *user) {
-          return isa<memref::DeallocOp>(user);
-        })) {
-      for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
-        rewriter.eraseOp(user);
-      rewriter.eraseOp(buffer.getDefiningOp());
-    }
-  } else if (fill) {
-    rewriter.eraseOp(fill);
+    for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+      rewriter.eraseOp(user);
+    rewriter.eraseOp(buffer.getDefiningOp());
   }
 }
 
 struct GpuWarpReductionsPass
     : llmc::impl::GpuWarpReductionsBase<GpuWarpReductionsPass> {
+  using GpuWarpReductionsBase::GpuWarpReductionsBase;
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> reductions;
     getOperation().walk([&](linalg::GenericOp op) {
@@ -372,7 +656,7 @@ struct GpuWarpReductionsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : reductions)
-      rewrite(op, rewriter);
+      rewrite(op, rewriter, tensorCores);
   }
 };
 

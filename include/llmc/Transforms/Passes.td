@@ -132,8 +132,26 @@ def GpuWarpReductions
 
     Other generics (several reductions, other combiners, 64-bit
     accumulators) are left to the one-thread-per-output mapping.
+
+    With `tensor-cores`, a projection of f16 operands into f32 (x[rows, k]
+    times a weight [n, k] or [k, n], k a multiple of 16, n of 8) runs on
+    tensor cores when it has at least 8 rows (prefill): warps of 16 rows
+    by up to 32 columns issue `nvgpu.mma.sync` (m16n8k16) on fragments
+    loaded in the PTX ISA's layout; with fewer rows (decode) it is the warp
+    reduction above, chosen on the host at run time.
+
+    Each rewrite starts from its output's `linalg.fill` when the output is
+    a fresh buffer only the fill wrote (no load), and runs the elementwise
+    generic that follows and alone reads the output (bias, rounding to the
+    element type) on each total, so the f32 buffer is never written.
   }];
+  let options = [
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Run f16 projections of at least 8 rows on tensor cores (sm_80+)">,
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::affine::AffineDialect",
                            "::mlir::memref::MemRefDialect",
