@@ -172,7 +172,7 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
   unsigned rank = op.getNumLoops();
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!AffineMap::get(rank - 1, 0, outMap.getResults(), op.getContext())
-           .isIdentity())
+           .isPermutation())
     return {};
   Operation *next = op->getNextNode();
   while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
@@ -232,7 +232,12 @@ struct ResultSink {
       store(b, loc, result, *output, op, dims);
       return;
     }
-    // The consumer's body on this output element.
+    // The consumer's body on this output element: its loop j is the
+    // output's dimension j, the reduction's loop outMap(j).
+    AffineMap outMap = op.getMatchingIndexingMap(output);
+    SmallVector<Value> ivs;
+    for (unsigned j = 0; j < outMap.getNumResults(); ++j)
+      ivs.push_back(outer[outMap.getDimPosition(j)]);
     Block &epilogue = consumer.getRegion().front();
     IRMapping mapping;
     for (OpOperand &operand : consumer->getOpOperands()) {
@@ -240,11 +245,11 @@ struct ResultSink {
       if (operand.get() == output->get())
         mapping.map(arg, result);
       else if (!arg.use_empty())
-        mapping.map(arg, loadAt(b, loc, consumer, operand, outer));
+        mapping.map(arg, loadAt(b, loc, consumer, operand, ivs));
     }
     for (Operation &inner : epilogue.without_terminator()) {
       if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-        mapping.map(index.getResult(), outer[index.getDim()]);
+        mapping.map(index.getResult(), ivs[index.getDim()]);
         continue;
       }
       b.clone(inner, mapping);
@@ -252,7 +257,7 @@ struct ResultSink {
     auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
     for (auto [value, init] :
          llvm::zip(yielded.getOperands(), consumer.getDpsInitsMutable()))
-      store(b, loc, mapping.lookupOrDefault(value), init, consumer, outer);
+      store(b, loc, mapping.lookupOrDefault(value), init, consumer, ivs);
   }
 
   static void store(OpBuilder &b, Location loc, Value value,
@@ -457,7 +462,7 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
   return rows;
 }
 
-/// Warps of 16 rows x (8 x `subtiles`) columns on tensor cores: each lane
+/// Warps of 16 rows x (8 x subtiles) columns on tensor cores: each lane
 /// holds the mma.sync.m16n8k16 fragments of the PTX ISA layout (A: rows
 /// lane/4 and +8, columns 2 (lane%4) + {0, 1} and +8; B: rows (k)
 /// 2 (lane%4) + {0, 1} and +8, column (n) lane/4; C: rows lane/4 and +8,
@@ -467,7 +472,10 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink) {
   MLIRContext *context = op.getContext();
   unsigned rank = op.getNumLoops(), kDim = rank - 1;
-  int64_t subtiles = mma.n % 32 == 0 ? 4 : mma.n % 16 == 0 ? 2 : 1;
+  // Two 8-column subtiles per warp: the A fragment serves both, and a
+  // prefill of ~128 rows still has a warp for every 16 x 16 outputs (four
+  // subtiles left the 2048-column projections one wave of 64 blocks).
+  int64_t subtiles = mma.n % 16 == 0 ? 2 : 1;
   int64_t tileCols = 8 * subtiles;
   SmallVector<Value> sizes = loopSizes(builder, loc, op);
   auto index = [&](OpBuilder &b, int64_t v) -> Value {

@@ -1,5 +1,6 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --canonicalize --split-input-file | FileCheck %s
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
 
 // A projection's dot products: one warp per output; lane l sums elements
 // l, l + 32, ...; a butterfly of shuffles; lane 0 adds the total to y.
@@ -215,4 +216,65 @@ func.func @epilogue_into_an_input(%w: memref<64x64xf32>) -> memref<4x64xf32> {
   }
   memref.dealloc %acc : memref<4x64xf32>
   return %x : memref<4x64xf32>
+}
+
+// -----
+
+// With tensor-cores: an f16 projection into f32 (weight [n, k], loops
+// (n, b, s, k)) checks its row count on the host: 8 rows or more run on
+// tensor cores, warps of 16 rows x 16 columns, two m16n8k16 mma.sync per 16
+// steps of k on fragments in the PTX ISA layout (A: rows lane/4 and +8);
+// fewer rows take the warp reduction. Both run the rounding epilogue.
+// TC-LABEL: func.func @tensor_cores
+// TC: %[[ROWS:.*]] = arith.muli
+// TC: %[[MANY:.*]] = arith.cmpi uge, %[[ROWS]], %c8
+// TC: scf.if %[[MANY]] {
+// TC: scf.parallel (%{{.*}}, %{{.*}}, %[[LANE:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c2, %c32)
+// TC: %[[GROUP:.*]] = arith.divui %[[LANE]], %c4
+// TC: scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>)
+// TC: vector.insert %{{.*}} [3] : vector<2xf16> into vector<4x2xf16>
+// TC: nvgpu.mma.sync(%{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// TC: nvgpu.mma.sync
+// TC: arith.cmpi ult
+// TC: vector.extract
+// TC: arith.truncf %{{.*}} : f32 to f16
+// TC: } else {
+// TC: gpu.shuffle xor
+// TC: arith.truncf %{{.*}} : f32 to f16
+// TC-NOT: linalg.generic
+// TC: return
+func.func @tensor_cores(%x: memref<?x?x64xf16>, %w: memref<32x64xf16>) -> memref<?x?x32xf16> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %b = memref.dim %x, %c0 : memref<?x?x64xf16>
+  %s = memref.dim %x, %c1 : memref<?x?x64xf16>
+  %acc = memref.alloc(%b, %s) : memref<?x?x32xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x?x32xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(n, b, s, k) -> (b, s, k)>,
+                       affine_map<(n, b, s, k) -> (n, k)>,
+                       affine_map<(n, b, s, k) -> (b, s, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x64xf16>, memref<32x64xf16>)
+      outs(%acc : memref<?x?x32xf32>) {
+  ^bb0(%a: f16, %c: f16, %o: f32):
+    %ea = arith.extf %a : f16 to f32
+    %ec = arith.extf %c : f16 to f32
+    %m = arith.mulf %ea, %ec : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  %out = memref.alloc(%b, %s) : memref<?x?x32xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(b, s, n) -> (b, s, n)>,
+                       affine_map<(b, s, n) -> (b, s, n)>],
+      iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%acc : memref<?x?x32xf32>) outs(%out : memref<?x?x32xf16>) {
+  ^bb0(%t: f32, %o: f16):
+    %h = arith.truncf %t : f32 to f16
+    linalg.yield %h : f16
+  }
+  memref.dealloc %acc : memref<?x?x32xf32>
+  return %out : memref<?x?x32xf16>
 }

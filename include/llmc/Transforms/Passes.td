@@ -136,7 +136,7 @@ def GpuWarpReductions
     With `tensor-cores`, a projection of f16 operands into f32 (x[rows, k]
     times a weight [n, k] or [k, n], k a multiple of 16, n of 8) runs on
     tensor cores when it has at least 8 rows (prefill): warps of 16 rows
-    by up to 32 columns issue `nvgpu.mma.sync` (m16n8k16) on fragments
+    by 16 (or 8) columns issue `nvgpu.mma.sync` (m16n8k16) on fragments
     loaded in the PTX ISA's layout; with fewer rows (decode) it is the warp
     reduction above, chosen on the host at run time.
 
