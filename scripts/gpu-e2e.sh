@@ -36,13 +36,6 @@ if [[ $mode == prepare ]]; then
   ldd "$run" | awk '$3 ~ /^\// {print $3}' |
     grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so' |
     xargs -r cp -L -t "$dir/lib/"
-  # The standalone tensor-core GEMM kernels and their test (runs them on
-  # random data against a float reference on the host).
-  cp "$src/build/unittests/GemmKernelTests" "$dir/bin/"
-  for model in $models; do
-    "$llmc" compile "$src/examples/$model" --dtype f16 --target=sm_80 \
-      --emit=gemm-ptx -o "$dir/$model.gemm.ptx"
-  done
   for model in $models; do
     mkdir -p "$dir/golden/$model"
     cp "$src/examples/$model/golden/"prompt*.npy "$dir/golden/$model/"
@@ -107,16 +100,6 @@ check() {
     return 1
   fi
 }
-for ptx in "$dir"/*.gemm.ptx; do
-  if LLMC_GEMM_PTX=$ptx LD_LIBRARY_PATH="$dir/lib" "$dir/bin/GemmKernelTests" \
-       --gtest_brief=1 > "$ptx.log" 2>&1 && grep -q "PASSED.*1 test" "$ptx.log"
-  then
-    echo "PASS tensor-core GEMM kernels of $(basename "$ptx")"
-  else
-    echo "FAIL tensor-core GEMM kernels of $(basename "$ptx"): $(grep -m1 -i "error\|fail\|skip" "$ptx.log")"
-    status=1
-  fi
-done
 # The models side by side (one process each on the GPU at a time).
 check_model() {
   local model=$1 status=0 dtype atol

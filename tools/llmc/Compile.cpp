@@ -36,9 +36,6 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
       return buildCpuPipeline(pm);
     buildLLMToLinalgPipeline(pm);
     return buildGpuCodegenPipeline(pm, {options.target, options.cudaPath});
-  case EmitStage::GemmPTX:
-    // The GEMM kernels are compiled from the llm module itself.
-    return;
   }
 }
 

@@ -14,7 +14,7 @@
 namespace llmc {
 
 /// The stages `llmc compile --emit` can write.
-enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX, GemmPTX };
+enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX };
 
 struct CompileOptions {
   std::string input;

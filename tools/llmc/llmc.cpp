@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "Compile.h"
-#include "llmc/Target/GpuKernels.h"
 #include "ModuleSummary.h"
 #include "OneLineDiagnostics.h"
 
@@ -79,10 +78,7 @@ cl::opt<EmitStage> emitStage(
         clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
         clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host"),
         clEnumValN(EmitStage::PTX, "ptx",
-                   "the program's GPU kernels (--target=sm_80|sm_90)"),
-        clEnumValN(EmitStage::GemmPTX, "gemm-ptx",
-                   "tensor-core GEMM kernels for the model's projections "
-                   "(--target=sm_80|sm_90, --dtype f16)")),
+                   "the program's GPU kernels (--target=sm_80|sm_90)")),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<std::string> target("target", cl::desc("Code generation target"),
@@ -211,30 +207,12 @@ static int writeModule(ModuleOp module) {
   return 0;
 }
 
-/// `--target=sm_80|sm_90 --emit=gemm-ptx`: tensor-core GEMMs for the
-/// model's projections.
-static int printGpuKernels(ModuleOp module) {
-  auto kernels = llmc::compileGemmKernels(module, target);
-  if (!kernels)
-    return fail(llvm::toString(kernels.takeError()));
-  std::string errorMessage;
-  auto output = openOutputFile(outputPath, &errorMessage);
-  if (!output)
-    return fail("cannot write '" + outputPath + "': " + errorMessage);
-  for (const llmc::GpuKernel &kernel : *kernels)
-    output->os() << "// kernel " << kernel.name << ": " << kernel.summary
-                 << "\n"
-                 << kernel.ptx << "\n";
-  output->keep();
-  return 0;
-}
-
 static int runCompile(MLIRContext &context) {
   bool gpu = target == "sm_80" || target == "sm_90";
   if (target != "cpu" && !gpu)
     return fail("--target: unsupported target '" + target +
                 "' (supported: cpu, sm_80, sm_90)");
-  if (!gpu && (emitStage == EmitStage::PTX || emitStage == EmitStage::GemmPTX))
+  if (!gpu && emitStage == EmitStage::PTX)
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (printPipeline) {
     llmc::CompileOptions options;
@@ -274,8 +252,6 @@ static int runCompile(MLIRContext &context) {
   if (options.parallel.world() > 1 &&
       failed(llmc::partitionForRank(*module, options.parallel, options.rank)))
     return 1;
-  if (emitStage == EmitStage::GemmPTX)
-    return printGpuKernels(*module);
   if (failed(llmc::lowerToStage(*module, emitStage, options)))
     return 1;
   if (llvm::Error error = llmc::writeStage(*module, emitStage, outputPath))
