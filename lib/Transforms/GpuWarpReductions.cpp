@@ -163,8 +163,9 @@ Operation *allocationOf(Value value) {
 
 /// An elementwise generic right after the reduction (only allocations and
 /// pure ops between) that is the only reader of its output, through the
-/// identity map: its body runs in lane 0 on the total, and the reduction's
-/// buffer is never written (a projection's bias, its rounding to f16).
+/// output map's permutation: its body runs in lane 0 on the total, and the
+/// reduction's buffer is never written (a projection's bias, its rounding to
+/// f16).
 linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
   Value buffer = op.getDpsInitOperand(0)->get();
   if (!buffer.getDefiningOp<memref::AllocOp>())
@@ -213,11 +214,76 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
 /// folded fill's value, or what the output holds) and stored, or through
 /// the fused consumer's body into its outputs. `outer`: the parallel loop
 /// indices of one output element.
+/// The generic after the reduction (only allocations and pure ops between)
+/// that runs over the reduction's own loops, reading the total broadcast
+/// along the reduction (the reduction's output map) and an operand the
+/// reduction reads the same way (so both loop nests have the same extents):
+/// a norm's scaling after its sum of squares, softmax's exponentials after
+/// the maximum and its division after the sum. Every lane has the total
+/// after the butterfly and runs the consumer on the elements it reduced.
+linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
+  Value buffer = op.getDpsInitOperand(0)->get();
+  unsigned rank = op.getNumLoops();
+  Operation *next = op->getNextNode();
+  while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
+    next = next->getNextNode();
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!consumer || !consumer.hasPureBufferSemantics() ||
+      consumer.getNumLoops() != rank ||
+      consumer.getNumParallelLoops() != rank)
+    return {};
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  OpOperand *use = nullptr;
+  bool sameDomain = false;
+  for (OpOperand &operand : consumer->getOpOperands()) {
+    AffineMap map = consumer.getMatchingIndexingMap(&operand);
+    if (operand.get() == buffer) {
+      if (use || !consumer.isDpsInput(&operand) || map != outMap)
+        return {};
+      use = &operand;
+      continue;
+    }
+    if (!consumer.isDpsInput(&operand) || !map.isPermutation())
+      continue;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (input->get() == operand.get() &&
+          op.getMatchingIndexingMap(input) == map)
+        sameDomain = true;
+  }
+  if (!use || !sameDomain)
+    return {};
+  // Its outputs are written while other warps still read the reduction's
+  // inputs: they must be other buffers.
+  for (OpOperand &result : consumer.getDpsInitsMutable()) {
+    Operation *allocation = allocationOf(result.get());
+    if (!allocation || result.get() == buffer)
+      return {};
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (allocationOf(input->get()) == allocation)
+        return {};
+  }
+  return consumer;
+}
+
+/// Whether anything but `op`, `consumer`, fills and deallocations uses the
+/// reduction's output buffer.
+bool outputReadElsewhere(linalg::GenericOp op, linalg::GenericOp consumer) {
+  for (Operation *user : op.getDpsInitOperand(0)->get().getUsers())
+    if (user != op.getOperation() && user != consumer.getOperation() &&
+        !isa<linalg::FillOp, memref::DeallocOp>(user))
+      return true;
+  return false;
+}
+
 struct ResultSink {
   linalg::GenericOp op;
   Operation *combiner;
   linalg::FillOp fill;
   linalg::GenericOp consumer;
+  /// A consumer over the reduction's loops (broadcastConsumer): it runs in
+  /// every lane instead; `storeTotal`: the output is read elsewhere too.
+  linalg::GenericOp broadcast;
+  bool storeTotal = true;
 
   void emit(OpBuilder &b, Location loc, Value total,
             ArrayRef<Value> outer) {
@@ -359,10 +425,56 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
           total = b.create<arith::TruncFOp>(loc, type, total);
         Value first =
             b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
-        b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-          sink.emit(ib, loc, total, outer);
-          ib.create<scf::YieldOp>(loc);
-        });
+        if (!sink.broadcast) {
+          b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+            sink.emit(ib, loc, total, outer);
+            ib.create<scf::YieldOp>(loc);
+          });
+          return;
+        }
+        // Every lane: the output's value, then the consumer on the
+        // elements it reduced.
+        OpOperand *output = op.getDpsInitOperand(0);
+        SmallVector<Value> dims = outer;
+        dims.push_back(zero);
+        Value begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
+                                : loadAt(b, loc, op, *output, dims);
+        Value result = combine(b, loc, combiner, begin, total);
+        if (sink.storeTotal)
+          b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+            ResultSink::store(ib, loc, result, *output, op, dims);
+            ib.create<scf::YieldOp>(loc);
+          });
+        linalg::GenericOp consumer = sink.broadcast;
+        Block &epilogue = consumer.getRegion().front();
+        b.create<scf::ForOp>(
+            loc, lane, sizes.back(), lanes, ValueRange{},
+            [&](OpBuilder &fb, Location loc, Value k, ValueRange) {
+              SmallVector<Value> ivs = outer;
+              ivs.push_back(k);
+              IRMapping mapping;
+              for (OpOperand &operand : consumer->getOpOperands()) {
+                BlockArgument arg =
+                    epilogue.getArgument(operand.getOperandNumber());
+                if (operand.get() == output->get())
+                  mapping.map(arg, result);
+                else if (!arg.use_empty())
+                  mapping.map(arg, loadAt(fb, loc, consumer, operand, ivs));
+              }
+              for (Operation &inner : epilogue.without_terminator()) {
+                if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+                  mapping.map(index.getResult(), ivs[index.getDim()]);
+                  continue;
+                }
+                fb.clone(inner, mapping);
+              }
+              auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
+              for (auto [value, init] : llvm::zip(
+                       yielded.getOperands(), consumer.getDpsInitsMutable()))
+                ResultSink::store(fb, loc, mapping.lookupOrDefault(value),
+                                  init, consumer, ivs);
+              fb.create<scf::YieldOp>(loc);
+            });
       });
 }
 
@@ -610,11 +722,18 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op, combinerOf(op), foldableFill(op), fusableConsumer(op)};
+  if (!sink.consumer) {
+    sink.broadcast = broadcastConsumer(op);
+    if (sink.broadcast)
+      sink.storeTotal = outputReadElsewhere(op, sink.broadcast);
+  }
+  Operation *consumerOp = sink.consumer     ? sink.consumer.getOperation()
+                          : sink.broadcast ? sink.broadcast.getOperation()
+                                           : nullptr;
   // Where the consumer was: its output buffers may be allocated between.
-  rewriter.setInsertionPoint(sink.consumer ? sink.consumer.getOperation()
-                                           : op.getOperation());
+  rewriter.setInsertionPoint(consumerOp ? consumerOp : op.getOperation());
   std::optional<MmaContraction> mma;
-  if (tensorCores)
+  if (tensorCores && !sink.broadcast)
     mma = matchMma(op);
   if (mma) {
     // Enough rows for tensor cores, else a warp per output.
@@ -638,11 +757,11 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
 
   Value buffer = output->get();
   rewriter.eraseOp(op);
-  if (sink.consumer)
-    rewriter.eraseOp(sink.consumer);
+  if (consumerOp)
+    rewriter.eraseOp(consumerOp);
   if (sink.fill)
     rewriter.eraseOp(sink.fill);
-  if (sink.fill && sink.consumer &&
+  if (sink.fill && consumerOp &&
       llvm::all_of(buffer.getUsers(), [](Operation *user) {
         return isa<memref::DeallocOp>(user);
       })) {

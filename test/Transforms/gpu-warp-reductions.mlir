@@ -278,3 +278,52 @@ func.func @tensor_cores(%x: memref<?x?x64xf16>, %w: memref<32x64xf16>) -> memref
   memref.dealloc %acc : memref<?x?x32xf32>
   return %out : memref<?x?x32xf16>
 }
+
+// -----
+
+// A norm: the sum of squares, then an elementwise op over the same loops
+// reading the sum broadcast along the row and x as the sum does. One kernel:
+// after the butterfly every lane has the sum and scales the elements it
+// summed; the sum's buffer is never written.
+// CHECK-LABEL: func.func @norm
+// CHECK: scf.parallel (%[[ROW:.*]], %[[LANE:.*]]) =
+// CHECK: %[[PART:.*]] = scf.for
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NOT: scf.if
+// CHECK: scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %c32
+// CHECK: memref.load %arg0[%[[ROW]], %[[K]]]
+// CHECK: math.sqrt
+// CHECK: memref.store %{{.*}}, %[[OUT:.*]][%[[ROW]], %[[K]]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+func.func @norm(%x: memref<?x64xf32>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %rows = memref.dim %x, %c0 : memref<?x64xf32>
+  %sum = memref.alloc(%rows) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<?xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf32>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %q = arith.mulf %a, %a : f32
+    %r = arith.addf %q, %c : f32
+    linalg.yield %r : f32
+  }
+  %out = memref.alloc(%rows) : memref<?x64xf32>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>,
+                       affine_map<(s, k) -> (s, k)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : memref<?x64xf32>, memref<?xf32>) outs(%out : memref<?x64xf32>) {
+  ^bb0(%a: f32, %t: f32, %o: f32):
+    %m = arith.addf %t, %eps : f32
+    %r = math.sqrt %m : f32
+    %n = arith.divf %a, %r : f32
+    linalg.yield %n : f32
+  }
+  memref.dealloc %sum : memref<?xf32>
+  return %out : memref<?x64xf32>
+}

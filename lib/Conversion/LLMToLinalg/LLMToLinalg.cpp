@@ -410,37 +410,39 @@ struct MatmulLowering : OpConversionPattern<llm::MatmulOp> {
   }
 };
 
-/// The mean of x (or of x squared) over the last dim, in x's accumulator
-/// type, without that dim.
-Value meanLastDim(OpBuilder &b, Location loc, Value x, bool squared) {
+/// The sum of x (or of x squared) over the last dim, in x's accumulator
+/// type, without that dim. Its users scale it by 1 / (last dim) themselves:
+/// no pass of its own for the mean, so a norm is a sum and one elementwise
+/// op (on a GPU, one kernel: llmc-gpu-warp-reductions).
+Value sumLastDim(OpBuilder &b, Location loc, Value x, bool squared) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned axis = type.getRank() - 1;
-  Value sum = reduce(b, loc, x, axis, /*max=*/false,
-                     [&](OpBuilder &nb, Location l, Value v) -> Value {
-                       if (!squared)
-                         return v;
-                       return nb.create<arith::MulFOp>(l, v, v);
-                     });
-  Type acc = accumulatorType(type.getElementType());
-  Value count =
-      floatConstant(b, loc, acc, static_cast<double>(type.getShape().back()));
-  return elementwise(b, loc, sum,
-                     [&](OpBuilder &nb, Location l, ValueRange args) {
-                       return nb.create<arith::DivFOp>(l, args[0], count)
-                           .getResult();
-                     });
+  return reduce(b, loc, x, axis, /*max=*/false,
+                [&](OpBuilder &nb, Location l, Value v) -> Value {
+                  if (!squared)
+                    return v;
+                  return nb.create<arith::MulFOp>(l, v, v);
+                });
 }
 
-/// x / sqrt(ms + eps) * weight (+ bias) as `resultType` elements, with ms
-/// lacking the last dim; computed in ms's type and rounded once.
-Value normalize(OpBuilder &b, Location loc, Value x, Value ms, double epsilon,
-                Value weight, Value bias, Type resultType) {
+/// 1 / (x's last dim) in `type`.
+Value inverseCount(OpBuilder &b, Location loc, Value x, Type type) {
+  auto shape = cast<RankedTensorType>(x.getType()).getShape();
+  return floatConstant(b, loc, type, 1.0 / static_cast<double>(shape.back()));
+}
+
+/// x / sqrt(sumsq / n + eps) * weight (+ bias) as `resultType` elements,
+/// with sumsq (x's squares summed over its last dim of n) lacking the last
+/// dim; computed in sumsq's type and rounded once.
+Value normalize(OpBuilder &b, Location loc, Value x, Value sumsq,
+                double epsilon, Value weight, Value bias, Type resultType) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
   MLIRContext *context = b.getContext();
-  Type acc = cast<RankedTensorType>(ms.getType()).getElementType();
+  Type acc = cast<RankedTensorType>(sumsq.getType()).getElementType();
   Value eps = floatConstant(b, loc, acc, epsilon);
-  SmallVector<Value> inputs = {x, ms, weight};
+  Value scale = inverseCount(b, loc, x, acc);
+  SmallVector<Value> inputs = {x, sumsq, weight};
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
                                  dimsMap(context, rank,
                                          allDimsBut(rank, rank - 1)),
@@ -455,7 +457,8 @@ Value normalize(OpBuilder &b, Location loc, Value x, Value ms, double epsilon,
       b, loc, inputs, init, maps, parallel(rank),
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
         auto wide = [&](Value v) { return convertFloat(nb, l, v, acc); };
-        Value shifted = nb.create<arith::AddFOp>(l, args[1], eps);
+        Value ms = nb.create<arith::MulFOp>(l, args[1], scale);
+        Value shifted = nb.create<arith::AddFOp>(l, ms, eps);
         Value root = nb.create<math::SqrtOp>(l, shifted);
         Value normed = nb.create<arith::DivFOp>(l, wide(args[0]), root);
         Value scaled = nb.create<arith::MulFOp>(l, normed, wide(args[2]));
@@ -472,8 +475,8 @@ struct RMSNormLowering : OpConversionPattern<llm::RMSNormOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
-    Value ms = meanLastDim(rewriter, loc, x, /*squared=*/true);
-    rewriter.replaceOp(op, normalize(rewriter, loc, x, ms,
+    Value sumsq = sumLastDim(rewriter, loc, x, /*squared=*/true);
+    rewriter.replaceOp(op, normalize(rewriter, loc, x, sumsq,
                                      op.getEpsilon().convertToDouble(),
                                      adaptor.getWeight(), Value(),
                                      op.getType().getElementType()));
@@ -490,18 +493,19 @@ struct LayerNormLowering : OpConversionPattern<llm::LayerNormOp> {
     Value x = adaptor.getInput();
     unsigned axis = op.getType().getRank() - 1;
     // Mean, centered values and variance in the accumulator type.
-    Value mean = meanLastDim(rewriter, loc, x, /*squared=*/false);
-    Type acc = cast<RankedTensorType>(mean.getType()).getElementType();
+    Value sum = sumLastDim(rewriter, loc, x, /*squared=*/false);
+    Type acc = cast<RankedTensorType>(sum.getType()).getElementType();
+    Value scale = inverseCount(rewriter, loc, x, acc);
     Value centered = withReduced(
-        rewriter, loc, x, mean, axis, acc,
+        rewriter, loc, x, sum, axis, acc,
         [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = b.create<arith::MulFOp>(l, args[1], scale);
           return b
-              .create<arith::SubFOp>(l, convertFloat(b, l, args[0], acc),
-                                     args[1])
+              .create<arith::SubFOp>(l, convertFloat(b, l, args[0], acc), mean)
               .getResult();
         });
-    Value variance = meanLastDim(rewriter, loc, centered, /*squared=*/true);
-    rewriter.replaceOp(op, normalize(rewriter, loc, centered, variance,
+    Value sumsq = sumLastDim(rewriter, loc, centered, /*squared=*/true);
+    rewriter.replaceOp(op, normalize(rewriter, loc, centered, sumsq,
                                      op.getEpsilon().convertToDouble(),
                                      adaptor.getWeight(), adaptor.getBias(),
                                      op.getType().getElementType()));

@@ -29,15 +29,19 @@ func.func @linear(%x: tensor<?x?x8xf32>, %w: tensor<16x8xf32>, %c: tensor<8x16xf
 
 // CHECK-LABEL: func.func @rms_norm
 func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>) -> tensor<?x8xf32> {
-  // Sum of squares over the last dim, divided by 8, then x / sqrt(ms + eps) * w.
+  // Sum of squares over the last dim, then, in one elementwise op,
+  // x / sqrt(sum / 8 + eps) * w: no pass of its own for the mean.
   // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
-  // CHECK: arith.constant 8.000000e+00 : f32
-  // CHECK: linalg.generic
-  // CHECK: arith.divf
-  // CHECK: linalg.generic
+  // CHECK: arith.mulf
+  // CHECK: arith.addf
+  // CHECK: arith.constant 1.250000e-01 : f32
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+  // CHECK: arith.mulf %{{.*}}, %cst
+  // CHECK: arith.addf
   // CHECK: math.sqrt
   // CHECK: arith.divf
   // CHECK: arith.mulf
+  // CHECK-NOT: linalg.generic
   %0 = llm.rms_norm %x, %w {epsilon = 1.0e-05} : tensor<?x8xf32>, tensor<8xf32>
   return %0 : tensor<?x8xf32>
 }

@@ -32,7 +32,7 @@ func.func @rms_norm(%x: tensor<?x8xbf16>, %w: tensor<8xbf16>) -> tensor<?x8xbf16
   // CHECK-SAME: outs(%{{.*}} : tensor<?xf32>)
   // CHECK: %[[V:.*]] = arith.extf %{{.*}} : bf16 to f32
   // CHECK: arith.mulf %[[V]], %[[V]] {{.*}}: f32
-  // CHECK: arith.constant 8.000000e+00 : f32
+  // CHECK: arith.constant 1.250000e-01 : f32
   // CHECK: math.sqrt %{{.*}} : f32
   // CHECK: arith.truncf %{{.*}} : f32 to bf16
   %0 = llm.rms_norm %x, %w {epsilon = 1.0e-05} : tensor<?x8xbf16>, tensor<8xbf16>
