@@ -447,32 +447,48 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
           });
         linalg::GenericOp consumer = sink.broadcast;
         Block &epilogue = consumer.getRegion().front();
+        // The elements this lane reduced, `elements` per step: every load of
+        // a step first, then the bodies, then the stores, so the loads are
+        // in flight together (a store may alias them for all ptxas knows).
         b.create<scf::ForOp>(
-            loc, lane, sizes.back(), lanes, ValueRange{},
-            [&](OpBuilder &fb, Location loc, Value k, ValueRange) {
-              SmallVector<Value> ivs = outer;
-              ivs.push_back(k);
-              IRMapping mapping;
-              for (OpOperand &operand : consumer->getOpOperands()) {
-                BlockArgument arg =
-                    epilogue.getArgument(operand.getOperandNumber());
-                if (operand.get() == output->get())
-                  mapping.map(arg, result);
-                else if (!arg.use_empty())
-                  mapping.map(arg, loadAt(fb, loc, consumer, operand, ivs));
-              }
-              for (Operation &inner : epilogue.without_terminator()) {
-                if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                  mapping.map(index.getResult(), ivs[index.getDim()]);
-                  continue;
+            loc, start, sizes.back(), stride, ValueRange{},
+            [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
+              SmallVector<SmallVector<Value>> ivs;
+              SmallVector<IRMapping> mappings(elements);
+              for (int64_t e = 0; e < elements; ++e) {
+                ivs.push_back(outer);
+                ivs.back().push_back(
+                    e == 0 ? k0
+                           : fb.create<arith::AddIOp>(
+                                 loc, k0,
+                                 fb.create<arith::ConstantIndexOp>(loc, e)));
+                for (OpOperand &operand : consumer->getOpOperands()) {
+                  BlockArgument arg =
+                      epilogue.getArgument(operand.getOperandNumber());
+                  if (operand.get() == output->get())
+                    mappings[e].map(arg, result);
+                  else if (!arg.use_empty())
+                    mappings[e].map(
+                        arg, loadAt(fb, loc, consumer, operand, ivs[e]));
                 }
-                fb.clone(inner, mapping);
               }
+              for (int64_t e = 0; e < elements; ++e)
+                for (Operation &inner : epilogue.without_terminator()) {
+                  if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+                    mappings[e].map(index.getResult(),
+                                    ivs[e][index.getDim()]);
+                    continue;
+                  }
+                  fb.clone(inner, mappings[e]);
+                }
               auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
-              for (auto [value, init] : llvm::zip(
-                       yielded.getOperands(), consumer.getDpsInitsMutable()))
-                ResultSink::store(fb, loc, mapping.lookupOrDefault(value),
-                                  init, consumer, ivs);
+              for (int64_t e = 0; e < elements; ++e)
+                for (auto [value, init] :
+                     llvm::zip(yielded.getOperands(),
+                               consumer.getDpsInitsMutable()))
+                  ResultSink::store(fb, loc,
+                                    mappings[e].lookupOrDefault(value), init,
+                                    consumer, ivs[e]);
               fb.create<scf::YieldOp>(loc);
             });
       });
