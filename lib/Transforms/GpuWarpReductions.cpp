@@ -367,7 +367,17 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
   SmallVector<Value> aligned;
   int64_t elements = elementsPerStep(op, aligned);
   Value perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
+  // Steps per loop iteration: each lane's loads of `unroll` steps are in
+  // flight together (a decode step's projection is one latency per step
+  // otherwise), summed into as many partial results.
+  int64_t unroll = 1;
+  if (elements > 1) {
+    int64_t perLane = op.getStaticLoopRanges().back() / (kWarp * elements);
+    unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+  }
   Value stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
+  Value unrolledStride =
+      builder.create<arith::ConstantIndexOp>(loc, kWarp * elements * unroll);
   SmallVector<Value> lower(rank, zero), steps(rank, one);
   SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
   upper.push_back(lanes);
@@ -383,36 +393,60 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
         // then 32 * elements further on, and so on: a warp's loads cover
         // consecutive memory, each lane's as one vector where aligned.
         Value start = b.create<arith::MulIOp>(loc, lane, perStep);
+        // The element offsets of one loop iteration: `unroll` steps of
+        // `elements`.
+        auto offsets = [&](OpBuilder &fb, Value k0) {
+          SmallVector<Value> ks;
+          for (int64_t u = 0; u < unroll; ++u)
+            for (int64_t e = 0; e < elements; ++e) {
+              int64_t offset = u * kWarp * elements + e;
+              ks.push_back(offset == 0
+                               ? k0
+                               : fb.create<arith::AddIOp>(
+                                     loc, k0,
+                                     fb.create<arith::ConstantIndexOp>(
+                                         loc, offset)));
+            }
+          return ks;
+        };
+        SmallVector<Value> identities(unroll,
+                                      identity(b, loc, combiner, type));
         auto loop = b.create<scf::ForOp>(
-            loc, start, sizes.back(), stride,
-            ValueRange{identity(b, loc, combiner, type)},
+            loc, start, sizes.back(), unrolledStride, identities,
             [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-              Value acc = partial[0];
-              for (int64_t e = 0; e < elements; ++e) {
-                SmallVector<Value> dims = outer;
-                dims.push_back(
-                    e == 0 ? k0
-                           : fb.create<arith::AddIOp>(
-                                 loc, k0,
-                                 fb.create<arith::ConstantIndexOp>(loc, e)));
-                IRMapping mapping;
+              SmallVector<Value> ks = offsets(fb, k0);
+              // Every load first, then the bodies.
+              SmallVector<IRMapping> mappings(ks.size());
+              SmallVector<SmallVector<Value>> dims;
+              for (auto [i, k] : llvm::enumerate(ks)) {
+                dims.push_back(outer);
+                dims.back().push_back(k);
                 for (OpOperand *input : op.getDpsInputOperands())
-                  mapping.map(body.getArgument(input->getOperandNumber()),
-                              loadAt(fb, loc, op, *input, dims));
-                mapping.map(body.getArgument(op.getNumDpsInputs()), acc);
+                  mappings[i].map(
+                      body.getArgument(input->getOperandNumber()),
+                      loadAt(fb, loc, op, *input, dims.back()));
+              }
+              SmallVector<Value> accs(partial);
+              for (size_t i = 0; i < ks.size(); ++i) {
+                Value &acc = accs[i / elements];
+                mappings[i].map(body.getArgument(op.getNumDpsInputs()), acc);
                 for (Operation &inner : body.without_terminator()) {
                   if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                    mapping.map(index.getResult(), dims[index.getDim()]);
+                    mappings[i].map(index.getResult(),
+                                    dims[i][index.getDim()]);
                     continue;
                   }
-                  fb.clone(inner, mapping);
+                  fb.clone(inner, mappings[i]);
                 }
-                acc = mapping.lookupOrDefault(yield.getOperand(0));
+                acc = mappings[i].lookupOrDefault(yield.getOperand(0));
               }
-              fb.create<scf::YieldOp>(loc, acc);
+              fb.create<scf::YieldOp>(loc, accs);
             });
-        // A butterfly over the warp: every lane ends with the total.
+        // The partial results, then a butterfly over the warp: every lane
+        // ends with the total.
         Value total = loop.getResult(0);
+        for (int64_t u = 1; u < unroll; ++u)
+          total = combine(b, loc, combiner, total, loop.getResult(u));
         if (wide != type)
           total = b.create<arith::ExtFOp>(loc, wide, total);
         for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
@@ -737,7 +771,8 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
-  ResultSink sink{op, combinerOf(op), foldableFill(op), fusableConsumer(op)};
+  ResultSink sink{op, combinerOf(op), foldableFill(op), fusableConsumer(op),
+                  /*broadcast=*/{}, /*storeTotal=*/true};
   if (!sink.consumer) {
     sink.broadcast = broadcastConsumer(op);
     if (sink.broadcast)
