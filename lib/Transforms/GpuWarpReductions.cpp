@@ -125,6 +125,19 @@ int64_t elementsPerStep(linalg::GenericOp op,
   return elements;
 }
 
+/// Clones a generic's body (its terminator aside) with `mapping` (the block
+/// arguments mapped to loaded values), linalg.index i becoming ivs[i].
+void cloneBody(OpBuilder &b, Block &body, IRMapping &mapping,
+               ArrayRef<Value> ivs) {
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      mapping.map(index.getResult(), ivs[index.getDim()]);
+      continue;
+    }
+    b.clone(inner, mapping);
+  }
+}
+
 /// The linalg.fill that initializes the reduction's output, a fresh
 /// allocation nothing else touches before the reduction: the reduction
 /// starts from the fill's value instead of loading it.
@@ -313,13 +326,7 @@ struct ResultSink {
       else if (!arg.use_empty())
         mapping.map(arg, loadAt(b, loc, consumer, operand, ivs));
     }
-    for (Operation &inner : epilogue.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-        mapping.map(index.getResult(), ivs[index.getDim()]);
-        continue;
-      }
-      b.clone(inner, mapping);
-    }
+    cloneBody(b, epilogue, mapping, ivs);
     auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
     for (auto [value, init] :
          llvm::zip(yielded.getOperands(), consumer.getDpsInitsMutable()))
@@ -430,14 +437,7 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
               for (size_t i = 0; i < ks.size(); ++i) {
                 Value &acc = accs[i / elements];
                 mappings[i].map(body.getArgument(op.getNumDpsInputs()), acc);
-                for (Operation &inner : body.without_terminator()) {
-                  if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                    mappings[i].map(index.getResult(),
-                                    dims[i][index.getDim()]);
-                    continue;
-                  }
-                  fb.clone(inner, mappings[i]);
-                }
+                cloneBody(fb, body, mappings[i], dims[i]);
                 acc = mappings[i].lookupOrDefault(yield.getOperand(0));
               }
               fb.create<scf::YieldOp>(loc, accs);
@@ -507,14 +507,7 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 }
               }
               for (int64_t e = 0; e < elements; ++e)
-                for (Operation &inner : epilogue.without_terminator()) {
-                  if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                    mappings[e].map(index.getResult(),
-                                    ivs[e][index.getDim()]);
-                    continue;
-                  }
-                  fb.clone(inner, mappings[e]);
-                }
+                cloneBody(fb, epilogue, mappings[e], ivs[e]);
               auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
               for (int64_t e = 0; e < elements; ++e)
                 for (auto [value, init] :
