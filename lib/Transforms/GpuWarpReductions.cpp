@@ -355,6 +355,31 @@ SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
 }
 
 /// One warp per output: see the pass description.
+/// Outputs a warp computes at once along a parallel loop of static extent
+/// that some input does not use (a projection's x is the same for every
+/// output feature): that input is loaded once for all of them. {loop,
+/// count}, or count 1.
+std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
+  constexpr int64_t kOutputs = 4;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (unsigned d = 0; d + 1 < op.getNumLoops(); ++d) {
+    if (ShapedType::isDynamic(ranges[d]) || ranges[d] % kOutputs != 0)
+      continue;
+    bool shared = false, varying = false;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      if (!isa<MemRefType>(input->get().getType()))
+        continue;
+      if (op.getMatchingIndexingMap(input).isFunctionOfDim(d))
+        varying = true;
+      else
+        shared = true;
+    }
+    if (shared && varying)
+      return {d, kOutputs};
+  }
+  return {0, 1};
+}
+
 void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                         ResultSink &sink) {
   Operation *combiner = sink.combiner;
@@ -382,18 +407,41 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
     int64_t perLane = op.getStaticLoopRanges().back() / (kWarp * elements);
     unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
   }
+  // Several outputs per warp (not with a broadcast consumer, which runs
+  // over the reduction of one output); then one step per iteration, for
+  // the registers.
+  std::pair<unsigned, int64_t> perWarp =
+      sink.broadcast ? std::pair<unsigned, int64_t>{0, 1} : outputsPerWarp(op);
+  unsigned sharedLoop = perWarp.first;
+  int64_t outputs = perWarp.second;
+  if (outputs > 1)
+    unroll = 1;
   Value stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
   Value unrolledStride =
       builder.create<arith::ConstantIndexOp>(loc, kWarp * elements * unroll);
   SmallVector<Value> lower(rank, zero), steps(rank, one);
   SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
   upper.push_back(lanes);
+  if (outputs > 1)
+    upper[sharedLoop] = builder.create<arith::ConstantIndexOp>(
+        loc, op.getStaticLoopRanges()[sharedLoop] / outputs);
 
   builder.create<scf::ParallelOp>(
       loc, lower, upper, steps,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value lane = ivs.back();
-        SmallVector<Value> outer(ivs.drop_back());
+        // The parallel indices of each output of this warp.
+        SmallVector<SmallVector<Value>> outers(outputs,
+                                               SmallVector<Value>(ivs.drop_back()));
+        if (outputs > 1)
+          for (int64_t r = 0; r < outputs; ++r)
+            outers[r][sharedLoop] = b.create<arith::AddIOp>(
+                loc,
+                b.create<arith::MulIOp>(
+                    loc, ivs[sharedLoop],
+                    b.create<arith::ConstantIndexOp>(loc, outputs)),
+                b.create<arith::ConstantIndexOp>(loc, r));
+        SmallVector<Value> outer = outers[0];
         for (Value input : aligned)
           b.create<memref::AssumeAlignmentOp>(loc, input, kVectorBytes);
         // Each lane: `elements` consecutive elements from lane * elements,
@@ -416,52 +464,71 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
             }
           return ks;
         };
-        SmallVector<Value> identities(unroll,
+        // A partial result per step of an iteration and per output.
+        SmallVector<Value> identities(unroll * outputs,
                                       identity(b, loc, combiner, type));
         auto loop = b.create<scf::ForOp>(
             loc, start, sizes.back(), unrolledStride, identities,
             [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
               SmallVector<Value> ks = offsets(fb, k0);
-              // Every load first, then the bodies.
-              SmallVector<IRMapping> mappings(ks.size());
-              SmallVector<SmallVector<Value>> dims;
-              for (auto [i, k] : llvm::enumerate(ks)) {
-                dims.push_back(outer);
-                dims.back().push_back(k);
-                for (OpOperand *input : op.getDpsInputOperands())
-                  mappings[i].map(
-                      body.getArgument(input->getOperandNumber()),
-                      loadAt(fb, loc, op, *input, dims.back()));
-              }
+              // Every load first (once for the inputs the outputs share),
+              // then the bodies.
+              size_t count = ks.size() * outputs;
+              SmallVector<IRMapping> mappings(count);
+              SmallVector<SmallVector<Value>> dims(count);
+              for (auto [i, k] : llvm::enumerate(ks))
+                for (int64_t r = 0; r < outputs; ++r) {
+                  size_t at = i * outputs + r;
+                  dims[at] = outers[r];
+                  dims[at].push_back(k);
+                  for (OpOperand *input : op.getDpsInputOperands()) {
+                    BlockArgument arg =
+                        body.getArgument(input->getOperandNumber());
+                    bool shared =
+                        r > 0 && !op.getMatchingIndexingMap(input)
+                                      .isFunctionOfDim(sharedLoop);
+                    mappings[at].map(
+                        arg, shared ? mappings[i * outputs].lookup(arg)
+                                    : loadAt(fb, loc, op, *input, dims[at]));
+                  }
+                }
               SmallVector<Value> accs(partial);
-              for (size_t i = 0; i < ks.size(); ++i) {
-                Value &acc = accs[i / elements];
-                mappings[i].map(body.getArgument(op.getNumDpsInputs()), acc);
-                cloneBody(fb, body, mappings[i], dims[i]);
-                acc = mappings[i].lookupOrDefault(yield.getOperand(0));
+              for (size_t at = 0; at < count; ++at) {
+                size_t step = at / outputs / elements;
+                Value &acc = accs[step * outputs + at % outputs];
+                mappings[at].map(body.getArgument(op.getNumDpsInputs()), acc);
+                cloneBody(fb, body, mappings[at], dims[at]);
+                acc = mappings[at].lookupOrDefault(yield.getOperand(0));
               }
               fb.create<scf::YieldOp>(loc, accs);
             });
-        // The partial results, then a butterfly over the warp: every lane
-        // ends with the total.
-        Value total = loop.getResult(0);
-        for (int64_t u = 1; u < unroll; ++u)
-          total = combine(b, loc, combiner, total, loop.getResult(u));
-        if (wide != type)
-          total = b.create<arith::ExtFOp>(loc, wide, total);
-        for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
-          Value other = b.create<gpu::ShuffleOp>(loc, total, offset, kWarp,
-                                                 gpu::ShuffleMode::XOR)
-                            .getShuffleResult();
-          total = combine(b, loc, combiner, total, other);
+        // Per output: the partial results, then a butterfly over the warp:
+        // every lane ends with the total.
+        SmallVector<Value> totals;
+        for (int64_t r = 0; r < outputs; ++r) {
+          Value total = loop.getResult(r);
+          for (int64_t u = 1; u < unroll; ++u)
+            total = combine(b, loc, combiner, total,
+                            loop.getResult(u * outputs + r));
+          if (wide != type)
+            total = b.create<arith::ExtFOp>(loc, wide, total);
+          for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+            Value other = b.create<gpu::ShuffleOp>(loc, total, offset, kWarp,
+                                                   gpu::ShuffleMode::XOR)
+                              .getShuffleResult();
+            total = combine(b, loc, combiner, total, other);
+          }
+          if (wide != type)
+            total = b.create<arith::TruncFOp>(loc, type, total);
+          totals.push_back(total);
         }
-        if (wide != type)
-          total = b.create<arith::TruncFOp>(loc, type, total);
+        Value total = totals[0];
         Value first =
             b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
         if (!sink.broadcast) {
           b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-            sink.emit(ib, loc, total, outer);
+            for (int64_t r = 0; r < outputs; ++r)
+              sink.emit(ib, loc, totals[r], outers[r]);
             ib.create<scf::YieldOp>(loc);
           });
           return;
