@@ -2,26 +2,28 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
 
-// A projection's dot products: a warp computes 4 outputs (n = 4 n' + r):
-// lane l sums elements l, l + 32, ... of each, x loaded once for the four,
-// a row of w each; a butterfly of shuffles per output; lane 0 adds each
-// total to y.
+// A projection's dot products: one warp per output; lane l sums elements
+// l, l + 32, ...; a butterfly of shuffles; lane 0 adds the total to y.
 // CHECK-LABEL: func.func @projection
-// CHECK: scf.parallel (%[[S:.*]], %[[N:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c32, %c32)
-// CHECK: %[[N0:.*]] = arith.muli %[[N]], %c4
-// CHECK: %[[PART:.*]]:4 = scf.for %[[K:.*]] = %[[LANE]] to %c64 step %c32 iter_args(
-// CHECK: memref.load %arg0[%[[S]], %[[K]]] : memref<?x64xf16>
-// CHECK: memref.load %arg1[%[[N0]], %[[K]]] : memref<128x64xf16>
-// CHECK-COUNT-3: memref.load %arg1
-// CHECK-NOT: memref.load %arg0
-// CHECK: scf.yield
-// CHECK: gpu.shuffle xor %[[PART]]#0
-// CHECK-COUNT-19: gpu.shuffle xor
-// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[K:.*]] = arith.constant 64 : index
+// CHECK: scf.parallel (%[[S:.*]], %[[N:.*]], %[[LANE:.*]]) = (%[[C0]], %[[C0]], %[[C0]]) to (%{{.*}}, %{{.*}}, %[[C32]])
+// CHECK: %[[PART:.*]] = scf.for %[[KI:.*]] = %[[LANE]] to %[[K]] step %[[C32]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<?x64xf16>
+// CHECK: memref.load %arg1[%{{.*}}, %{{.*}}] : memref<128x64xf16>
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK: scf.yield %[[SUM]]
+// CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle xor %[[PART]], %{{.*}}, %{{.*}} : f32
+// CHECK: arith.addf %[[PART]], %[[S16]]
+// CHECK-COUNT-4: gpu.shuffle xor
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %[[C0]]
 // CHECK: scf.if %[[FIRST]]
-// CHECK-COUNT-4: memref.store %{{.*}}, %arg2
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK: memref.store %[[NEW]], %arg2
 // CHECK-NOT: linalg.generic
-// The lane loop on thread x, 8 warps per block on thread y.
+// The lane loop on thread x, 8 outputs (warps) per block on thread y.
 // MAP-LABEL: func.func @projection
 // MAP: scf.parallel {{.*}} step (%{{.*}}, %{{.*}}, %{{.*}})
 // MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
@@ -324,4 +326,33 @@ func.func @norm(%x: memref<?x64xf32>) -> memref<?x64xf32> {
   }
   memref.dealloc %sum : memref<?xf32>
   return %out : memref<?x64xf32>
+}
+
+// -----
+
+// Attention's scores: the keys do not depend on the query head within a
+// group (g, 8 of them), so a warp computes 4 heads' scores, loading each key
+// element once. (Not for weights, static shapes: see @projection.)
+// CHECK-LABEL: func.func @shared_keys
+// CHECK: scf.parallel (%[[T:.*]], %[[G:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c2, %c32)
+// CHECK: scf.for %[[D:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) -> (f32, f32, f32, f32)
+// CHECK: memref.load %arg0
+// CHECK: memref.load %arg1[%[[T]], %[[D]]] : memref<?x?xf32>
+// CHECK-COUNT-3: memref.load %arg0
+// CHECK-NOT: memref.load %arg1
+// CHECK: scf.yield
+func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(t, g, d) -> (g, d)>,
+                       affine_map<(t, g, d) -> (t, d)>,
+                       affine_map<(t, g, d) -> (t, g)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<8x?xf32>, memref<?x?xf32>)
+      outs(%s : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  }
+  return
 }
