@@ -221,13 +221,21 @@ void CudaExecutable::copy(void *destination, const void *source,
       source == failedAllocation)
     return;
   auto *from = static_cast<const std::byte *>(source);
-  if (deviceInputs && from >= deviceInputs &&
-      from + size <= deviceInputs + hostInputs.size()) {
+  auto *to = static_cast<std::byte *>(destination);
+  auto inInputs = [&](const std::byte *p) {
+    return deviceInputs && p >= deviceInputs &&
+           p + size <= deviceInputs + hostInputs.size();
+  };
+  if (inInputs(from)) {
     // The host code reads an input: its host copy is the same.
     std::memcpy(destination, hostInputs.data() + (from - deviceInputs),
                 size_t(size));
     return;
   }
+  if (inInputs(to))
+    // Written on the device below; the host copy follows.
+    std::memcpy(hostInputs.data() + (to - deviceInputs), source,
+                size_t(size));
   // Unified addressing: the driver tells host from device pointers. The
   // host code reads the result next, so the copy completes here.
   if (!failed(api->memcpyAsync(devicePointer(destination),
