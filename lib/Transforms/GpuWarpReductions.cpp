@@ -92,8 +92,7 @@ Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
 /// 1. `aligned` gets those inputs with no offset in their layout: their
 /// pointer is an allocation's (the runtime's are 256-byte aligned), so the
 /// loads can be 16-byte vectors.
-int64_t elementsPerStep(linalg::GenericOp op,
-                        SmallVectorImpl<Value> &aligned) {
+int64_t elementsPerStep(linalg::GenericOp op, SmallVectorImpl<Value> &aligned) {
   unsigned rank = op.getNumLoops(), k = rank - 1;
   std::optional<int64_t> extent = op.getStaticLoopRanges().back();
   if (!extent || ShapedType::isDynamic(*extent))
@@ -107,14 +106,15 @@ int64_t elementsPerStep(linalg::GenericOp op,
     SmallVector<int64_t> strides;
     int64_t offset;
     auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    if (!last || last.getPosition() != k || failed(getStridesAndOffset(type, strides, offset)) ||
+    if (!last || last.getPosition() != k ||
+        failed(getStridesAndOffset(type, strides, offset)) ||
         strides.back() != 1)
       return 1;
     for (AffineExpr result : map.getResults().drop_back())
       if (result.isFunctionOfDim(k))
         return 1;
-    elements = std::min<int64_t>(
-        elements, kVectorBytes * 8 / type.getElementTypeBitWidth());
+    elements = std::min<int64_t>(elements, kVectorBytes * 8 /
+                                               type.getElementTypeBitWidth());
     if (offset == 0 && type.getLayout().isIdentity())
       aligned.push_back(input->get());
   }
@@ -159,8 +159,7 @@ linalg::FillOp foldableFill(linalg::GenericOp op) {
     if (op->isBeforeInBlock(user))
       continue;
     auto candidate = dyn_cast<linalg::FillOp>(user);
-    if (!candidate || fill ||
-        candidate.getDpsInitOperand(0)->get() != buffer)
+    if (!candidate || fill || candidate.getDpsInitOperand(0)->get() != buffer)
       return {};
     fill = candidate;
   }
@@ -242,8 +241,7 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
     next = next->getNextNode();
   auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!consumer || !consumer.hasPureBufferSemantics() ||
-      consumer.getNumLoops() != rank ||
-      consumer.getNumParallelLoops() != rank)
+      consumer.getNumLoops() != rank || consumer.getNumParallelLoops() != rank)
     return {};
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   OpOperand *use = nullptr;
@@ -298,8 +296,7 @@ struct ResultSink {
   linalg::GenericOp broadcast;
   bool storeTotal = true;
 
-  void emit(OpBuilder &b, Location loc, Value total,
-            ArrayRef<Value> outer) {
+  void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer) {
     OpOperand *output = op.getDpsInitOperand(0);
     SmallVector<Value> dims(outer);
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
@@ -333,9 +330,8 @@ struct ResultSink {
       store(b, loc, mapping.lookupOrDefault(value), init, consumer, ivs);
   }
 
-  static void store(OpBuilder &b, Location loc, Value value,
-                    OpOperand &operand, linalg::GenericOp owner,
-                    ValueRange dims) {
+  static void store(OpBuilder &b, Location loc, Value value, OpOperand &operand,
+                    linalg::GenericOp owner, ValueRange dims) {
     AffineMap map = owner.getMatchingIndexingMap(&operand);
     SmallVector<Value> indices;
     for (unsigned r = 0; r < map.getNumResults(); ++r)
@@ -387,212 +383,244 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
   return {0, 1};
 }
 
+/// The combination of `partial` over the warp's lanes, in every lane: a
+/// butterfly of shuffles (16-bit values widen to 32 bits for them).
+Value warpTotal(OpBuilder &b, Location loc, Operation *combiner,
+                Value partial) {
+  Type type = partial.getType();
+  Type wide = type.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : type;
+  Value total = partial;
+  if (wide != type)
+    total = b.create<arith::ExtFOp>(loc, wide, total);
+  for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+    Value other = b.create<gpu::ShuffleOp>(loc, total, offset, kWarp,
+                                           gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    total = combine(b, loc, combiner, total, other);
+  }
+  if (wide != type)
+    total = b.create<arith::TruncFOp>(loc, type, total);
+  return total;
+}
+
+/// One warp per output (or per `outputs` outputs): see the pass
+/// description.
+class WarpReduction {
+public:
+  WarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
+                ResultSink &sink)
+      : loc(loc), op(op), sink(sink), body(op.getRegion().front()) {
+    type = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
+               .getElementType();
+    sizes = loopSizes(builder, loc, op);
+    zero = builder.create<arith::ConstantIndexOp>(loc, 0);
+    one = builder.create<arith::ConstantIndexOp>(loc, 1);
+    lanes = builder.create<arith::ConstantIndexOp>(loc, kWarp);
+    elements = elementsPerStep(op, aligned);
+    perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
+    // Steps per loop iteration: each lane's loads of `unroll` steps are in
+    // flight together, summed into as many partial results.
+    if (elements > 1) {
+      int64_t perLane = op.getStaticLoopRanges().back() / (kWarp * elements);
+      unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+    }
+    // Several outputs per warp (not with a broadcast consumer, which runs
+    // over the reduction of one output); then one step per iteration, for
+    // the registers.
+    if (!sink.broadcast)
+      std::tie(sharedLoop, outputs) = outputsPerWarp(op);
+    if (outputs > 1)
+      unroll = 1;
+    stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
+    unrolledStride =
+        builder.create<arith::ConstantIndexOp>(loc, kWarp * elements * unroll);
+  }
+
+  void build(OpBuilder &builder) {
+    unsigned rank = op.getNumLoops();
+    SmallVector<Value> lower(rank, zero), steps(rank, one);
+    SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
+    upper.push_back(lanes);
+    if (outputs > 1)
+      upper[sharedLoop] = builder.create<arith::ConstantIndexOp>(
+          loc, op.getStaticLoopRanges()[sharedLoop] / outputs);
+    builder.create<scf::ParallelOp>(
+        loc, lower, upper, steps,
+        [&](OpBuilder &b, Location, ValueRange ivs) { warp(b, ivs); });
+  }
+
+private:
+  /// The body of the parallel loop: one warp's outputs.
+  void warp(OpBuilder &b, ValueRange ivs) {
+    Value lane = ivs.back();
+    // The parallel indices of each output of this warp.
+    SmallVector<SmallVector<Value>> outers(outputs,
+                                           SmallVector<Value>(ivs.drop_back()));
+    if (outputs > 1)
+      for (int64_t r = 0; r < outputs; ++r)
+        outers[r][sharedLoop] = b.create<arith::AddIOp>(
+            loc,
+            b.create<arith::MulIOp>(
+                loc, ivs[sharedLoop],
+                b.create<arith::ConstantIndexOp>(loc, outputs)),
+            b.create<arith::ConstantIndexOp>(loc, r));
+    for (Value input : aligned)
+      b.create<memref::AssumeAlignmentOp>(loc, input, kVectorBytes);
+    // Each lane: `elements` consecutive elements from lane * elements, then
+    // 32 * elements further on, and so on: a warp's loads cover consecutive
+    // memory, each lane's as one vector where aligned.
+    Value start = b.create<arith::MulIOp>(loc, lane, perStep);
+    scf::ForOp loop = partials(b, start, outers);
+    // Per output: the partial results, then the warp's total.
+    SmallVector<Value> totals;
+    for (int64_t r = 0; r < outputs; ++r) {
+      Value total = loop.getResult(r);
+      for (int64_t u = 1; u < unroll; ++u)
+        total = combine(b, loc, sink.combiner, total,
+                        loop.getResult(u * outputs + r));
+      totals.push_back(warpTotal(b, loc, sink.combiner, total));
+    }
+    Value first =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
+    if (!sink.broadcast) {
+      b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+        for (int64_t r = 0; r < outputs; ++r)
+          sink.emit(ib, loc, totals[r], outers[r]);
+        ib.create<scf::YieldOp>(loc);
+      });
+      return;
+    }
+    // Every lane: the output's value, then the consumer on the elements it
+    // reduced.
+    OpOperand *output = op.getDpsInitOperand(0);
+    SmallVector<Value> dims = outers[0];
+    dims.push_back(zero);
+    Value begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
+                            : loadAt(b, loc, op, *output, dims);
+    Value result = combine(b, loc, sink.combiner, begin, totals[0]);
+    if (sink.storeTotal)
+      b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+        ResultSink::store(ib, loc, result, *output, op, dims);
+        ib.create<scf::YieldOp>(loc);
+      });
+    broadcastConsumer(b, start, outers[0], result);
+  }
+
+  /// The offsets of one loop iteration's elements: `unroll` steps of
+  /// `elements`.
+  SmallVector<Value> offsets(OpBuilder &b, Value k0) {
+    SmallVector<Value> ks;
+    for (int64_t u = 0; u < unroll; ++u)
+      for (int64_t e = 0; e < elements; ++e) {
+        int64_t offset = u * kWarp * elements + e;
+        ks.push_back(
+            offset == 0
+                ? k0
+                : b.create<arith::AddIOp>(
+                      loc, k0, b.create<arith::ConstantIndexOp>(loc, offset)));
+      }
+    return ks;
+  }
+
+  /// The lane's loop over the reduction: a partial result per step of an
+  /// iteration and per output. Every load first (once for the inputs the
+  /// outputs share), then the bodies.
+  scf::ForOp partials(OpBuilder &b, Value start,
+                      ArrayRef<SmallVector<Value>> outers) {
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    SmallVector<Value> identities(unroll * outputs,
+                                  identity(b, loc, sink.combiner, type));
+    return b.create<scf::ForOp>(
+        loc, start, sizes.back(), unrolledStride, identities,
+        [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
+          SmallVector<Value> ks = offsets(fb, k0);
+          size_t count = ks.size() * outputs;
+          SmallVector<IRMapping> mappings(count);
+          SmallVector<SmallVector<Value>> dims(count);
+          for (auto [i, k] : llvm::enumerate(ks))
+            for (int64_t r = 0; r < outputs; ++r) {
+              size_t at = i * outputs + r;
+              dims[at] = outers[r];
+              dims[at].push_back(k);
+              for (OpOperand *input : op.getDpsInputOperands()) {
+                BlockArgument arg = body.getArgument(input->getOperandNumber());
+                bool shared =
+                    r > 0 && !op.getMatchingIndexingMap(input).isFunctionOfDim(
+                                 sharedLoop);
+                mappings[at].map(
+                    arg, shared ? mappings[i * outputs].lookup(arg)
+                                : loadAt(fb, loc, op, *input, dims[at]));
+              }
+            }
+          SmallVector<Value> accs(partial);
+          for (size_t at = 0; at < count; ++at) {
+            size_t step = at / outputs / elements;
+            Value &acc = accs[step * outputs + at % outputs];
+            mappings[at].map(body.getArgument(op.getNumDpsInputs()), acc);
+            cloneBody(fb, body, mappings[at], dims[at]);
+            acc = mappings[at].lookupOrDefault(yield.getOperand(0));
+          }
+          fb.create<scf::YieldOp>(loc, accs);
+        });
+  }
+
+  /// The broadcast consumer on the elements this lane reduced, `elements`
+  /// per step: every load of a step first, then the bodies, then the
+  /// stores, so the loads are in flight together (a store may alias them
+  /// for all ptxas knows).
+  void broadcastConsumer(OpBuilder &b, Value start, ArrayRef<Value> outer,
+                         Value result) {
+    linalg::GenericOp consumer = sink.broadcast;
+    Block &epilogue = consumer.getRegion().front();
+    Value output = op.getDpsInitOperand(0)->get();
+    b.create<scf::ForOp>(
+        loc, start, sizes.back(), stride, ValueRange{},
+        [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
+          SmallVector<SmallVector<Value>> ivs;
+          SmallVector<IRMapping> mappings(elements);
+          for (int64_t e = 0; e < elements; ++e) {
+            ivs.push_back(SmallVector<Value>(outer));
+            ivs.back().push_back(
+                e == 0
+                    ? k0
+                    : fb.create<arith::AddIOp>(
+                          loc, k0, fb.create<arith::ConstantIndexOp>(loc, e)));
+            for (OpOperand &operand : consumer->getOpOperands()) {
+              BlockArgument arg =
+                  epilogue.getArgument(operand.getOperandNumber());
+              if (operand.get() == output)
+                mappings[e].map(arg, result);
+              else if (!arg.use_empty())
+                mappings[e].map(arg,
+                                loadAt(fb, loc, consumer, operand, ivs[e]));
+            }
+          }
+          for (int64_t e = 0; e < elements; ++e)
+            cloneBody(fb, epilogue, mappings[e], ivs[e]);
+          auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
+          for (int64_t e = 0; e < elements; ++e)
+            for (auto [value, init] : llvm::zip(yielded.getOperands(),
+                                                consumer.getDpsInitsMutable()))
+              ResultSink::store(fb, loc, mappings[e].lookupOrDefault(value),
+                                init, consumer, ivs[e]);
+          fb.create<scf::YieldOp>(loc);
+        });
+  }
+
+  Location loc;
+  linalg::GenericOp op;
+  ResultSink &sink;
+  Block &body;
+  Type type;
+  SmallVector<Value> sizes, aligned;
+  Value zero, one, lanes, perStep, stride, unrolledStride;
+  int64_t elements = 1, unroll = 1, outputs = 1;
+  unsigned sharedLoop = 0;
+};
+
 void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                         ResultSink &sink) {
-  Operation *combiner = sink.combiner;
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  Type type =
-      cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).getElementType();
-  // Shuffles move 32-bit values: 16-bit partial results widen for them.
-  Type wide = type.getIntOrFloatBitWidth() < 32
-                  ? Float32Type::get(op.getContext())
-                  : type;
-  unsigned rank = op.getNumLoops();
-  SmallVector<Value> sizes = loopSizes(builder, loc, op);
-  Value zero = builder.create<arith::ConstantIndexOp>(loc, 0);
-  Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
-  Value lanes = builder.create<arith::ConstantIndexOp>(loc, kWarp);
-  SmallVector<Value> aligned;
-  int64_t elements = elementsPerStep(op, aligned);
-  Value perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
-  // Steps per loop iteration: each lane's loads of `unroll` steps are in
-  // flight together (a decode step's projection is one latency per step
-  // otherwise), summed into as many partial results.
-  int64_t unroll = 1;
-  if (elements > 1) {
-    int64_t perLane = op.getStaticLoopRanges().back() / (kWarp * elements);
-    unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
-  }
-  // Several outputs per warp (not with a broadcast consumer, which runs
-  // over the reduction of one output); then one step per iteration, for
-  // the registers.
-  std::pair<unsigned, int64_t> perWarp =
-      sink.broadcast ? std::pair<unsigned, int64_t>{0, 1} : outputsPerWarp(op);
-  unsigned sharedLoop = perWarp.first;
-  int64_t outputs = perWarp.second;
-  if (outputs > 1)
-    unroll = 1;
-  Value stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
-  Value unrolledStride =
-      builder.create<arith::ConstantIndexOp>(loc, kWarp * elements * unroll);
-  SmallVector<Value> lower(rank, zero), steps(rank, one);
-  SmallVector<Value> upper(sizes.begin(), sizes.end() - 1);
-  upper.push_back(lanes);
-  if (outputs > 1)
-    upper[sharedLoop] = builder.create<arith::ConstantIndexOp>(
-        loc, op.getStaticLoopRanges()[sharedLoop] / outputs);
-
-  builder.create<scf::ParallelOp>(
-      loc, lower, upper, steps,
-      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        Value lane = ivs.back();
-        // The parallel indices of each output of this warp.
-        SmallVector<SmallVector<Value>> outers(outputs,
-                                               SmallVector<Value>(ivs.drop_back()));
-        if (outputs > 1)
-          for (int64_t r = 0; r < outputs; ++r)
-            outers[r][sharedLoop] = b.create<arith::AddIOp>(
-                loc,
-                b.create<arith::MulIOp>(
-                    loc, ivs[sharedLoop],
-                    b.create<arith::ConstantIndexOp>(loc, outputs)),
-                b.create<arith::ConstantIndexOp>(loc, r));
-        SmallVector<Value> outer = outers[0];
-        for (Value input : aligned)
-          b.create<memref::AssumeAlignmentOp>(loc, input, kVectorBytes);
-        // Each lane: `elements` consecutive elements from lane * elements,
-        // then 32 * elements further on, and so on: a warp's loads cover
-        // consecutive memory, each lane's as one vector where aligned.
-        Value start = b.create<arith::MulIOp>(loc, lane, perStep);
-        // The element offsets of one loop iteration: `unroll` steps of
-        // `elements`.
-        auto offsets = [&](OpBuilder &fb, Value k0) {
-          SmallVector<Value> ks;
-          for (int64_t u = 0; u < unroll; ++u)
-            for (int64_t e = 0; e < elements; ++e) {
-              int64_t offset = u * kWarp * elements + e;
-              ks.push_back(offset == 0
-                               ? k0
-                               : fb.create<arith::AddIOp>(
-                                     loc, k0,
-                                     fb.create<arith::ConstantIndexOp>(
-                                         loc, offset)));
-            }
-          return ks;
-        };
-        // A partial result per step of an iteration and per output.
-        SmallVector<Value> identities(unroll * outputs,
-                                      identity(b, loc, combiner, type));
-        auto loop = b.create<scf::ForOp>(
-            loc, start, sizes.back(), unrolledStride, identities,
-            [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-              SmallVector<Value> ks = offsets(fb, k0);
-              // Every load first (once for the inputs the outputs share),
-              // then the bodies.
-              size_t count = ks.size() * outputs;
-              SmallVector<IRMapping> mappings(count);
-              SmallVector<SmallVector<Value>> dims(count);
-              for (auto [i, k] : llvm::enumerate(ks))
-                for (int64_t r = 0; r < outputs; ++r) {
-                  size_t at = i * outputs + r;
-                  dims[at] = outers[r];
-                  dims[at].push_back(k);
-                  for (OpOperand *input : op.getDpsInputOperands()) {
-                    BlockArgument arg =
-                        body.getArgument(input->getOperandNumber());
-                    bool shared =
-                        r > 0 && !op.getMatchingIndexingMap(input)
-                                      .isFunctionOfDim(sharedLoop);
-                    mappings[at].map(
-                        arg, shared ? mappings[i * outputs].lookup(arg)
-                                    : loadAt(fb, loc, op, *input, dims[at]));
-                  }
-                }
-              SmallVector<Value> accs(partial);
-              for (size_t at = 0; at < count; ++at) {
-                size_t step = at / outputs / elements;
-                Value &acc = accs[step * outputs + at % outputs];
-                mappings[at].map(body.getArgument(op.getNumDpsInputs()), acc);
-                cloneBody(fb, body, mappings[at], dims[at]);
-                acc = mappings[at].lookupOrDefault(yield.getOperand(0));
-              }
-              fb.create<scf::YieldOp>(loc, accs);
-            });
-        // Per output: the partial results, then a butterfly over the warp:
-        // every lane ends with the total.
-        SmallVector<Value> totals;
-        for (int64_t r = 0; r < outputs; ++r) {
-          Value total = loop.getResult(r);
-          for (int64_t u = 1; u < unroll; ++u)
-            total = combine(b, loc, combiner, total,
-                            loop.getResult(u * outputs + r));
-          if (wide != type)
-            total = b.create<arith::ExtFOp>(loc, wide, total);
-          for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
-            Value other = b.create<gpu::ShuffleOp>(loc, total, offset, kWarp,
-                                                   gpu::ShuffleMode::XOR)
-                              .getShuffleResult();
-            total = combine(b, loc, combiner, total, other);
-          }
-          if (wide != type)
-            total = b.create<arith::TruncFOp>(loc, type, total);
-          totals.push_back(total);
-        }
-        Value total = totals[0];
-        Value first =
-            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
-        if (!sink.broadcast) {
-          b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-            for (int64_t r = 0; r < outputs; ++r)
-              sink.emit(ib, loc, totals[r], outers[r]);
-            ib.create<scf::YieldOp>(loc);
-          });
-          return;
-        }
-        // Every lane: the output's value, then the consumer on the
-        // elements it reduced.
-        OpOperand *output = op.getDpsInitOperand(0);
-        SmallVector<Value> dims = outer;
-        dims.push_back(zero);
-        Value begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
-                                : loadAt(b, loc, op, *output, dims);
-        Value result = combine(b, loc, combiner, begin, total);
-        if (sink.storeTotal)
-          b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-            ResultSink::store(ib, loc, result, *output, op, dims);
-            ib.create<scf::YieldOp>(loc);
-          });
-        linalg::GenericOp consumer = sink.broadcast;
-        Block &epilogue = consumer.getRegion().front();
-        // The elements this lane reduced, `elements` per step: every load of
-        // a step first, then the bodies, then the stores, so the loads are
-        // in flight together (a store may alias them for all ptxas knows).
-        b.create<scf::ForOp>(
-            loc, start, sizes.back(), stride, ValueRange{},
-            [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
-              SmallVector<SmallVector<Value>> ivs;
-              SmallVector<IRMapping> mappings(elements);
-              for (int64_t e = 0; e < elements; ++e) {
-                ivs.push_back(outer);
-                ivs.back().push_back(
-                    e == 0 ? k0
-                           : fb.create<arith::AddIOp>(
-                                 loc, k0,
-                                 fb.create<arith::ConstantIndexOp>(loc, e)));
-                for (OpOperand &operand : consumer->getOpOperands()) {
-                  BlockArgument arg =
-                      epilogue.getArgument(operand.getOperandNumber());
-                  if (operand.get() == output->get())
-                    mappings[e].map(arg, result);
-                  else if (!arg.use_empty())
-                    mappings[e].map(
-                        arg, loadAt(fb, loc, consumer, operand, ivs[e]));
-                }
-              }
-              for (int64_t e = 0; e < elements; ++e)
-                cloneBody(fb, epilogue, mappings[e], ivs[e]);
-              auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
-              for (int64_t e = 0; e < elements; ++e)
-                for (auto [value, init] :
-                     llvm::zip(yielded.getOperands(),
-                               consumer.getDpsInitsMutable()))
-                  ResultSink::store(fb, loc,
-                                    mappings[e].lookupOrDefault(value), init,
-                                    consumer, ivs[e]);
-              fb.create<scf::YieldOp>(loc);
-            });
-      });
+  WarpReduction(builder, loc, op, sink).build(builder);
 }
 
 //===----------------------------------------------------------------------===//
@@ -626,8 +654,8 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   // The body: out + extf(a) * extf(b).
   Block &body = op.getRegion().front();
   auto add = cast<arith::AddFOp>(combinerOf(op));
-  Value product = add.getLhs() == body.getArgument(2) ? add.getRhs()
-                                                      : add.getLhs();
+  Value product =
+      add.getLhs() == body.getArgument(2) ? add.getRhs() : add.getLhs();
   auto mul = product.getDefiningOp<arith::MulFOp>();
   if (!mul || body.getOperations().size() != 5)
     return std::nullopt;
@@ -664,8 +692,7 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   SmallVector<int64_t> strides;
   int64_t offset;
   auto xLast = dyn_cast<AffineDimExpr>(xMap.getResults().back());
-  if (!xMap.isProjectedPermutation() || !xLast ||
-      xLast.getPosition() != kDim ||
+  if (!xMap.isProjectedPermutation() || !xLast || xLast.getPosition() != kDim ||
       failed(getStridesAndOffset(xType, strides, offset)) ||
       strides.back() != 1 || xMap.isFunctionOfDim(mma.nDim) ||
       xMap.getNumResults() != rank - 1)
@@ -729,8 +756,7 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
         Value lane = ivs[2];
         Value group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
         Value pair = b.create<arith::MulIOp>(
-            loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)),
-            index(b, 2));
+            loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
         Value firstRow = b.create<arith::AddIOp>(
             loc, b.create<arith::MulIOp>(loc, ivs[0], index(b, 16)), group);
         Value lastRow = b.create<arith::SubIOp>(loc, rows, one);
@@ -746,13 +772,14 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
         SmallVector<SmallVector<Value>> loadRows;
         SmallVector<Value> fragmentRows;
         for (int64_t half = 0; half < 2; ++half) {
-          Value row = b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
+          Value row =
+              b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
           fragmentRows.push_back(row);
-          loadRows.push_back(rowIndices(
-              b, b.create<arith::MinUIOp>(loc, row, lastRow)));
+          loadRows.push_back(
+              rowIndices(b, b.create<arith::MinUIOp>(loc, row, lastRow)));
         }
-        Value firstCol = b.create<arith::MulIOp>(loc, ivs[1],
-                                                 index(b, tileCols));
+        Value firstCol =
+            b.create<arith::MulIOp>(loc, ivs[1], index(b, tileCols));
         Value zeros = b.create<arith::ConstantOp>(
             loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
         SmallVector<Value> accs(subtiles, zeros);
@@ -772,8 +799,8 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                   Value two = fb.create<vector::FromElementsOp>(
                       loc, VectorType::get({2}, f16),
                       ValueRange{pairOfValues.first, pairOfValues.second});
-                  vector = fb.create<vector::InsertOp>(loc, two, vector,
-                                                       ArrayRef<int64_t>{int64_t(i)});
+                  vector = fb.create<vector::InsertOp>(
+                      loc, two, vector, ArrayRef<int64_t>{int64_t(i)});
                 }
                 return vector;
               };
@@ -804,9 +831,9 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 for (int64_t offset : {0, 8})
                   bHalves.push_back({loadW(offset), loadW(offset + 1)});
                 Value bFragment = pack(bType, bHalves);
-                results.push_back(fb.create<nvgpu::MmaSyncOp>(
-                    loc, a, bFragment, partial[t],
-                    ArrayRef<int64_t>{16, 8, 16}));
+                results.push_back(
+                    fb.create<nvgpu::MmaSyncOp>(loc, a, bFragment, partial[t],
+                                                ArrayRef<int64_t>{16, 8, 16}));
               }
               fb.create<scf::YieldOp>(loc, results);
             });
@@ -816,15 +843,13 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
             Value inside = b.create<arith::CmpIOp>(
                 loc, arith::CmpIPredicate::ult, fragmentRows[half], rows);
             b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location loc) {
-              SmallVector<Value> dims =
-                  rowIndices(ib, fragmentRows[half]);
+              SmallVector<Value> dims = rowIndices(ib, fragmentRows[half]);
               Value values = ib.create<vector::ExtractOp>(
                   loc, loop.getResult(t), ArrayRef<int64_t>{half});
               for (int64_t j = 0; j < 2; ++j) {
                 dims[mma.nDim] = ib.create<arith::AddIOp>(
                     loc, firstCol,
-                    ib.create<arith::AddIOp>(loc, pair,
-                                             index(ib, 8 * t + j)));
+                    ib.create<arith::AddIOp>(loc, pair, index(ib, 8 * t + j)));
                 Value total = ib.create<vector::ExtractOp>(
                     loc, values, ArrayRef<int64_t>{j});
                 sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
@@ -838,14 +863,18 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
-  ResultSink sink{op, combinerOf(op), foldableFill(op), fusableConsumer(op),
-                  /*broadcast=*/{}, /*storeTotal=*/true};
+  ResultSink sink{op,
+                  combinerOf(op),
+                  foldableFill(op),
+                  fusableConsumer(op),
+                  /*broadcast=*/{},
+                  /*storeTotal=*/true};
   if (!sink.consumer) {
     sink.broadcast = broadcastConsumer(op);
     if (sink.broadcast)
       sink.storeTotal = outputReadElsewhere(op, sink.broadcast);
   }
-  Operation *consumerOp = sink.consumer     ? sink.consumer.getOperation()
+  Operation *consumerOp = sink.consumer    ? sink.consumer.getOperation()
                           : sink.broadcast ? sink.broadcast.getOperation()
                                            : nullptr;
   // Where the consumer was: its output buffers may be allocated between.
