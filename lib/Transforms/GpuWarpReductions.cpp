@@ -724,140 +724,170 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
 /// 2 (lane%4) + {0, 1} and +8, column (n) lane/4; C: rows lane/4 and +8,
 /// columns 2 (lane%4) + {0, 1}), loaded from global memory (L1/L2) every
 /// 16 steps of k; rows past the end read the last row and are not stored.
+class MmaTiles {
+public:
+  MmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
+           const MmaContraction &mma, ResultSink &sink)
+      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
+        kDim(rank - 1) {
+    // Two 8-column subtiles per warp: the A fragment serves both, and a
+    // prefill of ~128 rows still has a warp for every 16 x 16 outputs (four
+    // subtiles left the 2048-column projections one wave of 64 blocks).
+    subtiles = mma.n % 16 == 0 ? 2 : 1;
+    sizes = loopSizes(builder, loc, op);
+    rows = rowCount(builder, loc, mma, sizes);
+  }
+
+  void build(OpBuilder &builder) {
+    Value rowTiles = builder.create<arith::DivUIOp>(
+        loc, builder.create<arith::AddIOp>(loc, rows, index(builder, 15)),
+        index(builder, 16));
+    zero = index(builder, 0);
+    Value one = index(builder, 1);
+    builder.create<scf::ParallelOp>(
+        loc, ValueRange{zero, zero, zero},
+        ValueRange{rowTiles, index(builder, mma.n / (8 * subtiles)),
+                   index(builder, kWarp)},
+        ValueRange{one, one, one},
+        [&](OpBuilder &b, Location, ValueRange ivs) { warp(b, ivs); });
+  }
+
+private:
+  Value index(OpBuilder &b, int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  }
+
+  /// The loop indices of a row: its position in each row loop.
+  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
+    SmallVector<Value> dims(rank, zero);
+    for (unsigned d : llvm::reverse(mma.rowDims)) {
+      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
+      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
+    }
+    return dims;
+  }
+
+  /// A fragment of 16-bit pairs: vector<Nx2xf16> from N (first, second).
+  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
+    auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
+    Value vector = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
+    for (auto [i, two] : llvm::enumerate(halves)) {
+      Value pair = b.create<vector::FromElementsOp>(
+          loc, VectorType::get({2}, b.getF16Type()),
+          ValueRange{two.first, two.second});
+      vector = b.create<vector::InsertOp>(loc, pair, vector,
+                                          ArrayRef<int64_t>{int64_t(i)});
+    }
+    return vector;
+  }
+
+  /// One warp's 16 x (8 x subtiles) outputs.
+  void warp(OpBuilder &b, ValueRange ivs) {
+    Value lane = ivs[2];
+    group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
+    pair = b.create<arith::MulIOp>(
+        loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
+    Value firstRow = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, ivs[0], index(b, 16)), group);
+    Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
+    // Rows past the end load the last row (and are not stored).
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
+      fragmentRows.push_back(row);
+      loadRows.push_back(
+          rowIndices(b, b.create<arith::MinUIOp>(loc, row, lastRow)));
+    }
+    firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, 8 * subtiles));
+    auto cType = VectorType::get({2, 2}, b.getF32Type());
+    Value zeros = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
+    SmallVector<Value> accs(subtiles, zeros);
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, sizes[kDim], index(b, 16), accs,
+        [&](OpBuilder &fb, Location, Value k0, ValueRange partial) {
+          fb.create<scf::YieldOp>(loc, step(fb, k0, partial));
+        });
+    store(b, loop);
+  }
+
+  /// 16 steps of k: the A fragment, then each subtile's B and mma.sync.
+  SmallVector<Value> step(OpBuilder &b, Value k0, ValueRange partial) {
+    auto at = [&](int64_t offset) -> Value {
+      return b.create<arith::AddIOp>(
+          loc, b.create<arith::AddIOp>(loc, k0, pair), index(b, offset));
+    };
+    // A: rows (lane/4, +8) x columns (pair, +1) and +8.
+    auto loadX = [&](int64_t half, int64_t offset) {
+      SmallVector<Value> dims = loadRows[half];
+      dims[kDim] = at(offset);
+      return loadAt(b, loc, op, *mma.x, dims);
+    };
+    SmallVector<std::pair<Value, Value>> aHalves;
+    for (auto [half, column] : {std::pair{0, 0}, {1, 0}, {0, 8}, {1, 8}})
+      aHalves.push_back({loadX(half, column), loadX(half, column + 1)});
+    Value a = pack(b, aHalves);
+    SmallVector<Value> results;
+    for (int64_t t = 0; t < subtiles; ++t) {
+      // B: k (pair, +1) and +8 x column lane/4 of subtile t.
+      SmallVector<Value> dims(rank, zero);
+      dims[mma.nDim] = b.create<arith::AddIOp>(
+          loc, firstCol, b.create<arith::AddIOp>(loc, group, index(b, 8 * t)));
+      auto loadW = [&](int64_t offset) {
+        dims[kDim] = at(offset);
+        return loadAt(b, loc, op, *mma.w, dims);
+      };
+      SmallVector<std::pair<Value, Value>> bHalves;
+      for (int64_t offset : {0, 8})
+        bHalves.push_back({loadW(offset), loadW(offset + 1)});
+      results.push_back(b.create<nvgpu::MmaSyncOp>(
+          loc, a, pack(b, bHalves), partial[t], ArrayRef<int64_t>{16, 8, 16}));
+    }
+    return results;
+  }
+
+  /// C: rows (lane/4, +8) x columns (pair, +1) of each subtile, rows inside
+  /// only.
+  void store(OpBuilder &b, scf::ForOp loop) {
+    for (int64_t t = 0; t < subtiles; ++t)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                               fragmentRows[half], rows);
+        b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
+          SmallVector<Value> dims = rowIndices(ib, fragmentRows[half]);
+          Value values = ib.create<vector::ExtractOp>(loc, loop.getResult(t),
+                                                      ArrayRef<int64_t>{half});
+          for (int64_t j = 0; j < 2; ++j) {
+            dims[mma.nDim] = ib.create<arith::AddIOp>(
+                loc, firstCol,
+                ib.create<arith::AddIOp>(loc, pair, index(ib, 8 * t + j)));
+            Value total =
+                ib.create<vector::ExtractOp>(loc, values, ArrayRef<int64_t>{j});
+            sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
+          }
+          ib.create<scf::YieldOp>(loc);
+        });
+      }
+  }
+
+  Location loc;
+  linalg::GenericOp op;
+  const MmaContraction &mma;
+  ResultSink &sink;
+  unsigned rank, kDim;
+  int64_t subtiles = 1;
+  SmallVector<Value> sizes;
+  Value rows, zero;
+  // Per warp: lane / 4, 2 (lane % 4), its first column, its two fragment
+  // rows and the loop indices they load from.
+  Value group, pair, firstCol;
+  SmallVector<Value> fragmentRows;
+  SmallVector<SmallVector<Value>> loadRows;
+};
+
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink) {
-  MLIRContext *context = op.getContext();
-  unsigned rank = op.getNumLoops(), kDim = rank - 1;
-  // Two 8-column subtiles per warp: the A fragment serves both, and a
-  // prefill of ~128 rows still has a warp for every 16 x 16 outputs (four
-  // subtiles left the 2048-column projections one wave of 64 blocks).
-  int64_t subtiles = mma.n % 16 == 0 ? 2 : 1;
-  int64_t tileCols = 8 * subtiles;
-  SmallVector<Value> sizes = loopSizes(builder, loc, op);
-  auto index = [&](OpBuilder &b, int64_t v) -> Value {
-    return b.create<arith::ConstantIndexOp>(loc, v);
-  };
-  Value rows = rowCount(builder, loc, mma, sizes);
-  Value rowTiles = builder.create<arith::DivUIOp>(
-      loc, builder.create<arith::AddIOp>(loc, rows, index(builder, 15)),
-      index(builder, 16));
-  Value zero = index(builder, 0), one = index(builder, 1);
-  Type f16 = Float16Type::get(context), f32 = Float32Type::get(context);
-  auto aType = VectorType::get({4, 2}, f16);
-  auto bType = VectorType::get({2, 2}, f16);
-  auto cType = VectorType::get({2, 2}, f32);
-
-  builder.create<scf::ParallelOp>(
-      loc, ValueRange{zero, zero, zero},
-      ValueRange{rowTiles, index(builder, mma.n / tileCols),
-                 index(builder, kWarp)},
-      ValueRange{one, one, one},
-      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        Value lane = ivs[2];
-        Value group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
-        Value pair = b.create<arith::MulIOp>(
-            loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
-        Value firstRow = b.create<arith::AddIOp>(
-            loc, b.create<arith::MulIOp>(loc, ivs[0], index(b, 16)), group);
-        Value lastRow = b.create<arith::SubIOp>(loc, rows, one);
-        // The loop indices of a row: its position in each row loop.
-        auto rowIndices = [&](OpBuilder &rb, Value row) {
-          SmallVector<Value> dims(rank, zero);
-          for (unsigned d : llvm::reverse(mma.rowDims)) {
-            dims[d] = rb.create<arith::RemUIOp>(loc, row, sizes[d]);
-            row = rb.create<arith::DivUIOp>(loc, row, sizes[d]);
-          }
-          return dims;
-        };
-        SmallVector<SmallVector<Value>> loadRows;
-        SmallVector<Value> fragmentRows;
-        for (int64_t half = 0; half < 2; ++half) {
-          Value row =
-              b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
-          fragmentRows.push_back(row);
-          loadRows.push_back(
-              rowIndices(b, b.create<arith::MinUIOp>(loc, row, lastRow)));
-        }
-        Value firstCol =
-            b.create<arith::MulIOp>(loc, ivs[1], index(b, tileCols));
-        Value zeros = b.create<arith::ConstantOp>(
-            loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
-        SmallVector<Value> accs(subtiles, zeros);
-        auto loop = b.create<scf::ForOp>(
-            loc, zero, sizes[kDim], index(b, 16), accs,
-            [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-              auto at = [&](int64_t offset) -> Value {
-                return fb.create<arith::AddIOp>(
-                    loc, fb.create<arith::AddIOp>(loc, k0, pair),
-                    index(fb, offset));
-              };
-              auto pack = [&](VectorType type,
-                              ArrayRef<std::pair<Value, Value>> halves) {
-                Value vector = fb.create<arith::ConstantOp>(
-                    loc, DenseElementsAttr::get(type, fb.getF16FloatAttr(0)));
-                for (auto [i, pairOfValues] : llvm::enumerate(halves)) {
-                  Value two = fb.create<vector::FromElementsOp>(
-                      loc, VectorType::get({2}, f16),
-                      ValueRange{pairOfValues.first, pairOfValues.second});
-                  vector = fb.create<vector::InsertOp>(
-                      loc, two, vector, ArrayRef<int64_t>{int64_t(i)});
-                }
-                return vector;
-              };
-              // A: rows (lane/4, +8) x columns (pair, +1) and +8.
-              auto loadX = [&](int64_t half, int64_t offset) {
-                SmallVector<Value> dims = loadRows[half];
-                dims[kDim] = at(offset);
-                return loadAt(fb, loc, op, *mma.x, dims);
-              };
-              SmallVector<std::pair<Value, Value>> aHalves;
-              for (auto [half, column] :
-                   {std::pair{0, 0}, {1, 0}, {0, 8}, {1, 8}})
-                aHalves.push_back(
-                    {loadX(half, column), loadX(half, column + 1)});
-              Value a = pack(aType, aHalves);
-              SmallVector<Value> results;
-              for (int64_t t = 0; t < subtiles; ++t) {
-                // B: k (pair, +1) and +8 x column lane/4 of subtile t.
-                SmallVector<Value> dims(rank, zero);
-                dims[mma.nDim] = fb.create<arith::AddIOp>(
-                    loc, firstCol,
-                    fb.create<arith::AddIOp>(loc, group, index(fb, 8 * t)));
-                auto loadW = [&](int64_t offset) {
-                  dims[kDim] = at(offset);
-                  return loadAt(fb, loc, op, *mma.w, dims);
-                };
-                SmallVector<std::pair<Value, Value>> bHalves;
-                for (int64_t offset : {0, 8})
-                  bHalves.push_back({loadW(offset), loadW(offset + 1)});
-                Value bFragment = pack(bType, bHalves);
-                results.push_back(
-                    fb.create<nvgpu::MmaSyncOp>(loc, a, bFragment, partial[t],
-                                                ArrayRef<int64_t>{16, 8, 16}));
-              }
-              fb.create<scf::YieldOp>(loc, results);
-            });
-        // C: rows (lane/4, +8) x columns (pair, +1) of each subtile.
-        for (int64_t t = 0; t < subtiles; ++t)
-          for (int64_t half = 0; half < 2; ++half) {
-            Value inside = b.create<arith::CmpIOp>(
-                loc, arith::CmpIPredicate::ult, fragmentRows[half], rows);
-            b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location loc) {
-              SmallVector<Value> dims = rowIndices(ib, fragmentRows[half]);
-              Value values = ib.create<vector::ExtractOp>(
-                  loc, loop.getResult(t), ArrayRef<int64_t>{half});
-              for (int64_t j = 0; j < 2; ++j) {
-                dims[mma.nDim] = ib.create<arith::AddIOp>(
-                    loc, firstCol,
-                    ib.create<arith::AddIOp>(loc, pair, index(ib, 8 * t + j)));
-                Value total = ib.create<vector::ExtractOp>(
-                    loc, values, ArrayRef<int64_t>{j});
-                sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
-              }
-              ib.create<scf::YieldOp>(loc);
-            });
-          }
-      });
+  MmaTiles(builder, loc, op, mma, sink).build(builder);
 }
 
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
