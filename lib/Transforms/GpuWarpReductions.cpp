@@ -72,18 +72,32 @@ Value identity(OpBuilder &b, Location loc, Operation *combiner, Type type) {
   return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
 }
 
+/// The element of `op`'s operand `operand` at loop indices `dims`.
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+                             OpOperand &operand, ValueRange dims) {
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<Value> indices;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    indices.push_back(
+        b.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
+  return indices;
+}
+
 /// Loads of `op`'s operand `operand` at loop indices `dims`.
 Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
              OpOperand &operand, ValueRange dims) {
   Value source = operand.get();
   if (!isa<MemRefType>(source.getType()))
     return source;
-  AffineMap map = op.getMatchingIndexingMap(&operand);
-  SmallVector<Value> indices;
-  for (unsigned r = 0; r < map.getNumResults(); ++r)
-    indices.push_back(
-        b.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
-  return b.create<memref::LoadOp>(loc, source, indices);
+  return b.create<memref::LoadOp>(loc, source,
+                                  indicesAt(b, loc, op, operand, dims));
+}
+
+/// Stores `value` into `op`'s operand `operand` at loop indices `dims`.
+void storeAt(OpBuilder &b, Location loc, Value value, linalg::GenericOp op,
+             OpOperand &operand, ValueRange dims) {
+  b.create<memref::StoreOp>(loc, value, operand.get(),
+                            indicesAt(b, loc, op, operand, dims));
 }
 
 /// Elements each lane reduces per step, consecutive in memory: 16 bytes of
@@ -173,6 +187,71 @@ Operation *allocationOf(Value value) {
   return value.getDefiningOp<memref::AllocOp>();
 }
 
+/// The generic on buffers that comes next after `op` with an effect on
+/// memory (only allocations and pure ops between), if any.
+linalg::GenericOp nextGeneric(linalg::GenericOp op) {
+  Operation *next = op->getNextNode();
+  while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
+    next = next->getNextNode();
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!consumer || !consumer.hasPureBufferSemantics())
+    return {};
+  return consumer;
+}
+
+/// Whether `consumer`'s outputs are allocations other than the reduction's
+/// output and its inputs': fused, they are written while other warps still
+/// read the reduction's inputs.
+bool writesOtherBuffers(linalg::GenericOp op, linalg::GenericOp consumer) {
+  for (OpOperand &result : consumer.getDpsInitsMutable()) {
+    Operation *allocation = allocationOf(result.get());
+    if (!allocation || result.get() == op.getDpsInitOperand(0)->get())
+      return false;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (allocationOf(input->get()) == allocation)
+        return false;
+  }
+  return true;
+}
+
+/// Whether anything but `op`, `consumer`, fills and deallocations uses the
+/// reduction's output buffer.
+bool outputReadElsewhere(linalg::GenericOp op, linalg::GenericOp consumer) {
+  for (Operation *user : op.getDpsInitOperand(0)->get().getUsers())
+    if (user != op.getOperation() && user != consumer.getOperation() &&
+        !isa<linalg::FillOp, memref::DeallocOp>(user))
+      return true;
+  return false;
+}
+
+/// Maps `consumer`'s block arguments for its element at loop indices `ivs`:
+/// the reduction's `output` to `result`, its other operands to loads.
+void mapConsumerArguments(OpBuilder &b, Location loc,
+                          linalg::GenericOp consumer, Value output,
+                          Value result, ArrayRef<Value> ivs,
+                          IRMapping &mapping) {
+  Block &body = consumer.getRegion().front();
+  for (OpOperand &operand : consumer->getOpOperands()) {
+    BlockArgument arg = body.getArgument(operand.getOperandNumber());
+    if (operand.get() == output)
+      mapping.map(arg, result);
+    else if (!arg.use_empty())
+      mapping.map(arg, loadAt(b, loc, consumer, operand, ivs));
+  }
+}
+
+/// Stores what `consumer`'s body (cloned with `mapping`) yields at loop
+/// indices `ivs`.
+void storeConsumerResults(OpBuilder &b, Location loc,
+                          linalg::GenericOp consumer, IRMapping &mapping,
+                          ArrayRef<Value> ivs) {
+  auto yielded =
+      cast<linalg::YieldOp>(consumer.getRegion().front().getTerminator());
+  for (auto [value, init] :
+       llvm::zip(yielded.getOperands(), consumer.getDpsInitsMutable()))
+    storeAt(b, loc, mapping.lookupOrDefault(value), consumer, init, ivs);
+}
+
 /// An elementwise generic right after the reduction (only allocations and
 /// pure ops between) that is the only reader of its output, through the
 /// output map's permutation: its body runs in lane 0 on the total, and the
@@ -187,12 +266,8 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
   if (!AffineMap::get(rank - 1, 0, outMap.getResults(), op.getContext())
            .isPermutation())
     return {};
-  Operation *next = op->getNextNode();
-  while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
-    next = next->getNextNode();
-  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
-  if (!consumer || !consumer.hasPureBufferSemantics() ||
-      consumer.getNumLoops() != rank - 1 ||
+  linalg::GenericOp consumer = nextGeneric(op);
+  if (!consumer || consumer.getNumLoops() != rank - 1 ||
       consumer.getNumParallelLoops() != rank - 1)
     return {};
   OpOperand *use = nullptr;
@@ -203,29 +278,12 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
       use = &operand;
     }
   if (!use || !consumer.isDpsInput(use) ||
-      !consumer.getMatchingIndexingMap(use).isIdentity())
+      !consumer.getMatchingIndexingMap(use).isIdentity() ||
+      outputReadElsewhere(op, consumer) || !writesOtherBuffers(op, consumer))
     return {};
-  for (Operation *user : buffer.getUsers())
-    if (user != op.getOperation() && user != consumer.getOperation() &&
-        !isa<linalg::FillOp, memref::DeallocOp>(user))
-      return {};
-  // Its outputs are written while other warps still read the reduction's
-  // inputs: they must be other buffers.
-  for (OpOperand &result : consumer.getDpsInitsMutable()) {
-    Operation *allocation = allocationOf(result.get());
-    if (!allocation)
-      return {};
-    for (OpOperand *input : op.getDpsInputOperands())
-      if (allocationOf(input->get()) == allocation)
-        return {};
-  }
   return consumer;
 }
 
-/// Where a reduction's totals go: combined with the output's start (the
-/// folded fill's value, or what the output holds) and stored, or through
-/// the fused consumer's body into its outputs. `outer`: the parallel loop
-/// indices of one output element.
 /// The generic after the reduction (only allocations and pure ops between)
 /// that runs over the reduction's own loops, reading the total broadcast
 /// along the reduction (the reduction's output map) and an operand the
@@ -236,12 +294,9 @@ linalg::GenericOp fusableConsumer(linalg::GenericOp op) {
 linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
   Value buffer = op.getDpsInitOperand(0)->get();
   unsigned rank = op.getNumLoops();
-  Operation *next = op->getNextNode();
-  while (next && (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
-    next = next->getNextNode();
-  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
-  if (!consumer || !consumer.hasPureBufferSemantics() ||
-      consumer.getNumLoops() != rank || consumer.getNumParallelLoops() != rank)
+  linalg::GenericOp consumer = nextGeneric(op);
+  if (!consumer || consumer.getNumLoops() != rank ||
+      consumer.getNumParallelLoops() != rank)
     return {};
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   OpOperand *use = nullptr;
@@ -261,31 +316,15 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
           op.getMatchingIndexingMap(input) == map)
         sameDomain = true;
   }
-  if (!use || !sameDomain)
+  if (!use || !sameDomain || !writesOtherBuffers(op, consumer))
     return {};
-  // Its outputs are written while other warps still read the reduction's
-  // inputs: they must be other buffers.
-  for (OpOperand &result : consumer.getDpsInitsMutable()) {
-    Operation *allocation = allocationOf(result.get());
-    if (!allocation || result.get() == buffer)
-      return {};
-    for (OpOperand *input : op.getDpsInputOperands())
-      if (allocationOf(input->get()) == allocation)
-        return {};
-  }
   return consumer;
 }
 
-/// Whether anything but `op`, `consumer`, fills and deallocations uses the
-/// reduction's output buffer.
-bool outputReadElsewhere(linalg::GenericOp op, linalg::GenericOp consumer) {
-  for (Operation *user : op.getDpsInitOperand(0)->get().getUsers())
-    if (user != op.getOperation() && user != consumer.getOperation() &&
-        !isa<linalg::FillOp, memref::DeallocOp>(user))
-      return true;
-  return false;
-}
-
+/// Where a reduction's totals go: combined with the output's start (the
+/// folded fill's value, or what the output holds) and stored, or through
+/// the fused consumer's body into its outputs. `outer`: the parallel loop
+/// indices of one output element.
 struct ResultSink {
   linalg::GenericOp op;
   Operation *combiner;
@@ -305,7 +344,7 @@ struct ResultSink {
                        : loadAt(b, loc, op, *output, dims);
     Value result = combine(b, loc, combiner, start, total);
     if (!consumer) {
-      store(b, loc, result, *output, op, dims);
+      storeAt(b, loc, result, op, *output, dims);
       return;
     }
     // The consumer's body on this output element: its loop j is the
@@ -314,30 +353,10 @@ struct ResultSink {
     SmallVector<Value> ivs;
     for (unsigned j = 0; j < outMap.getNumResults(); ++j)
       ivs.push_back(outer[outMap.getDimPosition(j)]);
-    Block &epilogue = consumer.getRegion().front();
     IRMapping mapping;
-    for (OpOperand &operand : consumer->getOpOperands()) {
-      BlockArgument arg = epilogue.getArgument(operand.getOperandNumber());
-      if (operand.get() == output->get())
-        mapping.map(arg, result);
-      else if (!arg.use_empty())
-        mapping.map(arg, loadAt(b, loc, consumer, operand, ivs));
-    }
-    cloneBody(b, epilogue, mapping, ivs);
-    auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
-    for (auto [value, init] :
-         llvm::zip(yielded.getOperands(), consumer.getDpsInitsMutable()))
-      store(b, loc, mapping.lookupOrDefault(value), init, consumer, ivs);
-  }
-
-  static void store(OpBuilder &b, Location loc, Value value, OpOperand &operand,
-                    linalg::GenericOp owner, ValueRange dims) {
-    AffineMap map = owner.getMatchingIndexingMap(&operand);
-    SmallVector<Value> indices;
-    for (unsigned r = 0; r < map.getNumResults(); ++r)
-      indices.push_back(
-          b.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
-    b.create<memref::StoreOp>(loc, value, operand.get(), indices);
+    mapConsumerArguments(b, loc, consumer, output->get(), result, ivs, mapping);
+    cloneBody(b, consumer.getRegion().front(), mapping, ivs);
+    storeConsumerResults(b, loc, consumer, mapping, ivs);
   }
 };
 
@@ -500,7 +519,7 @@ private:
     Value result = combine(b, loc, sink.combiner, begin, totals[0]);
     if (sink.storeTotal)
       b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
-        ResultSink::store(ib, loc, result, *output, op, dims);
+        storeAt(ib, loc, result, op, *output, dims);
         ib.create<scf::YieldOp>(loc);
       });
     broadcastConsumer(b, start, outers[0], result);
@@ -585,24 +604,13 @@ private:
                     ? k0
                     : fb.create<arith::AddIOp>(
                           loc, k0, fb.create<arith::ConstantIndexOp>(loc, e)));
-            for (OpOperand &operand : consumer->getOpOperands()) {
-              BlockArgument arg =
-                  epilogue.getArgument(operand.getOperandNumber());
-              if (operand.get() == output)
-                mappings[e].map(arg, result);
-              else if (!arg.use_empty())
-                mappings[e].map(arg,
-                                loadAt(fb, loc, consumer, operand, ivs[e]));
-            }
+            mapConsumerArguments(fb, loc, consumer, output, result, ivs[e],
+                                 mappings[e]);
           }
           for (int64_t e = 0; e < elements; ++e)
             cloneBody(fb, epilogue, mappings[e], ivs[e]);
-          auto yielded = cast<linalg::YieldOp>(epilogue.getTerminator());
           for (int64_t e = 0; e < elements; ++e)
-            for (auto [value, init] : llvm::zip(yielded.getOperands(),
-                                                consumer.getDpsInitsMutable()))
-              ResultSink::store(fb, loc, mappings[e].lookupOrDefault(value),
-                                init, consumer, ivs[e]);
+            storeConsumerResults(fb, loc, consumer, mappings[e], ivs[e]);
           fb.create<scf::YieldOp>(loc);
         });
   }
