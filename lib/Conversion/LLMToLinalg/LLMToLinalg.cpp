@@ -152,13 +152,14 @@ Value contract(OpBuilder &b, Location loc, ValueRange inputs,
   return generic(b, loc, inputs, init, maps, iterators, multiplyAccumulate);
 }
 
-/// Elementwise op over same-shaped tensors: result type of `inputs[0]`.
+/// Elementwise op over same-shaped tensors, of `resultType` elements (by
+/// default those of `inputs[0]`).
 Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
-                  BodyBuilder body) {
+                  BodyBuilder body, Type resultType = {}) {
   auto type = cast<RankedTensorType>(inputs[0].getType());
   unsigned rank = type.getRank();
   Value init = emptyTensor(b, loc, sizesOf(b, loc, inputs[0]),
-                           type.getElementType());
+                           resultType ? resultType : type.getElementType());
   SmallVector<AffineMap> maps(inputs.size() + 1,
                               b.getMultiDimIdentityMap(rank));
   return generic(b, loc, inputs, init, maps, parallel(rank), body);
@@ -166,16 +167,14 @@ Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
 
 /// `x` converted elementwise to float type `type`.
 Value converted(OpBuilder &b, Location loc, Value x, Type type) {
-  auto xType = cast<RankedTensorType>(x.getType());
-  if (xType.getElementType() == type)
+  if (cast<RankedTensorType>(x.getType()).getElementType() == type)
     return x;
-  unsigned rank = xType.getRank();
-  Value init = emptyTensor(b, loc, sizesOf(b, loc, x), type);
-  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
-  return generic(b, loc, x, init, maps, parallel(rank),
-                 [&](OpBuilder &nb, Location l, ValueRange args) {
-                   return convertFloat(nb, l, args[0], type);
-                 });
+  return elementwise(
+      b, loc, x,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return convertFloat(nb, l, args[0], type);
+      },
+      type);
 }
 
 /// The maximum of `x` over dim `axis`, or the sum of `term(x)` in the
