@@ -2,11 +2,12 @@
 """GPU tokens/s of llmc against PyTorch on a ~1B Llama-shaped model.
 
   python3 bench/gpu_vs_pytorch.py prepare DIR    (build machine, no GPU)
-  python3 bench/gpu_vs_pytorch.py run DIR        (GPU machine)
+  python3 bench/gpu_vs_pytorch.py run DIR [--baseline BDIR]   (GPU machine)
 
 prepare: writes the checkpoint of bench/configs/llama-1b.json with real
 safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
-for sm_80 and sm_90 with --dtype f16 into DIR (llmc reads headers only).
+for sm_80 and sm_90 with --dtype f16 into DIR (llmc reads headers only;
+LLMC names another compiler binary, e.g. an earlier commit's, for a baseline).
 `scripts/gpu-e2e.sh prepare DIR` puts llmc-run and its shared libraries in
 the same DIR.
 
@@ -19,6 +20,8 @@ std 0.02; norm weights 1), then in one invocation measures
     (LLMRT_CUDA_PROFILE), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
     prefill and greedy decode, timed with synchronization;
+  - with --baseline, the artifacts another compiler made (prepare BDIR with
+    LLMC set), run the same way: the change's speedup in the same call;
 and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
 its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
 the matrix-product rate, the greedy tokens that agree and the logits'
@@ -47,7 +50,7 @@ def make_sparse_checkpoint():
 
 def prepare(out):
     make_sparse_checkpoint()
-    llmc = os.path.join(ROOT, "build/bin/llmc")
+    llmc = os.environ.get("LLMC", os.path.join(ROOT, "build/bin/llmc"))
     for sm in ("sm_80", "sm_90"):
         subprocess.run([llmc, "compile", CHECKPOINT, "--target=" + sm,
                         "--dtype", "f16", "--max-seq-len", "1024", "-o",
@@ -156,7 +159,7 @@ def load_npy_rows(path, rows):
     return numpy.load(path)[:rows]
 
 
-def run(out, prompt_len, new_tokens):
+def run(out, prompt_len, new_tokens, baseline=None):
     import torch
     config = json.load(open(CONFIG))
     make_sparse_checkpoint()
@@ -185,6 +188,13 @@ def run(out, prompt_len, new_tokens):
         llmc_run(out, artifact, prompt, 2, extra=("--logits-out", logits_path))
     except RuntimeError as error:
         sys.exit(str(error))
+    if baseline:
+        base = os.path.join(baseline, os.path.basename(artifact))
+        try:
+            b_prefill, b_decode, b_tokens, _ = llmc_run(out, base, prompt,
+                                                        new_tokens)
+        except RuntimeError as error:
+            sys.exit(f"baseline: {error}")
     import numpy
     ours = numpy.load(logits_path)[:prompt_len]
     theirs = t_logits.numpy()
@@ -216,6 +226,12 @@ def run(out, prompt_len, new_tokens):
         rate = 2 * params * prompt_len / seconds / 1e12
         print(f"{label} prefill: {rate:.2f} TFLOP/s = {rate / peak:.2%} of "
               f"the f16 matmul rate")
+    if baseline:
+        print(f"baseline {baseline}: prefill {b_prefill * 1e3:.2f} ms, decode "
+              f"{b_decode * 1e3 / steps:.3f} ms/step; this build / baseline: "
+              f"prefill {b_prefill / prefill:.3f}x, decode "
+              f"{b_decode / decode:.3f}x faster; tokens equal: "
+              f"{b_tokens == tokens}")
     print(f"greedy tokens: the first {agree} of {len(tokens)} agree with "
           f"PyTorch; prompt logits max abs difference {diff:.3g} "
           f"(largest logit {scale:.3g})")
@@ -227,12 +243,14 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--prompt", type=int, default=128)
     parser.add_argument("--new", type=int, default=64)
+    parser.add_argument("--baseline", help="DIR of a baseline's artifacts")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     if args.mode == "prepare":
         prepare(os.path.abspath(args.dir))
     else:
-        run(os.path.abspath(args.dir), args.prompt, args.new)
+        run(os.path.abspath(args.dir), args.prompt, args.new,
+            args.baseline and os.path.abspath(args.baseline))
 
 
 if __name__ == "__main__":

@@ -280,6 +280,23 @@ struct GpuPrepareLaunchesPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     module.walk([&](gpu::LaunchOp launch) {
+      // Shared memory (a block's warps combining their partial results):
+      // the launch's workgroup buffers.
+      SmallVector<memref::AllocaOp> shared;
+      launch.getBody().walk([&](memref::AllocaOp alloca) {
+        if (gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType()))
+          shared.push_back(alloca);
+      });
+      for (memref::AllocaOp alloca : shared) {
+        if (!alloca.getType().hasStaticShape()) {
+          alloca.emitError("shared memory of dynamic size");
+          return signalPassFailure();
+        }
+        BlockArgument buffer =
+            launch.addWorkgroupAttribution(alloca.getType(), alloca.getLoc());
+        alloca.replaceAllUsesWith(buffer);
+        alloca.erase();
+      }
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(launch.getBody(), captured);
       OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());

@@ -369,10 +369,10 @@ SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
       });
 }
 
-/// One warp per output: see the pass description.
 /// Outputs a warp computes at once along a parallel loop of static extent
-/// that some input does not use (attention's keys are the same for the
-/// query heads of a group): that input is loaded once for all of them.
+/// that some input read along the reduction does not use (attention's keys
+/// are the same for the query heads of a group): that input is loaded once
+/// for all of them.
 /// Not where an input that varies along the loop has a static shape (a
 /// weight: a decode step's projection needs every warp it can get to read
 /// the weights at full bandwidth, and sharing x, 4 KB, saves little; on an
@@ -389,10 +389,11 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
       auto type = dyn_cast<MemRefType>(input->get().getType());
       if (!type)
         continue;
-      if (op.getMatchingIndexingMap(input).isFunctionOfDim(d)) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (map.isFunctionOfDim(d)) {
         varying = true;
         weight |= type.hasStaticShape();
-      } else {
+      } else if (map.isFunctionOfDim(op.getNumLoops() - 1)) {
         shared = true;
       }
     }
@@ -400,6 +401,20 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
       return {d, kOutputs};
   }
   return {0, 1};
+}
+
+/// Warps per output: 8 (a block of 256 threads, the mapping's) where the
+/// outputs that the op's static extents give are too few to fill a GPU with
+/// warps (under 1024: a decode step's k/v projections, a norm's or
+/// softmax's single row, whose extents are all dynamic); else 1.
+int64_t warpsPerOutput(linalg::GenericOp op) {
+  constexpr int64_t kWarpsPerBlock = 8, kFewOutputs = 1024;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t outputs = 1;
+  for (int64_t range : ArrayRef<int64_t>(ranges).drop_back())
+    if (!ShapedType::isDynamic(range))
+      outputs *= range;
+  return outputs < kFewOutputs ? kWarpsPerBlock : 1;
 }
 
 /// The combination of `partial` over the warp's lanes, in every lane: a
@@ -436,23 +451,38 @@ public:
     one = builder.create<arith::ConstantIndexOp>(loc, 1);
     lanes = builder.create<arith::ConstantIndexOp>(loc, kWarp);
     elements = elementsPerStep(op, aligned);
-    perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
-    // Steps per loop iteration: each lane's loads of `unroll` steps are in
-    // flight together, summed into as many partial results.
-    if (elements > 1) {
-      int64_t perLane = op.getStaticLoopRanges().back() / (kWarp * elements);
-      unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
-    }
+    // A broadcast consumer runs over the same elements of each lane: its
+    // buffers with no offset are as aligned (norm weights, the result).
+    if (sink.broadcast && elements > 1)
+      for (Value operand : sink.broadcast->getOperands())
+        if (auto type = dyn_cast<MemRefType>(operand.getType()))
+          if (type.getLayout().isIdentity() && !llvm::is_contained(aligned, operand))
+            aligned.push_back(operand);
     // Several outputs per warp (not with a broadcast consumer, which runs
     // over the reduction of one output); then one step per iteration, for
     // the registers.
     if (!sink.broadcast)
       std::tie(sharedLoop, outputs) = outputsPerWarp(op);
-    if (outputs > 1)
-      unroll = 1;
-    stride = builder.create<arith::ConstantIndexOp>(loc, kWarp * elements);
-    unrolledStride =
-        builder.create<arith::ConstantIndexOp>(loc, kWarp * elements * unroll);
+    if (outputs == 1)
+      split = warpsPerOutput(op);
+    // Vector steps need the reduction to divide among the warps' lanes;
+    // else a lane takes one element at a time (the loop's bound keeps it
+    // within the extent).
+    if (split > 1 && elements > 1 &&
+        op.getStaticLoopRanges().back() % (kWarp * split * elements) != 0)
+      elements = 1;
+    perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
+    // Steps per loop iteration: each lane's loads of `unroll` steps are in
+    // flight together, summed into as many partial results.
+    if (elements > 1 && outputs == 1) {
+      int64_t perLane =
+          op.getStaticLoopRanges().back() / (kWarp * split * elements);
+      unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+    }
+    stride =
+        builder.create<arith::ConstantIndexOp>(loc, kWarp * split * elements);
+    unrolledStride = builder.create<arith::ConstantIndexOp>(
+        loc, kWarp * split * elements * unroll);
   }
 
   void build(OpBuilder &builder) {
@@ -463,9 +493,37 @@ public:
     if (outputs > 1)
       upper[sharedLoop] = builder.create<arith::ConstantIndexOp>(
           loc, op.getStaticLoopRanges()[sharedLoop] / outputs);
+    // The loop's dimensions: those of dynamic extent outermost, then the
+    // static ones, then the warps of one output, then the lanes (each group
+    // in the op's order). A block's warps take the dimensions next to the
+    // lanes: static ones fill it, where a dynamic one (a decode step's
+    // single row) would leave all but one of its warps idle.
+    SmallVector<unsigned> order;
+    ArrayRef<int64_t> ranges = op.getStaticLoopRanges();
+    for (bool isStatic : {false, true})
+      for (unsigned d = 0; d + 1 < rank; ++d)
+        if (ShapedType::isDynamic(ranges[d]) != isStatic)
+          order.push_back(d);
+    SmallVector<Value> orderedUpper;
+    for (unsigned d : order)
+      orderedUpper.push_back(upper[d]);
+    if (split > 1) {
+      orderedUpper.push_back(
+          builder.create<arith::ConstantIndexOp>(loc, split));
+      lower.push_back(zero);
+      steps.push_back(one);
+    }
+    orderedUpper.push_back(lanes);
     builder.create<scf::ParallelOp>(
-        loc, lower, upper, steps,
-        [&](OpBuilder &b, Location, ValueRange ivs) { warp(b, ivs); });
+        loc, lower, orderedUpper, steps,
+        [&](OpBuilder &b, Location, ValueRange ordered) {
+          SmallVector<Value> ivs(rank);
+          for (auto [position, d] : llvm::enumerate(order))
+            ivs[d] = ordered[position];
+          ivs[rank - 1] = ordered.back();
+          warpOfOutput = split > 1 ? ordered[ordered.size() - 2] : zero;
+          warp(b, ivs);
+        });
   }
 
 private:
@@ -487,8 +545,14 @@ private:
       b.create<memref::AssumeAlignmentOp>(loc, input, kVectorBytes);
     // Each lane: `elements` consecutive elements from lane * elements, then
     // 32 * elements further on, and so on: a warp's loads cover consecutive
-    // memory, each lane's as one vector where aligned.
-    Value start = b.create<arith::MulIOp>(loc, lane, perStep);
+    // memory, each lane's as one vector where aligned. With several warps
+    // per output, warp w's lanes start at (32 * w + lane) * elements and
+    // step 32 * warps * elements.
+    Value start = lane;
+    if (split > 1)
+      start = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
+    start = b.create<arith::MulIOp>(loc, start, perStep);
     scf::ForOp loop = partials(b, start, outers);
     // Per output: the partial results, then the warp's total.
     SmallVector<Value> totals;
@@ -501,6 +565,13 @@ private:
     }
     Value first =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
+    if (split > 1) {
+      totals[0] = blockTotal(b, totals[0], first);
+      first = b.create<arith::AndIOp>(
+          loc, first,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, warpOfOutput,
+                                  zero));
+    }
     if (!sink.broadcast) {
       b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
         for (int64_t r = 0; r < outputs; ++r)
@@ -525,13 +596,62 @@ private:
     broadcastConsumer(b, start, outers[0], result);
   }
 
+  /// The total of the output's warps, in every lane of each: each warp's
+  /// lane 0 puts the warp's total in shared memory, and after a barrier
+  /// every lane combines those of its output's warps (in the same order:
+  /// the same value everywhere). The slots are the warps of the block, in
+  /// the order of their threads: the mapping gives the lanes to x and the
+  /// output's warps to y, so those of an output are consecutive.
+  Value blockTotal(OpBuilder &b, Value total, Value first) {
+    constexpr int64_t kMaxWarps = 1024 / kWarp;
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    Value shared = b.create<memref::AllocaOp>(
+        loc, MemRefType::get({kMaxWarps}, total.getType(),
+                             MemRefLayoutAttrInterface(), workgroup));
+    auto thread = [&](gpu::Dimension d) -> Value {
+      return b.create<gpu::ThreadIdOp>(loc, d);
+    };
+    auto size = [&](gpu::Dimension d) -> Value {
+      return b.create<gpu::BlockDimOp>(loc, d);
+    };
+    // (z * size_y + y) * size_x + x, over 32.
+    Value linear = b.create<arith::AddIOp>(
+        loc,
+        b.create<arith::MulIOp>(
+            loc,
+            b.create<arith::AddIOp>(
+                loc,
+                b.create<arith::MulIOp>(loc, thread(gpu::Dimension::z),
+                                        size(gpu::Dimension::y)),
+                thread(gpu::Dimension::y)),
+            size(gpu::Dimension::x)),
+        thread(gpu::Dimension::x));
+    Value slot = b.create<arith::DivUIOp>(loc, linear, lanes);
+    Value base = b.create<arith::SubIOp>(loc, slot, warpOfOutput);
+    b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
+      ib.create<memref::StoreOp>(loc, total, shared, slot);
+      ib.create<scf::YieldOp>(loc);
+    });
+    b.create<gpu::BarrierOp>(loc);
+    Value result = b.create<memref::LoadOp>(loc, shared, base);
+    for (int64_t w = 1; w < split; ++w)
+      result = combine(
+          b, loc, sink.combiner, result,
+          b.create<memref::LoadOp>(
+              loc, shared,
+              ValueRange{b.create<arith::AddIOp>(
+                  loc, base, b.create<arith::ConstantIndexOp>(loc, w))}));
+    return result;
+  }
+
   /// The offsets of one loop iteration's elements: `unroll` steps of
-  /// `elements`.
+  /// `elements`, `32 * split * elements` apart.
   SmallVector<Value> offsets(OpBuilder &b, Value k0) {
     SmallVector<Value> ks;
     for (int64_t u = 0; u < unroll; ++u)
       for (int64_t e = 0; e < elements; ++e) {
-        int64_t offset = u * kWarp * elements + e;
+        int64_t offset = u * kWarp * split * elements + e;
         ks.push_back(
             offset == 0
                 ? k0
@@ -583,34 +703,31 @@ private:
         });
   }
 
-  /// The broadcast consumer on the elements this lane reduced, `elements`
-  /// per step: every load of a step first, then the bodies, then the
-  /// stores, so the loads are in flight together (a store may alias them
-  /// for all ptxas knows).
+  /// The broadcast consumer on the elements this lane reduced, `unroll`
+  /// steps of `elements` per iteration like the reduction's: every load of
+  /// an iteration first, then the bodies, then the stores, so the loads are
+  /// in flight together (a store may alias them for all ptxas knows).
   void broadcastConsumer(OpBuilder &b, Value start, ArrayRef<Value> outer,
                          Value result) {
     linalg::GenericOp consumer = sink.broadcast;
     Block &epilogue = consumer.getRegion().front();
     Value output = op.getDpsInitOperand(0)->get();
     b.create<scf::ForOp>(
-        loc, start, sizes.back(), stride, ValueRange{},
+        loc, start, sizes.back(), unrolledStride, ValueRange{},
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
+          SmallVector<Value> ks = offsets(fb, k0);
           SmallVector<SmallVector<Value>> ivs;
-          SmallVector<IRMapping> mappings(elements);
-          for (int64_t e = 0; e < elements; ++e) {
+          SmallVector<IRMapping> mappings(ks.size());
+          for (auto [i, k] : llvm::enumerate(ks)) {
             ivs.push_back(SmallVector<Value>(outer));
-            ivs.back().push_back(
-                e == 0
-                    ? k0
-                    : fb.create<arith::AddIOp>(
-                          loc, k0, fb.create<arith::ConstantIndexOp>(loc, e)));
-            mapConsumerArguments(fb, loc, consumer, output, result, ivs[e],
-                                 mappings[e]);
+            ivs.back().push_back(k);
+            mapConsumerArguments(fb, loc, consumer, output, result, ivs[i],
+                                 mappings[i]);
           }
-          for (int64_t e = 0; e < elements; ++e)
-            cloneBody(fb, epilogue, mappings[e], ivs[e]);
-          for (int64_t e = 0; e < elements; ++e)
-            storeConsumerResults(fb, loc, consumer, mappings[e], ivs[e]);
+          for (size_t i = 0; i < ks.size(); ++i)
+            cloneBody(fb, epilogue, mappings[i], ivs[i]);
+          for (size_t i = 0; i < ks.size(); ++i)
+            storeConsumerResults(fb, loc, consumer, mappings[i], ivs[i]);
           fb.create<scf::YieldOp>(loc);
         });
   }
@@ -622,7 +739,9 @@ private:
   Type type;
   SmallVector<Value> sizes, aligned;
   Value zero, one, lanes, perStep, stride, unrolledStride;
-  int64_t elements = 1, unroll = 1, outputs = 1;
+  /// The warp's index among those of its output (0 with one warp each).
+  Value warpOfOutput;
+  int64_t elements = 1, unroll = 1, outputs = 1, split = 1;
   unsigned sharedLoop = 0;
 };
 
@@ -957,6 +1076,86 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
   }
 }
 
+/// Whether the address of an element of `type` has a term that LLVM cannot
+/// see is a multiple of the inner extents: a row-major buffer with a dynamic
+/// extent inside its first, whose stride the kernel gets as a number.
+bool hasDynamicStride(MemRefType type) {
+  return type.getRank() >= 2 && type.getLayout().isIdentity() &&
+         llvm::any_of(type.getShape().drop_front(),
+                      [](int64_t extent) { return ShapedType::isDynamic(extent); });
+}
+
+/// Rewrites the loads and stores in `loop` of row-major buffers with dynamic
+/// strides into accesses of a one-dimensional view, at the offset
+/// ((i0 * n1 + i1) * n2 + i2)...: LLVM then knows the offset is a multiple of
+/// the static inner extents, and puts a lane's consecutive elements (or a
+/// fragment's pairs) in one vector load where their buffer is aligned.
+void flattenAccesses(scf::ParallelOp loop) {
+  SmallVector<Operation *> accesses;
+  loop.getBody()->walk([&](Operation *op) {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      if (hasDynamicStride(load.getMemRefType()))
+        accesses.push_back(op);
+    if (auto store = dyn_cast<memref::StoreOp>(op))
+      if (hasDynamicStride(store.getMemRefType()))
+        accesses.push_back(op);
+  });
+  Block *body = loop.getBody();
+  Location loc = loop.getLoc();
+  DenseMap<Value, std::pair<Value, SmallVector<Value>>> views;
+  auto viewOf = [&](Value memref) -> std::pair<Value, SmallVector<Value>> & {
+    auto found = views.find(memref);
+    if (found != views.end())
+      return found->second;
+    // Defined in the loop's body before any use: the views of buffers that
+    // the loop's own operations make would follow them, and there are none
+    // (each access's buffer comes from outside).
+    OpBuilder b = OpBuilder::atBlockBegin(body);
+    auto type = cast<MemRefType>(memref.getType());
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      all[0].push_back(d);
+    Value view = b.create<memref::CollapseShapeOp>(loc, memref, all);
+    // The view's pointer is the buffer's, and as aligned (folding may make
+    // the view one of the buffer the kernel gets, not of this one).
+    for (Operation *user : memref.getUsers())
+      if (auto assume = dyn_cast<memref::AssumeAlignmentOp>(user))
+        if (assume->getBlock() == body)
+          b.create<memref::AssumeAlignmentOp>(loc, view,
+                                              assume.getAlignment());
+    SmallVector<Value> extents;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      extents.push_back(b.createOrFold<memref::DimOp>(loc, memref, d));
+    return views[memref] = {view, extents};
+  };
+  for (Operation *op : accesses) {
+    bool isLoad = isa<memref::LoadOp>(op);
+    Value memref = isLoad ? cast<memref::LoadOp>(op).getMemRef()
+                          : cast<memref::StoreOp>(op).getMemRef();
+    if (memref.getParentBlock() == body ||
+        !memref.getParentRegion()->isAncestor(loop->getParentRegion()))
+      continue;
+    auto &[view, extents] = viewOf(memref);
+    OpBuilder b(op);
+    ValueRange indices = isLoad ? cast<memref::LoadOp>(op).getIndices()
+                                : cast<memref::StoreOp>(op).getIndices();
+    Value offset = indices[0];
+    for (size_t d = 1; d < indices.size(); ++d)
+      offset = b.create<arith::AddIOp>(
+          op->getLoc(), b.create<arith::MulIOp>(op->getLoc(), offset, extents[d]),
+          indices[d]);
+    if (isLoad) {
+      op->getResult(0).replaceAllUsesWith(
+          b.create<memref::LoadOp>(op->getLoc(), view, offset));
+    } else {
+      b.create<memref::StoreOp>(op->getLoc(),
+                                cast<memref::StoreOp>(op).getValueToStore(),
+                                view, offset);
+    }
+    op->erase();
+  }
+}
+
 struct GpuWarpReductionsPass
     : llmc::impl::GpuWarpReductionsBase<GpuWarpReductionsPass> {
   using GpuWarpReductionsBase::GpuWarpReductionsBase;
@@ -969,6 +1168,11 @@ struct GpuWarpReductionsPass
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : reductions)
       rewrite(op, rewriter, tensorCores);
+    // Every parallel loop is one of those just made.
+    getOperation().walk([](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        flattenAccesses(loop);
+    });
   }
 };
 

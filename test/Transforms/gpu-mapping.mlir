@@ -130,3 +130,33 @@ func.func @host_access(%positions: memref<?xi64>, %out: memref<4xf32>) -> i64 {
   return %p : i64
 }
 
+
+// -----
+
+// Shared memory a block's warps combine their totals in (a reduction split
+// over warps): the launch's workgroup buffer, a kernel attribution after
+// outlining.
+// PREP-LABEL: func.func @shared_memory
+// PREP: gpu.launch {{.*}} workgroup(%[[SHARED:.*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// PREP-NOT: memref.alloca
+// PREP: memref.store %{{.*}}, %[[SHARED]]
+// PREP: gpu.barrier
+// PREP: memref.load %[[SHARED]]
+// MERGE-LABEL: func.func @shared_memory
+// MERGE: gpu.func @shared_memory_kernel({{.*}}) workgroup(%{{.*}} : memref<32xf32, #gpu.address_space<workgroup>>) kernel
+func.func @shared_memory(%x: memref<8x32xf32>, %out: memref<8x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%w, %lane) = (%c0, %c0) to (%c8, %c32) step (%c1, %c1) {
+    %shared = memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+    %v = memref.load %x[%w, %lane] : memref<8x32xf32>
+    memref.store %v, %shared[%w] : memref<32xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %first = memref.load %shared[%c0] : memref<32xf32, #gpu.address_space<workgroup>>
+    memref.store %first, %out[%w, %lane] : memref<8x32xf32>
+    scf.reduce
+  }
+  return
+}

@@ -2,8 +2,9 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
 
-// A projection's dot products: one warp per output; lane l sums elements
-// l, l + 32, ...; a butterfly of shuffles; lane 0 adds the total to y.
+// A projection's dot products, 1024 outputs (enough to fill a GPU with
+// warps): one warp per output; lane l sums elements l, l + 32, ...; a
+// butterfly of shuffles; lane 0 adds the total to y.
 // CHECK-LABEL: func.func @projection
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
@@ -11,7 +12,7 @@
 // CHECK: scf.parallel (%[[S:.*]], %[[N:.*]], %[[LANE:.*]]) = (%[[C0]], %[[C0]], %[[C0]]) to (%{{.*}}, %{{.*}}, %[[C32]])
 // CHECK: %[[PART:.*]] = scf.for %[[KI:.*]] = %[[LANE]] to %[[K]] step %[[C32]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
 // CHECK: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<?x64xf16>
-// CHECK: memref.load %arg1[%{{.*}}, %{{.*}}] : memref<128x64xf16>
+// CHECK: memref.load %arg1[%{{.*}}, %{{.*}}] : memref<1024x64xf16>
 // CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
 // CHECK: scf.yield %[[SUM]]
 // CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle xor %[[PART]], %{{.*}}, %{{.*}} : f32
@@ -27,14 +28,14 @@
 // MAP-LABEL: func.func @projection
 // MAP: scf.parallel {{.*}} step (%{{.*}}, %{{.*}}, %{{.*}})
 // MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
-func.func @projection(%x: memref<?x64xf16>, %w: memref<128x64xf16>, %y: memref<?x128xf32>) {
+func.func @projection(%x: memref<?x64xf16>, %w: memref<1024x64xf16>, %y: memref<?x1024xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x64xf16>, memref<128x64xf16>)
-      outs(%y : memref<?x128xf32>) {
+      ins(%x, %w : memref<?x64xf16>, memref<1024x64xf16>)
+      outs(%y : memref<?x1024xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
     %eb = arith.extf %b : f16 to f32
@@ -132,7 +133,7 @@ func.func @not_rewritten(%x: memref<8x16xf32>, %y: memref<8xf32>, %z: memref<f32
 // CHECK: scf.for
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: scf.if
-// CHECK-NOT: memref.load %{{.*}} : memref<?x128xf32>
+// CHECK-NOT: memref.load %{{.*}} : memref<?x1024xf32>
 // CHECK: %[[T:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
 // CHECK: %[[B:.*]] = memref.load %arg2[
 // CHECK: %[[WB:.*]] = arith.extf %[[B]]
@@ -141,19 +142,19 @@ func.func @not_rewritten(%x: memref<8x16xf32>, %y: memref<8xf32>, %z: memref<f32
 // CHECK: memref.store %[[H]], %[[OUT:.*]][
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[OUT]]
-func.func @fused_epilogue(%x: memref<?x64xf16>, %w: memref<128x64xf16>, %bias: memref<128xf16>) -> memref<?x128xf16> {
+func.func @fused_epilogue(%x: memref<?x64xf16>, %w: memref<1024x64xf16>, %bias: memref<1024xf16>) -> memref<?x1024xf16> {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %rows = memref.dim %x, %c0 : memref<?x64xf16>
-  %acc = memref.alloc(%rows) : memref<?x128xf32>
-  linalg.fill ins(%zero : f32) outs(%acc : memref<?x128xf32>)
+  %acc = memref.alloc(%rows) : memref<?x1024xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x1024xf32>)
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x64xf16>, memref<128x64xf16>)
-      outs(%acc : memref<?x128xf32>) {
+      ins(%x, %w : memref<?x64xf16>, memref<1024x64xf16>)
+      outs(%acc : memref<?x1024xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
     %eb = arith.extf %b : f16 to f32
@@ -161,22 +162,22 @@ func.func @fused_epilogue(%x: memref<?x64xf16>, %w: memref<128x64xf16>, %bias: m
     %s = arith.addf %c, %m : f32
     linalg.yield %s : f32
   }
-  %out = memref.alloc(%rows) : memref<?x128xf16>
+  %out = memref.alloc(%rows) : memref<?x1024xf16>
   linalg.generic {
       indexing_maps = [affine_map<(s, n) -> (s, n)>,
                        affine_map<(s, n) -> (n)>,
                        affine_map<(s, n) -> (s, n)>],
       iterator_types = ["parallel", "parallel"]}
-      ins(%acc, %bias : memref<?x128xf32>, memref<128xf16>)
-      outs(%out : memref<?x128xf16>) {
+      ins(%acc, %bias : memref<?x1024xf32>, memref<1024xf16>)
+      outs(%out : memref<?x1024xf16>) {
   ^bb0(%t: f32, %b: f16, %o: f16):
     %wb = arith.extf %b : f16 to f32
     %s = arith.addf %t, %wb : f32
     %h = arith.truncf %s : f32 to f16
     linalg.yield %h : f16
   }
-  memref.dealloc %acc : memref<?x128xf32>
-  return %out : memref<?x128xf16>
+  memref.dealloc %acc : memref<?x1024xf32>
+  return %out : memref<?x1024xf16>
 }
 
 // -----
@@ -284,18 +285,37 @@ func.func @tensor_cores(%x: memref<?x?x64xf16>, %w: memref<32x64xf16>) -> memref
 // A norm: the sum of squares, then an elementwise op over the same loops
 // reading the sum broadcast along the row and x as the sum does. One kernel:
 // after the butterfly every lane has the sum and scales the elements it
-// summed; the sum's buffer is never written.
+// summed; the sum's buffer is never written. Its rows are all dynamic (a
+// decode step has one): 8 warps per row, warp w's lanes from 32 * w,
+// stepping 256; their totals meet in shared memory after a barrier, each
+// lane adding the 8 of its row's warps.
 // CHECK-LABEL: func.func @norm
-// CHECK: scf.parallel (%[[ROW:.*]], %[[LANE:.*]]) =
-// CHECK: %[[PART:.*]] = scf.for
+// CHECK: scf.parallel (%[[ROW:.*]], %[[W:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c8, %c32)
+// CHECK: %[[W32:.*]] = arith.muli %[[W]], %c32
+// CHECK: %[[START:.*]] = arith.addi %[[W32]], %[[LANE]]
+// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[START]] to %c64 step %c256
 // CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK: %[[SHARED:.*]] = memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[SLOT:.*]] = arith.divui %{{.*}}, %c32
+// CHECK: %[[BASE:.*]] = arith.subi %[[SLOT]], %[[W]]
+// CHECK: scf.if %[[FIRST]]
+// CHECK-NEXT: memref.store %{{.*}}, %[[SHARED]][%[[SLOT]]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SHARED]][%[[BASE]]]
+// CHECK-COUNT-7: memref.load %[[SHARED]]
 // CHECK-NOT: scf.if
-// CHECK: scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %c32
+// CHECK: scf.for %[[K:.*]] = %[[START]] to %c64 step %c256
 // CHECK: memref.load %arg0[%[[ROW]], %[[K]]]
 // CHECK: math.sqrt
 // CHECK: memref.store %{{.*}}, %[[OUT:.*]][%[[ROW]], %[[K]]]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[OUT]]
+// The lanes on thread x, the row's warps on thread y, the rows on blocks.
+// MAP-LABEL: func.func @norm
+// MAP: scf.parallel {{.*}} to (%{{.*}}, %c8, %c32) step
+// MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
+// MAP: mapping = [#gpu.loop_dim_map<processor = block_x{{.*}}>
 func.func @norm(%x: memref<?x64xf32>) -> memref<?x64xf32> {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
@@ -333,13 +353,20 @@ func.func @norm(%x: memref<?x64xf32>) -> memref<?x64xf32> {
 // Attention's scores: the keys do not depend on the query head within a
 // group (g, 8 of them), so a warp computes 4 heads' scores, loading each key
 // element once. (Not for weights, static shapes: see @projection.)
+// Both have a dynamic inner extent: they are read through one-dimensional
+// views at offsets computed in the kernel (row * extent + column).
 // CHECK-LABEL: func.func @shared_keys
 // CHECK: scf.parallel (%[[T:.*]], %[[G:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c2, %c32)
+// CHECK-DAG: %[[KEYS:.*]] = memref.collapse_shape %arg1 {{\[}}[0, 1]] : memref<?x?xf32> into memref<?xf32>
+// CHECK-DAG: %[[KD:.*]] = memref.dim %arg1, %c1
+// CHECK-DAG: %[[QUERIES:.*]] = memref.collapse_shape %arg0 {{\[}}[0, 1]] : memref<8x?xf32> into memref<?xf32>
 // CHECK: scf.for %[[D:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) -> (f32, f32, f32, f32)
-// CHECK: memref.load %arg0
-// CHECK: memref.load %arg1[%[[T]], %[[D]]] : memref<?x?xf32>
-// CHECK-COUNT-3: memref.load %arg0
-// CHECK-NOT: memref.load %arg1
+// CHECK: memref.load %[[QUERIES]]
+// CHECK: %[[ROW:.*]] = arith.muli %[[T]], %[[KD]]
+// CHECK: %[[AT:.*]] = arith.addi %[[ROW]], %[[D]]
+// CHECK: memref.load %[[KEYS]][%[[AT]]] : memref<?xf32>
+// CHECK-COUNT-3: memref.load %[[QUERIES]]
+// CHECK-NOT: memref.load %[[KEYS]]
 // CHECK: scf.yield
 func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8xf32>) {
   linalg.generic {
