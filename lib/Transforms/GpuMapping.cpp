@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
@@ -395,6 +396,13 @@ struct GpuMergeKernelModulesPass
       launch.setKernelAttr(SymbolRefAttr::get(
           b.getStringAttr(kKernelModule),
           {FlatSymbolRefAttr::get(name->second)}));
+    });
+    // Shared memory 16-byte aligned: a block's threads store their tiles
+    // with 16-byte stores.
+    merged.walk([&](gpu::GPUFuncOp kernel) {
+      for (unsigned i = 0; i < kernel.getNumWorkgroupAttributions(); ++i)
+        kernel.setWorkgroupAttributionAttr(
+            i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
     });
     for (gpu::GPUModuleOp source : sources)
       source.erase();

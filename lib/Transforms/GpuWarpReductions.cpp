@@ -796,21 +796,29 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   }
   if (extended[0] == extended[1])
     return std::nullopt;
-  // The weight: indexed by one parallel loop and the reduction.
+  // The weight: indexed by one parallel loop of static extent (n) and the
+  // reduction, the other input (x) not by n.
   MmaContraction mma;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (map.getNumResults() == 2 && map.isProjectedPermutation() &&
-        map.isFunctionOfDim(kDim) && !mma.w) {
-      mma.w = input;
-      for (AffineExpr result : map.getResults())
-        if (cast<AffineDimExpr>(result).getPosition() != kDim)
-          mma.nDim = cast<AffineDimExpr>(result).getPosition();
-    } else {
-      mma.x = input;
-    }
+    if (mma.w || map.getNumResults() != 2 || !map.isProjectedPermutation() ||
+        !map.isFunctionOfDim(kDim))
+      continue;
+    unsigned nDim = 0;
+    for (AffineExpr result : map.getResults())
+      if (cast<AffineDimExpr>(result).getPosition() != kDim)
+        nDim = cast<AffineDimExpr>(result).getPosition();
+    OpOperand *other =
+        op.getDpsInputOperand(input == op.getDpsInputOperand(0) ? 1 : 0);
+    if (ShapedType::isDynamic(ranges[nDim]) ||
+        op.getMatchingIndexingMap(other).isFunctionOfDim(nDim))
+      continue;
+    mma.w = input;
+    mma.x = other;
+    mma.nDim = nDim;
   }
-  if (!mma.w || !mma.x)
+  if (!mma.w)
     return std::nullopt;
   // The rows: x indexed by every parallel loop but n, the reduction last
   // and contiguous.
@@ -827,7 +835,6 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   for (unsigned d = 0; d < kDim; ++d)
     if (d != mma.nDim)
       mma.rowDims.push_back(d);
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   mma.n = ranges[mma.nDim];
   mma.k = ranges[kDim];
   if (ShapedType::isDynamic(mma.n) || ShapedType::isDynamic(mma.k) ||
@@ -1012,9 +1019,258 @@ private:
   SmallVector<SmallVector<Value>> loadRows;
 };
 
+/// Blocks of 8 warps for 64 x 64 outputs on tensor cores, with tiles of x
+/// and w (64 rows of each x 64 steps of k) staged in shared memory: the
+/// block's 256 threads load a tile with 16-byte loads (two of x and two of
+/// w each), the next tile's loads in flight while the warps run mma.sync
+/// on the current one. Warp v takes rows 32 (v / 4) + [0, 32) and columns
+/// 16 (v % 4) + [0, 16) of the block's: 2 x 2 m16n8k16 tiles, their
+/// fragments read from shared memory, whose rows are padded to 72 elements
+/// (a fragment's 32-bit reads fall in 32 different banks). Rows past the
+/// end load the last row and are not stored. Needs the mapping's 256
+/// threads per block: the warps and lanes are the block's threads.
+class BlockMmaTiles {
+public:
+  static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kPadded = 72,
+                           kWarps = 8, kThreads = kWarps * kWarp;
+
+  static bool fits(const MmaContraction &mma) {
+    return mma.n % kCols == 0 && mma.k % kSteps == 0;
+  }
+
+  BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
+                const MmaContraction &mma, ResultSink &sink)
+      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
+        kDim(rank - 1) {
+    sizes = loopSizes(builder, loc, op);
+    rows = rowCount(builder, loc, mma, sizes);
+  }
+
+  void build(OpBuilder &builder) {
+    zero = index(builder, 0);
+    Value one = index(builder, 1);
+    Value rowBlocks = builder.create<arith::DivUIOp>(
+        loc, builder.create<arith::AddIOp>(loc, rows, index(builder, kRows - 1)),
+        index(builder, kRows));
+    builder.create<scf::ParallelOp>(
+        loc, ValueRange{zero, zero, zero, zero},
+        ValueRange{rowBlocks, index(builder, mma.n / kCols),
+                   index(builder, kWarps), index(builder, kWarp)},
+        ValueRange{one, one, one, one},
+        [&](OpBuilder &b, Location, ValueRange ivs) { block(b, ivs); });
+  }
+
+private:
+  Value index(OpBuilder &b, int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  }
+  Value add(OpBuilder &b, Value x, int64_t v) {
+    return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
+  }
+
+  /// The loop indices of a row: its position in each row loop.
+  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
+    SmallVector<Value> dims(rank, zero);
+    for (unsigned d : llvm::reverse(mma.rowDims)) {
+      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
+      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
+    }
+    return dims;
+  }
+
+  void block(OpBuilder &b, ValueRange ivs) {
+    Value warp = ivs[2], lane = ivs[3];
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    auto tileType = MemRefType::get({kRows, kPadded}, b.getF16Type(),
+                                    MemRefLayoutAttrInterface(), workgroup);
+    sharedX = b.create<memref::AllocaOp>(loc, tileType);
+    sharedW = b.create<memref::AllocaOp>(loc, tileType);
+    // Row-major buffers with no offset are allocations' (256-byte aligned):
+    // 8 elements from a multiple of 8 load as one 16-byte vector.
+    for (OpOperand *operand : {mma.x, mma.w}) {
+      auto type = cast<MemRefType>(operand->get().getType());
+      if (type.getLayout().isIdentity())
+        b.create<memref::AssumeAlignmentOp>(loc, operand->get(), kVectorBytes);
+    }
+    firstRow = b.create<arith::MulIOp>(loc, ivs[0], index(b, kRows));
+    firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, kCols));
+    // The thread's part of a tile: chunks t and t + 256 of 8 elements, row
+    // chunk / 8, column 8 (chunk % 8), of x and of w.
+    Value thread = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, warp, index(b, kWarp)), lane);
+    Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
+    for (int64_t c = 0; c < 2; ++c) {
+      Value chunk = add(b, thread, c * kThreads);
+      Value row = b.create<arith::DivUIOp>(loc, chunk, index(b, 8));
+      chunkRows.push_back(row);
+      chunkCols.push_back(b.create<arith::MulIOp>(
+          loc, b.create<arith::RemUIOp>(loc, chunk, index(b, 8)), index(b, 8)));
+      xRows.push_back(rowIndices(
+          b, b.create<arith::MinUIOp>(
+                 loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
+      wCols.push_back(b.create<arith::AddIOp>(loc, firstCol, row));
+    }
+    // The warp's place: rows 32 (v / 4), columns 16 (v % 4); the lane's in
+    // the fragments: lane / 4 and 2 (lane % 4).
+    warpRow = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, warp, index(b, 4)), index(b, 32));
+    warpCol = b.create<arith::MulIOp>(
+        loc, b.create<arith::RemUIOp>(loc, warp, index(b, 4)), index(b, 16));
+    group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
+    pair = b.create<arith::MulIOp>(
+        loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
+
+    auto cType = VectorType::get({2, 2}, b.getF32Type());
+    Value zeros = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
+    SmallVector<Value> carried = loadTile(b, zero);
+    size_t loaded = carried.size();
+    carried.append(4, zeros);
+    Value lastTile = index(b, mma.k - kSteps);
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, index(b, mma.k), index(b, kSteps), carried,
+        [&](OpBuilder &fb, Location, Value k0, ValueRange values) {
+          storeTile(fb, values.take_front(loaded));
+          fb.create<gpu::BarrierOp>(loc);
+          // The next tile's loads (the last tile again at the end: no
+          // branch, and within bounds).
+          SmallVector<Value> next = loadTile(
+              fb, fb.create<arith::MinUIOp>(loc, add(fb, k0, kSteps), lastTile));
+          SmallVector<Value> accs(values.drop_front(loaded));
+          for (int64_t kk = 0; kk < kSteps; kk += 16)
+            steps(fb, kk, accs);
+          fb.create<gpu::BarrierOp>(loc);
+          next.append(accs);
+          fb.create<scf::YieldOp>(loc, next);
+        });
+    store(b, loop.getResults().drop_front(loaded));
+  }
+
+  /// The thread's elements of the tile at k0: 8 of x and 8 of w per chunk.
+  SmallVector<Value> loadTile(OpBuilder &b, Value k0) {
+    SmallVector<Value> values;
+    for (int64_t c = 0; c < 2; ++c) {
+      Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
+      for (int64_t e = 0; e < 8; ++e) {
+        SmallVector<Value> dims = xRows[c];
+        dims[kDim] = add(b, k, e);
+        values.push_back(loadAt(b, loc, op, *mma.x, dims));
+      }
+      for (int64_t e = 0; e < 8; ++e) {
+        SmallVector<Value> dims(rank, zero);
+        dims[mma.nDim] = wCols[c];
+        dims[kDim] = add(b, k, e);
+        values.push_back(loadAt(b, loc, op, *mma.w, dims));
+      }
+    }
+    return values;
+  }
+
+  void storeTile(OpBuilder &b, ValueRange values) {
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t e = 0; e < 16; ++e) {
+        Value tile = e < 8 ? sharedX : sharedW;
+        b.create<memref::StoreOp>(
+            loc, values[c * 16 + e], tile,
+            ValueRange{chunkRows[c], add(b, chunkCols[c], e % 8)});
+      }
+  }
+
+  /// A fragment of 16-bit pairs: vector<Nx2xf16> from N (first, second).
+  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
+    auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
+    Value vector = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
+    for (auto [i, two] : llvm::enumerate(halves)) {
+      Value pair = b.create<vector::FromElementsOp>(
+          loc, VectorType::get({2}, b.getF16Type()),
+          ValueRange{two.first, two.second});
+      vector = b.create<vector::InsertOp>(loc, pair, vector,
+                                          ArrayRef<int64_t>{int64_t(i)});
+    }
+    return vector;
+  }
+
+  /// 16 steps of k from kk in the tile: the warp's 2 A and 2 B fragments,
+  /// then the 4 mma.sync.
+  void steps(OpBuilder &b, int64_t kk, SmallVectorImpl<Value> &accs) {
+    Value column = add(b, pair, kk);
+    auto halves = [&](Value tile, Value row, int64_t offset) {
+      Value at = add(b, column, offset);
+      return std::pair<Value, Value>{
+          b.create<memref::LoadOp>(loc, tile, ValueRange{row, at}),
+          b.create<memref::LoadOp>(loc, tile, ValueRange{row, add(b, at, 1)})};
+    };
+    SmallVector<Value> as, bs;
+    for (int64_t m = 0; m < 2; ++m) {
+      // A: rows (lane/4, +8) x columns (pair, +1) and +8.
+      Value row = b.create<arith::AddIOp>(loc, add(b, warpRow, 16 * m), group);
+      Value below = add(b, row, 8);
+      as.push_back(pack(b, {halves(sharedX, row, 0), halves(sharedX, below, 0),
+                            halves(sharedX, row, 8), halves(sharedX, below, 8)}));
+    }
+    for (int64_t n = 0; n < 2; ++n) {
+      // B: k (pair, +1) and +8 x column lane/4.
+      Value col = b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), group);
+      bs.push_back(pack(b, {halves(sharedW, col, 0), halves(sharedW, col, 8)}));
+    }
+    for (int64_t m = 0; m < 2; ++m)
+      for (int64_t n = 0; n < 2; ++n)
+        accs[m * 2 + n] = b.create<nvgpu::MmaSyncOp>(
+            loc, as[m], bs[n], accs[m * 2 + n], ArrayRef<int64_t>{16, 8, 16});
+  }
+
+  /// C: rows (lane/4, +8) x columns (pair, +1) of each tile, rows inside
+  /// only.
+  void store(OpBuilder &b, ValueRange accs) {
+    Value colBase = b.create<arith::AddIOp>(loc, firstCol, warpCol);
+    for (int64_t m = 0; m < 2; ++m)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value row = b.create<arith::AddIOp>(
+            loc, b.create<arith::AddIOp>(loc, firstRow, warpRow),
+            add(b, group, 16 * m + 8 * half));
+        Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                               row, rows);
+        b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
+          SmallVector<Value> dims = rowIndices(ib, row);
+          for (int64_t n = 0; n < 2; ++n) {
+            Value values = ib.create<vector::ExtractOp>(
+                loc, accs[m * 2 + n], ArrayRef<int64_t>{half});
+            for (int64_t j = 0; j < 2; ++j) {
+              dims[mma.nDim] = ib.create<arith::AddIOp>(
+                  loc, colBase, add(ib, pair, 8 * n + j));
+              Value total = ib.create<vector::ExtractOp>(
+                  loc, values, ArrayRef<int64_t>{j});
+              sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
+            }
+          }
+          ib.create<scf::YieldOp>(loc);
+        });
+      }
+  }
+
+  Location loc;
+  linalg::GenericOp op;
+  const MmaContraction &mma;
+  ResultSink &sink;
+  unsigned rank, kDim;
+  SmallVector<Value> sizes;
+  Value rows, zero, sharedX, sharedW, firstRow, firstCol;
+  // The thread's chunks of a tile: their rows and columns in the tile, the
+  // loop indices of x's row and w's column.
+  SmallVector<Value> chunkRows, chunkCols, wCols;
+  SmallVector<SmallVector<Value>> xRows;
+  // The warp's first row and column in the block; lane / 4, 2 (lane % 4).
+  Value warpRow, warpCol, group, pair;
+};
+
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink) {
-  MmaTiles(builder, loc, op, mma, sink).build(builder);
+  if (BlockMmaTiles::fits(mma))
+    BlockMmaTiles(builder, loc, op, mma, sink).build(builder);
+  else
+    MmaTiles(builder, loc, op, mma, sink).build(builder);
 }
 
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {

@@ -143,7 +143,7 @@ func.func @host_access(%positions: memref<?xi64>, %out: memref<4xf32>) -> i64 {
 // PREP: gpu.barrier
 // PREP: memref.load %[[SHARED]]
 // MERGE-LABEL: func.func @shared_memory
-// MERGE: gpu.func @shared_memory_kernel({{.*}}) workgroup(%{{.*}} : memref<32xf32, #gpu.address_space<workgroup>>) kernel
+// MERGE: gpu.func @shared_memory_kernel({{.*}}) workgroup(%{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 func.func @shared_memory(%x: memref<8x32xf32>, %out: memref<8x32xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

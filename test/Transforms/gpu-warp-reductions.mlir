@@ -383,3 +383,61 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
   }
   return
 }
+
+// -----
+
+// With tensor-cores, n a multiple of 64 and k of 64: blocks of 8 warps for
+// 64 x 64 outputs; each 64-step tile of x and w goes through shared memory
+// (rows padded to 72), the next tile's loads before the current tile's 16
+// mma.sync per warp (2 x 2 per 16 steps), a barrier on each side.
+// TC-LABEL: func.func @block_tensor_cores
+// TC: scf.if
+// TC: scf.parallel (%{{.*}}, %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2, %c8, %c32)
+// TC: %[[X:.*]] = memref.alloca() : memref<64x72xf16, #gpu.address_space<workgroup>>
+// TC: %[[W:.*]] = memref.alloca() : memref<64x72xf16, #gpu.address_space<workgroup>>
+// TC: memref.assume_alignment %arg1, 16
+// TC: scf.for %[[K:.*]] = %c0 to %c128 step %c64 iter_args(
+// TC-COUNT-16: memref.store %{{.*}}, %[[X]]
+// TC: gpu.barrier
+// TC: arith.minui %{{.*}}, %c64
+// TC: memref.load %arg1
+// TC-COUNT-16: nvgpu.mma.sync
+// TC: gpu.barrier
+// TC: scf.yield
+// TC: arith.cmpi ult
+// TC: arith.truncf %{{.*}} : f32 to f16
+// TC: } else {
+// TC: gpu.shuffle xor
+func.func @block_tensor_cores(%x: memref<?x128xf16>, %w: memref<128x128xf16>) -> memref<?x128xf16> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %s = memref.dim %x, %c0 : memref<?x128xf16>
+  %acc = memref.alloc(%s) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x128xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(n, s, k) -> (s, k)>,
+                       affine_map<(n, s, k) -> (n, k)>,
+                       affine_map<(n, s, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x128xf16>, memref<128x128xf16>)
+      outs(%acc : memref<?x128xf32>) {
+  ^bb0(%a: f16, %c: f16, %o: f32):
+    %ea = arith.extf %a : f16 to f32
+    %ec = arith.extf %c : f16 to f32
+    %m = arith.mulf %ea, %ec : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  %out = memref.alloc(%s) : memref<?x128xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>,
+                       affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<?x128xf32>) outs(%out : memref<?x128xf16>) {
+  ^bb0(%t: f32, %o: f16):
+    %h = arith.truncf %t : f32 to f16
+    linalg.yield %h : f16
+  }
+  memref.dealloc %acc : memref<?x128xf32>
+  return %out : memref<?x128xf16>
+}
