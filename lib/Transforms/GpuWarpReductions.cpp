@@ -499,7 +499,7 @@ public:
     // lanes: static ones fill it, where a dynamic one (a decode step's
     // single row) would leave all but one of its warps idle.
     SmallVector<unsigned> order;
-    ArrayRef<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     for (bool isStatic : {false, true})
       for (unsigned d = 0; d + 1 < rank; ++d)
         if (ShapedType::isDynamic(ranges[d]) != isStatic)
@@ -750,22 +750,91 @@ void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
   WarpReduction(builder, loc, op, sink).build(builder);
 }
 
+/// Outputs from which a reduction that is no projection, and whose threads
+/// read contiguously, runs a thread per output (a prefill's attention
+/// values: a warp per output would read v across rows, 32 of them per
+/// load); fewer (a decode step's: one query row) keep a warp per output,
+/// whose lanes share each sum.
+constexpr int64_t kThreadOutputs = 32768;
+
+/// Whether consecutive threads over the innermost parallel loop read
+/// consecutive elements: every input that varies along that loop has it as
+/// its last index (attention's values: a thread per output reads v[t, d]
+/// along d, while a warp's lanes would read 32 rows t), and the output
+/// too.
+bool threadsReadContiguously(linalg::GenericOp op) {
+  unsigned inner = op.getNumLoops() - 2;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!isa<MemRefType>(operand.get().getType()) ||
+        !map.isFunctionOfDim(inner))
+      continue;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || last.getPosition() != inner)
+      return false;
+  }
+  return true;
+}
+
+/// One thread per output, in the op's loop order (the innermost on
+/// consecutive threads), the reduction a loop in each: the fill folded, the
+/// result through the sink like a warp's total.
+void buildThreadReduction(OpBuilder &builder, Location loc,
+                          linalg::GenericOp op, ResultSink &sink) {
+  SmallVector<Value> sizes = loopSizes(builder, loc, op);
+  unsigned rank = op.getNumLoops();
+  Value zero = builder.create<arith::ConstantIndexOp>(loc, 0);
+  Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
+  Type type =
+      cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).getElementType();
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  builder.create<scf::ParallelOp>(
+      loc, SmallVector<Value>(rank - 1, zero), ArrayRef(sizes).drop_back(),
+      SmallVector<Value>(rank - 1, one),
+      [&](OpBuilder &b, Location, ValueRange outer) {
+        auto loop = b.create<scf::ForOp>(
+            loc, zero, sizes.back(), one,
+            ValueRange{identity(b, loc, sink.combiner, type)},
+            [&](OpBuilder &fb, Location, Value k, ValueRange acc) {
+              SmallVector<Value> dims(outer);
+              dims.push_back(k);
+              IRMapping mapping;
+              for (OpOperand *input : op.getDpsInputOperands())
+                mapping.map(body.getArgument(input->getOperandNumber()),
+                            loadAt(fb, loc, op, *input, dims));
+              mapping.map(body.getArgument(op.getNumDpsInputs()), acc[0]);
+              cloneBody(fb, body, mapping, dims);
+              fb.create<scf::YieldOp>(
+                  loc, mapping.lookupOrDefault(yield.getOperand(0)));
+            });
+        sink.emit(b, loc, loop.getResult(0), SmallVector<Value>(outer));
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Tensor cores
 //===----------------------------------------------------------------------===//
 
 /// Rows from which a contraction runs on tensor cores: fewer (a decode
 /// step's rows) stay with a warp per output, which reads the weights with
-/// 16-byte loads and wastes no tensor-core rows.
-constexpr int64_t kMmaMinRows = 8;
+/// 16-byte loads and wastes no tensor-core rows. Attention's (batched)
+/// contractions from 16: a decode step's 8 query heads of a group would
+/// make a grid of a few blocks, each stepping through all the keys.
+constexpr int64_t kMmaMinRows = 8, kBatchedMmaMinRows = 16;
 
-/// A projection y[rows, n] += x[rows, k] * w[n, k] (or w[k, n]) of f16
-/// operands into f32, the shape `mma.sync.m16n8k16` takes.
+/// A contraction y[batch, rows, n] += x[batch, rows, k] * w[batch, n, k]
+/// of f16 operands into f32, the shape `mma.sync.m16n8k16` takes: a
+/// projection (no batch loops, w a weight [n, k]) or attention's scores
+/// (batch: sequence and key-value head, rows: the group's query heads and
+/// the queries, n: the keys, w the cache's keys). k is the last loop and
+/// x's last, contiguous index.
 struct MmaContraction {
   OpOperand *x = nullptr, *w = nullptr;
   unsigned nDim = 0;
-  SmallVector<unsigned> rowDims; // the other parallel loops, in order
-  int64_t n = 0, k = 0;
+  SmallVector<unsigned> rowDims;   // the loops only x uses, in order
+  SmallVector<unsigned> batchDims; // the parallel loops both use
+  int64_t n = 0, k = 0;            // n may be dynamic
 };
 
 std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
@@ -796,49 +865,66 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   }
   if (extended[0] == extended[1])
     return std::nullopt;
-  // The weight: indexed by one parallel loop of static extent (n) and the
-  // reduction, the other input (x) not by n.
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (!op.getMatchingIndexingMap(input).isProjectedPermutation())
+      return std::nullopt;
+  // The weight: w uses exactly one parallel loop that x does not (n); a
+  // static n is preferred (a projection's weight over its activations).
   MmaContraction mma;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input);
-    if (mma.w || map.getNumResults() != 2 || !map.isProjectedPermutation() ||
-        !map.isFunctionOfDim(kDim))
-      continue;
-    unsigned nDim = 0;
-    for (AffineExpr result : map.getResults())
-      if (cast<AffineDimExpr>(result).getPosition() != kDim)
-        nDim = cast<AffineDimExpr>(result).getPosition();
-    OpOperand *other =
-        op.getDpsInputOperand(input == op.getDpsInputOperand(0) ? 1 : 0);
-    if (ShapedType::isDynamic(ranges[nDim]) ||
-        op.getMatchingIndexingMap(other).isFunctionOfDim(nDim))
-      continue;
-    mma.w = input;
-    mma.x = other;
-    mma.nDim = nDim;
+  for (bool wantStatic : {true, false}) {
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      OpOperand *other =
+          op.getDpsInputOperand(input == op.getDpsInputOperand(0) ? 1 : 0);
+      AffineMap map = op.getMatchingIndexingMap(input);
+      AffineMap otherMap = op.getMatchingIndexingMap(other);
+      SmallVector<unsigned> own;
+      for (unsigned d = 0; d < kDim; ++d)
+        if (map.isFunctionOfDim(d) && !otherMap.isFunctionOfDim(d))
+          own.push_back(d);
+      if (mma.w || own.size() != 1 || !map.isFunctionOfDim(kDim) ||
+          ShapedType::isDynamic(ranges[own[0]]) == wantStatic)
+        continue;
+      mma.w = input;
+      mma.x = other;
+      mma.nDim = own[0];
+    }
   }
   if (!mma.w)
     return std::nullopt;
-  // The rows: x indexed by every parallel loop but n, the reduction last
-  // and contiguous.
+  // x: its last index k, contiguous; w: k last too (w[n, k]) unless it is
+  // a weight [k, n] of two indices.
   AffineMap xMap = op.getMatchingIndexingMap(mma.x);
+  AffineMap wMap = op.getMatchingIndexingMap(mma.w);
   auto xType = cast<MemRefType>(mma.x->get().getType());
   SmallVector<int64_t> strides;
   int64_t offset;
   auto xLast = dyn_cast<AffineDimExpr>(xMap.getResults().back());
-  if (!xMap.isProjectedPermutation() || !xLast || xLast.getPosition() != kDim ||
+  if (!xLast || xLast.getPosition() != kDim ||
       failed(getStridesAndOffset(xType, strides, offset)) ||
-      strides.back() != 1 || xMap.isFunctionOfDim(mma.nDim) ||
-      xMap.getNumResults() != rank - 1)
+      strides.back() != 1)
     return std::nullopt;
-  for (unsigned d = 0; d < kDim; ++d)
-    if (d != mma.nDim)
+  for (unsigned d = 0; d < kDim; ++d) {
+    if (d == mma.nDim)
+      continue;
+    if (wMap.isFunctionOfDim(d))
+      mma.batchDims.push_back(d);
+    else if (xMap.isFunctionOfDim(d))
       mma.rowDims.push_back(d);
+    else
+      return std::nullopt; // a loop neither uses: not a contraction
+  }
   mma.n = ranges[mma.nDim];
   mma.k = ranges[kDim];
-  if (ShapedType::isDynamic(mma.n) || ShapedType::isDynamic(mma.k) ||
-      mma.n % 8 != 0 || mma.k % 16 != 0)
+  // Batches, a dynamic n or k (attention's keys): the block tiles only, in
+  // steps of 64 (a dynamic k's last tile filled with zeros).
+  bool general = !mma.batchDims.empty() || ShapedType::isDynamic(mma.n) ||
+                 ShapedType::isDynamic(mma.k);
+  if (general && ((!ShapedType::isDynamic(mma.k) && mma.k % 64 != 0) ||
+                  (!ShapedType::isDynamic(mma.n) && mma.n % 64 != 0)))
+    return std::nullopt;
+  if (!general &&
+      (wMap.getNumResults() != 2 || mma.n % 8 != 0 || mma.k % 16 != 0))
     return std::nullopt;
   return mma;
 }
@@ -1035,7 +1121,8 @@ public:
                            kWarps = 8, kThreads = kWarps * kWarp;
 
   static bool fits(const MmaContraction &mma) {
-    return mma.n % kCols == 0 && mma.k % kSteps == 0;
+    return (ShapedType::isDynamic(mma.n) || mma.n % kCols == 0) &&
+           (ShapedType::isDynamic(mma.k) || mma.k % kSteps == 0);
   }
 
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
@@ -1049,15 +1136,26 @@ public:
   void build(OpBuilder &builder) {
     zero = index(builder, 0);
     Value one = index(builder, 1);
-    Value rowBlocks = builder.create<arith::DivUIOp>(
-        loc, builder.create<arith::AddIOp>(loc, rows, index(builder, kRows - 1)),
-        index(builder, kRows));
+    auto blocks = [&](Value extent, int64_t tile) -> Value {
+      return builder.create<arith::DivUIOp>(
+          loc, builder.create<arith::AddIOp>(loc, extent, index(builder, tile - 1)),
+          index(builder, tile));
+    };
+    // The batch loops, then the tiles of rows and columns, the warps and
+    // their lanes.
+    SmallVector<Value> upper;
+    for (unsigned d : mma.batchDims)
+      upper.push_back(sizes[d]);
+    upper.append({blocks(rows, kRows), blocks(sizes[mma.nDim], kCols),
+                  index(builder, kWarps), index(builder, kWarp)});
     builder.create<scf::ParallelOp>(
-        loc, ValueRange{zero, zero, zero, zero},
-        ValueRange{rowBlocks, index(builder, mma.n / kCols),
-                   index(builder, kWarps), index(builder, kWarp)},
-        ValueRange{one, one, one, one},
-        [&](OpBuilder &b, Location, ValueRange ivs) { block(b, ivs); });
+        loc, SmallVector<Value>(upper.size(), zero), upper,
+        SmallVector<Value>(upper.size(), one),
+        [&](OpBuilder &b, Location, ValueRange ivs) {
+          ValueRange batchIvs = ivs.drop_back(4);
+          batch.assign(batchIvs.begin(), batchIvs.end());
+          block(b, ivs.take_back(4));
+        });
   }
 
 private:
@@ -1068,13 +1166,22 @@ private:
     return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
   }
 
-  /// The loop indices of a row: its position in each row loop.
+  /// The loop indices of a row of the block's batch: its position in each
+  /// row loop, the batch's in each batch loop.
   SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
-    SmallVector<Value> dims(rank, zero);
+    SmallVector<Value> dims = batchIndices();
     for (unsigned d : llvm::reverse(mma.rowDims)) {
       dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
       row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
     }
+    return dims;
+  }
+
+  /// Loop indices with the block's batch, 0 elsewhere.
+  SmallVector<Value> batchIndices() {
+    SmallVector<Value> dims(rank, zero);
+    for (auto [d, iv] : llvm::zip(mma.batchDims, batch))
+      dims[d] = iv;
     return dims;
   }
 
@@ -1100,6 +1207,7 @@ private:
     Value thread = b.create<arith::AddIOp>(
         loc, b.create<arith::MulIOp>(loc, warp, index(b, kWarp)), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
+    Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     for (int64_t c = 0; c < 2; ++c) {
       Value chunk = add(b, thread, c * kThreads);
       Value row = b.create<arith::DivUIOp>(loc, chunk, index(b, 8));
@@ -1109,7 +1217,12 @@ private:
       xRows.push_back(rowIndices(
           b, b.create<arith::MinUIOp>(
                  loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
-      wCols.push_back(b.create<arith::AddIOp>(loc, firstCol, row));
+      // Columns past a dynamic n load the last column (and are not
+      // stored).
+      Value col = b.create<arith::AddIOp>(loc, firstCol, row);
+      if (ShapedType::isDynamic(mma.n))
+        col = b.create<arith::MinUIOp>(loc, col, lastCol);
+      wCols.push_back(col);
     }
     // The warp's place: rows 32 (v / 4), columns 16 (v % 4); the lane's in
     // the fragments: lane / 4 and 2 (lane % 4).
@@ -1127,9 +1240,15 @@ private:
     SmallVector<Value> carried = loadTile(b, zero);
     size_t loaded = carried.size();
     carried.append(4, zeros);
-    Value lastTile = index(b, mma.k - kSteps);
+    // The last tile's first step: (k - 1) rounded down to 64.
+    Value lastTile = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc, b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)),
+            index(b, kSteps)),
+        index(b, kSteps));
     auto loop = b.create<scf::ForOp>(
-        loc, zero, index(b, mma.k), index(b, kSteps), carried,
+        loc, zero, sizes[kDim], index(b, kSteps), carried,
         [&](OpBuilder &fb, Location, Value k0, ValueRange values) {
           storeTile(fb, values.take_front(loaded));
           fb.create<gpu::BarrierOp>(loc);
@@ -1148,19 +1267,39 @@ private:
   }
 
   /// The thread's elements of the tile at k0: 8 of x and 8 of w per chunk.
+  /// Past a dynamic k: x's are 0, w's those of the last step (finite).
   SmallVector<Value> loadTile(OpBuilder &b, Value k0) {
     SmallVector<Value> values;
+    bool tail = ShapedType::isDynamic(mma.k);
+    Value lastStep =
+        tail ? b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)) : Value();
+    Value zeroHalf =
+        tail ? b.create<arith::ConstantOp>(loc, b.getF16FloatAttr(0.0f))
+             : Value();
     for (int64_t c = 0; c < 2; ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
+      SmallVector<Value> steps, inside;
       for (int64_t e = 0; e < 8; ++e) {
-        SmallVector<Value> dims = xRows[c];
-        dims[kDim] = add(b, k, e);
-        values.push_back(loadAt(b, loc, op, *mma.x, dims));
+        Value step = add(b, k, e);
+        if (tail) {
+          inside.push_back(b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::ult, step, sizes[kDim]));
+          step = b.create<arith::MinUIOp>(loc, step, lastStep);
+        }
+        steps.push_back(step);
       }
       for (int64_t e = 0; e < 8; ++e) {
-        SmallVector<Value> dims(rank, zero);
+        SmallVector<Value> dims = xRows[c];
+        dims[kDim] = steps[e];
+        Value value = loadAt(b, loc, op, *mma.x, dims);
+        if (tail)
+          value = b.create<arith::SelectOp>(loc, inside[e], value, zeroHalf);
+        values.push_back(value);
+      }
+      for (int64_t e = 0; e < 8; ++e) {
+        SmallVector<Value> dims = batchIndices();
         dims[mma.nDim] = wCols[c];
-        dims[kDim] = add(b, k, e);
+        dims[kDim] = steps[e];
         values.push_back(loadAt(b, loc, op, *mma.w, dims));
       }
     }
@@ -1238,11 +1377,21 @@ private:
             Value values = ib.create<vector::ExtractOp>(
                 loc, accs[m * 2 + n], ArrayRef<int64_t>{half});
             for (int64_t j = 0; j < 2; ++j) {
-              dims[mma.nDim] = ib.create<arith::AddIOp>(
+              Value col = ib.create<arith::AddIOp>(
                   loc, colBase, add(ib, pair, 8 * n + j));
+              dims[mma.nDim] = col;
               Value total = ib.create<vector::ExtractOp>(
                   loc, values, ArrayRef<int64_t>{j});
-              sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
+              if (!ShapedType::isDynamic(mma.n)) {
+                sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
+                continue;
+              }
+              Value within = ib.create<arith::CmpIOp>(
+                  loc, arith::CmpIPredicate::ult, col, sizes[mma.nDim]);
+              ib.create<scf::IfOp>(loc, within, [&](OpBuilder &cb, Location) {
+                sink.emit(cb, loc, total, ArrayRef<Value>(dims).drop_back());
+                cb.create<scf::YieldOp>(loc);
+              });
             }
           }
           ib.create<scf::YieldOp>(loc);
@@ -1255,7 +1404,7 @@ private:
   const MmaContraction &mma;
   ResultSink &sink;
   unsigned rank, kDim;
-  SmallVector<Value> sizes;
+  SmallVector<Value> sizes, batch;
   Value rows, zero, sharedX, sharedW, firstRow, firstCol;
   // The thread's chunks of a tile: their rows and columns in the tile, the
   // loop indices of x's row and w's column.
@@ -1300,11 +1449,32 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
     SmallVector<Value> sizes = loopSizes(rewriter, loc, op);
     Value many = rewriter.create<arith::CmpIOp>(
         loc, arith::CmpIPredicate::uge, rowCount(rewriter, loc, *mma, sizes),
-        rewriter.create<arith::ConstantIndexOp>(loc, kMmaMinRows));
+        rewriter.create<arith::ConstantIndexOp>(
+            loc, mma->batchDims.empty() ? kMmaMinRows : kBatchedMmaMinRows));
     rewriter.create<scf::IfOp>(
         loc, many,
         [&](OpBuilder &b, Location loc) {
           buildMmaContraction(b, loc, op, *mma, sink);
+          b.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &b, Location loc) {
+          buildWarpReduction(b, loc, op, sink);
+          b.create<scf::YieldOp>(loc);
+        });
+  } else if (!sink.broadcast && op.getNumLoops() >= 2 &&
+             threadsReadContiguously(op)) {
+    // Many outputs: a thread each; else a warp each.
+    SmallVector<Value> sizes = loopSizes(rewriter, loc, op);
+    Value outputs = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    for (Value size : ArrayRef(sizes).drop_back())
+      outputs = rewriter.create<arith::MulIOp>(loc, outputs, size);
+    Value many = rewriter.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::uge, outputs,
+        rewriter.create<arith::ConstantIndexOp>(loc, kThreadOutputs));
+    rewriter.create<scf::IfOp>(
+        loc, many,
+        [&](OpBuilder &b, Location loc) {
+          buildThreadReduction(b, loc, op, sink);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {

@@ -441,3 +441,90 @@ func.func @block_tensor_cores(%x: memref<?x128xf16>, %w: memref<128x128xf16>) ->
   memref.dealloc %acc : memref<?x128xf32>
   return %out : memref<?x128xf16>
 }
+
+// -----
+
+// Attention's values with tensor cores: out[b, s, h, d] = sum_t p[b, h, s,
+// t] v[b, t, d]. Batch b (both use it), rows (h, s) (p only), n = d (v
+// only), a dynamic k = t: the block tiles, one grid dimension per batch
+// loop; past t, p's elements are 0 and v's those of the last key. 16 rows
+// or more take them.
+// TC-LABEL: func.func @batched_values
+// TC: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c16
+// TC: scf.if %[[MANY]]
+// (The single tile of columns, d = 64, folds away.)
+// TC: scf.parallel (%[[B:.*]], %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %{{.*}}, %c8, %c32)
+// TC: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %[[T:.*]] : index
+// TC-NEXT: arith.minui
+// TC: %[[P:.*]] = memref.load
+// TC: arith.select %[[IN]], %[[P]], %cst
+// TC: scf.for %{{.*}} = %c0 to %[[T]] step %c64
+// TC-COUNT-16: nvgpu.mma.sync
+// TC: scf.yield
+// TC: } else {
+func.func @batched_values(%p: memref<?x2x?x?xf16>, %v: memref<?x?x64xf16>, %out: memref<?x?x2x64xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, s, h, d, t) -> (b, h, s, t)>,
+                       affine_map<(b, s, h, d, t) -> (b, t, d)>,
+                       affine_map<(b, s, h, d, t) -> (b, s, h, d)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<?x2x?x?xf16>, memref<?x?x64xf16>)
+      outs(%out : memref<?x?x2x64xf32>) {
+  ^bb0(%a: f16, %c: f16, %o: f32):
+    %ea = arith.extf %a : f16 to f32
+    %ec = arith.extf %c : f16 to f32
+    %m = arith.mulf %ea, %ec : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Values read along d, the innermost parallel loop (f32: no tensor cores):
+// from 32768 outputs a thread each, consecutive threads on consecutive d,
+// the sum over t a loop in each; fewer keep a warp per output.
+// CHECK-LABEL: func.func @thread_values
+// CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c32768
+// CHECK: scf.if %[[MANY]]
+// CHECK: scf.parallel (%[[S:.*]], %[[D:.*]]) = (%c0, %c0) to (%{{.*}}, %c64)
+// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 iter_args(%{{.*}} = %cst) -> (f32)
+// CHECK: memref.load %arg1[%[[T]], %[[D]]]
+// CHECK: memref.store %{{.*}}, %arg2[%[[S]], %[[D]]]
+// CHECK: } else {
+// CHECK: gpu.shuffle xor
+// The scores beside them (keys read along d, the reduction) keep a warp.
+// CHECK-LABEL: func.func @warp_scores
+// CHECK-NOT: %c32768
+// CHECK: gpu.shuffle xor
+func.func @thread_values(%p: memref<?x?xf32>, %v: memref<?x64xf32>, %out: memref<?x64xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, d, t) -> (s, t)>,
+                       affine_map<(s, d, t) -> (t, d)>,
+                       affine_map<(s, d, t) -> (s, d)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<?x?xf32>, memref<?x64xf32>)
+      outs(%out : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+func.func @warp_scores(%q: memref<?x64xf32>, %k: memref<?x64xf32>, %out: memref<?x?xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, t, d) -> (s, d)>,
+                       affine_map<(s, t, d) -> (t, d)>,
+                       affine_map<(s, t, d) -> (s, t)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x64xf32>, memref<?x64xf32>)
+      outs(%out : memref<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
