@@ -125,6 +125,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
   Option<std::string> toolkit{*this, "toolkit",
                               llvm::cl::desc("The CUDA toolkit (libdevice)"),
                               llvm::cl::init(LLMC_CUDA_TOOLKIT)};
+  Option<bool> asyncCopies{
+      *this, "async-copies",
+      llvm::cl::desc("GEMM tiles into shared memory with cp.async"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -133,7 +137,8 @@ void registerPipelines() {
       "llmc-gpu-codegen",
       "linalg on tensors to host code in the LLVM dialect and PTX kernels",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
-        buildGpuCodegenPipeline(pm, {options.chip, options.toolkit});
+        buildGpuCodegenPipeline(
+            pm, {options.chip, options.toolkit, options.asyncCopies});
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",

@@ -34,6 +34,7 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   pm.addNestedPass<func::FuncOp>(createReductionsInnermost());
   GpuWarpReductionsOptions reductions;
   reductions.tensorCores = true;
+  reductions.asyncCopies = gpu.asyncCopies;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());

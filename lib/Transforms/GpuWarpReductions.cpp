@@ -406,15 +406,29 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
 /// Warps per output: 8 (a block of 256 threads, the mapping's) where the
 /// outputs that the op's static extents give are too few to fill a GPU with
 /// warps (under 1024: a decode step's k/v projections, a norm's or
-/// softmax's single row, whose extents are all dynamic); else 1.
-int64_t warpsPerOutput(linalg::GenericOp op) {
-  constexpr int64_t kWarpsPerBlock = 8, kFewOutputs = 1024;
+/// softmax's single row, whose extents are all dynamic); 2 under 4096 (a
+/// decode step's 2048-output projections: 4096 warps, each 4 vector steps
+/// per lane) where every warp keeps 4 steps of 16 bytes per lane and the
+/// innermost static extent (the block's 4 outputs, next to the 2 warps)
+/// divides by 4, so that no block is partial; else 1.
+int64_t warpsPerOutput(linalg::GenericOp op, int64_t elements) {
+  constexpr int64_t kWarpsPerBlock = 8, kFewOutputs = 1024,
+                    kSomeOutputs = 4096;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t outputs = 1;
+  int64_t outputs = 1, innermost = 1;
   for (int64_t range : ArrayRef<int64_t>(ranges).drop_back())
-    if (!ShapedType::isDynamic(range))
+    if (!ShapedType::isDynamic(range)) {
       outputs *= range;
-  return outputs < kFewOutputs ? kWarpsPerBlock : 1;
+      innermost = range;
+    }
+  if (outputs < kFewOutputs)
+    return kWarpsPerBlock;
+  int64_t extent = ranges.back();
+  if (outputs < kSomeOutputs && elements > 1 && innermost % 4 == 0 &&
+      !ShapedType::isDynamic(extent) &&
+      extent % (kWarp * 2 * elements * 4) == 0)
+    return 2;
+  return 1;
 }
 
 /// The combination of `partial` over the warp's lanes, in every lane: a
@@ -464,7 +478,7 @@ public:
     if (!sink.broadcast)
       std::tie(sharedLoop, outputs) = outputsPerWarp(op);
     if (outputs == 1)
-      split = warpsPerOutput(op);
+      split = warpsPerOutput(op, elements);
     // Vector steps need the reduction to divide among the warps' lanes;
     // else a lane takes one element at a time (the loop's bound keeps it
     // within the extent).
@@ -1117,8 +1131,10 @@ private:
 /// threads per block: the warps and lanes are the block's threads.
 class BlockMmaTiles {
 public:
-  static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kPadded = 72,
-                           kWarps = 8, kThreads = kWarps * kWarp;
+  static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kWarps = 8,
+                           kThreads = kWarps * kWarp;
+  /// The asynchronous copies' pipeline: 4 stages of 32 steps of k.
+  static constexpr int64_t kStages = 4, kStageSteps = 32;
 
   static bool fits(const MmaContraction &mma) {
     return (ShapedType::isDynamic(mma.n) || mma.n % kCols == 0) &&
@@ -1126,11 +1142,25 @@ public:
   }
 
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                const MmaContraction &mma, ResultSink &sink)
+                const MmaContraction &mma, ResultSink &sink, bool asyncCopies)
       : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
         kDim(rank - 1) {
     sizes = loopSizes(builder, loc, op);
     rows = rowCount(builder, loc, mma, sizes);
+    // Tiles copy straight into shared memory (cp.async, 16 bytes) where
+    // every 8 elements from a multiple of 8 are 16-byte aligned: both
+    // operands row-major with no offset and a static k.
+    async = asyncCopies && !ShapedType::isDynamic(mma.k) &&
+            mma.k % kStageSteps == 0;
+    for (OpOperand *operand : {mma.x, mma.w}) {
+      auto type = cast<MemRefType>(operand->get().getType());
+      async &= type.getLayout().isIdentity() &&
+               !ShapedType::isDynamic(type.getShape().back()) &&
+               type.getShape().back() % 8 == 0;
+    }
+    tileSteps = async ? kStageSteps : kSteps;
+    padded = tileSteps + 8;
+    stages = async ? kStages : 1;
   }
 
   void build(OpBuilder &builder) {
@@ -1189,7 +1219,7 @@ private:
     Value warp = ivs[2], lane = ivs[3];
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    auto tileType = MemRefType::get({kRows, kPadded}, b.getF16Type(),
+    auto tileType = MemRefType::get({stages, kRows, padded}, b.getF16Type(),
                                     MemRefLayoutAttrInterface(), workgroup);
     sharedX = b.create<memref::AllocaOp>(loc, tileType);
     sharedW = b.create<memref::AllocaOp>(loc, tileType);
@@ -1202,18 +1232,20 @@ private:
     }
     firstRow = b.create<arith::MulIOp>(loc, ivs[0], index(b, kRows));
     firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, kCols));
-    // The thread's part of a tile: chunks t and t + 256 of 8 elements, row
-    // chunk / 8, column 8 (chunk % 8), of x and of w.
+    // The thread's part of a tile: chunks t (and t + 256) of 8 elements,
+    // row chunk / (steps / 8), column 8 (chunk % (steps / 8)), of x and of w.
     Value thread = b.create<arith::AddIOp>(
         loc, b.create<arith::MulIOp>(loc, warp, index(b, kWarp)), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
-    for (int64_t c = 0; c < 2; ++c) {
+    chunks = kRows * tileSteps / 8 / kThreads;
+    Value perRow = index(b, tileSteps / 8);
+    for (int64_t c = 0; c < chunks; ++c) {
       Value chunk = add(b, thread, c * kThreads);
-      Value row = b.create<arith::DivUIOp>(loc, chunk, index(b, 8));
+      Value row = b.create<arith::DivUIOp>(loc, chunk, perRow);
       chunkRows.push_back(row);
       chunkCols.push_back(b.create<arith::MulIOp>(
-          loc, b.create<arith::RemUIOp>(loc, chunk, index(b, 8)), index(b, 8)));
+          loc, b.create<arith::RemUIOp>(loc, chunk, perRow), index(b, 8)));
       xRows.push_back(rowIndices(
           b, b.create<arith::MinUIOp>(
                  loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
@@ -1237,6 +1269,10 @@ private:
     auto cType = VectorType::get({2, 2}, b.getF32Type());
     Value zeros = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
+    if (async) {
+      store(b, pipeline(b, SmallVector<Value>(4, zeros)));
+      return;
+    }
     SmallVector<Value> carried = loadTile(b, zero);
     size_t loaded = carried.size();
     carried.append(4, zeros);
@@ -1258,12 +1294,70 @@ private:
               fb, fb.create<arith::MinUIOp>(loc, add(fb, k0, kSteps), lastTile));
           SmallVector<Value> accs(values.drop_front(loaded));
           for (int64_t kk = 0; kk < kSteps; kk += 16)
-            steps(fb, kk, accs);
+            steps(fb, zero, kk, accs);
           fb.create<gpu::BarrierOp>(loc);
           next.append(accs);
           fb.create<scf::YieldOp>(loc, next);
         });
     store(b, loop.getResults().drop_front(loaded));
+  }
+
+  /// The asynchronous pipeline: tile i + 3's copies are issued while the
+  /// warps run tile i, each tile a group of copies; a thread waits until at
+  /// most 2 groups of its own are in flight (tile i's has landed), then the
+  /// barrier makes every thread's copies visible and tells that tile i - 1
+  /// (whose stage tile i + 3 takes) is done. Past the last tile the copies
+  /// repeat it (a group per iteration all the same). The accumulators at
+  /// the end.
+  SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
+    int64_t tiles = mma.k / tileSteps;
+    Value last = index(b, tiles - 1);
+    Value token;
+    for (int64_t t = 0; t + 1 < stages; ++t)
+      token = copyTile(b, index(b, std::min(t, tiles - 1)), index(b, t));
+    accs.push_back(token);
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, index(b, tiles), index(b, 1), accs,
+        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
+          fb.create<nvgpu::DeviceAsyncWaitOp>(
+              loc, carried.back(), fb.getI32IntegerAttr(stages - 2));
+          fb.create<gpu::BarrierOp>(loc);
+          Value ahead = add(fb, tile, stages - 1);
+          Value next = copyTile(
+              fb, fb.create<arith::MinUIOp>(loc, ahead, last),
+              fb.create<arith::RemUIOp>(loc, ahead, index(fb, stages)));
+          Value stage = fb.create<arith::RemUIOp>(loc, tile, index(fb, stages));
+          SmallVector<Value> results(carried.drop_back());
+          for (int64_t kk = 0; kk < tileSteps; kk += 16)
+            steps(fb, stage, kk, results);
+          results.push_back(next);
+          fb.create<scf::YieldOp>(loc, results);
+        });
+    b.create<nvgpu::DeviceAsyncWaitOp>(loc, loop.getResults().back(),
+                                       b.getI32IntegerAttr(0));
+    return SmallVector<Value>(loop.getResults().drop_back());
+  }
+
+  /// Copies tile `tile` of x and w into stage `stage`: one group, its token.
+  Value copyTile(OpBuilder &b, Value tile, Value stage) {
+    Value k0 = b.create<arith::MulIOp>(loc, tile, index(b, tileSteps));
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    SmallVector<Value> tokens;
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
+      SmallVector<Value> xDims = xRows[c], wDims = batchIndices();
+      xDims[kDim] = k;
+      wDims[mma.nDim] = wCols[c];
+      wDims[kDim] = k;
+      for (auto [operand, dims, tileBuffer] :
+           {std::tuple{mma.x, xDims, sharedX}, {mma.w, wDims, sharedW}})
+        tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
+            loc, tokenType, tileBuffer,
+            ValueRange{stage, chunkRows[c], chunkCols[c]}, operand->get(),
+            indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
+            /*srcElements=*/Value(), b.getUnitAttr()));
+    }
+    return b.create<nvgpu::DeviceAsyncCreateGroupOp>(loc, tokenType, tokens);
   }
 
   /// The thread's elements of the tile at k0: 8 of x and 8 of w per chunk.
@@ -1276,7 +1370,7 @@ private:
     Value zeroHalf =
         tail ? b.create<arith::ConstantOp>(loc, b.getF16FloatAttr(0.0f))
              : Value();
-    for (int64_t c = 0; c < 2; ++c) {
+    for (int64_t c = 0; c < chunks; ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
       SmallVector<Value> steps, inside;
       for (int64_t e = 0; e < 8; ++e) {
@@ -1307,12 +1401,12 @@ private:
   }
 
   void storeTile(OpBuilder &b, ValueRange values) {
-    for (int64_t c = 0; c < 2; ++c)
+    for (int64_t c = 0; c < chunks; ++c)
       for (int64_t e = 0; e < 16; ++e) {
         Value tile = e < 8 ? sharedX : sharedW;
         b.create<memref::StoreOp>(
             loc, values[c * 16 + e], tile,
-            ValueRange{chunkRows[c], add(b, chunkCols[c], e % 8)});
+            ValueRange{zero, chunkRows[c], add(b, chunkCols[c], e % 8)});
       }
   }
 
@@ -1331,15 +1425,17 @@ private:
     return vector;
   }
 
-  /// 16 steps of k from kk in the tile: the warp's 2 A and 2 B fragments,
-  /// then the 4 mma.sync.
-  void steps(OpBuilder &b, int64_t kk, SmallVectorImpl<Value> &accs) {
+  /// 16 steps of k from kk in the tile of stage `stage`: the warp's 2 A
+  /// and 2 B fragments, then the 4 mma.sync.
+  void steps(OpBuilder &b, Value stage, int64_t kk,
+             SmallVectorImpl<Value> &accs) {
     Value column = add(b, pair, kk);
     auto halves = [&](Value tile, Value row, int64_t offset) {
       Value at = add(b, column, offset);
       return std::pair<Value, Value>{
-          b.create<memref::LoadOp>(loc, tile, ValueRange{row, at}),
-          b.create<memref::LoadOp>(loc, tile, ValueRange{row, add(b, at, 1)})};
+          b.create<memref::LoadOp>(loc, tile, ValueRange{stage, row, at}),
+          b.create<memref::LoadOp>(loc, tile,
+                                   ValueRange{stage, row, add(b, at, 1)})};
     };
     SmallVector<Value> as, bs;
     for (int64_t m = 0; m < 2; ++m) {
@@ -1406,6 +1502,10 @@ private:
   unsigned rank, kDim;
   SmallVector<Value> sizes, batch;
   Value rows, zero, sharedX, sharedW, firstRow, firstCol;
+  // Asynchronous copies or loads through registers; the tile's steps of k,
+  // its rows' padded length, the stages and the thread's chunks per tile.
+  bool async = false;
+  int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, chunks = 2;
   // The thread's chunks of a tile: their rows and columns in the tile, the
   // loop indices of x's row and w's column.
   SmallVector<Value> chunkRows, chunkCols, wCols;
@@ -1415,14 +1515,16 @@ private:
 };
 
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                         const MmaContraction &mma, ResultSink &sink) {
+                         const MmaContraction &mma, ResultSink &sink,
+                         bool asyncCopies) {
   if (BlockMmaTiles::fits(mma))
-    BlockMmaTiles(builder, loc, op, mma, sink).build(builder);
+    BlockMmaTiles(builder, loc, op, mma, sink, asyncCopies).build(builder);
   else
     MmaTiles(builder, loc, op, mma, sink).build(builder);
 }
 
-void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
+void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
+             bool asyncCopies) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op,
@@ -1454,7 +1556,7 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores) {
     rewriter.create<scf::IfOp>(
         loc, many,
         [&](OpBuilder &b, Location loc) {
-          buildMmaContraction(b, loc, op, *mma, sink);
+          buildMmaContraction(b, loc, op, *mma, sink, asyncCopies);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
@@ -1593,7 +1695,7 @@ struct GpuWarpReductionsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : reductions)
-      rewrite(op, rewriter, tensorCores);
+      rewrite(op, rewriter, tensorCores, asyncCopies);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

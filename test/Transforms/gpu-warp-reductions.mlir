@@ -1,6 +1,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --canonicalize --split-input-file | FileCheck %s
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores async-copies=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=TCREG
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a
@@ -386,28 +387,49 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 
 // -----
 
-// With tensor-cores, n a multiple of 64 and k of 64: blocks of 8 warps for
-// 64 x 64 outputs; each 64-step tile of x and w goes through shared memory
-// (rows padded to 72), the next tile's loads before the current tile's 16
-// mma.sync per warp (2 x 2 per 16 steps), a barrier on each side.
+// With tensor-cores, n a multiple of 64 and k of 32, both operands
+// row-major: blocks of 8 warps for 64 x 64 outputs; tiles of 32 steps of k
+// copied straight into a 4-stage ring in shared memory (cp.async, 16 bytes;
+// rows padded to 40): 3 tiles ahead, then per tile a wait for all but the
+// 2 latest groups, a barrier, the copies of the tile 3 ahead and the
+// warp's 8 mma.sync (2 x 2 per 16 steps).
 // TC-LABEL: func.func @block_tensor_cores
 // TC: scf.if
 // TC: scf.parallel (%{{.*}}, %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2, %c8, %c32)
-// TC: %[[X:.*]] = memref.alloca() : memref<64x72xf16, #gpu.address_space<workgroup>>
-// TC: %[[W:.*]] = memref.alloca() : memref<64x72xf16, #gpu.address_space<workgroup>>
-// TC: memref.assume_alignment %arg1, 16
-// TC: scf.for %[[K:.*]] = %c0 to %c128 step %c64 iter_args(
-// TC-COUNT-16: memref.store %{{.*}}, %[[X]]
-// TC: gpu.barrier
-// TC: arith.minui %{{.*}}, %c64
-// TC: memref.load %arg1
-// TC-COUNT-16: nvgpu.mma.sync
-// TC: gpu.barrier
+// TC: %[[X:.*]] = memref.alloca() : memref<4x64x40xf16, #gpu.address_space<workgroup>>
+// TC: %[[W:.*]] = memref.alloca() : memref<4x64x40xf16, #gpu.address_space<workgroup>>
+// TC: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %[[X]][%c0, %{{.*}}, %{{.*}}], 8 {bypassL1}
+// TC: nvgpu.device_async_copy %arg1[%{{.*}}, %{{.*}}], %[[W]][%c0, %{{.*}}, %{{.*}}], 8 {bypassL1}
+// TC-COUNT-2: nvgpu.device_async_create_group
+// TC: %[[THIRD:.*]] = nvgpu.device_async_create_group
+// TC: scf.for %[[TILE:.*]] = %c0 to %c4 step %c1 iter_args({{.*}}, %[[TOKEN:.*]] = %[[THIRD]])
+// TC: nvgpu.device_async_wait %[[TOKEN]] {numGroups = 2 : i32}
+// TC-NEXT: gpu.barrier
+// TC: %[[AHEAD:.*]] = arith.addi %[[TILE]], %c3
+// TC: arith.minui %[[AHEAD]], %c3
+// TC: arith.remui %[[AHEAD]], %c4
+// TC: nvgpu.device_async_create_group
+// TC-COUNT-8: nvgpu.mma.sync
 // TC: scf.yield
+// TC: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // TC: arith.cmpi ult
 // TC: arith.truncf %{{.*}} : f32 to f16
 // TC: } else {
 // TC: gpu.shuffle xor
+// Without asynchronous copies: tiles of 64 steps through registers (rows
+// padded to 72), the next tile's loads before the current tile's 16
+// mma.sync per warp, a barrier on each side of them.
+// TCREG-LABEL: func.func @block_tensor_cores
+// TCREG: %[[X:.*]] = memref.alloca() : memref<1x64x72xf16, #gpu.address_space<workgroup>>
+// TCREG-NOT: nvgpu.device_async_copy
+// TCREG: scf.for %{{.*}} = %c0 to %c128 step %c64 iter_args(
+// TCREG-COUNT-16: memref.store %{{.*}}, %[[X]]
+// TCREG: gpu.barrier
+// TCREG: arith.minui %{{.*}}, %c64
+// TCREG: memref.load %arg1
+// TCREG-COUNT-16: nvgpu.mma.sync
+// TCREG: gpu.barrier
+// TCREG: scf.yield
 func.func @block_tensor_cores(%x: memref<?x128xf16>, %w: memref<128x128xf16>) -> memref<?x128xf16> {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
@@ -525,6 +547,36 @@ func.func @warp_scores(%q: memref<?x64xf32>, %k: memref<?x64xf32>, %out: memref<
     %m = arith.mulf %a, %b : f32
     %r = arith.addf %o, %m : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// 2048 outputs of 2048-long f16 dot products (a decode step's q
+// projection): 2 warps per output, each 4 vector steps of 8 per lane
+// (lanes from 8 (32 w + lane), 512 apart), 4 outputs per block.
+// CHECK-LABEL: func.func @two_warps
+// CHECK: scf.parallel (%[[S:.*]], %[[N:.*]], %[[W:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2048, %c2, %c32)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c2048 step %c2048 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32, f32, f32)
+// CHECK: memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// MAP-LABEL: func.func @two_warps
+// MAP: mapping = [#gpu.loop_dim_map<processor = thread_z{{.*}}>, #gpu.loop_dim_map<processor = thread_y{{.*}}>, #gpu.loop_dim_map<processor = thread_x{{.*}}>]
+func.func @two_warps(%x: memref<?x2048xf16>, %w: memref<2048x2048xf16>, %y: memref<?x2048xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x2048xf16>, memref<2048x2048xf16>)
+      outs(%y : memref<?x2048xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -35,7 +35,8 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
     if (!options.gpu())
       return buildCpuPipeline(pm);
     buildLLMToLinalgPipeline(pm);
-    return buildGpuCodegenPipeline(pm, {options.target, options.cudaPath});
+    return buildGpuCodegenPipeline(
+        pm, {options.target, options.cudaPath, options.gpuAsyncCopies});
   }
 }
 

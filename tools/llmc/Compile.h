@@ -33,6 +33,8 @@ struct CompileOptions {
   std::string target = "cpu";
   /// The CUDA toolkit: libdevice for the kernels, ptxas for cubins.
   std::string cudaPath;
+  /// GEMM tiles into shared memory with cp.async (GpuTarget::asyncCopies).
+  bool gpuAsyncCopies = true;
 
   bool gpu() const { return target != "cpu"; }
 };

@@ -91,6 +91,12 @@ cl::opt<std::string> cudaPath(
     cl::value_desc("dir"), cl::init(LLMC_CUDA_TOOLKIT),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuAsyncCopies(
+    "gpu-async-copies",
+    cl::desc("GPU targets: copy the tensor-core GEMM tiles into shared memory "
+             "with cp.async (=false: through registers)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Largest batch the artifact runs"),
                           cl::value_desc("N"), cl::init(8),
@@ -218,6 +224,7 @@ static int runCompile(MLIRContext &context) {
     llmc::CompileOptions options;
     options.target = target;
     options.cudaPath = cudaPath;
+    options.gpuAsyncCopies = gpuAsyncCopies;
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";
     return 0;
@@ -231,6 +238,7 @@ static int runCompile(MLIRContext &context) {
   options.packWeights = packWeights;
   options.target = target;
   options.cudaPath = cudaPath;
+  options.gpuAsyncCopies = gpuAsyncCopies;
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;

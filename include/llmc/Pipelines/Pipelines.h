@@ -43,6 +43,9 @@ struct GpuTarget {
   std::string chip;
   /// The CUDA toolkit (libdevice, for the kernels' math functions).
   std::string toolkit;
+  /// GEMM tiles copied into shared memory with cp.async (else through
+  /// registers).
+  bool asyncCopies = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

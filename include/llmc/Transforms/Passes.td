@@ -148,6 +148,9 @@ def GpuWarpReductions
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
            "Run f16 projections of at least 8 rows on tensor cores (sm_80+)">,
+    Option<"asyncCopies", "async-copies", "bool", /*default=*/"true",
+           "Copy the tensor-core tiles into shared memory with cp.async "
+           "where both operands are row-major (else through registers)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",
