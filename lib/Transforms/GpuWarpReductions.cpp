@@ -1147,14 +1147,19 @@ public:
         kDim(rank - 1) {
     sizes = loopSizes(builder, loc, op);
     rows = rowCount(builder, loc, mma, sizes);
-    // Tiles copy straight into shared memory (cp.async, 16 bytes) where
-    // every 8 elements from a multiple of 8 are 16-byte aligned: both
-    // operands row-major with no offset and a static k.
+    // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
+    // chunk's 8 steps of k are 8 consecutive elements of each operand and
+    // 16-byte aligned: both row-major with no offset, k their last index
+    // (not GPT-2's Conv1D weights [k, n]: on an H200 those cp.async
+    // faulted, misaligned), a static last extent divisible by 8.
     async = asyncCopies && !ShapedType::isDynamic(mma.k) &&
             mma.k % kStageSteps == 0;
     for (OpOperand *operand : {mma.x, mma.w}) {
       auto type = cast<MemRefType>(operand->get().getType());
-      async &= type.getLayout().isIdentity() &&
+      auto last = dyn_cast<AffineDimExpr>(
+          op.getMatchingIndexingMap(operand).getResults().back());
+      async &= last && last.getPosition() == kDim &&
+               type.getLayout().isIdentity() &&
                !ShapedType::isDynamic(type.getShape().back()) &&
                type.getShape().back() % 8 == 0;
     }

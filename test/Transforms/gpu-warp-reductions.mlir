@@ -580,3 +580,30 @@ func.func @two_warps(%x: memref<?x2048xf16>, %w: memref<2048x2048xf16>, %y: memr
   }
   return
 }
+
+// -----
+
+// A weight [k, n] (GPT-2's Conv1D): a chunk's 8 steps of k are not
+// consecutive in w, so its tiles go through registers, no cp.async.
+// TC-LABEL: func.func @weight_k_n
+// TC: memref.alloca() : memref<1x64x72xf16, #gpu.address_space<workgroup>>
+// TC-NOT: nvgpu.device_async_copy
+// TC: nvgpu.mma.sync
+// TC: } else {
+func.func @weight_k_n(%x: memref<?x128xf16>, %w: memref<128x128xf16>, %y: memref<?x128xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (k, n)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x128xf16>, memref<128x128xf16>)
+      outs(%y : memref<?x128xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
