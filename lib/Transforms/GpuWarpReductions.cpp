@@ -943,6 +943,23 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   return mma;
 }
 
+/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
+/// second).
+Value packFragment(OpBuilder &b, Location loc,
+                   ArrayRef<std::pair<Value, Value>> halves) {
+  auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
+  Value vector = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
+  for (auto [i, two] : llvm::enumerate(halves)) {
+    Value pair = b.create<vector::FromElementsOp>(
+        loc, VectorType::get({2}, b.getF16Type()),
+        ValueRange{two.first, two.second});
+    vector = b.create<vector::InsertOp>(loc, pair, vector,
+                                        ArrayRef<int64_t>{int64_t(i)});
+  }
+  return vector;
+}
+
 /// The row count of `mma` (the product of its row loops' extents).
 Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
                ArrayRef<Value> sizes) {
@@ -952,31 +969,56 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
   return rows;
 }
 
+/// What both tensor-core builders share: the op, its contraction, where
+/// the totals go, its loop extents and row count, and small helpers.
+class MmaKernel {
+protected:
+  MmaKernel(OpBuilder &builder, Location loc, linalg::GenericOp op,
+            const MmaContraction &mma, ResultSink &sink)
+      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
+        kDim(rank - 1) {
+    sizes = loopSizes(builder, loc, op);
+    rows = rowCount(builder, loc, mma, sizes);
+    zero = index(builder, 0);
+  }
+
+  Value index(OpBuilder &b, int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  }
+  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
+    return packFragment(b, loc, halves);
+  }
+
+  Location loc;
+  linalg::GenericOp op;
+  const MmaContraction &mma;
+  ResultSink &sink;
+  unsigned rank, kDim;
+  SmallVector<Value> sizes;
+  Value rows, zero;
+};
+
 /// Warps of 16 rows x (8 x subtiles) columns on tensor cores: each lane
 /// holds the mma.sync.m16n8k16 fragments of the PTX ISA layout (A: rows
 /// lane/4 and +8, columns 2 (lane%4) + {0, 1} and +8; B: rows (k)
 /// 2 (lane%4) + {0, 1} and +8, column (n) lane/4; C: rows lane/4 and +8,
 /// columns 2 (lane%4) + {0, 1}), loaded from global memory (L1/L2) every
 /// 16 steps of k; rows past the end read the last row and are not stored.
-class MmaTiles {
+class MmaTiles : MmaKernel {
 public:
   MmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
            const MmaContraction &mma, ResultSink &sink)
-      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
-        kDim(rank - 1) {
+      : MmaKernel(builder, loc, op, mma, sink) {
     // Two 8-column subtiles per warp: the A fragment serves both, and a
     // prefill of ~128 rows still has a warp for every 16 x 16 outputs (four
     // subtiles left the 2048-column projections one wave of 64 blocks).
     subtiles = mma.n % 16 == 0 ? 2 : 1;
-    sizes = loopSizes(builder, loc, op);
-    rows = rowCount(builder, loc, mma, sizes);
   }
 
   void build(OpBuilder &builder) {
     Value rowTiles = builder.create<arith::DivUIOp>(
         loc, builder.create<arith::AddIOp>(loc, rows, index(builder, 15)),
         index(builder, 16));
-    zero = index(builder, 0);
     Value one = index(builder, 1);
     builder.create<scf::ParallelOp>(
         loc, ValueRange{zero, zero, zero},
@@ -987,10 +1029,6 @@ public:
   }
 
 private:
-  Value index(OpBuilder &b, int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v);
-  }
-
   /// The loop indices of a row: its position in each row loop.
   SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
     SmallVector<Value> dims(rank, zero);
@@ -999,21 +1037,6 @@ private:
       row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
     }
     return dims;
-  }
-
-  /// A fragment of 16-bit pairs: vector<Nx2xf16> from N (first, second).
-  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
-    auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
-    Value vector = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
-    for (auto [i, two] : llvm::enumerate(halves)) {
-      Value pair = b.create<vector::FromElementsOp>(
-          loc, VectorType::get({2}, b.getF16Type()),
-          ValueRange{two.first, two.second});
-      vector = b.create<vector::InsertOp>(loc, pair, vector,
-                                          ArrayRef<int64_t>{int64_t(i)});
-    }
-    return vector;
   }
 
   /// One warp's 16 x (8 x subtiles) outputs.
@@ -1104,14 +1127,7 @@ private:
       }
   }
 
-  Location loc;
-  linalg::GenericOp op;
-  const MmaContraction &mma;
-  ResultSink &sink;
-  unsigned rank, kDim;
   int64_t subtiles = 1;
-  SmallVector<Value> sizes;
-  Value rows, zero;
   // Per warp: lane / 4, 2 (lane % 4), its first column, its two fragment
   // rows and the loop indices they load from.
   Value group, pair, firstCol;
@@ -1129,7 +1145,7 @@ private:
 /// (a fragment's 32-bit reads fall in 32 different banks). Rows past the
 /// end load the last row and are not stored. Needs the mapping's 256
 /// threads per block: the warps and lanes are the block's threads.
-class BlockMmaTiles {
+class BlockMmaTiles : MmaKernel {
 public:
   static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kWarps = 8,
                            kThreads = kWarps * kWarp;
@@ -1143,10 +1159,7 @@ public:
 
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 const MmaContraction &mma, ResultSink &sink, bool asyncCopies)
-      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
-        kDim(rank - 1) {
-    sizes = loopSizes(builder, loc, op);
-    rows = rowCount(builder, loc, mma, sizes);
+      : MmaKernel(builder, loc, op, mma, sink) {
     // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
     // chunk's 8 steps of k are 8 consecutive elements of each operand and
     // 16-byte aligned: both row-major with no offset, k their last index
@@ -1169,7 +1182,6 @@ public:
   }
 
   void build(OpBuilder &builder) {
-    zero = index(builder, 0);
     Value one = index(builder, 1);
     auto blocks = [&](Value extent, int64_t tile) -> Value {
       return builder.create<arith::DivUIOp>(
@@ -1194,9 +1206,6 @@ public:
   }
 
 private:
-  Value index(OpBuilder &b, int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v);
-  }
   Value add(OpBuilder &b, Value x, int64_t v) {
     return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
   }
@@ -1415,21 +1424,6 @@ private:
       }
   }
 
-  /// A fragment of 16-bit pairs: vector<Nx2xf16> from N (first, second).
-  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
-    auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
-    Value vector = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
-    for (auto [i, two] : llvm::enumerate(halves)) {
-      Value pair = b.create<vector::FromElementsOp>(
-          loc, VectorType::get({2}, b.getF16Type()),
-          ValueRange{two.first, two.second});
-      vector = b.create<vector::InsertOp>(loc, pair, vector,
-                                          ArrayRef<int64_t>{int64_t(i)});
-    }
-    return vector;
-  }
-
   /// 16 steps of k from kk in the tile of stage `stage`: the warp's 2 A
   /// and 2 B fragments, then the 4 mma.sync.
   void steps(OpBuilder &b, Value stage, int64_t kk,
@@ -1500,13 +1494,8 @@ private:
       }
   }
 
-  Location loc;
-  linalg::GenericOp op;
-  const MmaContraction &mma;
-  ResultSink &sink;
-  unsigned rank, kDim;
-  SmallVector<Value> sizes, batch;
-  Value rows, zero, sharedX, sharedW, firstRow, firstCol;
+  SmallVector<Value> batch;
+  Value sharedX, sharedW, firstRow, firstCol;
   // Asynchronous copies or loads through registers; the tile's steps of k,
   // its rows' padded length, the stages and the thread's chunks per tile.
   bool async = false;
