@@ -1136,14 +1136,18 @@ private:
 };
 
 /// Blocks of 8 warps for 64 x 64 outputs on tensor cores, with tiles of x
-/// and w (64 rows of each x 64 steps of k) staged in shared memory: the
-/// block's 256 threads load a tile with 16-byte loads (two of x and two of
-/// w each), the next tile's loads in flight while the warps run mma.sync
-/// on the current one. Warp v takes rows 32 (v / 4) + [0, 32) and columns
-/// 16 (v % 4) + [0, 16) of the block's: 2 x 2 m16n8k16 tiles, their
-/// fragments read from shared memory, whose rows are padded to 72 elements
-/// (a fragment's 32-bit reads fall in 32 different banks). Rows past the
-/// end load the last row and are not stored. Needs the mapping's 256
+/// and w (64 rows of each) staged in shared memory. Where both operands
+/// have k as their last index and rows 16-byte aligned, tiles of 32 steps
+/// of k are copied with cp.async into a ring of 4 stages (see pipeline());
+/// else tiles of 64 steps go through registers, the block's 256 threads
+/// loading 8 elements at a time (16-byte loads where aligned), the next
+/// tile's loads in flight while the warps run mma.sync on the current one.
+/// Warp v takes rows 32 (v / 4) + [0, 32) and columns 16 (v % 4) + [0, 16)
+/// of the block's: 2 x 2 m16n8k16 tiles, their fragments read from shared
+/// memory, whose rows are padded by 8 elements (a fragment's 32-bit reads
+/// fall in 32 different banks). Batch loops (attention's) are grid
+/// dimensions. Rows and columns past the end load the last one and are not
+/// stored; a dynamic k's last tile reads zeros of x. Needs the mapping's 256
 /// threads per block: the warps and lanes are the block's threads.
 class BlockMmaTiles : MmaKernel {
 public:

@@ -130,20 +130,37 @@ def GpuWarpReductions
          }
     ```
 
+    The loop's dynamic dimensions go outermost and its static ones next
+    to the lanes (a block's warps are outputs, not a decode step's single
+    row). Where the static extents give few outputs (under 1024: k/v
+    projections, a norm's or softmax's rows) 8 warps share an output, each
+    reducing a slice, and combine their totals in shared memory (a
+    workgroup `memref.alloca`) after a `gpu.barrier`; under 4096, 2 warps.
+    Where the outputs are many (32768, checked on the host) and
+    consecutive threads read consecutive elements, a thread per output
+    sums in a loop instead.
+
     Other generics (several reductions, other combiners, 64-bit
     accumulators) are left to the one-thread-per-output mapping.
 
-    With `tensor-cores`, a projection of f16 operands into f32 (x[rows, k]
-    times a weight [n, k] or [k, n], k a multiple of 16, n of 8) runs on
-    tensor cores when it has at least 8 rows (prefill): warps of 16 rows
-    by 16 (or 8) columns issue `nvgpu.mma.sync` (m16n8k16) on fragments
-    loaded in the PTX ISA's layout; with fewer rows (decode) it is the warp
-    reduction above, chosen on the host at run time.
+    With `tensor-cores`, an f16 contraction into f32, y[batch, rows, n] +=
+    x[batch, rows, k] * w[batch, n, k] (or w[k, n]), runs on tensor cores
+    from 8 rows (16 with batch loops: attention), checked on the host:
+    blocks of 8 warps for 64 x 64 outputs, 2 x 2 `nvgpu.mma.sync` (m16n8k16)
+    per warp and 16 steps of k on fragments read from shared memory; the
+    tiles reach shared memory with `nvgpu.device_async_copy` (4 stages of
+    32 steps) where k is both operands' last index and they are row-major
+    (`async-copies`), else through registers (64 steps, the next tile's
+    loads before the current tile's mma). n or k that 64 does not divide
+    take warps of 16 x 16 outputs with fragments from global memory. With
+    fewer rows (decode) it is the warp reduction above.
 
     Each rewrite starts from its output's `linalg.fill` when the output is
     a fresh buffer only the fill wrote (no load), and runs the elementwise
     generic that follows and alone reads the output (bias, rounding to the
-    element type) on each total, so the f32 buffer is never written.
+    element type) on each total, so the f32 buffer is never written. Loads
+    and stores of row-major buffers with dynamic strides go through a
+    one-dimensional view (LLVM then sees their offsets' alignment).
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
