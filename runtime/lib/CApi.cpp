@@ -284,12 +284,6 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
                            "' needs the CUDA backend, and this runtime was "
                            "built without CUDA (LLMC_ENABLE_CUDA=OFF)");
 #endif
-  if (status.ok() && gpu && manifest.world() > 1)
-    status = Status::error(
-        std::string(artifactDir) + ": runs on " +
-        std::to_string(manifest.world()) +
-        " GPUs; the CUDA backend runs one GPU per artifact so far (compile "
-        "without --dp/--tp/--pp)");
   if (!status.ok())
     return report(status, error, errorSize);
 
@@ -324,7 +318,7 @@ int llmrt_model_open(const char *artifactDir, llmrt_model **out, char *error,
 #ifdef LLMRT_HAVE_CUDA
     std::unique_ptr<CudaExecutable> executable;
     status = CudaExecutable::load(manifest, *model->program, model->store,
-                                  executable);
+                                  &model->communicator, executable);
     model->executable = std::move(executable);
 #endif
   } else if (status.ok()) {

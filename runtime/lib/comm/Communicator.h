@@ -87,17 +87,13 @@ bool launchedByMpi();
 Status createMpiCommunicator(const MeshShape &shape,
                              std::unique_ptr<Communicator> &out);
 
-/// NCCL for the data plane between GPU ranks (device buffers, one stream),
-/// `control` (MPI) for the rest and for sharing NCCL's unique ids. Fails
-/// with one line when CUDA has no device or NCCL cannot start. Built with
-/// LLMC_ENABLE_CUDA only.
-Status createNcclCommunicator(std::unique_ptr<Communicator> control,
-                              std::unique_ptr<Communicator> &out);
-
 /// The rank and size the launcher gave this process, without initializing
 /// MPI (1 process when not launched by MPI).
 int64_t launcherWorldSize();
 int64_t launcherWorldRank();
+/// This process's rank among those of its node (the world rank when the
+/// launcher does not say).
+int64_t launcherLocalRank();
 
 } // namespace llmrt
 

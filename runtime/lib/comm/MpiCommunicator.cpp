@@ -249,6 +249,12 @@ int64_t launcherWorldRank() {
   return rank ? std::atoll(rank) : 0;
 }
 
+int64_t launcherLocalRank() {
+  const char *rank = envFirst({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                               "SLURM_LOCALID"});
+  return rank ? std::atoll(rank) : launcherWorldRank();
+}
+
 Status createMpiCommunicator(const MeshShape &shape,
                              std::unique_ptr<Communicator> &out) {
   auto communicator = std::make_unique<MpiCommunicator>();

@@ -1,7 +1,9 @@
 //===- CudaExecutable.cpp - Host code and kernels of a GPU artifact -------===//
 
 #include "CudaExecutable.h"
+#include "NcclCommunicator.h"
 
+#include "llmrt/CollectiveABI.h"
 #include "llmrt/GpuABI.h"
 
 #include <algorithm>
@@ -313,12 +315,27 @@ Status CudaExecutable::uploadWeights(WeightStore &store, const void **table) {
 
 Status CudaExecutable::load(const Manifest &manifest,
                             const ArtifactProgram &program, WeightStore &store,
+                            std::unique_ptr<Communicator> *communicator,
                             std::unique_ptr<CudaExecutable> &out) {
   std::unique_ptr<CudaExecutable> executable(
       new CudaExecutable(manifest, program));
   int ordinal = 0;
-  if (const char *env = std::getenv("LLMRT_CUDA_DEVICE"))
+  bool sharded = communicator && *communicator;
+  if (const char *env = std::getenv("LLMRT_CUDA_DEVICE")) {
     ordinal = std::atoi(env);
+  } else if (sharded) {
+    // Ranks on one node take its GPUs in turn.
+    const CudaDriver *driver = nullptr;
+    if (Status status = CudaDriver::load(driver); !status.ok())
+      return status;
+    int count = 0;
+    if (Status status =
+            driver->check(driver->deviceGetCount(&count), "cuDeviceGetCount");
+        !status.ok())
+      return status;
+    if (count > 0)
+      ordinal = int(launcherLocalRank() % count);
+  }
   if (Status status = CudaDevice::open(ordinal, executable->device);
       !status.ok())
     return status;
@@ -355,6 +372,21 @@ Status CudaExecutable::load(const Manifest &manifest,
 
   if (Status status = executable->code.open(manifest, program); !status.ok())
     return status;
+  // The collectives table exists when the program communicates: NCCL on
+  // this stream, so a collective follows the kernels before it.
+  if (void *collectives = executable->code.find(manifest.collectivesSymbol)) {
+    if (!sharded)
+      return Status::error(executable->code.file() +
+                           ": the program communicates but the artifact runs "
+                           "on one rank");
+    std::unique_ptr<Communicator> nccl;
+    if (Status status = createNcclCommunicator(
+            std::move(*communicator), *api, executable->stream, nccl);
+        !status.ok())
+      return status;
+    *communicator = std::move(nccl);
+    (*communicator)->fillTable(static_cast<void **>(collectives));
+  }
   void *gpu = nullptr;
   if (Status status = executable->code.require(LLMRT_GPU_TABLE, gpu);
       !status.ok())

@@ -13,6 +13,7 @@
 
 #include "../Artifact.h"
 #include "../Executable.h"
+#include "../comm/Communicator.h"
 #include "CudaDriver.h"
 
 #include "llmrt/WeightStore.h"
@@ -25,10 +26,14 @@ namespace llmrt {
 
 class CudaExecutable : public Executable {
 public:
-  /// Opens the GPU (LLMRT_CUDA_DEVICE, default 0), loads `program`'s
-  /// library and kernels and uploads its weights from `store`.
+  /// Opens the GPU (LLMRT_CUDA_DEVICE; else, with a `communicator`, the
+  /// rank's turn among the node's GPUs; else 0), loads `program`'s library
+  /// and kernels and uploads its weights from `store`. A program that
+  /// communicates gets NCCL on its stream: `communicator` (MPI, the control
+  /// plane) becomes the NCCL communicator that wraps it.
   static Status load(const Manifest &manifest, const ArtifactProgram &program,
                      WeightStore &store,
+                     std::unique_ptr<Communicator> *communicator,
                      std::unique_ptr<CudaExecutable> &out);
   ~CudaExecutable() override;
 
