@@ -17,7 +17,10 @@
 # greedy tokens identical in both; bf16 within 0.1 on the rows whose inputs
 # are still the golden tokens (as the CPU bf16 test). Each artifact runs the three
 # golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
-# artifacts run too (the driver compiles their PTX).
+# artifacts run too (the driver compiles their PTX). With two GPUs or more
+# and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
+# mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
+# same golden files.
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
@@ -48,6 +51,10 @@ if [[ $mode == prepare ]]; then
       done
     done
   done
+  for sm in sm_80 sm_90; do
+    "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 --tp 2 \
+      --pack-weights -o "$dir/llama-gqa.$sm.f16.tp2.llmc"
+  done
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
 fi
@@ -57,7 +64,9 @@ cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1)
 sm=sm_${cap/./}
 [[ $sm == sm_80 || $sm == sm_90 ]] || sm=sm_80
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1) ($sm)"
-llmc_run() { LD_LIBRARY_PATH="$dir/lib" "$dir/bin/llmc-run" "$@"; }
+# LAUNCH: the launcher of sharded artifacts (mpirun), empty for one GPU.
+llmc_run() { $LAUNCH env LD_LIBRARY_PATH="$dir/lib" "$dir/bin/llmc-run" "$@"; }
+LAUNCH=
 status=0
 # check NAME ARTIFACT ATOL: every golden prompt alone, then all three as
 # one batch of different lengths, each against transformers.
@@ -125,4 +134,13 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
 done
 for model in $models; do cat "$dir/out/$model.log"; done
+gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+if ((gpus >= 2)) && command -v mpirun > /dev/null; then
+  LAUNCH="mpirun --allow-run-as-root --oversubscribe -np 2"
+  check "llama-gqa.$sm.f16 --tp 2 (mpirun, NCCL)" \
+    "$dir/llama-gqa.$sm.f16.tp2.llmc" 1e-2 llama-gqa || status=1
+  LAUNCH=
+else
+  echo "SKIP llama-gqa.$sm.f16 --tp 2: needs 2 GPUs and mpirun ($gpus GPU(s)$(command -v mpirun > /dev/null || echo ', no mpirun'))"
+fi
 exit $status
