@@ -103,12 +103,15 @@ void *CudaExecutable::allocate(int64_t size) {
 }
 
 void CudaExecutable::release(void *pointer) {
-  if (pointer == failedAllocation || !error.ok())
+  if (pointer == failedAllocation)
     return;
+  // After a failure too: the block goes back to the cache, which the
+  // destructor hands back to the driver.
   auto found = blockSizes.find(devicePointer(pointer));
   if (found == blockSizes.end()) {
-    error = Status::error("the host code freed device memory it did not "
-                          "allocate");
+    if (error.ok())
+      error = Status::error("the host code freed device memory it did not "
+                            "allocate");
     return;
   }
   freeBlocks[found->second].push_back(found->first);
@@ -414,6 +417,11 @@ CudaExecutable::~CudaExecutable() {
     api->streamSynchronize(stream);
   if (profiling)
     printProfile();
+  // Blocks the host code still holds (a run that failed midway) and the
+  // cache.
+  for (auto [pointer, bytes] : blockSizes)
+    api->memFreeAsync(pointer, stream);
+  blockSizes.clear();
   releaseCachedBlocks();
   if (stream)
     api->streamSynchronize(stream);

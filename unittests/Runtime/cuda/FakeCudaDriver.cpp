@@ -9,7 +9,9 @@
 //
 //   fake-cuda: L launches (K kernels), A allocations, F frees, C copies
 //
-// The compute capability is FAKE_CUDA_SM (default 90).
+// The compute capability is FAKE_CUDA_SM (default 90). FAKE_CUDA_FAIL_LAUNCH=N
+// makes the N-th launch fail (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel
+// does.
 //
 //===----------------------------------------------------------------------===//
 
@@ -160,7 +162,11 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   }
   ++device.launches;
   device.kernels.insert(*reinterpret_cast<std::string *>(function));
-  return CUDA_SUCCESS;
+  static const long failing = [] {
+    const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
+    return n ? std::atol(n) : 0L;
+  }();
+  return device.launches == failing ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
 }
 CUresult cuMemAlloc(CUdeviceptr *out, size_t bytes) {
   return gpu().allocate(out, bytes);
