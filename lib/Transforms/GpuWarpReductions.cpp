@@ -2,6 +2,8 @@
 
 #include "llmc/Transforms/Passes.h"
 
+#include "GpuReductions.h"
+
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -15,12 +17,9 @@ namespace llmc {
 } // namespace llmc
 
 using namespace mlir;
+using namespace llmc::gpu;
 
-namespace {
-
-constexpr int64_t kWarp = 32;
-/// Bytes a lane loads at once where it can: NVPTX's widest load.
-constexpr int64_t kVectorBytes = 16;
+namespace llmc::gpu {
 
 /// The op that folds the body's value into the output, when the body is
 /// `out <combiner> f(inputs)` with the output used nowhere else.
@@ -55,23 +54,6 @@ bool isWarpReduction(linalg::GenericOp op) {
          combinerOf(op) != nullptr;
 }
 
-Value combine(OpBuilder &b, Location loc, Operation *combiner, Value lhs,
-              Value rhs) {
-  if (isa<arith::AddFOp>(combiner))
-    return b.create<arith::AddFOp>(loc, lhs, rhs);
-  return b.create<arith::MaximumFOp>(loc, lhs, rhs);
-}
-
-/// The combiner's identity: 0 for sums, -inf for maxima.
-Value identity(OpBuilder &b, Location loc, Operation *combiner, Type type) {
-  auto floatType = cast<FloatType>(type);
-  APFloat value = isa<arith::AddFOp>(combiner)
-                      ? APFloat::getZero(floatType.getFloatSemantics())
-                      : APFloat::getInf(floatType.getFloatSemantics(),
-                                        /*Negative=*/true);
-  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
-}
-
 /// The element of `op`'s operand `operand` at loop indices `dims`.
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
                              OpOperand &operand, ValueRange dims) {
@@ -91,6 +73,36 @@ Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
     return source;
   return b.create<memref::LoadOp>(loc, source,
                                   indicesAt(b, loc, op, operand, dims));
+}
+
+/// The loop extents of `op`, as index values.
+SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
+  return llvm::map_to_vector(
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc),
+      [&](Range range) {
+        return getValueOrCreateConstantIndexOp(b, loc, range.size);
+      });
+}
+
+} // namespace llmc::gpu
+
+namespace {
+
+Value combine(OpBuilder &b, Location loc, Operation *combiner, Value lhs,
+              Value rhs) {
+  if (isa<arith::AddFOp>(combiner))
+    return b.create<arith::AddFOp>(loc, lhs, rhs);
+  return b.create<arith::MaximumFOp>(loc, lhs, rhs);
+}
+
+/// The combiner's identity: 0 for sums, -inf for maxima.
+Value identity(OpBuilder &b, Location loc, Operation *combiner, Type type) {
+  auto floatType = cast<FloatType>(type);
+  APFloat value = isa<arith::AddFOp>(combiner)
+                      ? APFloat::getZero(floatType.getFloatSemantics())
+                      : APFloat::getInf(floatType.getFloatSemantics(),
+                                        /*Negative=*/true);
+  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
 }
 
 /// Stores `value` into `op`'s operand `operand` at loop indices `dims`.
@@ -321,53 +333,34 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
   return consumer;
 }
 
-/// Where a reduction's totals go: combined with the output's start (the
-/// folded fill's value, or what the output holds) and stored, or through
-/// the fused consumer's body into its outputs. `outer`: the parallel loop
-/// indices of one output element.
-struct ResultSink {
-  linalg::GenericOp op;
-  Operation *combiner;
-  linalg::FillOp fill;
-  linalg::GenericOp consumer;
-  /// A consumer over the reduction's loops (broadcastConsumer): it runs in
-  /// every lane instead; `storeTotal`: the output is read elsewhere too.
-  linalg::GenericOp broadcast;
-  bool storeTotal = true;
+} // namespace
 
-  void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer) {
-    OpOperand *output = op.getDpsInitOperand(0);
-    SmallVector<Value> dims(outer);
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-    dims.push_back(zero); // the output's map does not use the reduction
-    Value start = fill ? fill.getDpsInputOperand(0)->get()
-                       : loadAt(b, loc, op, *output, dims);
-    Value result = combine(b, loc, combiner, start, total);
-    if (!consumer) {
-      storeAt(b, loc, result, op, *output, dims);
-      return;
-    }
-    // The consumer's body on this output element: its loop j is the
-    // output's dimension j, the reduction's loop outMap(j).
-    AffineMap outMap = op.getMatchingIndexingMap(output);
-    SmallVector<Value> ivs;
-    for (unsigned j = 0; j < outMap.getNumResults(); ++j)
-      ivs.push_back(outer[outMap.getDimPosition(j)]);
-    IRMapping mapping;
-    mapConsumerArguments(b, loc, consumer, output->get(), result, ivs, mapping);
-    cloneBody(b, consumer.getRegion().front(), mapping, ivs);
-    storeConsumerResults(b, loc, consumer, mapping, ivs);
+void llmc::gpu::ResultSink::emit(OpBuilder &b, Location loc, Value total,
+                    ArrayRef<Value> outer) {
+  OpOperand *output = op.getDpsInitOperand(0);
+  SmallVector<Value> dims(outer);
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  dims.push_back(zero); // the output's map does not use the reduction
+  Value start = fill ? fill.getDpsInputOperand(0)->get()
+                     : loadAt(b, loc, op, *output, dims);
+  Value result = combine(b, loc, combiner, start, total);
+  if (!consumer) {
+    storeAt(b, loc, result, op, *output, dims);
+    return;
   }
-};
-
-/// The loop extents of `op`, as index values.
-SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
-  return llvm::map_to_vector(
-      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc),
-      [&](Range range) {
-        return getValueOrCreateConstantIndexOp(b, loc, range.size);
-      });
+  // The consumer's body on this output element: its loop j is the
+  // output's dimension j, the reduction's loop outMap(j).
+  AffineMap outMap = op.getMatchingIndexingMap(output);
+  SmallVector<Value> ivs;
+  for (unsigned j = 0; j < outMap.getNumResults(); ++j)
+    ivs.push_back(outer[outMap.getDimPosition(j)]);
+  IRMapping mapping;
+  mapConsumerArguments(b, loc, consumer, output->get(), result, ivs, mapping);
+  cloneBody(b, consumer.getRegion().front(), mapping, ivs);
+  storeConsumerResults(b, loc, consumer, mapping, ivs);
 }
+
+namespace {
 
 /// Outputs a warp computes at once along a parallel loop of static extent
 /// that some input read along the reduction does not use (attention's keys
@@ -824,701 +817,6 @@ void buildThreadReduction(OpBuilder &builder, Location loc,
             });
         sink.emit(b, loc, loop.getResult(0), SmallVector<Value>(outer));
       });
-}
-
-//===----------------------------------------------------------------------===//
-// Tensor cores
-//===----------------------------------------------------------------------===//
-
-/// Rows from which a contraction runs on tensor cores: fewer (a decode
-/// step's rows) stay with a warp per output, which reads the weights with
-/// 16-byte loads and wastes no tensor-core rows. Attention's (batched)
-/// contractions from 16: a decode step's 8 query heads of a group would
-/// make a grid of a few blocks, each stepping through all the keys.
-constexpr int64_t kMmaMinRows = 8, kBatchedMmaMinRows = 16;
-
-/// A contraction y[batch, rows, n] += x[batch, rows, k] * w[batch, n, k]
-/// of f16 operands into f32, the shape `mma.sync.m16n8k16` takes: a
-/// projection (no batch loops, w a weight [n, k]) or attention's scores
-/// (batch: sequence and key-value head, rows: the group's query heads and
-/// the queries, n: the keys, w the cache's keys). k is the last loop and
-/// x's last, contiguous index.
-struct MmaContraction {
-  OpOperand *x = nullptr, *w = nullptr;
-  unsigned nDim = 0;
-  SmallVector<unsigned> rowDims;   // the loops only x uses, in order
-  SmallVector<unsigned> batchDims; // the parallel loops both use
-  int64_t n = 0, k = 0;            // n may be dynamic
-};
-
-std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || !isWarpReduction(op) ||
-      !isa<arith::AddFOp>(combinerOf(op)))
-    return std::nullopt;
-  unsigned rank = op.getNumLoops(), kDim = rank - 1;
-  auto elementOf = [](Value v) {
-    return cast<MemRefType>(v.getType()).getElementType();
-  };
-  if (!elementOf(op.getDpsInitOperand(0)->get()).isF32())
-    return std::nullopt;
-  // The body: out + extf(a) * extf(b).
-  Block &body = op.getRegion().front();
-  auto add = cast<arith::AddFOp>(combinerOf(op));
-  Value product =
-      add.getLhs() == body.getArgument(2) ? add.getRhs() : add.getLhs();
-  auto mul = product.getDefiningOp<arith::MulFOp>();
-  if (!mul || body.getOperations().size() != 5)
-    return std::nullopt;
-  SmallVector<unsigned> extended;
-  for (Value factor : {mul.getLhs(), mul.getRhs()}) {
-    auto ext = factor.getDefiningOp<arith::ExtFOp>();
-    auto arg = ext ? dyn_cast<BlockArgument>(ext.getIn()) : BlockArgument();
-    if (!arg || !arg.getType().isF16())
-      return std::nullopt;
-    extended.push_back(arg.getArgNumber());
-  }
-  if (extended[0] == extended[1])
-    return std::nullopt;
-  for (OpOperand *input : op.getDpsInputOperands())
-    if (!op.getMatchingIndexingMap(input).isProjectedPermutation())
-      return std::nullopt;
-  // The weight: w uses exactly one parallel loop that x does not (n); a
-  // static n is preferred (a projection's weight over its activations).
-  MmaContraction mma;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  for (bool wantStatic : {true, false}) {
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      OpOperand *other =
-          op.getDpsInputOperand(input == op.getDpsInputOperand(0) ? 1 : 0);
-      AffineMap map = op.getMatchingIndexingMap(input);
-      AffineMap otherMap = op.getMatchingIndexingMap(other);
-      SmallVector<unsigned> own;
-      for (unsigned d = 0; d < kDim; ++d)
-        if (map.isFunctionOfDim(d) && !otherMap.isFunctionOfDim(d))
-          own.push_back(d);
-      if (mma.w || own.size() != 1 || !map.isFunctionOfDim(kDim) ||
-          ShapedType::isDynamic(ranges[own[0]]) == wantStatic)
-        continue;
-      mma.w = input;
-      mma.x = other;
-      mma.nDim = own[0];
-    }
-  }
-  if (!mma.w)
-    return std::nullopt;
-  // x: its last index k, contiguous; w: k last too (w[n, k]) unless it is
-  // a weight [k, n] of two indices.
-  AffineMap xMap = op.getMatchingIndexingMap(mma.x);
-  AffineMap wMap = op.getMatchingIndexingMap(mma.w);
-  auto xType = cast<MemRefType>(mma.x->get().getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  auto xLast = dyn_cast<AffineDimExpr>(xMap.getResults().back());
-  if (!xLast || xLast.getPosition() != kDim ||
-      failed(getStridesAndOffset(xType, strides, offset)) ||
-      strides.back() != 1)
-    return std::nullopt;
-  for (unsigned d = 0; d < kDim; ++d) {
-    if (d == mma.nDim)
-      continue;
-    if (wMap.isFunctionOfDim(d))
-      mma.batchDims.push_back(d);
-    else if (xMap.isFunctionOfDim(d))
-      mma.rowDims.push_back(d);
-    else
-      return std::nullopt; // a loop neither uses: not a contraction
-  }
-  mma.n = ranges[mma.nDim];
-  mma.k = ranges[kDim];
-  // Batches, a dynamic n or k (attention's keys): the block tiles only, in
-  // steps of 64 (a dynamic k's last tile filled with zeros).
-  bool general = !mma.batchDims.empty() || ShapedType::isDynamic(mma.n) ||
-                 ShapedType::isDynamic(mma.k);
-  if (general && ((!ShapedType::isDynamic(mma.k) && mma.k % 64 != 0) ||
-                  (!ShapedType::isDynamic(mma.n) && mma.n % 64 != 0)))
-    return std::nullopt;
-  if (!general &&
-      (wMap.getNumResults() != 2 || mma.n % 8 != 0 || mma.k % 16 != 0))
-    return std::nullopt;
-  return mma;
-}
-
-/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
-/// second).
-Value packFragment(OpBuilder &b, Location loc,
-                   ArrayRef<std::pair<Value, Value>> halves) {
-  auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
-  Value vector = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
-  for (auto [i, two] : llvm::enumerate(halves)) {
-    Value pair = b.create<vector::FromElementsOp>(
-        loc, VectorType::get({2}, b.getF16Type()),
-        ValueRange{two.first, two.second});
-    vector = b.create<vector::InsertOp>(loc, pair, vector,
-                                        ArrayRef<int64_t>{int64_t(i)});
-  }
-  return vector;
-}
-
-/// The row count of `mma` (the product of its row loops' extents).
-Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
-               ArrayRef<Value> sizes) {
-  Value rows = b.create<arith::ConstantIndexOp>(loc, 1);
-  for (unsigned d : mma.rowDims)
-    rows = b.create<arith::MulIOp>(loc, rows, sizes[d]);
-  return rows;
-}
-
-/// What both tensor-core builders share: the op, its contraction, where
-/// the totals go, its loop extents and row count, and small helpers.
-class MmaKernel {
-protected:
-  MmaKernel(OpBuilder &builder, Location loc, linalg::GenericOp op,
-            const MmaContraction &mma, ResultSink &sink)
-      : loc(loc), op(op), mma(mma), sink(sink), rank(op.getNumLoops()),
-        kDim(rank - 1) {
-    sizes = loopSizes(builder, loc, op);
-    rows = rowCount(builder, loc, mma, sizes);
-    zero = index(builder, 0);
-  }
-
-  Value index(OpBuilder &b, int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v);
-  }
-  Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
-    return packFragment(b, loc, halves);
-  }
-
-  Location loc;
-  linalg::GenericOp op;
-  const MmaContraction &mma;
-  ResultSink &sink;
-  unsigned rank, kDim;
-  SmallVector<Value> sizes;
-  Value rows, zero;
-};
-
-/// Warps of 16 rows x (8 x subtiles) columns on tensor cores: each lane
-/// holds the mma.sync.m16n8k16 fragments of the PTX ISA layout (A: rows
-/// lane/4 and +8, columns 2 (lane%4) + {0, 1} and +8; B: rows (k)
-/// 2 (lane%4) + {0, 1} and +8, column (n) lane/4; C: rows lane/4 and +8,
-/// columns 2 (lane%4) + {0, 1}), loaded from global memory (L1/L2) every
-/// 16 steps of k; rows past the end read the last row and are not stored.
-class MmaTiles : MmaKernel {
-public:
-  MmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
-           const MmaContraction &mma, ResultSink &sink)
-      : MmaKernel(builder, loc, op, mma, sink) {
-    // Two 8-column subtiles per warp: the A fragment serves both, and a
-    // prefill of ~128 rows still has a warp for every 16 x 16 outputs (four
-    // subtiles left the 2048-column projections one wave of 64 blocks).
-    subtiles = mma.n % 16 == 0 ? 2 : 1;
-  }
-
-  void build(OpBuilder &builder) {
-    Value rowTiles = builder.create<arith::DivUIOp>(
-        loc, builder.create<arith::AddIOp>(loc, rows, index(builder, 15)),
-        index(builder, 16));
-    Value one = index(builder, 1);
-    builder.create<scf::ParallelOp>(
-        loc, ValueRange{zero, zero, zero},
-        ValueRange{rowTiles, index(builder, mma.n / (8 * subtiles)),
-                   index(builder, kWarp)},
-        ValueRange{one, one, one},
-        [&](OpBuilder &b, Location, ValueRange ivs) { warp(b, ivs); });
-  }
-
-private:
-  /// The loop indices of a row: its position in each row loop.
-  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
-    SmallVector<Value> dims(rank, zero);
-    for (unsigned d : llvm::reverse(mma.rowDims)) {
-      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
-      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
-    }
-    return dims;
-  }
-
-  /// One warp's 16 x (8 x subtiles) outputs.
-  void warp(OpBuilder &b, ValueRange ivs) {
-    Value lane = ivs[2];
-    group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
-    pair = b.create<arith::MulIOp>(
-        loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
-    Value firstRow = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, ivs[0], index(b, 16)), group);
-    Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
-    // Rows past the end load the last row (and are not stored).
-    for (int64_t half = 0; half < 2; ++half) {
-      Value row = b.create<arith::AddIOp>(loc, firstRow, index(b, 8 * half));
-      fragmentRows.push_back(row);
-      loadRows.push_back(
-          rowIndices(b, b.create<arith::MinUIOp>(loc, row, lastRow)));
-    }
-    firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, 8 * subtiles));
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
-    SmallVector<Value> accs(subtiles, zeros);
-    auto loop = b.create<scf::ForOp>(
-        loc, zero, sizes[kDim], index(b, 16), accs,
-        [&](OpBuilder &fb, Location, Value k0, ValueRange partial) {
-          fb.create<scf::YieldOp>(loc, step(fb, k0, partial));
-        });
-    store(b, loop);
-  }
-
-  /// 16 steps of k: the A fragment, then each subtile's B and mma.sync.
-  SmallVector<Value> step(OpBuilder &b, Value k0, ValueRange partial) {
-    auto at = [&](int64_t offset) -> Value {
-      return b.create<arith::AddIOp>(
-          loc, b.create<arith::AddIOp>(loc, k0, pair), index(b, offset));
-    };
-    // A: rows (lane/4, +8) x columns (pair, +1) and +8.
-    auto loadX = [&](int64_t half, int64_t offset) {
-      SmallVector<Value> dims = loadRows[half];
-      dims[kDim] = at(offset);
-      return loadAt(b, loc, op, *mma.x, dims);
-    };
-    SmallVector<std::pair<Value, Value>> aHalves;
-    for (auto [half, column] : {std::pair{0, 0}, {1, 0}, {0, 8}, {1, 8}})
-      aHalves.push_back({loadX(half, column), loadX(half, column + 1)});
-    Value a = pack(b, aHalves);
-    SmallVector<Value> results;
-    for (int64_t t = 0; t < subtiles; ++t) {
-      // B: k (pair, +1) and +8 x column lane/4 of subtile t.
-      SmallVector<Value> dims(rank, zero);
-      dims[mma.nDim] = b.create<arith::AddIOp>(
-          loc, firstCol, b.create<arith::AddIOp>(loc, group, index(b, 8 * t)));
-      auto loadW = [&](int64_t offset) {
-        dims[kDim] = at(offset);
-        return loadAt(b, loc, op, *mma.w, dims);
-      };
-      SmallVector<std::pair<Value, Value>> bHalves;
-      for (int64_t offset : {0, 8})
-        bHalves.push_back({loadW(offset), loadW(offset + 1)});
-      results.push_back(b.create<nvgpu::MmaSyncOp>(
-          loc, a, pack(b, bHalves), partial[t], ArrayRef<int64_t>{16, 8, 16}));
-    }
-    return results;
-  }
-
-  /// C: rows (lane/4, +8) x columns (pair, +1) of each subtile, rows inside
-  /// only.
-  void store(OpBuilder &b, scf::ForOp loop) {
-    for (int64_t t = 0; t < subtiles; ++t)
-      for (int64_t half = 0; half < 2; ++half) {
-        Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
-                                               fragmentRows[half], rows);
-        b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
-          SmallVector<Value> dims = rowIndices(ib, fragmentRows[half]);
-          Value values = ib.create<vector::ExtractOp>(loc, loop.getResult(t),
-                                                      ArrayRef<int64_t>{half});
-          for (int64_t j = 0; j < 2; ++j) {
-            dims[mma.nDim] = ib.create<arith::AddIOp>(
-                loc, firstCol,
-                ib.create<arith::AddIOp>(loc, pair, index(ib, 8 * t + j)));
-            Value total =
-                ib.create<vector::ExtractOp>(loc, values, ArrayRef<int64_t>{j});
-            sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
-          }
-          ib.create<scf::YieldOp>(loc);
-        });
-      }
-  }
-
-  int64_t subtiles = 1;
-  // Per warp: lane / 4, 2 (lane % 4), its first column, its two fragment
-  // rows and the loop indices they load from.
-  Value group, pair, firstCol;
-  SmallVector<Value> fragmentRows;
-  SmallVector<SmallVector<Value>> loadRows;
-};
-
-/// Blocks of 8 warps for 64 x 64 outputs on tensor cores, with tiles of x
-/// and w (64 rows of each) staged in shared memory. Where both operands
-/// have k as their last index and rows 16-byte aligned, tiles of 32 steps
-/// of k are copied with cp.async into a ring of 4 stages (see pipeline());
-/// else tiles of 64 steps go through registers, the block's 256 threads
-/// loading 8 elements at a time (16-byte loads where aligned), the next
-/// tile's loads in flight while the warps run mma.sync on the current one.
-/// Warp v takes rows 32 (v / 4) + [0, 32) and columns 16 (v % 4) + [0, 16)
-/// of the block's: 2 x 2 m16n8k16 tiles, their fragments read from shared
-/// memory, whose rows are padded by 8 elements (a fragment's 32-bit reads
-/// fall in 32 different banks). Batch loops (attention's) are grid
-/// dimensions. Rows and columns past the end load the last one and are not
-/// stored; a dynamic k's last tile reads zeros of x. Needs the mapping's 256
-/// threads per block: the warps and lanes are the block's threads.
-class BlockMmaTiles : MmaKernel {
-public:
-  static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kWarps = 8,
-                           kThreads = kWarps * kWarp;
-  /// The asynchronous copies' pipeline: 4 stages of 32 steps of k.
-  static constexpr int64_t kStages = 4, kStageSteps = 32;
-
-  static bool fits(const MmaContraction &mma) {
-    return (ShapedType::isDynamic(mma.n) || mma.n % kCols == 0) &&
-           (ShapedType::isDynamic(mma.k) || mma.k % kSteps == 0);
-  }
-
-  BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                const MmaContraction &mma, ResultSink &sink, bool asyncCopies)
-      : MmaKernel(builder, loc, op, mma, sink) {
-    // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
-    // chunk's 8 steps of k are 8 consecutive elements of each operand and
-    // 16-byte aligned: both row-major with no offset, k their last index
-    // (not GPT-2's Conv1D weights [k, n]: on an H200 those cp.async
-    // faulted, misaligned), a static last extent divisible by 8.
-    async = asyncCopies && !ShapedType::isDynamic(mma.k) &&
-            mma.k % kStageSteps == 0;
-    for (OpOperand *operand : {mma.x, mma.w}) {
-      auto type = cast<MemRefType>(operand->get().getType());
-      auto last = dyn_cast<AffineDimExpr>(
-          op.getMatchingIndexingMap(operand).getResults().back());
-      async &= last && last.getPosition() == kDim &&
-               type.getLayout().isIdentity() &&
-               !ShapedType::isDynamic(type.getShape().back()) &&
-               type.getShape().back() % 8 == 0;
-    }
-    tileSteps = async ? kStageSteps : kSteps;
-    padded = tileSteps + 8;
-    stages = async ? kStages : 1;
-  }
-
-  void build(OpBuilder &builder) {
-    Value one = index(builder, 1);
-    auto blocks = [&](Value extent, int64_t tile) -> Value {
-      return builder.create<arith::DivUIOp>(
-          loc, builder.create<arith::AddIOp>(loc, extent, index(builder, tile - 1)),
-          index(builder, tile));
-    };
-    // The batch loops, then the tiles of rows and columns, the warps and
-    // their lanes.
-    SmallVector<Value> upper;
-    for (unsigned d : mma.batchDims)
-      upper.push_back(sizes[d]);
-    upper.append({blocks(rows, kRows), blocks(sizes[mma.nDim], kCols),
-                  index(builder, kWarps), index(builder, kWarp)});
-    builder.create<scf::ParallelOp>(
-        loc, SmallVector<Value>(upper.size(), zero), upper,
-        SmallVector<Value>(upper.size(), one),
-        [&](OpBuilder &b, Location, ValueRange ivs) {
-          ValueRange batchIvs = ivs.drop_back(4);
-          batch.assign(batchIvs.begin(), batchIvs.end());
-          block(b, ivs.take_back(4));
-        });
-  }
-
-private:
-  Value add(OpBuilder &b, Value x, int64_t v) {
-    return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
-  }
-
-  /// The loop indices of a row of the block's batch: its position in each
-  /// row loop, the batch's in each batch loop.
-  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
-    SmallVector<Value> dims = batchIndices();
-    for (unsigned d : llvm::reverse(mma.rowDims)) {
-      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
-      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
-    }
-    return dims;
-  }
-
-  /// Loop indices with the block's batch, 0 elsewhere.
-  SmallVector<Value> batchIndices() {
-    SmallVector<Value> dims(rank, zero);
-    for (auto [d, iv] : llvm::zip(mma.batchDims, batch))
-      dims[d] = iv;
-    return dims;
-  }
-
-  void block(OpBuilder &b, ValueRange ivs) {
-    Value warp = ivs[2], lane = ivs[3];
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    auto tileType = MemRefType::get({stages, kRows, padded}, b.getF16Type(),
-                                    MemRefLayoutAttrInterface(), workgroup);
-    sharedX = b.create<memref::AllocaOp>(loc, tileType);
-    sharedW = b.create<memref::AllocaOp>(loc, tileType);
-    // Row-major buffers with no offset are allocations' (256-byte aligned):
-    // 8 elements from a multiple of 8 load as one 16-byte vector.
-    for (OpOperand *operand : {mma.x, mma.w}) {
-      auto type = cast<MemRefType>(operand->get().getType());
-      if (type.getLayout().isIdentity())
-        b.create<memref::AssumeAlignmentOp>(loc, operand->get(), kVectorBytes);
-    }
-    firstRow = b.create<arith::MulIOp>(loc, ivs[0], index(b, kRows));
-    firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, kCols));
-    // The thread's part of a tile: chunks t (and t + 256) of 8 elements,
-    // row chunk / (steps / 8), column 8 (chunk % (steps / 8)), of x and of w.
-    Value thread = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, warp, index(b, kWarp)), lane);
-    Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
-    Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
-    chunks = kRows * tileSteps / 8 / kThreads;
-    Value perRow = index(b, tileSteps / 8);
-    for (int64_t c = 0; c < chunks; ++c) {
-      Value chunk = add(b, thread, c * kThreads);
-      Value row = b.create<arith::DivUIOp>(loc, chunk, perRow);
-      chunkRows.push_back(row);
-      chunkCols.push_back(b.create<arith::MulIOp>(
-          loc, b.create<arith::RemUIOp>(loc, chunk, perRow), index(b, 8)));
-      xRows.push_back(rowIndices(
-          b, b.create<arith::MinUIOp>(
-                 loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
-      // Columns past a dynamic n load the last column (and are not
-      // stored).
-      Value col = b.create<arith::AddIOp>(loc, firstCol, row);
-      if (ShapedType::isDynamic(mma.n))
-        col = b.create<arith::MinUIOp>(loc, col, lastCol);
-      wCols.push_back(col);
-    }
-    // The warp's place: rows 32 (v / 4), columns 16 (v % 4); the lane's in
-    // the fragments: lane / 4 and 2 (lane % 4).
-    warpRow = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, warp, index(b, 4)), index(b, 32));
-    warpCol = b.create<arith::MulIOp>(
-        loc, b.create<arith::RemUIOp>(loc, warp, index(b, 4)), index(b, 16));
-    group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
-    pair = b.create<arith::MulIOp>(
-        loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
-
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
-    if (async) {
-      store(b, pipeline(b, SmallVector<Value>(4, zeros)));
-      return;
-    }
-    SmallVector<Value> carried = loadTile(b, zero);
-    size_t loaded = carried.size();
-    carried.append(4, zeros);
-    // The last tile's first step: (k - 1) rounded down to 64.
-    Value lastTile = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::DivUIOp>(
-            loc, b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)),
-            index(b, kSteps)),
-        index(b, kSteps));
-    auto loop = b.create<scf::ForOp>(
-        loc, zero, sizes[kDim], index(b, kSteps), carried,
-        [&](OpBuilder &fb, Location, Value k0, ValueRange values) {
-          storeTile(fb, values.take_front(loaded));
-          fb.create<gpu::BarrierOp>(loc);
-          // The next tile's loads (the last tile again at the end: no
-          // branch, and within bounds).
-          SmallVector<Value> next = loadTile(
-              fb, fb.create<arith::MinUIOp>(loc, add(fb, k0, kSteps), lastTile));
-          SmallVector<Value> accs(values.drop_front(loaded));
-          for (int64_t kk = 0; kk < kSteps; kk += 16)
-            steps(fb, zero, kk, accs);
-          fb.create<gpu::BarrierOp>(loc);
-          next.append(accs);
-          fb.create<scf::YieldOp>(loc, next);
-        });
-    store(b, loop.getResults().drop_front(loaded));
-  }
-
-  /// The asynchronous pipeline: tile i + 3's copies are issued while the
-  /// warps run tile i, each tile a group of copies; a thread waits until at
-  /// most 2 groups of its own are in flight (tile i's has landed), then the
-  /// barrier makes every thread's copies visible and tells that tile i - 1
-  /// (whose stage tile i + 3 takes) is done. Past the last tile the copies
-  /// repeat it (a group per iteration all the same). The accumulators at
-  /// the end.
-  SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
-    int64_t tiles = mma.k / tileSteps;
-    Value last = index(b, tiles - 1);
-    Value token;
-    for (int64_t t = 0; t + 1 < stages; ++t)
-      token = copyTile(b, index(b, std::min(t, tiles - 1)), index(b, t));
-    accs.push_back(token);
-    auto loop = b.create<scf::ForOp>(
-        loc, zero, index(b, tiles), index(b, 1), accs,
-        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
-          fb.create<nvgpu::DeviceAsyncWaitOp>(
-              loc, carried.back(), fb.getI32IntegerAttr(stages - 2));
-          fb.create<gpu::BarrierOp>(loc);
-          Value ahead = add(fb, tile, stages - 1);
-          Value next = copyTile(
-              fb, fb.create<arith::MinUIOp>(loc, ahead, last),
-              fb.create<arith::RemUIOp>(loc, ahead, index(fb, stages)));
-          Value stage = fb.create<arith::RemUIOp>(loc, tile, index(fb, stages));
-          SmallVector<Value> results(carried.drop_back());
-          for (int64_t kk = 0; kk < tileSteps; kk += 16)
-            steps(fb, stage, kk, results);
-          results.push_back(next);
-          fb.create<scf::YieldOp>(loc, results);
-        });
-    b.create<nvgpu::DeviceAsyncWaitOp>(loc, loop.getResults().back(),
-                                       b.getI32IntegerAttr(0));
-    return SmallVector<Value>(loop.getResults().drop_back());
-  }
-
-  /// Copies tile `tile` of x and w into stage `stage`: one group, its token.
-  Value copyTile(OpBuilder &b, Value tile, Value stage) {
-    Value k0 = b.create<arith::MulIOp>(loc, tile, index(b, tileSteps));
-    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-    SmallVector<Value> tokens;
-    for (int64_t c = 0; c < chunks; ++c) {
-      Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
-      SmallVector<Value> xDims = xRows[c], wDims = batchIndices();
-      xDims[kDim] = k;
-      wDims[mma.nDim] = wCols[c];
-      wDims[kDim] = k;
-      for (auto [operand, dims, tileBuffer] :
-           {std::tuple{mma.x, xDims, sharedX}, {mma.w, wDims, sharedW}})
-        tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
-            loc, tokenType, tileBuffer,
-            ValueRange{stage, chunkRows[c], chunkCols[c]}, operand->get(),
-            indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
-            /*srcElements=*/Value(), b.getUnitAttr()));
-    }
-    return b.create<nvgpu::DeviceAsyncCreateGroupOp>(loc, tokenType, tokens);
-  }
-
-  /// The thread's elements of the tile at k0: 8 of x and 8 of w per chunk.
-  /// Past a dynamic k: x's are 0, w's those of the last step (finite).
-  SmallVector<Value> loadTile(OpBuilder &b, Value k0) {
-    SmallVector<Value> values;
-    bool tail = ShapedType::isDynamic(mma.k);
-    Value lastStep =
-        tail ? b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)) : Value();
-    Value zeroHalf =
-        tail ? b.create<arith::ConstantOp>(loc, b.getF16FloatAttr(0.0f))
-             : Value();
-    for (int64_t c = 0; c < chunks; ++c) {
-      Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
-      SmallVector<Value> steps, inside;
-      for (int64_t e = 0; e < 8; ++e) {
-        Value step = add(b, k, e);
-        if (tail) {
-          inside.push_back(b.create<arith::CmpIOp>(
-              loc, arith::CmpIPredicate::ult, step, sizes[kDim]));
-          step = b.create<arith::MinUIOp>(loc, step, lastStep);
-        }
-        steps.push_back(step);
-      }
-      for (int64_t e = 0; e < 8; ++e) {
-        SmallVector<Value> dims = xRows[c];
-        dims[kDim] = steps[e];
-        Value value = loadAt(b, loc, op, *mma.x, dims);
-        if (tail)
-          value = b.create<arith::SelectOp>(loc, inside[e], value, zeroHalf);
-        values.push_back(value);
-      }
-      for (int64_t e = 0; e < 8; ++e) {
-        SmallVector<Value> dims = batchIndices();
-        dims[mma.nDim] = wCols[c];
-        dims[kDim] = steps[e];
-        values.push_back(loadAt(b, loc, op, *mma.w, dims));
-      }
-    }
-    return values;
-  }
-
-  void storeTile(OpBuilder &b, ValueRange values) {
-    for (int64_t c = 0; c < chunks; ++c)
-      for (int64_t e = 0; e < 16; ++e) {
-        Value tile = e < 8 ? sharedX : sharedW;
-        b.create<memref::StoreOp>(
-            loc, values[c * 16 + e], tile,
-            ValueRange{zero, chunkRows[c], add(b, chunkCols[c], e % 8)});
-      }
-  }
-
-  /// 16 steps of k from kk in the tile of stage `stage`: the warp's 2 A
-  /// and 2 B fragments, then the 4 mma.sync.
-  void steps(OpBuilder &b, Value stage, int64_t kk,
-             SmallVectorImpl<Value> &accs) {
-    Value column = add(b, pair, kk);
-    auto halves = [&](Value tile, Value row, int64_t offset) {
-      Value at = add(b, column, offset);
-      return std::pair<Value, Value>{
-          b.create<memref::LoadOp>(loc, tile, ValueRange{stage, row, at}),
-          b.create<memref::LoadOp>(loc, tile,
-                                   ValueRange{stage, row, add(b, at, 1)})};
-    };
-    SmallVector<Value> as, bs;
-    for (int64_t m = 0; m < 2; ++m) {
-      // A: rows (lane/4, +8) x columns (pair, +1) and +8.
-      Value row = b.create<arith::AddIOp>(loc, add(b, warpRow, 16 * m), group);
-      Value below = add(b, row, 8);
-      as.push_back(pack(b, {halves(sharedX, row, 0), halves(sharedX, below, 0),
-                            halves(sharedX, row, 8), halves(sharedX, below, 8)}));
-    }
-    for (int64_t n = 0; n < 2; ++n) {
-      // B: k (pair, +1) and +8 x column lane/4.
-      Value col = b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), group);
-      bs.push_back(pack(b, {halves(sharedW, col, 0), halves(sharedW, col, 8)}));
-    }
-    for (int64_t m = 0; m < 2; ++m)
-      for (int64_t n = 0; n < 2; ++n)
-        accs[m * 2 + n] = b.create<nvgpu::MmaSyncOp>(
-            loc, as[m], bs[n], accs[m * 2 + n], ArrayRef<int64_t>{16, 8, 16});
-  }
-
-  /// C: rows (lane/4, +8) x columns (pair, +1) of each tile, rows inside
-  /// only.
-  void store(OpBuilder &b, ValueRange accs) {
-    Value colBase = b.create<arith::AddIOp>(loc, firstCol, warpCol);
-    for (int64_t m = 0; m < 2; ++m)
-      for (int64_t half = 0; half < 2; ++half) {
-        Value row = b.create<arith::AddIOp>(
-            loc, b.create<arith::AddIOp>(loc, firstRow, warpRow),
-            add(b, group, 16 * m + 8 * half));
-        Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
-                                               row, rows);
-        b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
-          SmallVector<Value> dims = rowIndices(ib, row);
-          for (int64_t n = 0; n < 2; ++n) {
-            Value values = ib.create<vector::ExtractOp>(
-                loc, accs[m * 2 + n], ArrayRef<int64_t>{half});
-            for (int64_t j = 0; j < 2; ++j) {
-              Value col = ib.create<arith::AddIOp>(
-                  loc, colBase, add(ib, pair, 8 * n + j));
-              dims[mma.nDim] = col;
-              Value total = ib.create<vector::ExtractOp>(
-                  loc, values, ArrayRef<int64_t>{j});
-              if (!ShapedType::isDynamic(mma.n)) {
-                sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
-                continue;
-              }
-              Value within = ib.create<arith::CmpIOp>(
-                  loc, arith::CmpIPredicate::ult, col, sizes[mma.nDim]);
-              ib.create<scf::IfOp>(loc, within, [&](OpBuilder &cb, Location) {
-                sink.emit(cb, loc, total, ArrayRef<Value>(dims).drop_back());
-                cb.create<scf::YieldOp>(loc);
-              });
-            }
-          }
-          ib.create<scf::YieldOp>(loc);
-        });
-      }
-  }
-
-  SmallVector<Value> batch;
-  Value sharedX, sharedW, firstRow, firstCol;
-  // Asynchronous copies or loads through registers; the tile's steps of k,
-  // its rows' padded length, the stages and the thread's chunks per tile.
-  bool async = false;
-  int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, chunks = 2;
-  // The thread's chunks of a tile: their rows and columns in the tile, the
-  // loop indices of x's row and w's column.
-  SmallVector<Value> chunkRows, chunkCols, wCols;
-  SmallVector<SmallVector<Value>> xRows;
-  // The warp's first row and column in the block; lane / 4, 2 (lane % 4).
-  Value warpRow, warpCol, group, pair;
-};
-
-void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                         const MmaContraction &mma, ResultSink &sink,
-                         bool asyncCopies) {
-  if (BlockMmaTiles::fits(mma))
-    BlockMmaTiles(builder, loc, op, mma, sink, asyncCopies).build(builder);
-  else
-    MmaTiles(builder, loc, op, mma, sink).build(builder);
 }
 
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,

@@ -95,14 +95,13 @@ public:
     for (int axes = 1; axes < 8; ++axes) {
       ncclUniqueId id = {};
       if (control->groupRank(axes) == 0)
-        if (ncclResult_t result = nccl->getUniqueId(&id);
-            result != ncclSuccess)
+        if (ncclResult_t result = nccl->getUniqueId(&id); result != ncclSuccess)
           return Status::error(std::string("ncclGetUniqueId: ") +
                                nccl->getErrorString(result));
       control->groupBroadcast(&id, sizeof(id), axes, 0);
-      if (ncclResult_t result = nccl->commInitRank(
-              &groups[axes], int(control->groupSize(axes)), id,
-              int(control->groupRank(axes)));
+      if (ncclResult_t result =
+              nccl->commInitRank(&groups[axes], int(control->groupSize(axes)),
+                                 id, int(control->groupRank(axes)));
           result != ncclSuccess)
         return Status::error(std::string("ncclCommInitRank: ") +
                              nccl->getErrorString(result));
@@ -123,8 +122,8 @@ public:
     bytesMoved += 2 * (members - 1) * count * dtypeSize(dtype) / members;
   }
 
-  void allGather(const void *input, void *output, int64_t outer,
-                 int64_t chunk, DType dtype, int axes) override {
+  void allGather(const void *input, void *output, int64_t outer, int64_t chunk,
+                 DType dtype, int axes) override {
     int64_t members = control->groupSize(axes);
     size_t element = dtypeSize(dtype);
     bytesMoved += (members - 1) * outer * chunk * element;
@@ -145,9 +144,9 @@ public:
     auto to = reinterpret_cast<CUdeviceptr>(output);
     for (int64_t m = 0; m < members; ++m)
       for (int64_t o = 0; o < outer; ++o)
-        checkCuda(driver.memcpyAsync(
-            to + (o * members + m) * row, gathered + (m * outer + o) * row,
-            row, stream));
+        checkCuda(driver.memcpyAsync(to + (o * members + m) * row,
+                                     gathered + (m * outer + o) * row, row,
+                                     stream));
     checkCuda(driver.memFreeAsync(gathered, stream));
   }
 
@@ -203,9 +202,9 @@ private:
   }
   void checkCuda(CUresult result) {
     if (result != CUDA_SUCCESS) {
-      std::fprintf(stderr, "llmrt: rank %lld: %s\n",
-                   static_cast<long long>(worldRank),
-                   driver.check(result, "NCCL's staging copy").message().c_str());
+      std::fprintf(
+          stderr, "llmrt: rank %lld: %s\n", static_cast<long long>(worldRank),
+          driver.check(result, "NCCL's staging copy").message().c_str());
       abortAll(1);
     }
   }
@@ -222,8 +221,8 @@ private:
 Status createNcclCommunicator(std::unique_ptr<Communicator> control,
                               const CudaDriver &driver, CUstream stream,
                               std::unique_ptr<Communicator> &out) {
-  auto communicator = std::make_unique<NcclCommunicator>(std::move(control),
-                                                         driver, stream);
+  auto communicator =
+      std::make_unique<NcclCommunicator>(std::move(control), driver, stream);
   if (Status status = communicator->init(); !status.ok())
     return status;
   out = std::move(communicator);

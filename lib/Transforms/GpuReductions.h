@@ -1,0 +1,110 @@
+//===- GpuReductions.h - Shared by the GPU reduction rewrites ---*- C++ -*-===//
+//
+// What llmc-gpu-warp-reductions' two halves share: the reductions it takes,
+// where their totals go (GpuWarpReductions.cpp), and the contractions that
+// run on tensor cores (GpuTensorCores.cpp). Internal to lib/Transforms.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_LIB_TRANSFORMS_GPUREDUCTIONS_H
+#define LLMC_LIB_TRANSFORMS_GPUREDUCTIONS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace llmc::gpu {
+
+using mlir::ArrayRef;
+using mlir::Location;
+using mlir::OpBuilder;
+using mlir::Operation;
+using mlir::OpOperand;
+using mlir::SmallVector;
+using mlir::Value;
+namespace linalg = mlir::linalg;
+
+constexpr int64_t kWarp = 32;
+/// Bytes a lane loads at once where it can: NVPTX's widest load.
+constexpr int64_t kVectorBytes = 16;
+
+/// The op that folds the body's value into the output, when the body is
+/// `out <combiner> f(inputs)` with the output used nowhere else.
+Operation *combinerOf(linalg::GenericOp op);
+
+/// Whether `op` is a reduction the pass rewrites: buffers, one output of a
+/// 16- or 32-bit float, the last loop its only reduction.
+bool isWarpReduction(linalg::GenericOp op);
+
+/// The indices of `op`'s operand `operand` at loop indices `dims`.
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+                             OpOperand &operand, mlir::ValueRange dims);
+
+/// The element of `op`'s operand `operand` at loop indices `dims` (the
+/// operand itself when it is a scalar).
+Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+             OpOperand &operand, mlir::ValueRange dims);
+
+/// The loop extents of `op`, as index values.
+SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op);
+
+/// Where a reduction's totals go: combined with the output's start (the
+/// folded fill's value, or what the output holds) and stored, or through
+/// the fused consumer's body into its outputs. `outer`: the parallel loop
+/// indices of one output element.
+struct ResultSink {
+  linalg::GenericOp op;
+  Operation *combiner;
+  linalg::FillOp fill;
+  linalg::GenericOp consumer;
+  /// A consumer over the reduction's loops (broadcastConsumer): it runs in
+  /// every lane instead; `storeTotal`: the output is read elsewhere too.
+  linalg::GenericOp broadcast;
+  bool storeTotal = true;
+
+  /// Combines `total` with the output's start and stores it (or runs the
+  /// fused consumer on it) at the output element of parallel indices
+  /// `outer`.
+  void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer);
+};
+
+/// Rows from which a contraction runs on tensor cores: fewer (a decode
+/// step's rows) stay with a warp per output, which reads the weights with
+/// 16-byte loads and wastes no tensor-core rows. Attention's (batched)
+/// contractions from 16: a decode step's 8 query heads of a group would
+/// make a grid of a few blocks, each stepping through all the keys.
+constexpr int64_t kMmaMinRows = 8, kBatchedMmaMinRows = 16;
+
+/// A contraction y[batch, rows, n] += x[batch, rows, k] * w[batch, n, k]
+/// of f16 operands into f32, the shape `mma.sync.m16n8k16` takes: a
+/// projection (no batch loops, w a weight [n, k]) or attention's scores
+/// (batch: sequence and key-value head, rows: the group's query heads and
+/// the queries, n: the keys, w the cache's keys). k is the last loop and
+/// x's last, contiguous index.
+struct MmaContraction {
+  OpOperand *x = nullptr, *w = nullptr;
+  unsigned nDim = 0;
+  SmallVector<unsigned> rowDims;   // the loops only x uses, in order
+  SmallVector<unsigned> batchDims; // the parallel loops both use
+  int64_t n = 0, k = 0;            // n may be dynamic
+};
+
+/// The contraction `op` is, when it can run on tensor cores.
+std::optional<MmaContraction> matchMma(linalg::GenericOp op);
+
+/// The row count of `mma` (the product of its row loops' extents).
+Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
+               ArrayRef<Value> sizes);
+
+/// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
+/// shared memory where 64 divides n and k (or they are dynamic), with
+/// cp.async where `asyncCopies` and the operands allow; else warps of
+/// 16 x 16 outputs.
+void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
+                         const MmaContraction &mma, ResultSink &sink,
+                         bool asyncCopies);
+
+} // namespace llmc::gpu
+
+#endif // LLMC_LIB_TRANSFORMS_GPUREDUCTIONS_H
