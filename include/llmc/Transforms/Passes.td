@@ -227,7 +227,8 @@ def GpuPrepareLaunches
     host memref.store a gpu.memcpy out of one. A memref.get_global used by a
     kernel is cloned into it, so `gpu-kernel-outlining` copies the global
     into the kernel module (device memory) instead of passing a host
-    address.
+    address. A memref.alloca in the workgroup address space inside a launch
+    (a block's shared memory) becomes a workgroup attribution of the launch.
 
     ```
     %v = memref.load %m[%i] : memref<?xi64>
@@ -248,7 +249,9 @@ def GpuMergeKernelModules
     `gpu-kernel-outlining` makes one gpu.module per kernel. One module per
     program compiles to one PTX file and one cubin, which the runtime loads
     once: the kernels move into `@llmc_kernels` (globals they share are
-    kept once) and every gpu.launch_func is redirected there.
+    kept once) and every gpu.launch_func is redirected there. Workgroup
+    attributions get `llvm.align = 16` (16-byte shared-memory stores and
+    cp.async destinations).
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
