@@ -37,6 +37,10 @@ Operation *combinerOf(linalg::GenericOp op);
 /// 16- or 32-bit float, the last loop its only reduction.
 bool isWarpReduction(linalg::GenericOp op);
 
+/// Whether `operand`'s last (innermost) index is loop `loop` of `op`: the
+/// loop's consecutive iterations read neighbouring elements of a row.
+bool lastIndexIs(linalg::GenericOp op, OpOperand &operand, unsigned loop);
+
 /// The indices of `op`'s operand `operand` at loop indices `dims`.
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
                              OpOperand &operand, mlir::ValueRange dims);

@@ -56,6 +56,32 @@ protected:
   Value pack(OpBuilder &b, ArrayRef<std::pair<Value, Value>> halves) {
     return packFragment(b, loc, halves);
   }
+  /// A zero m16n8 accumulator fragment.
+  Value zeroAccumulator(OpBuilder &b) {
+    auto type = VectorType::get({2, 2}, b.getF32Type());
+    return b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0f)));
+  }
+
+  /// Loop indices with the block's batch (none without batch loops), 0
+  /// elsewhere.
+  SmallVector<Value> batchIndices() {
+    SmallVector<Value> dims(rank, zero);
+    for (auto [d, iv] : llvm::zip(mma.batchDims, batch))
+      dims[d] = iv;
+    return dims;
+  }
+
+  /// The loop indices of a row of the batch: its position in each row loop,
+  /// the batch's in each batch loop.
+  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
+    SmallVector<Value> dims = batchIndices();
+    for (unsigned d : llvm::reverse(mma.rowDims)) {
+      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
+      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
+    }
+    return dims;
+  }
 
   Location loc;
   linalg::GenericOp op;
@@ -63,6 +89,8 @@ protected:
   ResultSink &sink;
   unsigned rank, kDim;
   SmallVector<Value> sizes;
+  /// The batch loops' indices of the kernel's tile (BlockMmaTiles).
+  SmallVector<Value> batch;
   Value rows, zero;
 };
 
@@ -97,16 +125,6 @@ public:
   }
 
 private:
-  /// The loop indices of a row: its position in each row loop.
-  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
-    SmallVector<Value> dims(rank, zero);
-    for (unsigned d : llvm::reverse(mma.rowDims)) {
-      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
-      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
-    }
-    return dims;
-  }
-
   /// One warp's 16 x (8 x subtiles) outputs.
   void warp(OpBuilder &b, ValueRange ivs) {
     Value lane = ivs[2];
@@ -124,10 +142,7 @@ private:
           rowIndices(b, b.create<arith::MinUIOp>(loc, row, lastRow)));
     }
     firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, 8 * subtiles));
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
-    SmallVector<Value> accs(subtiles, zeros);
+    SmallVector<Value> accs(subtiles, zeroAccumulator(b));
     auto loop = b.create<scf::ForOp>(
         loc, zero, sizes[kDim], index(b, 16), accs,
         [&](OpBuilder &fb, Location, Value k0, ValueRange partial) {
@@ -241,9 +256,7 @@ public:
             mma.k % kStageSteps == 0;
     for (OpOperand *operand : {mma.x, mma.w}) {
       auto type = cast<MemRefType>(operand->get().getType());
-      auto last = dyn_cast<AffineDimExpr>(
-          op.getMatchingIndexingMap(operand).getResults().back());
-      async &= last && last.getPosition() == kDim &&
+      async &= lastIndexIs(op, *operand, kDim) &&
                type.getLayout().isIdentity() &&
                !ShapedType::isDynamic(type.getShape().back()) &&
                type.getShape().back() % 8 == 0;
@@ -281,25 +294,6 @@ public:
 private:
   Value add(OpBuilder &b, Value x, int64_t v) {
     return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
-  }
-
-  /// The loop indices of a row of the block's batch: its position in each
-  /// row loop, the batch's in each batch loop.
-  SmallVector<Value> rowIndices(OpBuilder &b, Value row) {
-    SmallVector<Value> dims = batchIndices();
-    for (unsigned d : llvm::reverse(mma.rowDims)) {
-      dims[d] = b.create<arith::RemUIOp>(loc, row, sizes[d]);
-      row = b.create<arith::DivUIOp>(loc, row, sizes[d]);
-    }
-    return dims;
-  }
-
-  /// Loop indices with the block's batch, 0 elsewhere.
-  SmallVector<Value> batchIndices() {
-    SmallVector<Value> dims(rank, zero);
-    for (auto [d, iv] : llvm::zip(mma.batchDims, batch))
-      dims[d] = iv;
-    return dims;
   }
 
   void block(OpBuilder &b, ValueRange ivs) {
@@ -353,9 +347,7 @@ private:
     pair = b.create<arith::MulIOp>(
         loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
 
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f)));
+    Value zeros = zeroAccumulator(b);
     if (async) {
       store(b, pipeline(b, SmallVector<Value>(4, zeros)));
       return;
@@ -569,7 +561,6 @@ private:
       }
   }
 
-  SmallVector<Value> batch;
   Value sharedX, sharedW, firstRow, firstCol;
   // Asynchronous copies or loads through registers; the tile's steps of k,
   // its rows' padded length, the stages and the thread's chunks per tile.
@@ -642,15 +633,14 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   }
   if (!mma.w)
     return std::nullopt;
-  // x: its last index k, contiguous; w: k last too (w[n, k]) unless it is
-  // a weight [k, n] of two indices.
+  // x: its last index k, contiguous (w may be [n, k] or [k, n]: the tiles
+  // load by index).
   AffineMap xMap = op.getMatchingIndexingMap(mma.x);
   AffineMap wMap = op.getMatchingIndexingMap(mma.w);
   auto xType = cast<MemRefType>(mma.x->get().getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  auto xLast = dyn_cast<AffineDimExpr>(xMap.getResults().back());
-  if (!xLast || xLast.getPosition() != kDim ||
+  if (!lastIndexIs(op, *mma.x, kDim) ||
       failed(getStridesAndOffset(xType, strides, offset)) ||
       strides.back() != 1)
     return std::nullopt;

@@ -54,6 +54,12 @@ bool isWarpReduction(linalg::GenericOp op) {
          combinerOf(op) != nullptr;
 }
 
+bool lastIndexIs(linalg::GenericOp op, OpOperand &operand, unsigned loop) {
+  auto last = dyn_cast<AffineDimExpr>(
+      op.getMatchingIndexingMap(&operand).getResults().back());
+  return last && last.getPosition() == loop;
+}
+
 /// The element of `op`'s operand `operand` at loop indices `dims`.
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
                              OpOperand &operand, ValueRange dims) {
@@ -131,8 +137,7 @@ int64_t elementsPerStep(linalg::GenericOp op, SmallVectorImpl<Value> &aligned) {
       continue;
     SmallVector<int64_t> strides;
     int64_t offset;
-    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    if (!last || last.getPosition() != k ||
+    if (!lastIndexIs(op, *input, k) ||
         failed(getStridesAndOffset(type, strides, offset)) ||
         strides.back() != 1)
       return 1;
@@ -772,12 +777,10 @@ constexpr int64_t kThreadOutputs = 32768;
 bool threadsReadContiguously(linalg::GenericOp op) {
   unsigned inner = op.getNumLoops() - 2;
   for (OpOperand &operand : op->getOpOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(&operand);
     if (!isa<MemRefType>(operand.get().getType()) ||
-        !map.isFunctionOfDim(inner))
+        !op.getMatchingIndexingMap(&operand).isFunctionOfDim(inner))
       continue;
-    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    if (!last || last.getPosition() != inner)
+    if (!lastIndexIs(op, operand, inner))
       return false;
   }
   return true;
