@@ -151,11 +151,9 @@ TEST(NcclCommunicator, AllReduceOnTheStream) {
   CUstream stream = nullptr;
   ASSERT_EQ(driver->streamCreate(&stream, CU_STREAM_NON_BLOCKING),
             CUDA_SUCCESS);
-  std::unique_ptr<Communicator> control;
-  ASSERT_TRUE(createMpiCommunicator(meshForWorld(), control).ok());
   std::unique_ptr<Communicator> nccl;
-  Status status =
-      createNcclCommunicator(std::move(control), *driver, stream, nccl);
+  ASSERT_TRUE(createMpiCommunicator(meshForWorld(), nccl).ok());
+  Status status = useNccl(nccl, *driver, stream);
   ASSERT_TRUE(status.ok()) << status.message();
   CUdeviceptr value = 0;
   ASSERT_EQ(driver->memAlloc(&value, sizeof(float)), CUDA_SUCCESS);

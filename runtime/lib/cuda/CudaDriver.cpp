@@ -70,6 +70,7 @@ Status CudaDriver::load(const CudaDriver *&out) {
             missing);
     resolve(lib, "cuMemcpyAsync", driver.memcpyAsync, missing);
     resolve(lib, "cuMemsetD8Async", driver.memsetD8Async, missing);
+    resolve(lib, "cuMemcpy2DAsync_v2", driver.memcpy2DAsync, missing);
     if (!missing.empty()) {
       status = Status::error("libcuda.so.1 has no " + missing +
                              ": the NVIDIA driver is too old");

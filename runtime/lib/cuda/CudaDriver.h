@@ -57,6 +57,7 @@ struct CudaDriver {
   CUresult (*memPoolSetAttribute)(CUmemoryPool, CUmemPool_attribute, void *);
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*memsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
+  CUresult (*memcpy2DAsync)(const CUDA_MEMCPY2D *, CUstream);
 
   /// Opens libcuda.so.1 once per process and initializes the driver; the
   /// error says whether the driver is missing or failed to start.

@@ -382,12 +382,9 @@ Status CudaExecutable::load(const Manifest &manifest,
       return Status::error(executable->code.file() +
                            ": the program communicates but the artifact runs "
                            "on one rank");
-    std::unique_ptr<Communicator> nccl;
-    if (Status status = createNcclCommunicator(
-            std::move(*communicator), *api, executable->stream, nccl);
+    if (Status status = useNccl(*communicator, *api, executable->stream);
         !status.ok())
       return status;
-    *communicator = std::move(nccl);
     (*communicator)->fillTable(static_cast<void **>(collectives));
   }
   void *gpu = nullptr;

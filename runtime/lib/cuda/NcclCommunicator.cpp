@@ -133,7 +133,7 @@ public:
       return;
     }
     // [members, outer, chunk] -> [outer, members * chunk], on the device:
-    // a row of a member at a time (outer is a step's rows).
+    // one strided copy per member.
     size_t bytes = size_t(members * outer * chunk) * element;
     CUdeviceptr gathered = 0;
     checkCuda(driver.memAllocAsync(&gathered, bytes, stream));
@@ -141,12 +141,17 @@ public:
                           size_t(outer * chunk), ncclType(dtype), groups[axes],
                           cudaStream()));
     size_t row = size_t(chunk) * element;
-    auto to = reinterpret_cast<CUdeviceptr>(output);
-    for (int64_t m = 0; m < members; ++m)
-      for (int64_t o = 0; o < outer; ++o)
-        checkCuda(driver.memcpyAsync(to + (o * members + m) * row,
-                                     gathered + (m * outer + o) * row, row,
-                                     stream));
+    for (int64_t m = 0; m < members; ++m) {
+      CUDA_MEMCPY2D copy = {};
+      copy.srcMemoryType = copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+      copy.srcDevice = gathered + m * outer * row;
+      copy.srcPitch = row;
+      copy.dstDevice = reinterpret_cast<CUdeviceptr>(output) + m * row;
+      copy.dstPitch = members * row;
+      copy.WidthInBytes = row;
+      copy.Height = size_t(outer);
+      checkCuda(driver.memcpy2DAsync(&copy, stream));
+    }
     checkCuda(driver.memFreeAsync(gathered, stream));
   }
 
@@ -183,6 +188,9 @@ public:
     return control->groupSize(axes);
   }
   bool allAgree(bool ok) override { return control->allAgree(ok); }
+
+  /// The control plane back, for a communicator that could not start.
+  std::unique_ptr<Communicator> releaseControl() { return std::move(control); }
   [[noreturn]] void abortAll(int code) override { control->abortAll(code); }
 
 private:
@@ -218,15 +226,16 @@ private:
 
 } // namespace
 
-Status createNcclCommunicator(std::unique_ptr<Communicator> control,
-                              const CudaDriver &driver, CUstream stream,
-                              std::unique_ptr<Communicator> &out) {
-  auto communicator =
-      std::make_unique<NcclCommunicator>(std::move(control), driver, stream);
-  if (Status status = communicator->init(); !status.ok())
-    return status;
-  out = std::move(communicator);
-  return {};
+Status useNccl(std::unique_ptr<Communicator> &communicator,
+               const CudaDriver &driver, CUstream stream) {
+  auto nccl = std::make_unique<NcclCommunicator>(std::move(communicator),
+                                                 driver, stream);
+  Status status = nccl->init();
+  if (status.ok())
+    communicator = std::move(nccl);
+  else
+    communicator = nccl->releaseControl();
+  return status;
 }
 
 } // namespace llmrt

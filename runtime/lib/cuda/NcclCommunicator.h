@@ -14,15 +14,15 @@
 
 namespace llmrt {
 
-/// NCCL for the data plane (device buffers, enqueued on `stream`, the
-/// executable's, so they follow its kernels and precede the next ones
-/// without a wait), `control` (MPI) for the rest and for sharing each
-/// mesh-axis group's NCCL unique id. The current context must be the
-/// rank's device's. Fails with one line when libnccl.so.2 cannot be opened
-/// or NCCL cannot start.
-Status createNcclCommunicator(std::unique_ptr<Communicator> control,
-                              const CudaDriver &driver, CUstream stream,
-                              std::unique_ptr<Communicator> &out);
+/// Replaces `communicator` (MPI) with NCCL for the data plane (device
+/// buffers, enqueued on `stream`, the executable's, so they follow its
+/// kernels and precede the next ones without a wait), the MPI communicator
+/// kept inside for the rest and for sharing each mesh-axis group's NCCL
+/// unique id. The current context must be the rank's device's. Fails with
+/// one line when libnccl.so.2 cannot be opened or NCCL cannot start, leaving
+/// `communicator` as it was (the ranks still agree on the failure).
+Status useNccl(std::unique_ptr<Communicator> &communicator,
+               const CudaDriver &driver, CUstream stream);
 
 } // namespace llmrt
 

@@ -186,6 +186,18 @@ CUresult cuMemcpyAsync(CUdeviceptr to, CUdeviceptr from, size_t bytes,
                        CUstream) {
   return gpu().copy(to, from, bytes);
 }
+CUresult cuMemcpy2DAsync(const CUDA_MEMCPY2D *copy, CUstream) {
+  Device &device = gpu();
+  ++device.copies;
+  for (size_t row = 0; row < copy->Height; ++row)
+    std::memcpy(
+        static_cast<char *>(device.access(copy->dstDevice)) +
+            copy->dstXInBytes + (copy->dstY + row) * copy->dstPitch,
+        static_cast<char *>(device.access(copy->srcDevice)) +
+            copy->srcXInBytes + (copy->srcY + row) * copy->srcPitch,
+        copy->WidthInBytes);
+  return CUDA_SUCCESS;
+}
 CUresult cuMemsetD8Async(CUdeviceptr p, unsigned char value, size_t bytes,
                          CUstream) {
   std::memset(gpu().access(p), value, bytes);
