@@ -17,7 +17,8 @@ std 0.02; norm weights 1), then in one invocation measures
     and an 8192^3 f16 matrix product through PyTorch;
   - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
     (llmc-run --warmup --timings), its per-kernel profile
-    (LLMRT_CUDA_PROFILE), and the logits of the prompt (--logits-out);
+    (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
+    (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
     prefill and greedy decode, timed with synchronization;
   - with --baseline, the artifacts another compiler made (prepare BDIR with
@@ -185,6 +186,8 @@ def run(out, prompt_len, new_tokens, baseline=None):
                                               new_tokens)
         *_, profile = llmc_run(out, artifact, prompt, 8,
                                {"LLMRT_CUDA_PROFILE": "1"})
+        *_, steps_profile = llmc_run(out, artifact, prompt, new_tokens,
+                                     {"LLMRT_CUDA_PROFILE": "steps"})
         llmc_run(out, artifact, prompt, 2, extra=("--logits-out", logits_path))
     except RuntimeError as error:
         sys.exit(str(error))
@@ -207,6 +210,9 @@ def run(out, prompt_len, new_tokens, baseline=None):
 
     steps = new_tokens - 1
     print(profile.strip())
+    print("without an event per launch:")
+    print("\n".join(line for line in steps_profile.splitlines()
+                    if line.startswith("llmrt steps")))
     print(f"\nGPU: {name} (sm_{major}{minor}); copy {bandwidth:.0f} GB/s, "
           f"f16 matmul {peak:.0f} TFLOP/s (PyTorch, this run)")
     print(f"model: Llama-shaped, {params / 1e9:.2f}B parameters, f16, "

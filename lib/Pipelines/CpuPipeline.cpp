@@ -129,6 +129,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "async-copies",
       llvm::cl::desc("GEMM tiles into shared memory with cp.async"),
       llvm::cl::init(true)};
+  Option<bool> dependentLaunches{
+      *this, "dependent-launches",
+      llvm::cl::desc("sm_90: kernels launch while the one before finishes"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -138,7 +142,8 @@ void registerPipelines() {
       "linalg on tensors to host code in the LLVM dialect and PTX kernels",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         buildGpuCodegenPipeline(
-            pm, {options.chip, options.toolkit, options.asyncCopies});
+            pm, {options.chip, options.toolkit, options.asyncCopies,
+                 options.dependentLaunches});
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",

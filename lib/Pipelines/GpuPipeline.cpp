@@ -44,6 +44,8 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   pm.addNestedPass<func::FuncOp>(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGpuMergeKernelModules());
+  if (gpu.dependentLaunches && gpu.chip >= "sm_90")
+    pm.addPass(createGpuDependentLaunches());
   pm.addPass(createConvertSCFToCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());

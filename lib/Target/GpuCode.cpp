@@ -32,6 +32,8 @@ llvm::Expected<GpuCode> takeGpuCode(ModuleOp module) {
     for (Attribute name : names)
       code.kernels.push_back(cast<StringAttr>(name).str());
   module->removeAttr("llmc.gpu_kernels");
+  code.dependentLaunch = module->hasAttr("llmc.gpu_dependent_launch");
+  module->removeAttr("llmc.gpu_dependent_launch");
   module->removeAttr("gpu.container_module");
   return code;
 }
@@ -126,7 +128,8 @@ describeGpuCode(const GpuCode &code, llvm::StringRef ptx, llvm::StringRef cubin,
       {"ptx", ptx.str()},
       {"cubin", cubin.empty() ? llvm::json::Value(nullptr)
                               : llvm::json::Value(cubin.str())},
-      {"kernels", std::move(kernels)}};
+      {"kernels", std::move(kernels)},
+      {"dependent_launch", code.dependentLaunch}};
 }
 
 } // namespace llmc

@@ -2,7 +2,8 @@
 //
 // The GPU half of code generation before NVVM: parallel loops tiled and
 // mapped to blocks and threads, host code that reaches device memory only
-// through copies, and the outlined kernels gathered in one module.
+// through copies, the outlined kernels gathered in one module, and on sm_90
+// kernels that may launch while the kernel before them finishes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,7 @@ namespace llmc {
 #define GEN_PASS_DEF_GPUMAPPARALLELLOOPS
 #define GEN_PASS_DEF_GPUPREPARELAUNCHES
 #define GEN_PASS_DEF_GPUMERGEKERNELMODULES
+#define GEN_PASS_DEF_GPUDEPENDENTLAUNCHES
 #include "llmc/Transforms/Passes.h.inc"
 } // namespace llmc
 
@@ -350,6 +352,28 @@ struct GpuPrepareLaunchesPass
 };
 
 constexpr llvm::StringLiteral kKernelModule = "llmc_kernels";
+
+struct GpuDependentLaunchesPass
+    : llmc::impl::GpuDependentLaunchesBase<GpuDependentLaunchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bool any = false;
+    module.walk([&](gpu::GPUFuncOp kernel) {
+      if (!kernel.isKernel() || kernel.getBody().empty())
+        return;
+      OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
+      // The memory clobber keeps every load and store after the wait.
+      b.create<LLVM::InlineAsmOp>(
+          kernel.getLoc(), TypeRange(), ValueRange(), "griddepcontrol.wait;",
+          "~{memory}", /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::AsmDialectAttr(), ArrayAttr());
+      any = true;
+    });
+    if (any)
+      module->setAttr("llmc.gpu_dependent_launch",
+                      UnitAttr::get(module.getContext()));
+  }
+};
 
 struct GpuMergeKernelModulesPass
     : llmc::impl::GpuMergeKernelModulesBase<GpuMergeKernelModulesPass> {

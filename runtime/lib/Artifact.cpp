@@ -140,6 +140,12 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
       program.ptx = read.string(gpu, "ptx", "programs[].gpu.");
       if (gpu.is_object() && gpu.contains("cubin") && gpu["cubin"].is_string())
         program.cubin = gpu["cubin"].get<std::string>();
+      if (gpu.is_object() && gpu.contains("dependent_launch")) {
+        if (!gpu["dependent_launch"].is_boolean())
+          read.fail("programs[].gpu.dependent_launch", "a boolean");
+        else
+          program.dependentLaunch = gpu["dependent_launch"].get<bool>();
+      }
       const json *kernels = read.field(gpu, "kernels", "programs[].gpu.");
       if (kernels && !kernels->is_array())
         read.fail("programs[].gpu.kernels", "an array");

@@ -43,6 +43,9 @@ struct ArtifactProgram {
   /// artifact, and the kernel names in the host code's launch-index order.
   std::string ptx, cubin;
   std::vector<std::string> kernels;
+  /// Every kernel waits for the kernel before it on the stream itself
+  /// (griddepcontrol.wait): it may be launched before that one finishes.
+  bool dependentLaunch = false;
 };
 
 struct ArtifactFile {

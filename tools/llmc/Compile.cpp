@@ -36,7 +36,8 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
       return buildCpuPipeline(pm);
     buildLLMToLinalgPipeline(pm);
     return buildGpuCodegenPipeline(
-        pm, {options.target, options.cudaPath, options.gpuAsyncCopies});
+        pm, {options.target, options.cudaPath, options.gpuAsyncCopies,
+             options.gpuDependentLaunches});
   }
 }
 

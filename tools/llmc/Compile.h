@@ -35,6 +35,9 @@ struct CompileOptions {
   std::string cudaPath;
   /// GEMM tiles into shared memory with cp.async (GpuTarget::asyncCopies).
   bool gpuAsyncCopies = true;
+  /// sm_90 kernels launched while the one before finishes
+  /// (GpuTarget::dependentLaunches).
+  bool gpuDependentLaunches = true;
 
   bool gpu() const { return target != "cpu"; }
 };

@@ -97,6 +97,13 @@ cl::opt<bool> gpuAsyncCopies(
              "with cp.async (=false: through registers)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuDependentLaunches(
+    "gpu-dependent-launches",
+    cl::desc("sm_90: each kernel may launch while the one before it "
+             "finishes (programmatic dependent launch; =false: one after "
+             "the other)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Largest batch the artifact runs"),
                           cl::value_desc("N"), cl::init(8),
@@ -225,6 +232,7 @@ static int runCompile(MLIRContext &context) {
     options.target = target;
     options.cudaPath = cudaPath;
     options.gpuAsyncCopies = gpuAsyncCopies;
+    options.gpuDependentLaunches = gpuDependentLaunches;
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";
     return 0;
@@ -239,6 +247,7 @@ static int runCompile(MLIRContext &context) {
   options.target = target;
   options.cudaPath = cudaPath;
   options.gpuAsyncCopies = gpuAsyncCopies;
+  options.gpuDependentLaunches = gpuDependentLaunches;
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;

@@ -46,6 +46,9 @@ struct GpuTarget {
   /// GEMM tiles copied into shared memory with cp.async (else through
   /// registers).
   bool asyncCopies = true;
+  /// sm_90: every kernel may launch while the one before it finishes
+  /// (programmatic dependent launch; llmc-gpu-dependent-launches).
+  bool dependentLaunches = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

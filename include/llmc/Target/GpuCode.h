@@ -26,6 +26,9 @@ struct GpuCode {
   std::string ptx;
   /// Kernel names in the order the host code numbers them.
   std::vector<std::string> kernels;
+  /// The kernels wait for the kernel before them themselves
+  /// (llmc-gpu-dependent-launches): the runtime may launch them early.
+  bool dependentLaunch = false;
 };
 
 /// Removes the gpu.binary from `module` (the GPU pipeline's output) and

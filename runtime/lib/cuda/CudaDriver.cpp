@@ -71,6 +71,8 @@ Status CudaDriver::load(const CudaDriver *&out) {
     resolve(lib, "cuMemcpyAsync", driver.memcpyAsync, missing);
     resolve(lib, "cuMemsetD8Async", driver.memsetD8Async, missing);
     resolve(lib, "cuMemcpy2DAsync_v2", driver.memcpy2DAsync, missing);
+    std::string optional;
+    resolve(lib, "cuLaunchKernelEx", driver.launchKernelEx, optional);
     if (!missing.empty()) {
       status = Status::error("libcuda.so.1 has no " + missing +
                              ": the NVIDIA driver is too old");

@@ -58,6 +58,10 @@ struct CudaDriver {
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*memsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
   CUresult (*memcpy2DAsync)(const CUDA_MEMCPY2D *, CUstream);
+  /// Optional (null when the driver lacks it): launches with attributes,
+  /// for programmatic dependent launch.
+  CUresult (*launchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                             void **);
 
   /// Opens libcuda.so.1 once per process and initializes the driver; the
   /// error says whether the driver is missing or failed to start.

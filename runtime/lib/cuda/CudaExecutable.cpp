@@ -7,6 +7,7 @@
 #include "llmrt/GpuABI.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -149,12 +150,33 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
   }
   if (profiling)
     recordLaunchEvent(kernel, false);
-  failed(api->launchKernel(kernels[kernel], unsigned(grid[0]),
-                           unsigned(grid[1]), unsigned(grid[2]),
-                           unsigned(block[0]), unsigned(block[1]),
-                           unsigned(block[2]), unsigned(sharedBytes), stream,
-                           args, nullptr),
-         "launching kernel '" + program.kernels[kernel] + "'");
+  CUresult result;
+  if (dependentLaunch) {
+    // The kernel waits for the one before it itself: it may be scheduled
+    // while that one finishes.
+    CUlaunchAttribute early = {};
+    early.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    early.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = unsigned(grid[0]);
+    config.gridDimY = unsigned(grid[1]);
+    config.gridDimZ = unsigned(grid[2]);
+    config.blockDimX = unsigned(block[0]);
+    config.blockDimY = unsigned(block[1]);
+    config.blockDimZ = unsigned(block[2]);
+    config.sharedMemBytes = unsigned(sharedBytes);
+    config.hStream = stream;
+    config.attrs = &early;
+    config.numAttrs = 1;
+    result = api->launchKernelEx(&config, kernels[kernel], args, nullptr);
+  } else {
+    result = api->launchKernel(kernels[kernel], unsigned(grid[0]),
+                               unsigned(grid[1]), unsigned(grid[2]),
+                               unsigned(block[0]), unsigned(block[1]),
+                               unsigned(block[2]), unsigned(sharedBytes),
+                               stream, args, nullptr);
+  }
+  failed(result, "launching kernel '" + program.kernels[kernel] + "'");
   if (profiling)
     recordLaunchEvent(kernel, true);
 }
@@ -173,16 +195,35 @@ void CudaExecutable::recordLaunchEvent(int32_t kernel, bool after) {
   failed(api->eventRecord(events[eventsUsed++], stream), "cuEventRecord");
 }
 
+void CudaExecutable::recordStepEvent(int which) {
+  if (!error.ok())
+    return;
+  if (!stepEvents[which] &&
+      failed(api->eventCreate(&stepEvents[which], CU_EVENT_DEFAULT),
+             "cuEventCreate"))
+    return;
+  failed(api->eventRecord(stepEvents[which], stream), "cuEventRecord");
+}
+
 void CudaExecutable::collectProfile(Entry entry) {
-  runs[int(entry)] += 1;
+  StepTime &step = steps[int(entry)];
+  step.runs += 1;
+  float milliseconds = 0;
+  if (error.ok() &&
+      !failed(api->eventElapsedTime(&milliseconds, stepEvents[0],
+                                    stepEvents[1]),
+              "cuEventElapsedTime"))
+    step.gpuMilliseconds += milliseconds;
+  if (!profiling)
+    return;
   for (size_t i = 0; error.ok() && i < launched.size(); ++i) {
-    float milliseconds = 0;
-    if (failed(api->eventElapsedTime(&milliseconds, events[2 * i],
+    float kernelMilliseconds = 0;
+    if (failed(api->eventElapsedTime(&kernelMilliseconds, events[2 * i],
                                      events[2 * i + 1]),
                "cuEventElapsedTime"))
       break;
     KernelTime &time = profile[{int(entry), launched[i]}];
-    time.milliseconds += milliseconds;
+    time.milliseconds += kernelMilliseconds;
     time.launches += 1;
   }
   launched.clear();
@@ -191,7 +232,18 @@ void CudaExecutable::collectProfile(Entry entry) {
 
 void CudaExecutable::printProfile() const {
   static const char *entryNames[] = {"prefill", "prefill_last", "decode"};
-  for (auto [entry, count] : runs) {
+  for (auto [entry, step] : steps)
+    std::fprintf(stderr,
+                 "llmrt steps: %s: %lld runs, %.3f ms per run on the GPU "
+                 "(first launch to last kernel's end), %.3f ms issuing on "
+                 "the host\n",
+                 entryNames[entry], static_cast<long long>(step.runs),
+                 step.gpuMilliseconds / double(step.runs),
+                 step.hostMilliseconds / double(step.runs));
+  if (!profiling)
+    return;
+  for (auto [entry, step] : steps) {
+    int64_t count = step.runs;
     std::vector<std::pair<int32_t, KernelTime>> rows;
     double total = 0;
     int64_t launches = 0;
@@ -372,6 +424,13 @@ Status CudaExecutable::load(const Manifest &manifest,
     return status;
   if (Status status = executable->loadModule(); !status.ok())
     return status;
+  // Kernels compiled to wait for their predecessor (sm_90 only) launch
+  // early where the driver can; LLMRT_CUDA_DEPENDENT_LAUNCH=0 turns it off.
+  const char *early = std::getenv("LLMRT_CUDA_DEPENDENT_LAUNCH");
+  executable->dependentLaunch =
+      program.dependentLaunch && api->launchKernelEx &&
+      executable->device->computeCapability() >= 90 &&
+      !(early && std::strcmp(early, "0") == 0);
 
   if (Status status = executable->code.open(manifest, program); !status.ok())
     return status;
@@ -397,7 +456,10 @@ Status CudaExecutable::load(const Manifest &manifest,
   table[LLMRT_GPU_SLOT_FREE] = reinterpret_cast<void *>(&gpuFree);
   table[LLMRT_GPU_SLOT_LAUNCH] = reinterpret_cast<void *>(&gpuLaunch);
   table[LLMRT_GPU_SLOT_MEMCPY] = reinterpret_cast<void *>(&gpuMemcpy);
-  executable->profiling = std::getenv("LLMRT_CUDA_PROFILE") != nullptr;
+  if (const char *profile = std::getenv("LLMRT_CUDA_PROFILE")) {
+    executable->timingSteps = true;
+    executable->profiling = std::strcmp(profile, "steps") != 0;
+  }
   if (Status status =
           executable->uploadWeights(store, executable->code.params);
       !status.ok())
@@ -412,7 +474,7 @@ CudaExecutable::~CudaExecutable() {
   (void)device->makeCurrent();
   if (stream)
     api->streamSynchronize(stream);
-  if (profiling)
+  if (timingSteps)
     printProfile();
   // Blocks the host code still holds (a run that failed midway) and the
   // cache.
@@ -424,6 +486,9 @@ CudaExecutable::~CudaExecutable() {
     api->streamSynchronize(stream);
   for (CUevent event : events)
     api->eventDestroy(event);
+  for (CUevent event : stepEvents)
+    if (event)
+      api->eventDestroy(event);
   for (CUdeviceptr pointer : weights)
     api->memFree(pointer);
   if (module)
@@ -482,7 +547,17 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
       reinterpret_cast<int64_t *>(inputs + idsSpace),
       reinterpret_cast<int64_t *>(inputs + idsSpace + rowBytes));
   MemRef<3> result;
+  auto issued = std::chrono::steady_clock::now();
+  if (timingSteps)
+    recordStepEvent(0);
   code.call(entry, program.returnsLogits, in, result);
+  if (timingSteps) {
+    recordStepEvent(1);
+    steps[int(entry)].hostMilliseconds +=
+        std::chrono::duration<double, std::milli>(
+            std::chrono::steady_clock::now() - issued)
+            .count();
+  }
   if (program.returnsLogits && error.ok()) {
     // The logits: a device buffer the code allocated, copied back whole.
     int64_t end = result.offset + 1;
@@ -499,7 +574,7 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
   release(inputs);
   if (error.ok())
     failed(api->streamSynchronize(stream), "running the model");
-  if (profiling)
+  if (timingSteps)
     collectProfile(entry);
   return error;
 }

@@ -58,10 +58,13 @@ private:
   bool failed(CUresult result, const std::string &what);
   Status loadModule();
   Status uploadWeights(WeightStore &store, const void **table);
-  /// With LLMRT_CUDA_PROFILE set, every launch is bracketed by two events;
-  /// after each run the times are added up per entry and kernel, and the
-  /// table goes to stderr when the executable is destroyed.
+  /// With LLMRT_CUDA_PROFILE set, each run's host code is timed on the host
+  /// (issuing its launches) and on the GPU (events before its first launch
+  /// and after its last); unless it is "steps", every launch is also
+  /// bracketed by two events and the times are added up per entry and
+  /// kernel. The tables go to stderr when the executable is destroyed.
   void recordLaunchEvent(int32_t kernel, bool after);
+  void recordStepEvent(int which);
   void collectProfile(Entry entry);
   void printProfile() const;
 
@@ -72,6 +75,9 @@ private:
   CUstream stream = nullptr;
   CUmodule module = nullptr;
   std::vector<CUfunction> kernels;
+  /// Launches with programmatic stream serialization (the program's
+  /// kernels wait for their predecessors themselves).
+  bool dependentLaunch = false;
   HostLibrary code;
   std::vector<CUdeviceptr> weights;
   uint64_t bytes = 0;
@@ -94,12 +100,19 @@ private:
     double milliseconds = 0;
     int64_t launches = 0;
   };
+  struct StepTime {
+    int64_t runs = 0;
+    double gpuMilliseconds = 0;
+    double hostMilliseconds = 0;
+  };
+  bool timingSteps = false;
   bool profiling = false;
+  CUevent stepEvents[2] = {nullptr, nullptr};
+  std::map<int, StepTime> steps;
   std::vector<CUevent> events;      // two per launch of the current run
   std::vector<int32_t> launched;    // the kernel of each event pair
   size_t eventsUsed = 0;
   std::map<std::pair<int, int32_t>, KernelTime> profile;
-  std::map<int, int64_t> runs;
 };
 
 } // namespace llmrt

@@ -7,7 +7,10 @@
 // point and read-write where this driver copies. Host code that dereferences
 // a device pointer crashes the test. At exit it prints what it saw:
 //
-//   fake-cuda: L launches (K kernels), A allocations, F frees, C copies
+//   fake-cuda: L launches (K kernels, E early), A allocations, F frees,
+//   C copies
+//
+// (E: launches with programmatic stream serialization, cuLaunchKernelEx).
 //
 // The compute capability is FAKE_CUDA_SM (default 90). FAKE_CUDA_FAIL_LAUNCH=N
 // makes the N-th launch fail (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel
@@ -34,7 +37,7 @@ struct Device {
   char *device = nullptr; // PROT_NONE: what device pointers point into
   char *shadow = nullptr; // the same pages, read-write, for this driver
   size_t used = 0;
-  long launches = 0, allocations = 0, frees = 0, copies = 0;
+  long launches = 0, early = 0, allocations = 0, frees = 0, copies = 0;
   std::set<std::string> kernels;
   std::set<std::string> functions;
   bool failed = false;
@@ -54,9 +57,9 @@ struct Device {
   }
   ~Device() {
     std::fprintf(stderr,
-                 "fake-cuda: %ld launches (%zu kernels), %ld allocations, "
-                 "%ld frees, %ld copies%s\n",
-                 launches, kernels.size(), allocations, frees, copies,
+                 "fake-cuda: %ld launches (%zu kernels, %ld early), %ld "
+                 "allocations, %ld frees, %ld copies%s\n",
+                 launches, kernels.size(), early, allocations, frees, copies,
                  failed ? ", INVALID CALLS" : "");
   }
   bool isDevice(const void *p) const {
@@ -150,6 +153,26 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
   *function = reinterpret_cast<CUfunction>(
       const_cast<std::string *>(&*inserted.first));
   return CUDA_SUCCESS;
+}
+CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
+                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned, CUstream, void **params, void **);
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
+                          void **params, void **extra) {
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    const CUlaunchAttribute &attribute = config->attrs[i];
+    if (attribute.id !=
+            CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION ||
+        attribute.value.programmaticStreamSerializationAllowed != 1) {
+      gpu().failed = true;
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+    ++gpu().early;
+  }
+  return cuLaunchKernel(function, config->gridDimX, config->gridDimY,
+                        config->gridDimZ, config->blockDimX, config->blockDimY,
+                        config->blockDimZ, config->sharedMemBytes,
+                        config->hStream, params, extra);
 }
 CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
                         unsigned gz, unsigned bx, unsigned by, unsigned bz,
