@@ -133,6 +133,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "dependent-launches",
       llvm::cl::desc("sm_90: kernels launch while the one before finishes"),
       llvm::cl::init(true)};
+  Option<bool> fuseLaunches{
+      *this, "fuse-launches",
+      llvm::cl::desc("Neighbouring independent launches as one"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -143,7 +147,7 @@ void registerPipelines() {
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         buildGpuCodegenPipeline(
             pm, {options.chip, options.toolkit, options.asyncCopies,
-                 options.dependentLaunches});
+                 options.dependentLaunches, options.fuseLaunches});
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",

@@ -41,6 +41,12 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
   pm.addPass(createGpuPrepareLaunches());
   pm.addPass(createCanonicalizerPass());
+  // Independent neighbours (q, k and v in a decode step) as one launch;
+  // CSE first makes the host's equal conditions one value.
+  if (gpu.fuseLaunches) {
+    pm.addNestedPass<func::FuncOp>(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(createGpuFuseLaunches());
+  }
   pm.addNestedPass<func::FuncOp>(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGpuMergeKernelModules());

@@ -37,7 +37,7 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
     buildLLMToLinalgPipeline(pm);
     return buildGpuCodegenPipeline(
         pm, {options.target, options.cudaPath, options.gpuAsyncCopies,
-             options.gpuDependentLaunches});
+             options.gpuDependentLaunches, options.gpuFuseLaunches});
   }
 }
 

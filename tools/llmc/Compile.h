@@ -38,6 +38,8 @@ struct CompileOptions {
   /// sm_90 kernels launched while the one before finishes
   /// (GpuTarget::dependentLaunches).
   bool gpuDependentLaunches = true;
+  /// Neighbouring independent launches as one (GpuTarget::fuseLaunches).
+  bool gpuFuseLaunches = true;
 
   bool gpu() const { return target != "cpu"; }
 };

@@ -104,6 +104,13 @@ cl::opt<bool> gpuDependentLaunches(
              "the other)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuFuseLaunches(
+    "gpu-fuse-launches",
+    cl::desc("GPU targets: run neighbouring independent kernels (a decode "
+             "step's q, k and v projections) as one launch (=false: one "
+             "launch each)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Largest batch the artifact runs"),
                           cl::value_desc("N"), cl::init(8),
@@ -233,6 +240,7 @@ static int runCompile(MLIRContext &context) {
     options.cudaPath = cudaPath;
     options.gpuAsyncCopies = gpuAsyncCopies;
     options.gpuDependentLaunches = gpuDependentLaunches;
+    options.gpuFuseLaunches = gpuFuseLaunches;
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";
     return 0;
@@ -248,6 +256,7 @@ static int runCompile(MLIRContext &context) {
   options.cudaPath = cudaPath;
   options.gpuAsyncCopies = gpuAsyncCopies;
   options.gpuDependentLaunches = gpuDependentLaunches;
+  options.gpuFuseLaunches = gpuFuseLaunches;
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;

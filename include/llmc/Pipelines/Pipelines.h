@@ -49,6 +49,8 @@ struct GpuTarget {
   /// sm_90: every kernel may launch while the one before it finishes
   /// (programmatic dependent launch; llmc-gpu-dependent-launches).
   bool dependentLaunches = true;
+  /// Neighbouring independent launches as one (llmc-gpu-fuse-launches).
+  bool fuseLaunches = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

@@ -256,6 +256,32 @@ def GpuMergeKernelModules
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GpuFuseLaunches : Pass<"llmc-gpu-fuse-launches", "::mlir::func::FuncOp"> {
+  let summary = "Run neighbouring independent launches as one kernel";
+  let description = [{
+    A decode step is hundreds of kernels of a few microseconds, each paying
+    a launch on the host (3-4 us through the driver) and a ramp on the GPU.
+    Two gpu.launch ops in one block, with only index arithmetic, views and
+    allocations between them, become one launch when neither writes a
+    buffer the other reads or writes (distinct allocations of the function
+    are disjoint; its arguments may alias each other), both have a static
+    block of the same thread count, and their shared memory fits in 48 KiB
+    together. The fused launch has a 1-D grid of both grids' blocks and a
+    1-D block: its first blocks run the first body, the rest the second,
+    each with block and thread ids recovered from the linear ones (x
+    fastest, so a warp holds the same threads as before). Every thread of
+    a block takes the same branch, so barriers and shuffles stay valid.
+
+    Before that, scf.if ops without results on the same condition (the host
+    picking tensor cores or a warp per output for each of q, k and v by the
+    row count) merge, the host code between them moved above the first, so
+    that the three projections' launches become neighbours.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def GpuDependentLaunches
     : Pass<"llmc-gpu-dependent-launches", "::mlir::ModuleOp"> {
   let summary = "Let each kernel start while the one before it finishes "
