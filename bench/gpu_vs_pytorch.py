@@ -16,7 +16,8 @@ std 0.02; norm weights 1), then in one invocation measures
   - the GPU's ceilings: device-to-device copy bandwidth (bytes read + written)
     and an 8192^3 f16 matrix product through PyTorch;
   - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
-    (llmc-run --warmup --timings), its per-kernel profile
+    (llmc-run --warmup --timings; the median of 3 runs, interleaved with
+    the baseline's), its per-kernel profile
     (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
     (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
@@ -41,6 +42,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "bench/configs/llama-1b.json")
 CHECKPOINT = "/tmp/llmc-gpu-bench/llama-1b"
+REPEATS = 3
 
 
 def make_sparse_checkpoint():
@@ -181,9 +183,30 @@ def run(out, prompt_len, new_tokens, baseline=None):
           f"{t_decode * 1e3 / (new_tokens - 1):.2f} ms/step; copy "
           f"{bandwidth:.0f} GB/s, f16 matmul {peak:.0f} TFLOP/s", flush=True)
     logits_path = os.path.join(out, "llmc-logits.npy")
+    base = baseline and os.path.join(baseline, os.path.basename(artifact))
+    # Timed runs interleaved with the baseline's, medians: one process's
+    # time moves by 10-20% from run to run on these machines.
+    runs, base_runs = [], []
+    for _ in range(REPEATS):
+        try:
+            runs.append(llmc_run(out, artifact, prompt, new_tokens))
+        except RuntimeError as error:
+            sys.exit(str(error))
+        if base:
+            try:
+                base_runs.append(llmc_run(out, base, prompt, new_tokens))
+            except RuntimeError as error:
+                sys.exit(f"baseline: {error}")
+
+    def median(timed, i):
+        return sorted(run[i] for run in timed)[len(timed) // 2]
+
+    prefill, decode, tokens = median(runs, 0), median(runs, 1), runs[0][2]
+    if base:
+        b_prefill, b_decode, b_tokens = (median(base_runs, 0),
+                                         median(base_runs, 1),
+                                         base_runs[0][2])
     try:
-        prefill, decode, tokens, _ = llmc_run(out, artifact, prompt,
-                                              new_tokens)
         *_, profile = llmc_run(out, artifact, prompt, 8,
                                {"LLMRT_CUDA_PROFILE": "1"})
         *_, steps_profile = llmc_run(out, artifact, prompt, new_tokens,
@@ -191,13 +214,6 @@ def run(out, prompt_len, new_tokens, baseline=None):
         llmc_run(out, artifact, prompt, 2, extra=("--logits-out", logits_path))
     except RuntimeError as error:
         sys.exit(str(error))
-    if baseline:
-        base = os.path.join(baseline, os.path.basename(artifact))
-        try:
-            b_prefill, b_decode, b_tokens, _ = llmc_run(out, base, prompt,
-                                                        new_tokens)
-        except RuntimeError as error:
-            sys.exit(f"baseline: {error}")
     import numpy
     ours = numpy.load(logits_path)[:prompt_len]
     theirs = t_logits.numpy()
