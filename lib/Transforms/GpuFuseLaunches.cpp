@@ -64,7 +64,8 @@ Value rootOf(Value memref) {
 }
 
 struct Access {
-  Value root;
+  Value view; // what the launch accesses
+  Value root; // the buffer behind it
   bool write;
 };
 
@@ -93,9 +94,9 @@ std::optional<SmallVector<Access>> accessesOf(gpu::LaunchOp launch) {
       if (body.isAncestor(root.getParentRegion()))
         continue;
       if (isa<MemoryEffects::Read>(effect.getEffect()))
-        accesses.push_back({root, false});
+        accesses.push_back({value, root, false});
       else if (isa<MemoryEffects::Write>(effect.getEffect()))
-        accesses.push_back({root, true});
+        accesses.push_back({value, root, true});
     }
     return WalkResult::advance();
   });
@@ -116,6 +117,46 @@ bool mayAlias(Value a, Value b) {
   return !local(a) && !local(b);
 }
 
+/// The subview of `root` through which `view` reaches it, if any.
+memref::SubViewOp subviewOf(Value view, Value root) {
+  memref::SubViewOp nearest;
+  for (Value v = view; v != root;) {
+    Operation *def = v.getDefiningOp();
+    auto like = def ? dyn_cast<ViewLikeOpInterface>(def) : nullptr;
+    if (!like)
+      return nullptr;
+    if (auto subview = dyn_cast<memref::SubViewOp>(def))
+      nearest = subview;
+    v = like.getViewSource();
+  }
+  return nearest && nearest.getSource() == root ? nearest : nullptr;
+}
+
+/// Whether two views of `root` cover disjoint elements: subviews of it
+/// whose static ranges are apart in some dimension (the KV cache's keys at
+/// [0, layer, ...] and values at [1, layer, ...]).
+bool disjoint(Value a, Value b, Value root) {
+  memref::SubViewOp x = subviewOf(a, root), y = subviewOf(b, root);
+  if (!x || !y)
+    return false;
+  auto end = [](memref::SubViewOp s, unsigned d) {
+    return s.getStaticOffsets()[d] +
+           (s.getStaticSizes()[d] - 1) * s.getStaticStrides()[d] + 1;
+  };
+  for (unsigned d = 0; d < x.getStaticOffsets().size(); ++d) {
+    auto known = [&](memref::SubViewOp s) {
+      return !ShapedType::isDynamic(s.getStaticOffsets()[d]) &&
+             !ShapedType::isDynamic(s.getStaticSizes()[d]) &&
+             !ShapedType::isDynamic(s.getStaticStrides()[d]);
+    };
+    if (known(x) && known(y) &&
+        (end(x, d) <= y.getStaticOffsets()[d] ||
+         end(y, d) <= x.getStaticOffsets()[d]))
+      return true;
+  }
+  return false;
+}
+
 /// Whether `second` may run beside `first`: neither writes what the other
 /// reads or writes.
 bool independent(gpu::LaunchOp first, gpu::LaunchOp second) {
@@ -125,7 +166,8 @@ bool independent(gpu::LaunchOp first, gpu::LaunchOp second) {
     return false;
   for (const Access &x : *a)
     for (const Access &y : *b)
-      if ((x.write || y.write) && mayAlias(x.root, y.root))
+      if ((x.write || y.write) && mayAlias(x.root, y.root) &&
+          !(x.root == y.root && disjoint(x.view, y.view, x.root)))
         return false;
   return true;
 }

@@ -209,3 +209,56 @@ func.func @too_much_shared(%x: memref<?x64xf32>, %n: index) {
   }
   return
 }
+
+// -----
+
+// Keys and values (buffers of this function) written into one cache
+// argument at [0, ...] and [1, ...]: the subviews' static ranges are apart
+// in the first dimension, one launch. At a dynamic offset there they may
+// overlap: two.
+// CHECK-LABEL: func.func @cache_halves
+// CHECK-COUNT-1: gpu.launch blocks
+// CHECK-NOT: gpu.launch
+// CHECK-LABEL: func.func @cache_dynamic
+// CHECK-COUNT-2: gpu.launch blocks
+func.func @cache_halves(%cache: memref<2x?x64xf32>, %n: index, %p: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %k = memref.alloc(%n) : memref<?x64xf32>
+  %v = memref.alloc(%n) : memref<?x64xf32>
+  %keys = memref.subview %cache[0, %p, 0] [1, %n, 64] [1, 1, 1] : memref<2x?x64xf32> to memref<?x64xf32, strided<[64, 1], offset: ?>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %x = memref.load %k[%bx, %tx] : memref<?x64xf32>
+    memref.store %x, %keys[%bx, %tx] : memref<?x64xf32, strided<[64, 1], offset: ?>>
+    gpu.terminator
+  }
+  %values = memref.subview %cache[1, %p, 0] [1, %n, 64] [1, 1, 1] : memref<2x?x64xf32> to memref<?x64xf32, strided<[64, 1], offset: ?>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %x = memref.load %v[%bx, %tx] : memref<?x64xf32>
+    memref.store %x, %values[%bx, %tx] : memref<?x64xf32, strided<[64, 1], offset: ?>>
+    gpu.terminator
+  }
+  return
+}
+func.func @cache_dynamic(%cache: memref<2x?x64xf32>, %n: index, %p: index, %q: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %k = memref.alloc(%n) : memref<?x64xf32>
+  %a = memref.subview %cache[0, %p, 0] [1, %n, 64] [1, 1, 1] : memref<2x?x64xf32> to memref<?x64xf32, strided<[64, 1], offset: ?>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %x = memref.load %k[%bx, %tx] : memref<?x64xf32>
+    memref.store %x, %a[%bx, %tx] : memref<?x64xf32, strided<[64, 1], offset: ?>>
+    gpu.terminator
+  }
+  %b = memref.subview %cache[%q, %p, 0] [1, %n, 64] [1, 1, 1] : memref<2x?x64xf32> to memref<?x64xf32, strided<[64, 1], offset: ?>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %x = memref.load %k[%bx, %tx] : memref<?x64xf32>
+    memref.store %x, %b[%bx, %tx] : memref<?x64xf32, strided<[64, 1], offset: ?>>
+    gpu.terminator
+  }
+  return
+}

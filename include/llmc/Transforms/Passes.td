@@ -264,7 +264,9 @@ def GpuFuseLaunches : Pass<"llmc-gpu-fuse-launches", "::mlir::func::FuncOp"> {
     Two gpu.launch ops in one block, with only index arithmetic, views and
     allocations between them, become one launch when neither writes a
     buffer the other reads or writes (distinct allocations of the function
-    are disjoint; its arguments may alias each other), both have a static
+    are disjoint, and so are subviews of one buffer whose static ranges are
+    apart in some dimension, as the KV cache's keys and values; the
+    function's arguments may alias each other), both have a static
     block of the same thread count, and their shared memory fits in 48 KiB
     together. The fused launch has a 1-D grid of both grids' blocks and a
     1-D block: its first blocks run the first body, the rest the second,
