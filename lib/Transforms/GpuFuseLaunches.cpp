@@ -37,19 +37,23 @@ bool isMovable(Operation *op) {
   return isMemoryEffectFree(op) || isa<memref::AllocOp>(op);
 }
 
-/// Moves the ops strictly between `first` and `second` (same block) above
-/// `first`, if they all may move; whether they did.
-bool hoistBetween(Operation *first, Operation *second) {
-  SmallVector<Operation *> between;
-  for (Operation *op = first->getNextNode(); op != second;
-       op = op->getNextNode()) {
-    if (!op || !isMovable(op))
-      return false;
-    between.push_back(op);
+/// The first `OpT` after `op` in its block with only movable host code
+/// between them, or null.
+template <typename OpT> OpT nextAcrossMovable(Operation *op) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    if (auto found = dyn_cast<OpT>(next))
+      return found;
+    if (!isMovable(next))
+      return nullptr;
   }
-  for (Operation *op : between)
-    op->moveBefore(first);
-  return true;
+  return nullptr;
+}
+
+/// Moves the ops strictly between `first` and `second` (found by
+/// nextAcrossMovable) above `first`.
+void hoistBetween(Operation *first, Operation *second) {
+  while (first->getNextNode() != second)
+    first->getNextNode()->moveBefore(first);
 }
 
 /// The buffer behind a view: an allocation or a block argument.
@@ -316,41 +320,33 @@ void fuse(gpu::LaunchOp first, gpu::LaunchOp second) {
 /// Two scf.if without results on one condition become one, where the host
 /// code between them may move above the first.
 bool mergeIfs(Block &block) {
+  auto append = [](Region &to, Region &from) {
+    Block &target = to.front();
+    target.getOperations().splice(
+        target.getTerminator()->getIterator(), from.front().getOperations(),
+        from.front().begin(), from.front().getTerminator()->getIterator());
+  };
   for (Operation &op : block) {
     auto first = dyn_cast<scf::IfOp>(op);
     if (!first || first.getNumResults() != 0)
       continue;
-    for (Operation *next = first->getNextNode(); next;
-         next = next->getNextNode()) {
-      auto second = dyn_cast<scf::IfOp>(next);
-      if (!second) {
-        if (!isMovable(next))
-          break;
-        continue;
+    auto second = nextAcrossMovable<scf::IfOp>(first);
+    if (!second || second.getNumResults() != 0 ||
+        second.getCondition() != first.getCondition())
+      continue;
+    hoistBetween(first, second);
+    append(first.getThenRegion(), second.getThenRegion());
+    if (!second.getElseRegion().empty()) {
+      if (first.getElseRegion().empty()) {
+        OpBuilder b(first);
+        Block *elseBlock = b.createBlock(&first.getElseRegion());
+        b.setInsertionPointToEnd(elseBlock);
+        b.create<scf::YieldOp>(first.getLoc());
       }
-      if (second.getNumResults() != 0 ||
-          second.getCondition() != first.getCondition() ||
-          !hoistBetween(first, second))
-        break;
-      auto append = [](Region &to, Region &from) {
-        Block &target = to.front();
-        target.getOperations().splice(
-            target.getTerminator()->getIterator(), from.front().getOperations(),
-            from.front().begin(), from.front().getTerminator()->getIterator());
-      };
-      append(first.getThenRegion(), second.getThenRegion());
-      if (!second.getElseRegion().empty()) {
-        if (first.getElseRegion().empty()) {
-          OpBuilder b(first);
-          Block *elseBlock = b.createBlock(&first.getElseRegion());
-          b.setInsertionPointToEnd(elseBlock);
-          b.create<scf::YieldOp>(first.getLoc());
-        }
-        append(first.getElseRegion(), second.getElseRegion());
-      }
-      second.erase();
-      return true;
+      append(first.getElseRegion(), second.getElseRegion());
     }
+    second.erase();
+    return true;
   }
   return false;
 }
@@ -361,20 +357,12 @@ bool fuseLaunches(Block &block) {
     auto first = dyn_cast<gpu::LaunchOp>(op);
     if (!first)
       continue;
-    for (Operation *next = first->getNextNode(); next;
-         next = next->getNextNode()) {
-      auto second = dyn_cast<gpu::LaunchOp>(next);
-      if (!second) {
-        if (!isMovable(next))
-          break;
-        continue;
-      }
-      if (!canFuse(first, second) || !independent(first, second) ||
-          !hoistBetween(first, second))
-        break;
-      fuse(first, second);
-      return true;
-    }
+    auto second = nextAcrossMovable<gpu::LaunchOp>(first);
+    if (!second || !canFuse(first, second) || !independent(first, second))
+      continue;
+    hoistBetween(first, second);
+    fuse(first, second);
+    return true;
   }
   return false;
 }

@@ -234,17 +234,6 @@ static int runCompile(MLIRContext &context) {
                 "' (supported: cpu, sm_80, sm_90)");
   if (!gpu && emitStage == EmitStage::PTX)
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
-  if (printPipeline) {
-    llmc::CompileOptions options;
-    options.target = target;
-    options.cudaPath = cudaPath;
-    options.gpuAsyncCopies = gpuAsyncCopies;
-    options.gpuDependentLaunches = gpuDependentLaunches;
-    options.gpuFuseLaunches = gpuFuseLaunches;
-    llvm::outs() << llmc::describePipeline(emitStage, options, context)
-                 << "\n";
-    return 0;
-  }
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
@@ -257,6 +246,11 @@ static int runCompile(MLIRContext &context) {
   options.gpuAsyncCopies = gpuAsyncCopies;
   options.gpuDependentLaunches = gpuDependentLaunches;
   options.gpuFuseLaunches = gpuFuseLaunches;
+  if (printPipeline) {
+    llvm::outs() << llmc::describePipeline(emitStage, options, context)
+                 << "\n";
+    return 0;
+  }
   if (emitStage == EmitStage::Artifact) {
     options.input = inputPath;
     options.output = outputPath;

@@ -549,9 +549,11 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
       reinterpret_cast<int64_t *>(inputs + idsSpace),
       reinterpret_cast<int64_t *>(inputs + idsSpace + rowBytes));
   MemRef<3> result;
-  auto issued = std::chrono::steady_clock::now();
-  if (timingSteps)
+  std::chrono::steady_clock::time_point issued;
+  if (timingSteps) {
+    issued = std::chrono::steady_clock::now();
     recordStepEvent(0);
+  }
   code.call(entry, program.returnsLogits, in, result);
   if (timingSteps) {
     recordStepEvent(1);
