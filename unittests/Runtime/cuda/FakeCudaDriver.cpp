@@ -156,7 +156,21 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
 }
 CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
                         unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                        unsigned, CUstream, void **params, void **);
+                        unsigned, CUstream, void **params, void **) {
+  Device &device = gpu();
+  if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 ||
+      gy > 65535 || gz > 65535 || !params) {
+    device.failed = true;
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  ++device.launches;
+  device.kernels.insert(*reinterpret_cast<std::string *>(function));
+  static const long failing = [] {
+    const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
+    return n ? std::atol(n) : 0L;
+  }();
+  return device.launches == failing ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
+}
 CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
                           void **params, void **extra) {
   for (unsigned i = 0; i < config->numAttrs; ++i) {
@@ -173,23 +187,6 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
                         config->gridDimZ, config->blockDimX, config->blockDimY,
                         config->blockDimZ, config->sharedMemBytes,
                         config->hStream, params, extra);
-}
-CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
-                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                        unsigned, CUstream, void **params, void **) {
-  Device &device = gpu();
-  if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 ||
-      gy > 65535 || gz > 65535 || !params) {
-    device.failed = true;
-    return CUDA_ERROR_INVALID_VALUE;
-  }
-  ++device.launches;
-  device.kernels.insert(*reinterpret_cast<std::string *>(function));
-  static const long failing = [] {
-    const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
-    return n ? std::atol(n) : 0L;
-  }();
-  return device.launches == failing ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
 }
 CUresult cuMemAlloc(CUdeviceptr *out, size_t bytes) {
   return gpu().allocate(out, bytes);
