@@ -26,7 +26,7 @@ using namespace mlir;
 
 namespace llmc {
 
-void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
+void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   buildBufferizationPipeline(pm);
   // Every linalg op becomes a loop nest; its parallel loops one kernel, in
   // which a warp runs each output's reduction (or, where the reduction is
@@ -75,6 +75,10 @@ void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   kernels.addPass(createConvertIndexToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void buildGpuCodegenPipeline(OpPassManager &pm, const GpuTarget &gpu) {
+  buildGpuKernelsPipeline(pm, gpu);
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = gpu.toolkit;
   binary.compilationTarget = "isa";

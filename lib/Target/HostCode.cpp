@@ -46,6 +46,17 @@ createHostTargetMachine() {
   return std::move(machine);
 }
 
+/// Gives `module` the machine's triple and data layout and optimizes it at
+/// O3.
+static llvm::Error optimizeFor(llvm::Module &module,
+                               llvm::TargetMachine &machine) {
+  module.setTargetTriple(machine.getTargetTriple().str());
+  module.setDataLayout(machine.createDataLayout());
+  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                            &machine);
+  return optimize(&module);
+}
+
 static llvm::Expected<std::unique_ptr<llvm::Module>>
 translate(ModuleOp module, llvm::LLVMContext &context,
           llvm::TargetMachine &machine) {
@@ -53,11 +64,7 @@ translate(ModuleOp module, llvm::LLVMContext &context,
       translateModuleToLLVMIR(module, context, "llmc");
   if (!llvmModule)
     return makeError("cannot translate the LLVM dialect module to LLVM IR");
-  llvmModule->setTargetTriple(machine.getTargetTriple().str());
-  llvmModule->setDataLayout(machine.createDataLayout());
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                            &machine);
-  if (llvm::Error error = optimize(llvmModule.get()))
+  if (llvm::Error error = optimizeFor(*llvmModule, machine))
     return std::move(error);
   return std::move(llvmModule);
 }
@@ -83,15 +90,11 @@ static llvm::Expected<std::string> findLinker() {
   return makeError("cannot find ld.lld to link host code (install lld-19)");
 }
 
-llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
-  auto machine = createHostTargetMachine();
-  if (!machine)
-    return machine.takeError();
-  llvm::LLVMContext context;
-  auto llvmModule = translate(module, context, **machine);
-  if (!llvmModule)
-    return llvmModule.takeError();
-
+/// Compiles the optimized `module` for `machine` and links it into the
+/// shared library `path`.
+static llvm::Error linkSharedLibrary(llvm::Module &module,
+                                     llvm::TargetMachine &machine,
+                                     llvm::StringRef path) {
   llvm::SmallString<256> objectPath(path);
   objectPath += ".o";
   {
@@ -100,10 +103,10 @@ llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
     if (error)
       return makeError("cannot write " + objectPath + ": " + error.message());
     llvm::legacy::PassManager passes;
-    if ((*machine)->addPassesToEmitFile(passes, object, nullptr,
-                                        llvm::CodeGenFileType::ObjectFile))
+    if (machine.addPassesToEmitFile(passes, object, nullptr,
+                                    llvm::CodeGenFileType::ObjectFile))
       return makeError("the host target cannot emit object files");
-    passes.run(**llvmModule);
+    passes.run(module);
   }
 
   auto linker = findLinker();
@@ -127,6 +130,26 @@ llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
     return makeError("linking " + path + " failed" +
                      (message.empty() ? "" : ": " + message));
   return llvm::Error::success();
+}
+
+llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
+  auto machine = createHostTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext context;
+  auto llvmModule = translate(module, context, **machine);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  return linkSharedLibrary(**llvmModule, **machine, path);
+}
+
+llvm::Error emitHostSharedLibrary(llvm::Module &module, llvm::StringRef path) {
+  auto machine = createHostTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  if (llvm::Error error = optimizeFor(module, **machine))
+    return error;
+  return linkSharedLibrary(module, **machine, path);
 }
 
 } // namespace llmc

@@ -566,6 +566,16 @@ private:
           loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     start = b.create<arith::MulIOp>(loc, start, perStep);
     scf::ForOp loop = partials(b, start, outers);
+    // A broadcast consumer needs the output's start in every lane, where
+    // lane 0 then stores the result: every lane reads it before the
+    // exchanges below (a read after them races with that store).
+    OpOperand *output = op.getDpsInitOperand(0);
+    SmallVector<Value> dims = outers[0];
+    dims.push_back(zero);
+    Value begin;
+    if (sink.broadcast)
+      begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
+                        : loadAt(b, loc, op, *output, dims);
     // Per output: the partial results, then the warp's total.
     SmallVector<Value> totals;
     for (int64_t r = 0; r < outputs; ++r) {
@@ -594,11 +604,6 @@ private:
     }
     // Every lane: the output's value, then the consumer on the elements it
     // reduced.
-    OpOperand *output = op.getDpsInitOperand(0);
-    SmallVector<Value> dims = outers[0];
-    dims.push_back(zero);
-    Value begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
-                            : loadAt(b, loc, op, *output, dims);
     Value result = combine(b, loc, sink.combiner, begin, totals[0]);
     if (sink.storeTotal)
       b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {

@@ -6,6 +6,7 @@
 #include "llmc/Dialect/LLM/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Target/Artifact.h"
+#include "llmc/Target/EmulatedKernels.h"
 #include "llmc/Target/GpuCode.h"
 #include "llmc/Target/HostCode.h"
 
@@ -29,15 +30,16 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
     return;
   case EmitStage::Linalg:
     return buildLLMToLinalgPipeline(pm);
+  case EmitStage::EmulatedKernels:
+    buildLLMToLinalgPipeline(pm);
+    return buildGpuKernelsPipeline(pm, options.gpuTarget);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
   case EmitStage::PTX:
     if (!options.gpu())
       return buildCpuPipeline(pm);
     buildLLMToLinalgPipeline(pm);
-    return buildGpuCodegenPipeline(
-        pm, {options.target, options.cudaPath, options.gpuAsyncCopies,
-             options.gpuDependentLaunches, options.gpuFuseLaunches});
+    return buildGpuCodegenPipeline(pm, options.gpuTarget);
   }
 }
 
@@ -95,6 +97,12 @@ LogicalResult partitionForRank(ModuleOp module, const ParallelConfig &parallel,
 }
 
 llvm::Error writeStage(ModuleOp module, EmitStage emit, llvm::StringRef path) {
+  if (emit == EmitStage::EmulatedKernels) {
+    if (path.empty() || path == "-")
+      return makeError("--emit=emulated-kernels writes a shared library: "
+                       "expects -o FILE.so");
+    return emitEmulatedKernels(module, path);
+  }
   std::string message;
   auto output = openOutputFile(path, &message);
   if (!output)
@@ -216,7 +224,7 @@ llvm::Error compileArtifact(const CompileOptions &options,
   std::optional<std::string> ptxas;
   if (options.gpu()) {
     (*manifest.getAsObject())["target"] = options.target;
-    ptxas = findPtxas(options.cudaPath);
+    ptxas = findPtxas(options.gpuTarget.toolkit);
     for (size_t i = 0; i < programs.size(); ++i) {
       auto code = takeGpuCode(*programs[i].second);
       if (!code)

@@ -4,6 +4,7 @@
 #define LLMC_TOOLS_LLMC_COMPILE_H
 
 #include "llmc/Import/HFImporter.h"
+#include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Target/Artifact.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -14,7 +15,7 @@
 namespace llmc {
 
 /// The stages `llmc compile --emit` can write.
-enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX };
+enum class EmitStage { Artifact, LLM, Linalg, LLVM, PTX, EmulatedKernels };
 
 struct CompileOptions {
   std::string input;
@@ -31,15 +32,9 @@ struct CompileOptions {
   int64_t rank = 0;
   /// cpu, sm_80 or sm_90.
   std::string target = "cpu";
-  /// The CUDA toolkit: libdevice for the kernels, ptxas for cubins.
-  std::string cudaPath;
-  /// GEMM tiles into shared memory with cp.async (GpuTarget::asyncCopies).
-  bool gpuAsyncCopies = true;
-  /// sm_90 kernels launched while the one before finishes
-  /// (GpuTarget::dependentLaunches).
-  bool gpuDependentLaunches = true;
-  /// Neighbouring independent launches as one (GpuTarget::fuseLaunches).
-  bool gpuFuseLaunches = true;
+  /// The GPU pipeline's options (its chip is `target`, its toolkit the CUDA
+  /// toolkit: libdevice for the kernels, ptxas for cubins).
+  GpuTarget gpuTarget;
 
   bool gpu() const { return target != "cpu"; }
 };

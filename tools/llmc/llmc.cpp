@@ -78,7 +78,10 @@ cl::opt<EmitStage> emitStage(
         clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
         clEnumValN(EmitStage::LLVM, "llvm", "LLVM IR for the host"),
         clEnumValN(EmitStage::PTX, "ptx",
-                   "the program's GPU kernels (--target=sm_80|sm_90)")),
+                   "the program's GPU kernels (--target=sm_80|sm_90)"),
+        clEnumValN(EmitStage::EmulatedKernels, "emulated-kernels",
+                   "the GPU kernels compiled for this CPU, a shared library "
+                   "for the fake driver's emulator (tests; -o FILE.so)")),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
 cl::opt<std::string> target("target", cl::desc("Code generation target"),
@@ -234,6 +237,8 @@ static int runCompile(MLIRContext &context) {
                 "' (supported: cpu, sm_80, sm_90)");
   if (!gpu && emitStage == EmitStage::PTX)
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
+  if (!gpu && emitStage == EmitStage::EmulatedKernels)
+    return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
@@ -242,10 +247,8 @@ static int runCompile(MLIRContext &context) {
   options.rank = emitRank;
   options.packWeights = packWeights;
   options.target = target;
-  options.cudaPath = cudaPath;
-  options.gpuAsyncCopies = gpuAsyncCopies;
-  options.gpuDependentLaunches = gpuDependentLaunches;
-  options.gpuFuseLaunches = gpuFuseLaunches;
+  options.gpuTarget = {target, cudaPath, gpuAsyncCopies, gpuDependentLaunches,
+                       gpuFuseLaunches};
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";
@@ -300,6 +303,8 @@ int main(int argc, char **argv) {
       "  llmc compile <model-dir> -o out.llmc --target=sm_80|sm_90 "
       "[--dtype f16]\n"
       "  llmc compile <model-dir> --target=sm_80|sm_90 --emit=ptx\n"
+      "  llmc compile <model-dir> --target=sm_80|sm_90 "
+      "--emit=emulated-kernels -o kernels.so\n"
       "  llmc explain <model-dir | model.mlir>\n");
 
   if (!importCommand && !compileCommand && !explainCommand)

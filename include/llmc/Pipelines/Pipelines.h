@@ -61,6 +61,11 @@ struct GpuTarget {
 /// runtime's GPU table (llmrt/GpuABI.h).
 void buildGpuCodegenPipeline(mlir::OpPassManager &pm, const GpuTarget &gpu);
 
+/// The first part of buildGpuCodegenPipeline: the kernels in NVVM inside
+/// their gpu.module (before PTX), the host code still on memrefs. What the
+/// kernel emulator compiles for the CPU (`llmc --emit=emulated-kernels`).
+void buildGpuKernelsPipeline(mlir::OpPassManager &pm, const GpuTarget &gpu);
+
 /// linalg on tensors -> LLVM dialect for the host (`--emit=llvm` then
 /// translates): one-shot bufferization across functions (KV cache updated in
 /// place, logits returned), buffer deallocation, parallel loops tiled for

@@ -27,6 +27,10 @@ translateForHost(mlir::ModuleOp module, llvm::LLVMContext &context);
 /// shared library `path`.
 llvm::Error emitHostSharedLibrary(mlir::ModuleOp module, llvm::StringRef path);
 
+/// The same for a module already in LLVM IR (its triple and data layout
+/// replaced by the host's).
+llvm::Error emitHostSharedLibrary(llvm::Module &module, llvm::StringRef path);
+
 } // namespace llmc
 
 #endif // LLMC_TARGET_HOSTCODE_H

@@ -16,7 +16,15 @@
 // makes the N-th launch fail (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel
 // does.
 //
+// FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
+// `llmc compile --target=... --emit=emulated-kernels` made of the same
+// model, and each launch runs its kernel's emulator entry on the CPU
+// (KernelEmulator.h). Device memory is then readable and writable from the
+// host too (the kernels run here).
+//
 //===----------------------------------------------------------------------===//
+
+#include "KernelEmulator.h"
 
 #include <cuda.h>
 
@@ -24,6 +32,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
+#include <map>
 #include <set>
 #include <string>
 #include <sys/mman.h>
@@ -39,7 +49,13 @@ struct Device {
   size_t used = 0;
   long launches = 0, early = 0, allocations = 0, frees = 0, copies = 0;
   std::set<std::string> kernels;
-  std::set<std::string> functions;
+  /// A function handle: its name, and its emulator entry when kernels run.
+  struct Function {
+    std::string name;
+    fakecuda::EmulatedKernel entry = nullptr;
+  };
+  std::map<std::string, Function> functions;
+  void *emulated = nullptr; // the FAKE_CUDA_KERNELS library
   bool failed = false;
 
   Device() {
@@ -54,6 +70,8 @@ struct Device {
     close(fd);
     if (device == MAP_FAILED || shadow == MAP_FAILED)
       std::abort();
+    if (std::getenv("FAKE_CUDA_KERNELS"))
+      mprotect(device, kDeviceBytes, PROT_READ | PROT_WRITE);
   }
   ~Device() {
     std::fprintf(stderr,
@@ -148,10 +166,45 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int,
   return CUDA_SUCCESS;
 }
 CUresult cuModuleUnload(CUmodule) { return CUDA_SUCCESS; }
+/// The kernels of FAKE_CUDA_KERNELS, loaded once; null (with a line on
+/// stderr) where they cannot be. Their calls into the emulator resolve to
+/// this library, made global first (the runtime opened it local).
+static void *emulatedKernels(const char *path) {
+  static void *library = [path]() -> void * {
+    Dl_info self;
+    if (!dladdr(reinterpret_cast<void *>(&cuInit), &self) ||
+        !dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL)) {
+      std::fprintf(stderr, "fake-cuda: cannot make the driver global\n");
+      return nullptr;
+    }
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      std::fprintf(stderr, "fake-cuda: FAKE_CUDA_KERNELS: %s\n", dlerror());
+    return handle;
+  }();
+  return library;
+}
+
 CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
-  auto inserted = gpu().functions.insert(name);
-  *function = reinterpret_cast<CUfunction>(
-      const_cast<std::string *>(&*inserted.first));
+  Device &device = gpu();
+  auto [it, inserted] = device.functions.try_emplace(name);
+  Device::Function &f = it->second;
+  if (inserted) {
+    f.name = name;
+    if (const char *path = std::getenv("FAKE_CUDA_KERNELS")) {
+      void *library = emulatedKernels(path);
+      if (!library)
+        return CUDA_ERROR_INVALID_IMAGE;
+      f.entry = reinterpret_cast<fakecuda::EmulatedKernel>(
+          dlsym(library, (std::string(name) + "__llmc_emu").c_str()));
+      if (!f.entry) {
+        std::fprintf(stderr, "fake-cuda: %s has no kernel %s\n", path, name);
+        device.functions.erase(it);
+        return CUDA_ERROR_NOT_FOUND;
+      }
+    }
+  }
+  *function = reinterpret_cast<CUfunction>(&f);
   return CUDA_SUCCESS;
 }
 CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
@@ -164,12 +217,23 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
     return CUDA_ERROR_INVALID_VALUE;
   }
   ++device.launches;
-  device.kernels.insert(*reinterpret_cast<std::string *>(function));
+  auto *f = reinterpret_cast<Device::Function *>(function);
+  device.kernels.insert(f->name);
   static const long failing = [] {
     const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
     return n ? std::atol(n) : 0L;
   }();
-  return device.launches == failing ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
+  if (device.launches == failing)
+    return CUDA_ERROR_LAUNCH_FAILED;
+  std::string error;
+  if (f->entry &&
+      !fakecuda::runEmulatedKernel(f->entry, {gx, gy, gz}, {bx, by, bz},
+                                   params, error)) {
+    std::fprintf(stderr, "fake-cuda: %s: %s\n", f->name.c_str(),
+                 error.c_str());
+    return CUDA_ERROR_LAUNCH_FAILED;
+  }
+  return CUDA_SUCCESS;
 }
 CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
                           void **params, void **extra) {

@@ -1,0 +1,404 @@
+//===- KernelEmulator.cpp - GPU kernels run on the CPU, for tests ---------===//
+//
+// Each thread of the running block is a fiber; the scheduler resumes, in
+// order, every fiber that is not waiting, until all have returned. A thread
+// waits at a block barrier until every live thread of its block arrived,
+// and at a warp operation (shuffle, mma) until every live lane of its warp
+// did: it leaves what it contributes in its lane's slot and reads the
+// others' once released. Slots alternate between two buffers by the lane's
+// count of warp operations: a lane released from operation k may write
+// k + 1's buffer while a slower lane still reads k's, and cannot reach
+// k + 2 before every lane has left k.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmulator.h"
+
+#include <cstdint>
+#include <cstring>
+#include <sys/mman.h>
+#include <vector>
+
+#if !defined(__x86_64__)
+#error "the kernel emulator switches stacks in x86-64 assembly"
+#endif
+
+// fake_cuda_switch(from, to): saves the callee-saved registers on this
+// stack, stores its pointer in *from, continues on stack `to`.
+// fake_cuda_fiber_start: a new fiber's first return address; calls r12
+// with rbx.
+extern "C" void fake_cuda_switch(void **from, void *to);
+extern "C" void fake_cuda_fiber_start();
+asm(R"(
+  .text
+  .globl fake_cuda_switch
+  .hidden fake_cuda_switch
+  .type fake_cuda_switch, @function
+fake_cuda_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size fake_cuda_switch, .-fake_cuda_switch
+
+  .globl fake_cuda_fiber_start
+  .hidden fake_cuda_fiber_start
+  .type fake_cuda_fiber_start, @function
+fake_cuda_fiber_start:
+  movq %rbx, %rdi
+  callq *%r12
+  ud2
+  .size fake_cuda_fiber_start, .-fake_cuda_fiber_start
+)");
+
+namespace fakecuda {
+namespace {
+
+constexpr size_t kStackBytes = 256 << 10;
+constexpr size_t kGuardBytes = 4096;
+constexpr int kSlotBytes = 32;
+
+struct Thread {
+  void *sp = nullptr;
+  Dim3 id{};
+  int warp = 0, lane = 0;
+  long warpOps = 0, barriers = 0;
+  bool done = false;
+};
+
+struct Warp {
+  long released = 0; // warp operations every lane has reached
+  int arrived = 0, live = 0;
+  alignas(16) unsigned char slots[2][32][kSlotBytes];
+};
+
+struct Emulator {
+  EmulatedKernel kernel = nullptr;
+  void **params = nullptr;
+  Dim3 grid{}, block{}, blockId{};
+  std::vector<Thread> threads;
+  std::vector<Warp> warps;
+  long barriersReleased = 0;
+  int barrierArrived = 0, blockLive = 0;
+  Thread *current = nullptr;
+  void *schedulerSp = nullptr;
+  std::vector<char *> stacks;
+
+  char *stackTop(size_t i) {
+    while (stacks.size() <= i) {
+      void *memory =
+          mmap(nullptr, kStackBytes + kGuardBytes, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (memory == MAP_FAILED)
+        return nullptr;
+      mprotect(memory, kGuardBytes, PROT_NONE); // overflow faults
+      stacks.push_back(static_cast<char *>(memory));
+    }
+    return stacks[i] + kGuardBytes + kStackBytes;
+  }
+
+  void yield() { fake_cuda_switch(&current->sp, schedulerSp); }
+
+  /// Leaves `bytes` of `data` in the lane's slot, waits for the warp, and
+  /// returns the warp's slots of this operation.
+  unsigned char (*exchange(const void *data, size_t bytes))[kSlotBytes] {
+    Thread &t = *current;
+    Warp &w = warps[t.warp];
+    int buffer = t.warpOps & 1;
+    std::memcpy(w.slots[buffer][t.lane], data, bytes);
+    ++t.warpOps;
+    if (++w.arrived == w.live) {
+      w.arrived = 0;
+      ++w.released;
+    }
+    while (w.released < t.warpOps)
+      yield();
+    return w.slots[buffer];
+  }
+
+  void barrier() {
+    Thread &t = *current;
+    ++t.barriers;
+    if (++barrierArrived == blockLive) {
+      barrierArrived = 0;
+      ++barriersReleased;
+    }
+    while (barriersReleased < t.barriers)
+      yield();
+  }
+
+  /// A thread has returned: the others no longer wait for it.
+  void exited(Thread &t) {
+    t.done = true;
+    Warp &w = warps[t.warp];
+    if (--w.live > 0 && w.arrived == w.live) {
+      w.arrived = 0;
+      ++w.released;
+    }
+    if (--blockLive > 0 && barrierArrived == blockLive) {
+      barrierArrived = 0;
+      ++barriersReleased;
+    }
+  }
+
+  bool ready(const Thread &t) const {
+    return !t.done && warps[t.warp].released >= t.warpOps &&
+           barriersReleased >= t.barriers;
+  }
+
+  bool runBlock(std::string &error);
+};
+
+Emulator emulator;
+
+[[noreturn]] void fiberMain(Thread *t) {
+  emulator.kernel(emulator.params);
+  emulator.exited(*t);
+  fake_cuda_switch(&t->sp, emulator.schedulerSp);
+  __builtin_unreachable();
+}
+
+bool Emulator::runBlock(std::string &error) {
+  size_t count = size_t(block.x) * block.y * block.z;
+  threads.assign(count, Thread());
+  warps.assign((count + 31) / 32, Warp());
+  barriersReleased = 0;
+  barrierArrived = 0;
+  blockLive = static_cast<int>(count);
+  for (size_t i = 0; i < count; ++i) {
+    Thread &t = threads[i];
+    t.id = {unsigned(i % block.x), unsigned(i / block.x % block.y),
+            unsigned(i / (size_t(block.x) * block.y))};
+    t.warp = static_cast<int>(i / 32);
+    t.lane = static_cast<int>(i % 32);
+    ++warps[t.warp].live;
+    char *top = stackTop(i);
+    if (!top) {
+      error = "cannot map a thread's stack";
+      return false;
+    }
+    // fake_cuda_switch pops r15, r14, r13, r12, rbx, rbp, then returns to
+    // fake_cuda_fiber_start with the stack 16-byte aligned.
+    auto *frame = reinterpret_cast<void **>(top - 72);
+    std::memset(frame, 0, 72);
+    frame[3] = reinterpret_cast<void *>(&fiberMain);
+    frame[4] = &t;
+    frame[6] = reinterpret_cast<void *>(&fake_cuda_fiber_start);
+    t.sp = frame;
+  }
+  size_t running = count;
+  while (running) {
+    bool progressed = false;
+    for (Thread &t : threads) {
+      if (!ready(t))
+        continue;
+      current = &t;
+      fake_cuda_switch(&schedulerSp, t.sp);
+      progressed = true;
+      if (t.done)
+        --running;
+    }
+    if (!progressed) {
+      error = "block (" + std::to_string(blockId.x) + ", " +
+              std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
+              "): threads wait at a barrier or warp operation the others "
+              "never reach";
+      return false;
+    }
+  }
+  return true;
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h >> 15) << 31, exponent = (h >> 10) & 0x1f,
+           mantissa = h & 0x3ff, bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (!mantissa) {
+    bits = sign;
+  } else { // subnormal: normalize
+    int shift = 0;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | uint32_t(113 - shift) << 23 | ((mantissa & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// shfl.sync: the lane whose value this lane reads (PTX ISA; c packs the
+/// segment mask and the clamp).
+int shuffleSource(int mode, int lane, int b, int c) {
+  int segmask = (c >> 8) & 0x1f,
+      maxLane = (lane & segmask) | (c & 0x1f & ~segmask),
+      minLane = lane & segmask;
+  int j = 0;
+  bool valid = false;
+  switch (mode) {
+  case 0: // up
+    j = lane - b;
+    valid = j >= minLane;
+    break;
+  case 1: // down
+    j = lane + b;
+    valid = j <= maxLane;
+    break;
+  case 2: // bfly
+    j = lane ^ b;
+    valid = j <= maxLane;
+    break;
+  default: // idx
+    j = minLane | (b & ~segmask);
+    valid = j <= maxLane;
+    break;
+  }
+  return valid ? j : lane;
+}
+
+template <typename T> void shuffle(int mode, const void *args, void *result) {
+  struct Args {
+    uint32_t mask;
+    T value;
+    int32_t b, c;
+  } a;
+  std::memcpy(&a, args, sizeof a);
+  auto slots = emulator.exchange(&a.value, sizeof(T));
+  int source = shuffleSource(mode, emulator.current->lane, a.b, a.c);
+  std::memcpy(result, slots[source], sizeof(T));
+}
+
+} // namespace
+
+bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
+                       void **params, std::string &error) {
+  emulator.kernel = kernel;
+  emulator.params = params;
+  emulator.grid = grid;
+  emulator.block = block;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) {
+        emulator.blockId = {x, y, z};
+        if (!emulator.runBlock(error))
+          return false;
+      }
+  return true;
+}
+
+} // namespace fakecuda
+
+using fakecuda::emulator;
+
+// The calls the emulated kernels make (llmc/Target/EmulatedKernels.h):
+// llmc_emu_NAME(args, result) for the intrinsic llvm.nvvm.NAME.
+#define SPECIAL_REGISTER(name, value)                                          \
+  extern "C" void llmc_emu_read_ptx_sreg_##name(const void *, void *result) {  \
+    uint32_t v = (value);                                                      \
+    std::memcpy(result, &v, 4);                                                \
+  }
+SPECIAL_REGISTER(tid_x, emulator.current->id.x)
+SPECIAL_REGISTER(tid_y, emulator.current->id.y)
+SPECIAL_REGISTER(tid_z, emulator.current->id.z)
+SPECIAL_REGISTER(ntid_x, emulator.block.x)
+SPECIAL_REGISTER(ntid_y, emulator.block.y)
+SPECIAL_REGISTER(ntid_z, emulator.block.z)
+SPECIAL_REGISTER(ctaid_x, emulator.blockId.x)
+SPECIAL_REGISTER(ctaid_y, emulator.blockId.y)
+SPECIAL_REGISTER(ctaid_z, emulator.blockId.z)
+SPECIAL_REGISTER(nctaid_x, emulator.grid.x)
+SPECIAL_REGISTER(nctaid_y, emulator.grid.y)
+SPECIAL_REGISTER(nctaid_z, emulator.grid.z)
+SPECIAL_REGISTER(laneid, uint32_t(emulator.current->lane))
+#undef SPECIAL_REGISTER
+
+extern "C" void llmc_emu_barrier0(const void *, void *) { emulator.barrier(); }
+
+#define SHUFFLE(mode, index, type)                                             \
+  extern "C" void llmc_emu_shfl_sync_##mode##_##type(const void *args,         \
+                                                     void *result) {           \
+    fakecuda::shuffle<type##_t>(index, args, result);                          \
+  }
+using f32_t = float;
+using i32_t = int32_t;
+SHUFFLE(up, 0, f32)
+SHUFFLE(up, 0, i32)
+SHUFFLE(down, 1, f32)
+SHUFFLE(down, 1, i32)
+SHUFFLE(bfly, 2, f32)
+SHUFFLE(bfly, 2, i32)
+SHUFFLE(idx, 3, f32)
+SHUFFLE(idx, 3, i32)
+#undef SHUFFLE
+
+// cp.async copies at once: every wait is already satisfied.
+#define ASYNC_COPY(cache, bytes)                                               \
+  extern "C" void llmc_emu_cp_async_##cache##_shared_global_##bytes(           \
+      const void *args, void *) {                                              \
+    void *pointers[2];                                                         \
+    std::memcpy(pointers, args, sizeof pointers);                              \
+    std::memcpy(pointers[0], pointers[1], bytes);                              \
+  }
+ASYNC_COPY(ca, 4)
+ASYNC_COPY(ca, 8)
+ASYNC_COPY(ca, 16)
+ASYNC_COPY(cg, 16)
+#undef ASYNC_COPY
+extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {}
+extern "C" void llmc_emu_cp_async_wait_group(const void *, void *) {}
+extern "C" void llmc_emu_cp_async_wait_all(const void *, void *) {}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 (PTX ISA fragment
+// layouts; g = lane / 4, t = lane % 4): A's four registers hold rows g,
+// g + 8, g, g + 8 at columns 2t, 2t, 2t + 8, 2t + 8 (and the next column);
+// B's two hold rows (k) 2t and 2t + 8 (and the next) of column g; C and D
+// rows g, g, g + 8, g + 8 at columns 2t, 2t + 1, 2t, 2t + 1.
+extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
+                                                      void *result) {
+  struct Args {
+    uint16_t a[4][2], b[2][2];
+    float c[4];
+  } mine;
+  static_assert(sizeof(Args) == 40, "the struct the emulated kernel stores");
+  std::memcpy(&mine, args, sizeof mine);
+  auto slots = emulator.exchange(&mine, 24); // a and b
+  float a[16][16], b[16][8];
+  for (int lane = 0; lane < 32; ++lane) {
+    Args other;
+    std::memcpy(&other, slots[lane], 24);
+    int g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 2; ++i) {
+      a[g][2 * t + i] = fakecuda::halfToFloat(other.a[0][i]);
+      a[g + 8][2 * t + i] = fakecuda::halfToFloat(other.a[1][i]);
+      a[g][2 * t + 8 + i] = fakecuda::halfToFloat(other.a[2][i]);
+      a[g + 8][2 * t + 8 + i] = fakecuda::halfToFloat(other.a[3][i]);
+      b[2 * t + i][g] = fakecuda::halfToFloat(other.b[0][i]);
+      b[2 * t + 8 + i][g] = fakecuda::halfToFloat(other.b[1][i]);
+    }
+  }
+  int lane = emulator.current->lane, g = lane / 4, t = lane % 4;
+  float d[4];
+  for (int r = 0; r < 4; ++r) {
+    int row = g + (r >= 2 ? 8 : 0), column = 2 * t + (r & 1);
+    float sum = mine.c[r];
+    for (int k = 0; k < 16; ++k)
+      sum += a[row][k] * b[k][column];
+    d[r] = sum;
+  }
+  std::memcpy(result, d, sizeof d);
+}
