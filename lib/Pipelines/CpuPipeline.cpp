@@ -47,9 +47,9 @@ using namespace mlir;
 
 namespace llmc {
 
-void buildLLMToLinalgPipeline(OpPassManager &pm) {
+void buildLLMToLinalgPipeline(OpPassManager &pm, bool fusedAttention) {
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createConvertLLMToLinalg());
+  pm.addPass(createConvertLLMToLinalg({fusedAttention}));
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -151,7 +151,9 @@ void registerPipelines() {
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",
-                             buildLLMToLinalgPipeline);
+                             [](OpPassManager &pm) {
+                               buildLLMToLinalgPipeline(pm);
+                             });
   PassPipelineRegistration<>(
       "llmc-cpu-codegen",
       "linalg on tensors to the LLVM dialect for the host",
@@ -176,6 +178,7 @@ void registerPipelineDialects(DialectRegistry &registry) {
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   registerMeshBufferizationModels(registry);
+  registerLLMBufferizationModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);

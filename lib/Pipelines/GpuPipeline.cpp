@@ -36,6 +36,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.tensorCores = true;
   reductions.asyncCopies = gpu.asyncCopies;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
+  // Attention: partial results per split of the keys, then combined.
+  pm.addNestedPass<func::FuncOp>(createGpuFusedAttention());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

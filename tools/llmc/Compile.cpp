@@ -29,16 +29,16 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
   case EmitStage::LLM:
     return;
   case EmitStage::Linalg:
-    return buildLLMToLinalgPipeline(pm);
+    return buildLLMToLinalgPipeline(pm, options.gpu());
   case EmitStage::EmulatedKernels:
-    buildLLMToLinalgPipeline(pm);
+    buildLLMToLinalgPipeline(pm, options.gpu());
     return buildGpuKernelsPipeline(pm, options.gpuTarget);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
   case EmitStage::PTX:
     if (!options.gpu())
       return buildCpuPipeline(pm);
-    buildLLMToLinalgPipeline(pm);
+    buildLLMToLinalgPipeline(pm, options.gpu());
     return buildGpuCodegenPipeline(pm, options.gpuTarget);
   }
 }

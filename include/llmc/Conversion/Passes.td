@@ -33,8 +33,14 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
     ```
 
     Function signatures, calls and returns carrying `!llm.kv_cache` are
-    converted too.
+    converted too. With `fused-attention` (GPU targets), attention becomes
+    `llm.fused_attention` over the keys a query may see instead: one
+    computation with an online softmax, no scores in memory.
   }];
+  let options = [
+    Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
+           "Attention as llm.fused_attention (lowered by the GPU pipeline)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

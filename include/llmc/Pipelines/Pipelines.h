@@ -30,7 +30,8 @@ void buildParallelPipeline(mlir::OpPassManager &pm, const ParallelRank &rank);
 /// llm -> linalg/tensor/arith/math on tensors (`--emit=linalg`):
 /// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
 /// elementwise fusion without recomputation (llmc-fuse-elementwise).
-void buildLLMToLinalgPipeline(mlir::OpPassManager &pm);
+void buildLLMToLinalgPipeline(mlir::OpPassManager &pm,
+                              bool fusedAttention = false);
 
 /// linalg on tensors -> memrefs: one-shot bufferization across functions
 /// (identity layouts at function boundaries, copies as linalg.copy, the KV

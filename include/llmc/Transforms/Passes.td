@@ -256,6 +256,42 @@ def GpuMergeKernelModules
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GpuFusedAttention
+    : Pass<"llmc-gpu-fused-attention", "::mlir::func::FuncOp"> {
+  let summary = "Attention in two kernels with an online softmax";
+  let description = [{
+    Every `llm.fused_attention` on buffers becomes two parallel loop nests
+    (kernels after mapping), flash decoding: no scores in memory.
+
+    1. Partial results: for each row, KV head, tile of 8 query rows (the
+       group's heads and queries, row r = query * group + head) and split
+       of the keys, a block of 8 warps, a warp per query row. The warp's
+       query row, scaled, goes to shared memory; the warp steps through its
+       split's visible keys 32 at a time, a lane per key: the lane's score
+       (a dot product over the head dimension), the step's maximum
+       (butterfly), the running maximum, the rescaled running sum and
+       accumulator, and the values: each key's probability is shuffled to
+       every lane, which adds it times its own dimensions of the key's
+       value (lane, lane + 32, ...). The warp writes its accumulator, its
+       maximum and its sum for the split.
+    2. Combination: a warp per query row and head rescales each split's
+       accumulator and sum by exp(m_split - m) and writes
+       accumulator / sum in the element type.
+
+    The host picks the splits: enough blocks for the GPU (256) where the
+    rows are few (a decode step), at least 32 keys each; one split where
+    the rows fill the GPU (prefill). Keys past the causal limit (or before
+    the sliding window) are never read.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def GpuFuseLaunches : Pass<"llmc-gpu-fuse-launches", "::mlir::func::FuncOp"> {
   let summary = "Run neighbouring independent launches as one kernel";
   let description = [{

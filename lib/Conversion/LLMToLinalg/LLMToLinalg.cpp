@@ -763,7 +763,11 @@ Value causalLimit(OpBuilder &b, Location loc, Value positions, Value seq) {
 
 /// softmax(q·kᵀ·scale + mask)·v over loops [b, kv_head, group, s, t].
 struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *context, bool fused)
+      : OpConversionPattern(context), fused(fused) {}
+  /// As llm.fused_attention, over the keys a query may see.
+  bool fused;
+
   LogicalResult
   matchAndRewrite(llm::AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -810,6 +814,15 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
       };
       keys = slice(keys);
       values = slice(values);
+    }
+    if (fused) {
+      Value init = emptyTensor(rewriter, loc, qSizes, elementType);
+      auto fusedOp = rewriter.create<llm::FusedAttentionOp>(
+          loc, TypeRange{init.getType()}, query, keys, values,
+          adaptor.getPositions(), init, op.getCausalAttr(),
+          rewriter.getF64FloatAttr(scale), op.getSlidingWindowAttr());
+      rewriter.replaceOp(op, fusedOp.getResult());
+      return success();
     }
     auto groupedType = RankedTensorType::get(
         {queryType.getDimSize(0), queryType.getDimSize(1), kvHeads, group,
@@ -1062,6 +1075,7 @@ struct SoftmaxLowering : OpConversionPattern<llm::SoftmaxOp> {
 
 struct ConvertLLMToLinalgPass
     : llmc::impl::ConvertLLMToLinalgBase<ConvertLLMToLinalgPass> {
+  using ConvertLLMToLinalgBase::ConvertLLMToLinalgBase;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     TypeConverter converter;
@@ -1074,7 +1088,8 @@ struct ConvertLLMToLinalgPass
                            linalg::LinalgDialect, math::MathDialect,
                            scf::SCFDialect, tensor::TensorDialect>();
     target.addIllegalDialect<llm::LLMDialect>();
-    target.addLegalOp<llm::ParamOp, llm::ParamBufferOp>();
+    target.addLegalOp<llm::ParamOp, llm::ParamBufferOp,
+                      llm::FusedAttentionOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return converter.isSignatureLegal(op.getFunctionType());
     });
@@ -1086,11 +1101,11 @@ struct ConvertLLMToLinalgPass
                  MatmulLowering, RMSNormLowering, LayerNormLowering,
                  SplitHeadsLowering, MergeHeadsLowering, SplitLowering,
                  PositionIdsLowering, SelectTokensLowering, RopeLowering,
-                 AttentionLowering,
                  ElementwiseLowering<llm::AddOp>,
                  ElementwiseLowering<llm::MulOp>,
                  ElementwiseLowering<llm::SiluOp>,
                  ElementwiseLowering<llm::GeluOp>, SoftmaxLowering>(context);
+    patterns.add<AttentionLowering>(context, fusedAttention);
     patterns.add<KVCacheUpdateLowering, KVCacheReadLowering>(converter,
                                                              context);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,

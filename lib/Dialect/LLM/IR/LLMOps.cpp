@@ -592,6 +592,82 @@ LogicalResult AttentionOp::verify() {
                           attentionShape(queryType, valuesType), elementType);
 }
 
+LogicalResult FusedAttentionOp::verify() {
+  auto shape = [](Value v) { return cast<ShapedType>(v.getType()); };
+  bool tensors = isa<RankedTensorType>(getInit().getType());
+  SmallVector<Value> operands = {getQuery(), getKeys(), getValues(),
+                                 getInit()};
+  if (Value positions = getPositions())
+    operands.push_back(positions);
+  for (Value operand : operands)
+    if (isa<RankedTensorType>(operand.getType()) != tensors)
+      return emitOpError() << "expects all operands on tensors or all on "
+                              "buffers, found "
+                           << operand.getType();
+  for (auto [name, value] : {std::pair<StringRef, Value>{"query", getQuery()},
+                             {"keys", getKeys()},
+                             {"values", getValues()},
+                             {"init", getInit()}}) {
+    if (shape(value).getRank() != 4)
+      return emitOpError() << "expects " << name << " of rank 4, found "
+                           << value.getType();
+    if (shape(value).getElementType() != shape(getQuery()).getElementType())
+      return emitOpError() << "expects " << name << " element type "
+                           << shape(getQuery()).getElementType() << ", found "
+                           << shape(value).getElementType();
+  }
+  ArrayRef<int64_t> query = shape(getQuery()).getShape(),
+                    keys = shape(getKeys()).getShape(),
+                    values = shape(getValues()).getShape(),
+                    init = shape(getInit()).getShape();
+  for (int64_t d = 0; d < 4; ++d)
+    if (failed(verifyDim(*this, "init's dimension " + std::to_string(d),
+                         init[d], "the query's", query[d])))
+      return failure();
+  if (failed(verifyDim(*this, "the values' kv_len", values[1],
+                       "the keys' kv_len", keys[1])) ||
+      failed(verifyDim(*this, "the values' KV heads", values[2],
+                       "the keys' KV heads", keys[2])) ||
+      failed(verifyStatic(*this, "number of query heads", query[2])) ||
+      failed(verifyStatic(*this, "number of KV heads", keys[2])) ||
+      failed(verifyStatic(*this, "head_dim", query[3])) ||
+      failed(verifyDim(*this, "the keys' head_dim", keys[3],
+                       "the query's head_dim", query[3])) ||
+      failed(verifyDim(*this, "the values' head_dim", values[3],
+                       "the query's head_dim", query[3])))
+    return failure();
+  if (query[2] % keys[2] != 0)
+    return emitOpError() << "expects the number of query heads (" << query[2]
+                         << ") to be a multiple of the number of KV heads ("
+                         << keys[2] << ")";
+  if (getPositions() && !getCausal())
+    return emitOpError() << "expects 'causal' when positions are given";
+  if (getSlidingWindow() && !getCausal())
+    return emitOpError() << "expects 'causal' with a sliding_window";
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError() << "expects scale > 0, found "
+                         << getScale().convertToDouble();
+  if (tensors != (getNumResults() == 1) ||
+      (tensors && getResult()[0].getType() != getInit().getType()))
+    return emitOpError() << "expects one result of init's type on tensors, "
+                            "none on buffers";
+  return success();
+}
+
+void FusedAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (&operand == &getInitMutable())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // KVCacheUpdateOp and KVCacheReadOp
 //===----------------------------------------------------------------------===//

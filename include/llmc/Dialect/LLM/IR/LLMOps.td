@@ -9,6 +9,7 @@ include "llmc/Dialect/LLM/IR/LLMTypes.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -406,6 +407,51 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
   let builders = [OpBuilder<(ins "::mlir::Value":$query, "::mlir::Value":$keys,
                                  "::mlir::Value":$values,
                                  "::mlir::Value":$positions, "bool":$causal)>];
+  let hasVerifier = 1;
+}
+
+def LLM_TensorOrMemRef : AnyTypeOf<[AnyRankedTensor, AnyMemRef]>;
+
+def LLM_FusedAttentionOp : LLM_Op<"fused_attention", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "attention as one destination-style computation";
+  let description = [{
+    What `llm.attention` becomes for targets that compute it in one pass over
+    the keys (online softmax: no `seq x kv_len` scores in memory; the GPU
+    pipeline's `llmc-gpu-fused-attention`): the same result for `query`
+    (`batch x seq x heads x head_dim`), `keys` and `values`
+    (`batch x kv_len x kv_heads x head_dim`, only the keys some query may
+    see), written into `init` (the query's shape). Query `s` of row `b` sees
+    key `j` when `causal` is absent, else when `j <= positions[b] + s` (and,
+    with `sliding_window = W`, `j > positions[b] + s - W`). `scale`
+    multiplies the scores; sums and the softmax run in f32.
+
+    On tensors it returns the result; on buffers (after bufferization) it
+    writes `init` and returns nothing.
+
+    ```mlir
+    %o = llm.fused_attention %q, %k, %v, %pos into %init {causal, scale = 0.25}
+        : tensor<?x?x4x16xf16>, tensor<?x?x2x16xf16>, tensor<?x?x2x16xf16>,
+          tensor<?xi64> into tensor<?x?x4x16xf16> -> tensor<?x?x4x16xf16>
+    ```
+  }];
+  let arguments = (ins LLM_TensorOrMemRef:$query, LLM_TensorOrMemRef:$keys,
+                       LLM_TensorOrMemRef:$values,
+                       Optional<LLM_TensorOrMemRef>:$positions,
+                       LLM_TensorOrMemRef:$init, UnitAttr:$causal,
+                       F64Attr:$scale, OptionalAttr<I64Attr>:$sliding_window);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values (`,` $positions^)? `into` $init attr-dict `:`
+    type($query) `,` type($keys) `,` type($values) (`,` type($positions)^)?
+    `into` type($init) (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+  }];
   let hasVerifier = 1;
 }
 

@@ -33,6 +33,9 @@ mlir::mesh::MeshOp setWorldAxis(mlir::ModuleOp module, int64_t axis,
 /// Bufferization of the mesh collectives into llm's buffer collectives.
 void registerMeshBufferizationModels(mlir::DialectRegistry &registry);
 
+/// Bufferization of llm's destination-style ops (llm.fused_attention).
+void registerLLMBufferizationModels(mlir::DialectRegistry &registry);
+
 } // namespace llmc
 
 #endif // LLMC_DIALECT_LLM_TRANSFORMS_PASSES_H

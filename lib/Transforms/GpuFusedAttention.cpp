@@ -1,0 +1,410 @@
+//===- GpuFusedAttention.cpp - Attention with an online softmax on GPUs ---===//
+//
+// llm.fused_attention on buffers as two kernels (flash decoding): partial
+// results per split of the keys, a warp per query row, then their
+// combination. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Transforms/Passes.h"
+
+#include "llmc/Dialect/LLM/IR/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_GPUFUSEDATTENTION
+#include "llmc/Transforms/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kWarp = 32, kWarps = 8;
+/// Blocks that fill a GPU (an H100 has 132 multiprocessors): splits of the
+/// keys are added until the partial kernel has as many.
+constexpr int64_t kTargetBlocks = 256;
+
+/// Builds the kernels of one llm.fused_attention.
+class FusedAttention {
+public:
+  FusedAttention(OpBuilder &b, llm::FusedAttentionOp op)
+      : b(b), loc(op.getLoc()), op(op) {
+    auto queryType = cast<MemRefType>(op.getQuery().getType());
+    elementType = queryType.getElementType();
+    heads = queryType.getDimSize(2);
+    headDim = queryType.getDimSize(3);
+    kvHeads = cast<MemRefType>(op.getKeys().getType()).getDimSize(2);
+    group = heads / kvHeads;
+    f32 = b.getF32Type();
+  }
+
+  void build() {
+    Value zero = index(0), one = index(1);
+    batch = b.create<memref::DimOp>(loc, op.getQuery(), 0);
+    seq = b.create<memref::DimOp>(loc, op.getQuery(), 1);
+    keys = b.create<memref::DimOp>(loc, op.getKeys(), 1);
+    // Rows of a KV head: its group's heads for every query.
+    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
+    Value rowTiles = ceilDiv(rows, index(kWarps));
+    // Splits: enough blocks, at least 32 keys each; then as many as the
+    // rounded chunk needs.
+    Value blocks = b.create<arith::MulIOp>(
+        loc, b.create<arith::MulIOp>(loc, batch, rowTiles), index(kvHeads));
+    Value wanted = b.create<arith::MaxUIOp>(
+        loc, one,
+        b.create<arith::MinUIOp>(loc, ceilDiv(keys, index(kWarp)),
+                                 ceilDiv(index(kTargetBlocks), blocks)));
+    chunk = b.create<arith::MulIOp>(
+        loc, ceilDiv(ceilDiv(keys, wanted), index(kWarp)), index(kWarp));
+    splits = b.create<arith::MaxUIOp>(loc, one, ceilDiv(keys, chunk));
+
+    // The splits' accumulators, maxima and sums.
+    Value dims[] = {batch, seq, splits};
+    partialValues = b.create<memref::AllocOp>(
+        loc,
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, heads,
+                         ShapedType::kDynamic, headDim},
+                        f32),
+        dims);
+    auto statsType =
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, heads,
+                         ShapedType::kDynamic},
+                        f32);
+    partialMax = b.create<memref::AllocOp>(loc, statsType, dims);
+    partialSum = b.create<memref::AllocOp>(loc, statsType, dims);
+
+    b.create<scf::ParallelOp>(loc, SmallVector<Value>(6, zero),
+                              ValueRange{batch, rowTiles, index(kvHeads),
+                                         splits, index(kWarps), index(kWarp)},
+                              SmallVector<Value>(6, one),
+                              [&](OpBuilder &nb, Location, ValueRange ivs) {
+                                OpBuilder::InsertionGuard guard(b);
+                                b.setInsertionPointToStart(
+                                    nb.getInsertionBlock());
+                                partialKernel(ivs);
+                              });
+    b.create<scf::ParallelOp>(
+        loc, SmallVector<Value>(4, zero),
+        ValueRange{batch, seq, index(heads), index(kWarp)},
+        SmallVector<Value>(4, one),
+        [&](OpBuilder &nb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          combineKernel(ivs);
+        });
+    for (Value buffer : {partialValues, partialMax, partialSum})
+      b.create<memref::DeallocOp>(loc, buffer);
+  }
+
+private:
+  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value f32Constant(double v) {
+    return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+  }
+  Value minusInfinity() {
+    return f32Constant(-std::numeric_limits<double>::infinity());
+  }
+  /// (x + y - 1) / y.
+  Value ceilDiv(Value x, Value y) {
+    Value up = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, x, y),
+                                       index(1));
+    return b.create<arith::DivUIOp>(loc, up, y);
+  }
+  Value toF32(Value v) {
+    return v.getType() == f32 ? v : b.create<arith::ExtFOp>(loc, f32, v);
+  }
+  Value loadF32(Value buffer, ValueRange indices) {
+    return toF32(b.create<memref::LoadOp>(loc, buffer, indices));
+  }
+  Value select(Value condition, Value yes, Value no) {
+    return b.create<arith::SelectOp>(loc, condition, yes, no);
+  }
+  Value less(Value x, Value y) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, y);
+  }
+  /// `value` combined over the warp's lanes, in every lane.
+  Value butterfly(Value value, bool maximum) {
+    for (int64_t offset = kWarp / 2; offset > 0; offset /= 2) {
+      Value other = b.create<gpu::ShuffleOp>(loc, value, offset, kWarp,
+                                             gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      value = maximum
+                  ? b.create<arith::MaximumFOp>(loc, value, other).getResult()
+                  : b.create<arith::AddFOp>(loc, value, other).getResult();
+    }
+    return value;
+  }
+  /// exp(x - m) where m is finite, else 0 (no key seen yet).
+  Value rescale(Value x, Value m) {
+    Value finite = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, m,
+                                           minusInfinity());
+    Value e = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, x, m));
+    return select(finite, e, f32Constant(0));
+  }
+  /// Runs `body(d, j)` for the lane's dimensions d = lane + 32 j of the
+  /// head (all 64 / 32 of them where 32 divides the head dimension, else
+  /// those below it).
+  void forLaneDims(Value lane, function_ref<void(Value, int64_t)> body) {
+    for (int64_t j = 0; j * kWarp < headDim; ++j) {
+      Value d = b.create<arith::AddIOp>(loc, lane, index(j * kWarp));
+      if ((j + 1) * kWarp <= headDim) {
+        body(d, j);
+        continue;
+      }
+      auto inside = b.create<scf::IfOp>(loc, less(d, index(headDim)), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&inside.getThenRegion().front());
+      body(d, j);
+    }
+  }
+
+  /// One warp's query row over one split of the keys.
+  void partialKernel(ValueRange ivs) {
+    Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
+          warp = ivs[4], lane = ivs[5];
+    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
+    Value row = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, tile, index(kWarps)), warp);
+    Value active = less(row, rows);
+    // Inactive warps (past the last row) read row 0 and store nothing.
+    Value safeRow = select(active, row, index(0));
+    Value s = b.create<arith::DivUIOp>(loc, safeRow, index(group));
+    Value head = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
+        b.create<arith::RemUIOp>(loc, safeRow, index(group)));
+
+    // The keys this row sees: [first, end) of the split's.
+    Value end = keys, first = index(0);
+    if (op.getCausal()) {
+      Value position = s;
+      if (Value positions = op.getPositions()) {
+        Value p = b.create<memref::LoadOp>(loc, positions, bIdx);
+        position = b.create<arith::AddIOp>(
+            loc, s, b.create<arith::IndexCastOp>(loc, b.getIndexType(), p));
+      }
+      end = b.create<arith::MinUIOp>(
+          loc, end, b.create<arith::AddIOp>(loc, position, index(1)));
+      if (std::optional<int64_t> window = op.getSlidingWindow()) {
+        Value w = index(*window - 1);
+        Value past = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt,
+                                             position, w);
+        first =
+            select(past, b.create<arith::SubIOp>(loc, position, w), index(0));
+      }
+    }
+    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
+    end = b.create<arith::MinUIOp>(loc, end,
+                                   b.create<arith::AddIOp>(loc, begin, chunk));
+    end = select(active, end, begin);
+    // Start at the first step of 32 that reaches the window.
+    Value skip = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc,
+            b.create<arith::SubIOp>(
+                loc, b.create<arith::MaxUIOp>(loc, first, begin), begin),
+            index(kWarp)),
+        index(kWarp));
+    begin = b.create<arith::AddIOp>(loc, begin, skip);
+
+    // The query row, scaled, in shared memory (the lanes read it whole).
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    Value shared = b.create<memref::AllocaOp>(
+        loc, MemRefType::get({kWarps, headDim}, f32,
+                             MemRefLayoutAttrInterface(), workgroup));
+    Value scale = f32Constant(op.getScale().convertToDouble());
+    forLaneDims(lane, [&](Value d, int64_t) {
+      Value q = loadF32(op.getQuery(), {bIdx, s, head, d});
+      b.create<memref::StoreOp>(loc, b.create<arith::MulFOp>(loc, q, scale),
+                                shared, ValueRange{warp, d});
+    });
+    b.create<gpu::BarrierOp>(loc);
+
+    int64_t laneDims = (headDim + kWarp - 1) / kWarp;
+    SmallVector<Value> init = {minusInfinity(), f32Constant(0)};
+    init.append(laneDims, f32Constant(0));
+    Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
+    auto loop = b.create<scf::ForOp>(
+        loc, begin, end, index(kWarp), init,
+        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          SmallVector<Value> next = step(t0, carried, first, end, lastKey, bIdx,
+                                         kvHead, warp, lane, shared);
+          b.create<scf::YieldOp>(loc, next);
+        });
+    Value max = loop.getResult(0);
+    Value sum = butterfly(loop.getResult(1), /*maximum=*/false);
+    auto store = b.create<scf::IfOp>(loc, active, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&store.getThenRegion().front());
+    forLaneDims(lane, [&](Value d, int64_t j) {
+      b.create<memref::StoreOp>(loc, loop.getResult(2 + j), partialValues,
+                                ValueRange{bIdx, s, head, split, d});
+    });
+    auto first0 = b.create<scf::IfOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, index(0)),
+        false);
+    b.setInsertionPointToStart(&first0.getThenRegion().front());
+    b.create<memref::StoreOp>(loc, max, partialMax,
+                              ValueRange{bIdx, s, head, split});
+    b.create<memref::StoreOp>(loc, sum, partialSum,
+                              ValueRange{bIdx, s, head, split});
+  }
+
+  /// 32 keys from `t0`, a lane each: {max, lane's sum, its accumulators}.
+  SmallVector<Value> step(Value t0, ValueRange carried, Value first, Value end,
+                          Value lastKey, Value bIdx, Value kvHead, Value warp,
+                          Value lane, Value shared) {
+    Value t = b.create<arith::AddIOp>(loc, t0, lane);
+    Value valid = b.create<arith::AndIOp>(
+        loc, less(t, end),
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, t, first));
+    Value key = b.create<arith::MinUIOp>(loc, t, lastKey);
+    auto dot = b.create<scf::ForOp>(
+        loc, index(0), index(headDim), index(1), ValueRange{f32Constant(0)},
+        [&](OpBuilder &nb, Location, Value d, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          Value q = b.create<memref::LoadOp>(loc, shared, ValueRange{warp, d});
+          Value k = loadF32(op.getKeys(), {bIdx, key, kvHead, d});
+          Value sum = b.create<arith::AddFOp>(
+              loc, acc[0], b.create<arith::MulFOp>(loc, q, k));
+          b.create<scf::YieldOp>(loc, sum);
+        });
+    Value score = select(valid, dot.getResult(0), minusInfinity());
+    Value max = b.create<arith::MaximumFOp>(loc, carried[0],
+                                            butterfly(score, /*maximum=*/true));
+    Value p = select(valid, rescale(score, max), f32Constant(0));
+    Value c = rescale(carried[0], max);
+    SmallVector<Value> next = {
+        max, b.create<arith::AddFOp>(
+                 loc, b.create<arith::MulFOp>(loc, carried[1], c), p)};
+    SmallVector<Value> accs;
+    for (Value acc : carried.drop_front(2))
+      accs.push_back(b.create<arith::MulFOp>(loc, acc, c));
+    // Each key's probability to every lane, times the lane's dimensions of
+    // its value.
+    auto values = b.create<scf::ForOp>(
+        loc, index(0), index(kWarp), index(1), accs,
+        [&](OpBuilder &nb, Location, Value j, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          Value pj =
+              b.create<gpu::ShuffleOp>(
+                   loc, p, b.create<arith::IndexCastOp>(loc, b.getI32Type(), j),
+                   b.create<arith::ConstantIntOp>(loc, kWarp, 32),
+                   gpu::ShuffleMode::IDX)
+                  .getShuffleResult();
+          Value keyJ = b.create<arith::MinUIOp>(
+              loc, b.create<arith::AddIOp>(loc, t0, j), lastKey);
+          // Dimensions past the head's (a partial last group of lanes) read
+          // its last one and are never stored.
+          SmallVector<Value> updated;
+          for (auto [jj, a] : llvm::enumerate(acc)) {
+            Value d = b.create<arith::MinUIOp>(
+                loc,
+                b.create<arith::AddIOp>(loc, lane, index(int64_t(jj) * kWarp)),
+                index(headDim - 1));
+            Value v = loadF32(op.getValues(), {bIdx, keyJ, kvHead, d});
+            updated.push_back(b.create<arith::AddFOp>(
+                loc, a, b.create<arith::MulFOp>(loc, pj, v)));
+          }
+          b.create<scf::YieldOp>(loc, updated);
+        });
+    next.append(values.getResults().begin(), values.getResults().end());
+    return next;
+  }
+
+  /// One query row and head: the splits' results combined.
+  void combineKernel(ValueRange ivs) {
+    Value bIdx = ivs[0], s = ivs[1], head = ivs[2], lane = ivs[3];
+    Value zero = index(0), one = index(1);
+    auto maxLoop = b.create<scf::ForOp>(
+        loc, zero, splits, one, ValueRange{minusInfinity()},
+        [&](OpBuilder &nb, Location, Value i, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          Value m = b.create<memref::LoadOp>(loc, partialMax,
+                                             ValueRange{bIdx, s, head, i});
+          b.create<scf::YieldOp>(
+              loc, b.create<arith::MaximumFOp>(loc, acc[0], m).getResult());
+        });
+    Value max = maxLoop.getResult(0);
+    int64_t laneDims = (headDim + kWarp - 1) / kWarp;
+    SmallVector<Value> init(laneDims + 1, f32Constant(0));
+    auto sumLoop = b.create<scf::ForOp>(
+        loc, zero, splits, one, init,
+        [&](OpBuilder &nb, Location, Value i, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          Value m = b.create<memref::LoadOp>(loc, partialMax,
+                                             ValueRange{bIdx, s, head, i});
+          Value c = rescale(m, max);
+          Value l = b.create<memref::LoadOp>(loc, partialSum,
+                                             ValueRange{bIdx, s, head, i});
+          SmallVector<Value> next = {b.create<arith::AddFOp>(
+              loc, acc[0], b.create<arith::MulFOp>(loc, l, c))};
+          for (int64_t j = 0; j < laneDims; ++j) {
+            Value d = b.create<arith::MinUIOp>(
+                loc, b.create<arith::AddIOp>(loc, lane, index(j * kWarp)),
+                index(headDim - 1));
+            Value o = b.create<memref::LoadOp>(loc, partialValues,
+                                               ValueRange{bIdx, s, head, i, d});
+            next.push_back(b.create<arith::AddFOp>(
+                loc, acc[1 + j], b.create<arith::MulFOp>(loc, o, c)));
+          }
+          b.create<scf::YieldOp>(loc, next);
+        });
+    // A row that sees no key (cannot happen with causal masks) gets 0.
+    Value sum = sumLoop.getResult(0);
+    Value seen = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, sum,
+                                         f32Constant(0));
+    Value inverse =
+        select(seen, b.create<arith::DivFOp>(loc, f32Constant(1), sum),
+               f32Constant(0));
+    forLaneDims(lane, [&](Value d, int64_t j) {
+      Value out =
+          b.create<arith::MulFOp>(loc, sumLoop.getResult(1 + j), inverse);
+      if (elementType != f32)
+        out = b.create<arith::TruncFOp>(loc, elementType, out);
+      b.create<memref::StoreOp>(loc, out, op.getInit(),
+                                ValueRange{bIdx, s, head, d});
+    });
+  }
+
+  OpBuilder &b;
+  Location loc;
+  llm::FusedAttentionOp op;
+  Type elementType, f32;
+  int64_t heads, headDim, kvHeads, group;
+  Value batch, seq, keys, chunk, splits;
+  Value partialValues, partialMax, partialSum;
+};
+
+struct GpuFusedAttentionPass
+    : llmc::impl::GpuFusedAttentionBase<GpuFusedAttentionPass> {
+  void runOnOperation() override {
+    SmallVector<llm::FusedAttentionOp> ops;
+    getOperation().walk([&](llm::FusedAttentionOp op) { ops.push_back(op); });
+    for (llm::FusedAttentionOp op : ops) {
+      if (op.getNumResults() != 0) {
+        op.emitOpError() << "expects buffers (run after bufferization)";
+        return signalPassFailure();
+      }
+      OpBuilder b(op);
+      FusedAttention(b, op).build();
+      op.erase();
+    }
+  }
+};
+
+} // namespace
