@@ -11,11 +11,17 @@
   make_checkpoint.py sparse CONFIG.json DST [--dtype BF16] [--shards N]
       Writes a Llama-family checkpoint for CONFIG with real headers and
       holes for data (sparse files): a 70B-shaped folder takes no disk.
+
+  make_checkpoint.py random CONFIG.json DST [--seed 0] [--std 0.05]
+      Writes a small Llama-family checkpoint for CONFIG in F32 with random
+      weights (normal, std STD; norm weights 1 + normal): shapes the
+      example models lack (head_dim 64) for tests that compare two runs.
 """
 
 import argparse
 import json
 import os
+import random as rand
 import shutil
 import struct
 
@@ -49,8 +55,9 @@ def read_tensors(folder):
     return read_header(os.path.join(folder, "model.safetensors"))
 
 
-def write_safetensors(path, tensors, sparse):
-    """tensors: list of (name, dtype, shape); data is zeros or holes."""
+def write_safetensors(path, tensors, sparse, data=None):
+    """tensors: list of (name, dtype, shape); data is zeros or holes, or
+    data(name, count) (bytes) for each tensor."""
     header, offset = {}, 0
     for name, dtype, shape in tensors:
         size = num_bytes(dtype, shape)
@@ -65,6 +72,9 @@ def write_safetensors(path, tensors, sparse):
         f.write(text)
         if sparse:
             f.truncate(8 + len(text) + offset)
+        elif data:
+            for name, dtype, shape in tensors:
+                f.write(data(name, num_bytes(dtype, shape) // 4))
         else:
             f.write(bytes(offset))
 
@@ -157,6 +167,22 @@ def sparse(args):
                      sparse=True)
 
 
+def random_checkpoint(args):
+    config = json.load(open(args.config))
+    shutil.rmtree(args.dst, ignore_errors=True)
+    os.makedirs(args.dst)
+    shutil.copy(args.config, os.path.join(args.dst, "config.json"))
+    generator = rand.Random(args.seed)
+
+    def data(name, count):
+        mean = 1.0 if name.endswith("norm.weight") else 0.0
+        values = [generator.gauss(mean, args.std) for _ in range(count)]
+        return struct.pack(f"<{count}f", *values)
+
+    write_safetensors(os.path.join(args.dst, "model.safetensors"),
+                      llama_tensors(config, "F32"), sparse=False, data=data)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)
@@ -176,6 +202,12 @@ def main():
     s.add_argument("--dtype", default="BF16")
     s.add_argument("--shards", type=int, default=1)
     s.set_defaults(run=sparse)
+    r = sub.add_parser("random")
+    r.add_argument("config")
+    r.add_argument("dst")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--std", type=float, default=0.05)
+    r.set_defaults(run=random_checkpoint)
     args = parser.parse_args()
     args.run(args)
 

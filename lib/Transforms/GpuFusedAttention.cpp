@@ -40,6 +40,7 @@ public:
     heads = queryType.getDimSize(2);
     headDim = queryType.getDimSize(3);
     kvHeads = cast<MemRefType>(op.getKeys().getType()).getDimSize(2);
+    valueDim = cast<MemRefType>(op.getValues().getType()).getDimSize(3);
     group = heads / kvHeads;
     f32 = b.getF32Type();
   }
@@ -69,7 +70,7 @@ public:
     partialValues = b.create<memref::AllocOp>(
         loc,
         MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, heads,
-                         ShapedType::kDynamic, headDim},
+                         ShapedType::kDynamic, valueDim},
                         f32),
         dims);
     auto statsType =
@@ -147,21 +148,28 @@ private:
     Value e = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, x, m));
     return select(finite, e, f32Constant(0));
   }
-  /// Runs `body(d, j)` for the lane's dimensions d = lane + 32 j of the
-  /// head (all 64 / 32 of them where 32 divides the head dimension, else
-  /// those below it).
-  void forLaneDims(Value lane, function_ref<void(Value, int64_t)> body) {
-    for (int64_t j = 0; j * kWarp < headDim; ++j) {
+  /// Runs `body(d, j)` for the lane's dimensions d = lane + 32 j below
+  /// `extent` (a head's: all 64 / 32 of them where 32 divides it).
+  void forLaneDims(Value lane, int64_t extent,
+                   function_ref<void(Value, int64_t)> body) {
+    for (int64_t j = 0; j * kWarp < extent; ++j) {
       Value d = b.create<arith::AddIOp>(loc, lane, index(j * kWarp));
-      if ((j + 1) * kWarp <= headDim) {
+      if ((j + 1) * kWarp <= extent) {
         body(d, j);
         continue;
       }
-      auto inside = b.create<scf::IfOp>(loc, less(d, index(headDim)), false);
+      auto inside = b.create<scf::IfOp>(loc, less(d, index(extent)), false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&inside.getThenRegion().front());
       body(d, j);
     }
+  }
+  /// The lane's value dimension j, clamped to the last (a partial last
+  /// group of lanes reads it and never stores).
+  Value laneValueDim(Value lane, int64_t j) {
+    return b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, lane, index(j * kWarp)),
+        index(valueDim - 1));
   }
 
   /// One warp's query row over one split of the keys.
@@ -220,14 +228,14 @@ private:
         loc, MemRefType::get({kWarps, headDim}, f32,
                              MemRefLayoutAttrInterface(), workgroup));
     Value scale = f32Constant(op.getScale().convertToDouble());
-    forLaneDims(lane, [&](Value d, int64_t) {
+    forLaneDims(lane, headDim, [&](Value d, int64_t) {
       Value q = loadF32(op.getQuery(), {bIdx, s, head, d});
       b.create<memref::StoreOp>(loc, b.create<arith::MulFOp>(loc, q, scale),
                                 shared, ValueRange{warp, d});
     });
     b.create<gpu::BarrierOp>(loc);
 
-    int64_t laneDims = (headDim + kWarp - 1) / kWarp;
+    int64_t laneDims = (valueDim + kWarp - 1) / kWarp;
     SmallVector<Value> init = {minusInfinity(), f32Constant(0)};
     init.append(laneDims, f32Constant(0));
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
@@ -245,7 +253,7 @@ private:
     auto store = b.create<scf::IfOp>(loc, active, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&store.getThenRegion().front());
-    forLaneDims(lane, [&](Value d, int64_t j) {
+    forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
       b.create<memref::StoreOp>(loc, loop.getResult(2 + j), partialValues,
                                 ValueRange{bIdx, s, head, split, d});
     });
@@ -310,10 +318,7 @@ private:
           // its last one and are never stored.
           SmallVector<Value> updated;
           for (auto [jj, a] : llvm::enumerate(acc)) {
-            Value d = b.create<arith::MinUIOp>(
-                loc,
-                b.create<arith::AddIOp>(loc, lane, index(int64_t(jj) * kWarp)),
-                index(headDim - 1));
+            Value d = laneValueDim(lane, jj);
             Value v = loadF32(op.getValues(), {bIdx, keyJ, kvHead, d});
             updated.push_back(b.create<arith::AddFOp>(
                 loc, a, b.create<arith::MulFOp>(loc, pj, v)));
@@ -339,7 +344,7 @@ private:
               loc, b.create<arith::MaximumFOp>(loc, acc[0], m).getResult());
         });
     Value max = maxLoop.getResult(0);
-    int64_t laneDims = (headDim + kWarp - 1) / kWarp;
+    int64_t laneDims = (valueDim + kWarp - 1) / kWarp;
     SmallVector<Value> init(laneDims + 1, f32Constant(0));
     auto sumLoop = b.create<scf::ForOp>(
         loc, zero, splits, one, init,
@@ -354,9 +359,7 @@ private:
           SmallVector<Value> next = {b.create<arith::AddFOp>(
               loc, acc[0], b.create<arith::MulFOp>(loc, l, c))};
           for (int64_t j = 0; j < laneDims; ++j) {
-            Value d = b.create<arith::MinUIOp>(
-                loc, b.create<arith::AddIOp>(loc, lane, index(j * kWarp)),
-                index(headDim - 1));
+            Value d = laneValueDim(lane, j);
             Value o = b.create<memref::LoadOp>(loc, partialValues,
                                                ValueRange{bIdx, s, head, i, d});
             next.push_back(b.create<arith::AddFOp>(
@@ -371,7 +374,7 @@ private:
     Value inverse =
         select(seen, b.create<arith::DivFOp>(loc, f32Constant(1), sum),
                f32Constant(0));
-    forLaneDims(lane, [&](Value d, int64_t j) {
+    forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
       Value out =
           b.create<arith::MulFOp>(loc, sumLoop.getResult(1 + j), inverse);
       if (elementType != f32)
@@ -385,7 +388,7 @@ private:
   Location loc;
   llm::FusedAttentionOp op;
   Type elementType, f32;
-  int64_t heads, headDim, kvHeads, group;
+  int64_t heads, headDim, valueDim, kvHeads, group;
   Value batch, seq, keys, chunk, splits;
   Value partialValues, partialMax, partialSum;
 };

@@ -29,16 +29,19 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
   case EmitStage::LLM:
     return;
   case EmitStage::Linalg:
-    return buildLLMToLinalgPipeline(pm, options.gpu());
+    return buildLLMToLinalgPipeline(
+        pm, options.gpu() && options.gpuTarget.fusedAttention);
   case EmitStage::EmulatedKernels:
-    buildLLMToLinalgPipeline(pm, options.gpu());
+    buildLLMToLinalgPipeline(
+        pm, options.gpu() && options.gpuTarget.fusedAttention);
     return buildGpuKernelsPipeline(pm, options.gpuTarget);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
   case EmitStage::PTX:
     if (!options.gpu())
       return buildCpuPipeline(pm);
-    buildLLMToLinalgPipeline(pm, options.gpu());
+    buildLLMToLinalgPipeline(
+        pm, options.gpu() && options.gpuTarget.fusedAttention);
     return buildGpuCodegenPipeline(pm, options.gpuTarget);
   }
 }

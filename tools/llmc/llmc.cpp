@@ -100,6 +100,13 @@ cl::opt<bool> gpuAsyncCopies(
              "with cp.async (=false: through registers)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuFusedAttention(
+    "gpu-fused-attention",
+    cl::desc("GPU targets: attention in two kernels with an online softmax "
+             "(=false: scores, softmax and values as separate kernels, the "
+             "scores in memory)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuDependentLaunches(
     "gpu-dependent-launches",
     cl::desc("sm_90: each kernel may launch while the one before it "
@@ -247,8 +254,8 @@ static int runCompile(MLIRContext &context) {
   options.rank = emitRank;
   options.packWeights = packWeights;
   options.target = target;
-  options.gpuTarget = {target, cudaPath, gpuAsyncCopies, gpuDependentLaunches,
-                       gpuFuseLaunches};
+  options.gpuTarget = {target,          cudaPath,          gpuAsyncCopies,
+                       gpuDependentLaunches, gpuFuseLaunches, gpuFusedAttention};
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

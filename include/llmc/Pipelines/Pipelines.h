@@ -52,6 +52,9 @@ struct GpuTarget {
   bool dependentLaunches = true;
   /// Neighbouring independent launches as one (llmc-gpu-fuse-launches).
   bool fuseLaunches = true;
+  /// Attention as llm.fused_attention, two kernels with an online softmax
+  /// (llmc-gpu-fused-attention), instead of scores in memory.
+  bool fusedAttention = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

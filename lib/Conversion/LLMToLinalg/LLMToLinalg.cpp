@@ -816,7 +816,9 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
       values = slice(values);
     }
     if (fused) {
-      Value init = emptyTensor(rewriter, loc, qSizes, elementType);
+      SmallVector<OpFoldResult> outSizes(qSizes);
+      outSizes[3] = idx(valueDim);
+      Value init = emptyTensor(rewriter, loc, outSizes, elementType);
       auto fusedOp = rewriter.create<llm::FusedAttentionOp>(
           loc, TypeRange{init.getType()}, query, keys, values,
           adaptor.getPositions(), init, op.getCausalAttr(),

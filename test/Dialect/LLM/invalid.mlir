@@ -916,3 +916,51 @@ func.func @negative_peer(%a: memref<4xf32>) {
   llm.recv_buffer %a {mesh_axes = array<i64: 1>, peer = -1 : i64} : memref<4xf32>
   return
 }
+
+// -----
+
+func.func @fused_attention_mixed(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %o: memref<?x?x4x16xf32>) {
+  // expected-error @+1 {{expects all operands on tensors or all on buffers, found 'memref<?x?x4x16xf32>'}}
+  llm.fused_attention %q, %k, %k into %o {scale = 0.25} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> into memref<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_heads(%q: tensor<?x?x3x16xf32>, %k: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{expects the number of query heads (3) to be a multiple of the number of KV heads (2)}}
+  %0 = llm.fused_attention %q, %k, %k into %q {scale = 0.25} : tensor<?x?x3x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> into tensor<?x?x3x16xf32> -> tensor<?x?x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_init(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x8xf32>) {
+  // expected-error @+1 {{expects init's head_dim (16) to equal the values' head_dim (8)}}
+  %0 = llm.fused_attention %q, %k, %v into %q {scale = 0.25} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32> into tensor<?x?x4x16xf32> -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_positions(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %pos: tensor<?xi64>) {
+  // expected-error @+1 {{expects 'causal' when positions are given}}
+  %0 = llm.fused_attention %q, %k, %k, %pos into %q {scale = 0.25} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?xi64> into tensor<?x?x4x16xf32> -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_scale(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{expects scale > 0, found 0}}
+  %0 = llm.fused_attention %q, %k, %k into %q {scale = 0.0} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> into tensor<?x?x4x16xf32> -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_result(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{expects one result of init's type on tensors, none on buffers}}
+  llm.fused_attention %q, %k, %k into %q {scale = 0.25} : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32> into tensor<?x?x4x16xf32>
+  return
+}

@@ -205,3 +205,18 @@ func.func @collectives(%a: memref<?x?x64xf32>, %b: memref<?x?x128xf16>, %c: memr
   llm.recv_buffer %a {mesh_axes = array<i64: 0, 2>, peer = 0 : i64} : memref<?x?x64xf32>
   return
 }
+
+// CHECK-LABEL: func @fused_attention
+func.func @fused_attention(%q: tensor<?x?x4x16xf16>, %k: tensor<?x?x2x16xf16>,
+                           %v: tensor<?x?x2x8xf16>, %pos: tensor<?xi64>,
+                           %init: tensor<?x?x4x8xf16>,
+                           %qb: memref<?x?x4x16xf16>,
+                           %kb: memref<?x?x2x16xf16, strided<[4096, 32, 16, 1], offset: ?>>,
+                           %ob: memref<?x?x4x16xf16>) -> tensor<?x?x4x8xf16> {
+  // CHECK: llm.fused_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {causal, scale = 2.500000e-01 : f64, sliding_window = 64 : i64} : tensor<?x?x4x16xf16>, tensor<?x?x2x16xf16>, tensor<?x?x2x8xf16>, tensor<?xi64> into tensor<?x?x4x8xf16> -> tensor<?x?x4x8xf16>
+  %0 = llm.fused_attention %q, %k, %v, %pos into %init {causal, scale = 0.25, sliding_window = 64} : tensor<?x?x4x16xf16>, tensor<?x?x2x16xf16>, tensor<?x?x2x8xf16>, tensor<?xi64> into tensor<?x?x4x8xf16> -> tensor<?x?x4x8xf16>
+  // On buffers: no result.
+  // CHECK: llm.fused_attention %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {scale = 1.250000e-01 : f64} : memref<?x?x4x16xf16>, memref<?x?x2x16xf16, strided<[4096, 32, 16, 1], offset: ?>>, memref<?x?x2x16xf16, strided<[4096, 32, 16, 1], offset: ?>> into memref<?x?x4x16xf16>{{$}}
+  llm.fused_attention %qb, %kb, %kb into %ob {scale = 0.125} : memref<?x?x4x16xf16>, memref<?x?x2x16xf16, strided<[4096, 32, 16, 1], offset: ?>>, memref<?x?x2x16xf16, strided<[4096, 32, 16, 1], offset: ?>> into memref<?x?x4x16xf16>
+  return %0 : tensor<?x?x4x8xf16>
+}

@@ -594,7 +594,7 @@ LogicalResult AttentionOp::verify() {
 
 LogicalResult FusedAttentionOp::verify() {
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()); };
-  bool tensors = isa<RankedTensorType>(getInit().getType());
+  bool tensors = isa<RankedTensorType>(getQuery().getType());
   SmallVector<Value> operands = {getQuery(), getKeys(), getValues(),
                                  getInit()};
   if (Value positions = getPositions())
@@ -620,10 +620,13 @@ LogicalResult FusedAttentionOp::verify() {
                     keys = shape(getKeys()).getShape(),
                     values = shape(getValues()).getShape(),
                     init = shape(getInit()).getShape();
-  for (int64_t d = 0; d < 4; ++d)
+  for (int64_t d = 0; d < 3; ++d)
     if (failed(verifyDim(*this, "init's dimension " + std::to_string(d),
                          init[d], "the query's", query[d])))
       return failure();
+  if (failed(verifyDim(*this, "init's head_dim", init[3],
+                       "the values' head_dim", values[3])))
+    return failure();
   if (failed(verifyDim(*this, "the values' kv_len", values[1],
                        "the keys' kv_len", keys[1])) ||
       failed(verifyDim(*this, "the values' KV heads", values[2],
@@ -631,9 +634,8 @@ LogicalResult FusedAttentionOp::verify() {
       failed(verifyStatic(*this, "number of query heads", query[2])) ||
       failed(verifyStatic(*this, "number of KV heads", keys[2])) ||
       failed(verifyStatic(*this, "head_dim", query[3])) ||
+      failed(verifyStatic(*this, "value head_dim", values[3])) ||
       failed(verifyDim(*this, "the keys' head_dim", keys[3],
-                       "the query's head_dim", query[3])) ||
-      failed(verifyDim(*this, "the values' head_dim", values[3],
                        "the query's head_dim", query[3])))
     return failure();
   if (query[2] % keys[2] != 0)

@@ -420,9 +420,10 @@ def LLM_FusedAttentionOp : LLM_Op<"fused_attention", [
     What `llm.attention` becomes for targets that compute it in one pass over
     the keys (online softmax: no `seq x kv_len` scores in memory; the GPU
     pipeline's `llmc-gpu-fused-attention`): the same result for `query`
-    (`batch x seq x heads x head_dim`), `keys` and `values`
-    (`batch x kv_len x kv_heads x head_dim`, only the keys some query may
-    see), written into `init` (the query's shape). Query `s` of row `b` sees
+    (`batch x seq x heads x head_dim`), `keys` (`batch x kv_len x kv_heads x
+    head_dim`, only the keys some query may see) and `values` (`batch x
+    kv_len x kv_heads x value_dim`), written into `init`
+    (`batch x seq x heads x value_dim`). Query `s` of row `b` sees
     key `j` when `causal` is absent, else when `j <= positions[b] + s` (and,
     with `sliding_window = W`, `j > positions[b] + s - W`). `scale`
     multiplies the scores; sums and the softmax run in f32.

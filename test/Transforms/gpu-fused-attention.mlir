@@ -1,0 +1,55 @@
+// llm.fused_attention on buffers as two parallel loop nests (kernels once
+// mapped): partial results per split of the keys, then their combination.
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention --verify-diagnostics | FileCheck %s
+
+// CHECK-LABEL: func.func @attention
+// CHECK-NOT: llm.fused_attention
+// The splits' accumulators [b, s, head, split, value dim], maxima and sums.
+// CHECK: %[[VALUES:.*]] = memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS:.*]]) : memref<?x?x4x?x8xf32>
+// CHECK: %[[MAX:.*]] = memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS]]) : memref<?x?x4x?xf32>
+// CHECK: %[[SUM:.*]] = memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS]]) : memref<?x?x4x?xf32>
+// Partial results: rows, tiles of 8 query rows, KV heads, splits, 8 warps,
+// 32 lanes; the warp's scaled query row in shared memory.
+// CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c2{{.*}}, %[[SPLITS]], %c8{{.*}}, %c32{{.*}})
+// CHECK: memref.alloca() : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// 32 keys a step, a lane each: its score over the head dimension, the
+// step's maximum (butterfly), the rescaled running sum and accumulator.
+// CHECK: scf.for %{{.*}} step %c32
+// CHECK: scf.for
+// CHECK: memref.load %{{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.load %{{.*}} : memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: math.exp
+// CHECK: math.exp
+// Each key's probability to every lane, times the lane's value dimensions.
+// CHECK: scf.for
+// CHECK: gpu.shuffle  idx
+// The lane sums, then the warp's results for its split.
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: memref.store %{{.*}}, %[[VALUES]]
+// CHECK: memref.store %{{.*}}, %[[MAX]]
+// CHECK: memref.store %{{.*}}, %[[SUM]]
+// Combination: a warp per query row and head.
+// CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c4{{.*}}, %c32{{.*}})
+// CHECK: scf.for {{.*}} to %[[SPLITS]]
+// CHECK: arith.maximumf
+// CHECK: scf.for {{.*}} to %[[SPLITS]]
+// CHECK: math.exp
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: memref.store %{{.*}}, %arg4
+// CHECK: memref.dealloc %[[VALUES]]
+// CHECK: memref.dealloc %[[MAX]]
+// CHECK: memref.dealloc %[[SUM]]
+func.func @attention(%q: memref<?x?x4x8xf16>, %k: memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>, %v: memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>, %pos: memref<?xi64>, %out: memref<?x?x4x8xf16>) {
+  llm.fused_attention %q, %k, %v, %pos into %out {causal, scale = 0.25} : memref<?x?x4x8xf16>, memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>, memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>, memref<?xi64> into memref<?x?x4x8xf16>
+  return
+}
+
+// -----
+
+func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?x?x4x8xf32> {
+  // expected-error @+1 {{expects buffers (run after bufferization)}}
+  %0 = llm.fused_attention %q, %k, %k into %q {scale = 0.25} : tensor<?x?x4x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32> into tensor<?x?x4x8xf32> -> tensor<?x?x4x8xf32>
+  return %0 : tensor<?x?x4x8xf32>
+}
