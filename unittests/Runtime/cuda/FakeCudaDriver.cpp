@@ -20,7 +20,8 @@
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
 // model, and each launch runs its kernel's emulator entry on the CPU
 // (KernelEmulator.h). Device memory is then readable and writable from the
-// host too (the kernels run here).
+// host too (the kernels run here). FAKE_CUDA_ORDER=reverse starts each
+// block's threads last to first.
 //
 //===----------------------------------------------------------------------===//
 

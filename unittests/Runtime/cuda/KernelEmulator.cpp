@@ -15,6 +15,7 @@
 #include "KernelEmulator.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
 #include <vector>
@@ -94,6 +95,9 @@ struct Emulator {
   Thread *current = nullptr;
   void *schedulerSp = nullptr;
   std::vector<char *> stacks;
+  /// FAKE_CUDA_ORDER=reverse: the block's last thread runs first (races
+  /// that the usual order hides show).
+  bool reverse = false;
 
   char *stackTop(size_t i) {
     while (stacks.size() <= i) {
@@ -108,7 +112,29 @@ struct Emulator {
     return stacks[i] + kGuardBytes + kStackBytes;
   }
 
-  void yield() { fake_cuda_switch(&current->sp, schedulerSp); }
+  /// The next thread after the current one (in the block's order) that
+  /// can run, if any.
+  Thread *nextReady() {
+    size_t count = threads.size();
+    size_t at = current - threads.data();
+    for (size_t step = 1; step <= count; ++step) {
+      size_t i = reverse ? (at + count - step) % count : (at + step) % count;
+      if (ready(threads[i]))
+        return &threads[i];
+    }
+    return nullptr;
+  }
+
+  /// Leaves the current thread (waiting, or done) for the next that can
+  /// run, straight to it; to the scheduler when none can.
+  void yield() {
+    Thread *from = current;
+    Thread *next = nextReady();
+    if (next == from)
+      return;
+    current = next;
+    fake_cuda_switch(&from->sp, next ? next->sp : schedulerSp);
+  }
 
   /// Leaves `bytes` of `data` in the lane's slot, waits for the warp, and
   /// returns the warp's slots of this operation.
@@ -165,7 +191,7 @@ Emulator emulator;
 [[noreturn]] void fiberMain(Thread *t) {
   emulator.kernel(emulator.params);
   emulator.exited(*t);
-  fake_cuda_switch(&t->sp, emulator.schedulerSp);
+  emulator.yield(); // never resumed: the thread is done
   __builtin_unreachable();
 }
 
@@ -197,25 +223,16 @@ bool Emulator::runBlock(std::string &error) {
     frame[6] = reinterpret_cast<void *>(&fake_cuda_fiber_start);
     t.sp = frame;
   }
-  size_t running = count;
-  while (running) {
-    bool progressed = false;
-    for (Thread &t : threads) {
-      if (!ready(t))
-        continue;
-      current = &t;
-      fake_cuda_switch(&schedulerSp, t.sp);
-      progressed = true;
-      if (t.done)
-        --running;
-    }
-    if (!progressed) {
-      error = "block (" + std::to_string(blockId.x) + ", " +
-              std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
-              "): threads wait at a barrier or warp operation the others "
-              "never reach";
-      return false;
-    }
+  // Threads switch to each other; the scheduler regains control when none
+  // can run: all done, or all waiting.
+  current = &threads[reverse ? count - 1 : 0];
+  fake_cuda_switch(&schedulerSp, current->sp);
+  if (blockLive > 0) {
+    error = "block (" + std::to_string(blockId.x) + ", " +
+            std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
+            "): threads wait at a barrier or warp operation the others "
+            "never reach";
+    return false;
   }
   return true;
 }
@@ -287,6 +304,11 @@ template <typename T> void shuffle(int mode, const void *args, void *result) {
 
 bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
                        void **params, std::string &error) {
+  static const bool reverse = [] {
+    const char *order = std::getenv("FAKE_CUDA_ORDER");
+    return order && std::string(order) == "reverse";
+  }();
+  emulator.reverse = reverse;
   emulator.kernel = kernel;
   emulator.params = params;
   emulator.grid = grid;
