@@ -172,80 +172,114 @@ private:
         index(valueDim - 1));
   }
 
-  /// One warp's query row over one split of the keys.
+  /// The keys query `s` of row `bIdx` sees: {first, end}, before the
+  /// split's bounds.
+  std::pair<Value, Value> visibleKeys(Value bIdx, Value s) {
+    Value end = keys, first = index(0);
+    if (!op.getCausal())
+      return {first, end};
+    Value position = s;
+    if (Value positions = op.getPositions()) {
+      Value p = b.create<memref::LoadOp>(loc, positions, bIdx);
+      position = b.create<arith::AddIOp>(
+          loc, s, b.create<arith::IndexCastOp>(loc, b.getIndexType(), p));
+    }
+    end = b.create<arith::MinUIOp>(
+        loc, end, b.create<arith::AddIOp>(loc, position, index(1)));
+    if (std::optional<int64_t> window = op.getSlidingWindow()) {
+      Value w = index(*window - 1);
+      Value past =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, position, w);
+      first = select(past, b.create<arith::SubIOp>(loc, position, w), index(0));
+    }
+    return {first, end};
+  }
+
+  /// One warp's query row over one split of the keys; the block's 8 rows
+  /// share the keys, loaded 32 at a time into shared memory by all its
+  /// threads (consecutive threads, consecutive dimensions).
   void partialKernel(ValueRange ivs) {
     Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
           warp = ivs[4], lane = ivs[5];
     Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
-    Value row = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, tile, index(kWarps)), warp);
+    Value firstRow = b.create<arith::MulIOp>(loc, tile, index(kWarps));
+    Value row = b.create<arith::AddIOp>(loc, firstRow, warp);
     Value active = less(row, rows);
-    // Inactive warps (past the last row) read row 0 and store nothing.
+    // Inactive warps (past the last row) read row 0, see no key and store
+    // nothing.
     Value safeRow = select(active, row, index(0));
     Value s = b.create<arith::DivUIOp>(loc, safeRow, index(group));
     Value head = b.create<arith::AddIOp>(
         loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
         b.create<arith::RemUIOp>(loc, safeRow, index(group)));
 
-    // The keys this row sees: [first, end) of the split's.
-    Value end = keys, first = index(0);
-    if (op.getCausal()) {
-      Value position = s;
-      if (Value positions = op.getPositions()) {
-        Value p = b.create<memref::LoadOp>(loc, positions, bIdx);
-        position = b.create<arith::AddIOp>(
-            loc, s, b.create<arith::IndexCastOp>(loc, b.getIndexType(), p));
-      }
-      end = b.create<arith::MinUIOp>(
-          loc, end, b.create<arith::AddIOp>(loc, position, index(1)));
-      if (std::optional<int64_t> window = op.getSlidingWindow()) {
-        Value w = index(*window - 1);
-        Value past = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt,
-                                             position, w);
-        first =
-            select(past, b.create<arith::SubIOp>(loc, position, w), index(0));
-      }
-    }
+    // The split's keys this row sees, [first, end), and those any row of
+    // the block sees (its first and last queries').
     Value begin = b.create<arith::MulIOp>(loc, split, chunk);
-    end = b.create<arith::MinUIOp>(loc, end,
-                                   b.create<arith::AddIOp>(loc, begin, chunk));
-    end = select(active, end, begin);
-    // Start at the first step of 32 that reaches the window.
+    Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
+    auto [first, end] = visibleKeys(bIdx, s);
+    end = select(active, b.create<arith::MinUIOp>(loc, end, splitEnd), begin);
+    Value lastRow = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, firstRow, index(kWarps - 1)),
+        b.create<arith::SubIOp>(loc, rows, index(1)));
+    Value blockFirst =
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, firstRow, index(group)))
+            .first;
+    Value blockEnd = b.create<arith::MinUIOp>(
+        loc,
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
+            .second,
+        splitEnd);
+    // Start at the first step of 32 that reaches the block's window.
     Value skip = b.create<arith::MulIOp>(
         loc,
         b.create<arith::DivUIOp>(
             loc,
             b.create<arith::SubIOp>(
-                loc, b.create<arith::MaxUIOp>(loc, first, begin), begin),
+                loc, b.create<arith::MaxUIOp>(loc, blockFirst, begin), begin),
             index(kWarp)),
         index(kWarp));
-    begin = b.create<arith::AddIOp>(loc, begin, skip);
+    Value blockBegin = b.create<arith::AddIOp>(loc, begin, skip);
 
-    // The query row, scaled, in shared memory (the lanes read it whole).
+    // The query rows, scaled, and a step's keys and values in shared
+    // memory (f32; rows padded by one, so that lane l reading row l hits
+    // bank l + d).
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    Value shared = b.create<memref::AllocaOp>(
-        loc, MemRefType::get({kWarps, headDim}, f32,
-                             MemRefLayoutAttrInterface(), workgroup));
+    auto sharedOf = [&](int64_t height, int64_t width) -> Value {
+      return b.create<memref::AllocaOp>(
+          loc, MemRefType::get({height, width}, f32,
+                               MemRefLayoutAttrInterface(), workgroup));
+    };
+    Value queries = sharedOf(kWarps, headDim);
+    Value keyTile = sharedOf(kWarp, headDim + 1);
+    Value valueTile = sharedOf(kWarp, valueDim + 1);
     Value scale = f32Constant(op.getScale().convertToDouble());
     forLaneDims(lane, headDim, [&](Value d, int64_t) {
       Value q = loadF32(op.getQuery(), {bIdx, s, head, d});
       b.create<memref::StoreOp>(loc, b.create<arith::MulFOp>(loc, q, scale),
-                                shared, ValueRange{warp, d});
+                                queries, ValueRange{warp, d});
     });
-    b.create<gpu::BarrierOp>(loc);
 
     int64_t laneDims = (valueDim + kWarp - 1) / kWarp;
     SmallVector<Value> init = {minusInfinity(), f32Constant(0)};
     init.append(laneDims, f32Constant(0));
-    Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
+    Value thread = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
     auto loop = b.create<scf::ForOp>(
-        loc, begin, end, index(kWarp), init,
+        loc, blockBegin, blockEnd, index(kWarp), init,
         [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
-          SmallVector<Value> next = step(t0, carried, first, end, lastKey, bIdx,
-                                         kvHead, warp, lane, shared);
+          // Every thread is done with the last step's tiles (and has stored
+          // its query), then the block loads this step's.
+          b.create<gpu::BarrierOp>(loc);
+          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead);
+          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
+                   kvHead);
+          b.create<gpu::BarrierOp>(loc);
+          SmallVector<Value> next = step(t0, carried, first, end, warp, lane,
+                                         queries, keyTile, valueTile);
           b.create<scf::YieldOp>(loc, next);
         });
     Value max = loop.getResult(0);
@@ -268,22 +302,51 @@ private:
                               ValueRange{bIdx, s, head, split});
   }
 
-  /// 32 keys from `t0`, a lane each: {max, lane's sum, its accumulators}.
+  /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (f32, rows of
+  /// `width` + 1), element e by the block's thread e mod 256: a warp reads
+  /// consecutive elements. Keys past the last read the last one.
+  void loadTile(Value source, Value tile, int64_t width, Value t0, Value thread,
+                Value bIdx, Value kvHead) {
+    constexpr int64_t kThreads = kWarps * kWarp;
+    int64_t elements = kWarp * width;
+    Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
+    for (int64_t e0 = 0; e0 < elements; e0 += kThreads) {
+      Value e = b.create<arith::AddIOp>(loc, thread, index(e0));
+      auto body = [&] {
+        Value r = b.create<arith::DivUIOp>(loc, e, index(width));
+        Value d = b.create<arith::RemUIOp>(loc, e, index(width));
+        Value key = b.create<arith::MinUIOp>(
+            loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
+        b.create<memref::StoreOp>(loc, loadF32(source, {bIdx, key, kvHead, d}),
+                                  tile, ValueRange{r, d});
+      };
+      if (e0 + kThreads <= elements) {
+        body();
+        continue;
+      }
+      auto inside = b.create<scf::IfOp>(loc, less(e, index(elements)), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&inside.getThenRegion().front());
+      body();
+    }
+  }
+
+  /// 32 keys from `t0` (in `keyTile` and `valueTile`), a lane each: {max,
+  /// the lane's sum, its accumulators}.
   SmallVector<Value> step(Value t0, ValueRange carried, Value first, Value end,
-                          Value lastKey, Value bIdx, Value kvHead, Value warp,
-                          Value lane, Value shared) {
+                          Value warp, Value lane, Value queries, Value keyTile,
+                          Value valueTile) {
     Value t = b.create<arith::AddIOp>(loc, t0, lane);
     Value valid = b.create<arith::AndIOp>(
         loc, less(t, end),
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, t, first));
-    Value key = b.create<arith::MinUIOp>(loc, t, lastKey);
     auto dot = b.create<scf::ForOp>(
         loc, index(0), index(headDim), index(1), ValueRange{f32Constant(0)},
         [&](OpBuilder &nb, Location, Value d, ValueRange acc) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
-          Value q = b.create<memref::LoadOp>(loc, shared, ValueRange{warp, d});
-          Value k = loadF32(op.getKeys(), {bIdx, key, kvHead, d});
+          Value q = b.create<memref::LoadOp>(loc, queries, ValueRange{warp, d});
+          Value k = b.create<memref::LoadOp>(loc, keyTile, ValueRange{lane, d});
           Value sum = b.create<arith::AddFOp>(
               loc, acc[0], b.create<arith::MulFOp>(loc, q, k));
           b.create<scf::YieldOp>(loc, sum);
@@ -312,14 +375,12 @@ private:
                    b.create<arith::ConstantIntOp>(loc, kWarp, 32),
                    gpu::ShuffleMode::IDX)
                   .getShuffleResult();
-          Value keyJ = b.create<arith::MinUIOp>(
-              loc, b.create<arith::AddIOp>(loc, t0, j), lastKey);
           // Dimensions past the head's (a partial last group of lanes) read
           // its last one and are never stored.
           SmallVector<Value> updated;
           for (auto [jj, a] : llvm::enumerate(acc)) {
-            Value d = laneValueDim(lane, jj);
-            Value v = loadF32(op.getValues(), {bIdx, keyJ, kvHead, d});
+            Value v = b.create<memref::LoadOp>(
+                loc, valueTile, ValueRange{j, laneValueDim(lane, jj)});
             updated.push_back(b.create<arith::AddFOp>(
                 loc, a, b.create<arith::MulFOp>(loc, pj, v)));
           }

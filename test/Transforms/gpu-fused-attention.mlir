@@ -9,22 +9,32 @@
 // CHECK: %[[MAX:.*]] = memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS]]) : memref<?x?x4x?xf32>
 // CHECK: %[[SUM:.*]] = memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS]]) : memref<?x?x4x?xf32>
 // Partial results: rows, tiles of 8 query rows, KV heads, splits, 8 warps,
-// 32 lanes; the warp's scaled query row in shared memory.
+// 32 lanes; the warps' scaled query rows and a step's keys and values
+// (rows padded by one) in shared memory.
 // CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c2{{.*}}, %[[SPLITS]], %c8{{.*}}, %c32{{.*}})
-// CHECK: memref.alloca() : memref<8x8xf32, #gpu.address_space<workgroup>>
-// CHECK: gpu.barrier
-// 32 keys a step, a lane each: its score over the head dimension, the
+// CHECK: %[[Q:.*]] = memref.alloca() : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[KT:.*]] = memref.alloca() : memref<32x9xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[VT:.*]] = memref.alloca() : memref<32x9xf32, #gpu.address_space<workgroup>>
+// 32 keys a step: the block loads them (a warp reads consecutive
+// elements), then a lane per key: its score over the head dimension, the
 // step's maximum (butterfly), the rescaled running sum and accumulator.
 // CHECK: scf.for %{{.*}} step %c32
-// CHECK: scf.for
-// CHECK: memref.load %{{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
 // CHECK: memref.load %{{.*}} : memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>
+// CHECK: memref.store %{{.*}}, %[[KT]]
+// CHECK: memref.load %{{.*}} : memref<?x?x2x8xf16, strided<[4096, 32, 16, 1], offset: ?>>
+// CHECK: memref.store %{{.*}}, %[[VT]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: memref.load %[[Q]]
+// CHECK: memref.load %[[KT]]
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: math.exp
 // CHECK: math.exp
 // Each key's probability to every lane, times the lane's value dimensions.
 // CHECK: scf.for
 // CHECK: gpu.shuffle  idx
+// CHECK: memref.load %[[VT]]
 // The lane sums, then the warp's results for its split.
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: memref.store %{{.*}}, %[[VALUES]]
