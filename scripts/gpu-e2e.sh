@@ -54,6 +54,11 @@ if [[ $mode == prepare ]]; then
   for sm in sm_80 sm_90; do
     "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 --tp 2 \
       --pack-weights -o "$dir/llama-gqa.$sm.f16.tp2.llmc"
+    # Attention as separate kernels (scores in memory), the path before
+    # llm.fused_attention.
+    "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 \
+      --gpu-fused-attention=false --pack-weights \
+      -o "$dir/llama-gqa.$sm.f16.unfused.llmc"
   done
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
@@ -117,6 +122,10 @@ check_model() {
     check "$model.$sm.$dtype" "$dir/$model.$sm.$dtype.llmc" $atol $model ||
       status=1
   done
+  if [[ $model == llama-gqa ]]; then
+    check "$model.$sm.f16 --gpu-fused-attention=false" \
+      "$dir/$model.$sm.f16.unfused.llmc" 1e-2 $model || status=1
+  fi
   # An artifact for an older GPU: the driver compiles its PTX.
   if [[ $sm != sm_80 ]]; then
     check "$model.sm_80.f16 (PTX JIT on $sm)" "$dir/$model.sm_80.f16.llmc" \
