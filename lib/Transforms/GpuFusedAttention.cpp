@@ -10,11 +10,15 @@
 
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
 
+#include "GpuReductions.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_GPUFUSEDATTENTION
@@ -22,10 +26,13 @@ namespace llmc {
 } // namespace llmc
 
 using namespace mlir;
+using llmc::gpu::packFragment;
 
 namespace {
 
 constexpr int64_t kWarp = 32, kWarps = 8;
+/// Query rows of a block in the tensor-core variant: 16 per warp.
+constexpr int64_t kMmaRows = 16 * kWarps;
 /// Blocks that fill a GPU (an H100 has 132 multiprocessors): splits of the
 /// keys are added until the partial kernel has as many.
 constexpr int64_t kTargetBlocks = 256;
@@ -52,7 +59,14 @@ public:
     keys = b.create<memref::DimOp>(loc, op.getKeys(), 1);
     // Rows of a KV head: its group's heads for every query.
     Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
-    Value rowTiles = ceilDiv(rows, index(kWarps));
+    // f16 with 16 rows or more per KV head (prefill) on tensor cores, 128
+    // rows a block; else a warp per row, 8 a block.
+    Value useMma = b.create<arith::ConstantIntOp>(loc, 0, 1);
+    if (mmaApplies())
+      useMma = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, rows,
+                                       index(16));
+    Value rowsPerBlock = select(useMma, index(kMmaRows), index(kWarps));
+    Value rowTiles = ceilDiv(rows, rowsPerBlock);
     // Splits: enough blocks, at least 32 keys each; then as many as the
     // rounded chunk needs.
     Value blocks = b.create<arith::MulIOp>(
@@ -80,16 +94,31 @@ public:
     partialMax = b.create<memref::AllocOp>(loc, statsType, dims);
     partialSum = b.create<memref::AllocOp>(loc, statsType, dims);
 
-    b.create<scf::ParallelOp>(loc, SmallVector<Value>(6, zero),
-                              ValueRange{batch, rowTiles, index(kvHeads),
-                                         splits, index(kWarps), index(kWarp)},
-                              SmallVector<Value>(6, one),
-                              [&](OpBuilder &nb, Location, ValueRange ivs) {
-                                OpBuilder::InsertionGuard guard(b);
-                                b.setInsertionPointToStart(
-                                    nb.getInsertionBlock());
-                                partialKernel(ivs);
-                              });
+    auto partials = [&](bool mma) {
+      b.create<scf::ParallelOp>(loc, SmallVector<Value>(6, zero),
+                                ValueRange{batch, rowTiles, index(kvHeads),
+                                           splits, index(kWarps), index(kWarp)},
+                                SmallVector<Value>(6, one),
+                                [&](OpBuilder &nb, Location, ValueRange ivs) {
+                                  OpBuilder::InsertionGuard guard(b);
+                                  b.setInsertionPointToStart(
+                                      nb.getInsertionBlock());
+                                  if (mma)
+                                    mmaPartialKernel(ivs);
+                                  else
+                                    partialKernel(ivs);
+                                });
+    };
+    if (mmaApplies()) {
+      auto choice = b.create<scf::IfOp>(loc, useMma, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&choice.getThenRegion().front());
+      partials(true);
+      b.setInsertionPointToStart(&choice.getElseRegion().front());
+      partials(false);
+    } else {
+      partials(false);
+    }
     b.create<scf::ParallelOp>(
         loc, SmallVector<Value>(4, zero),
         ValueRange{batch, seq, index(heads), index(kWarp)},
@@ -217,7 +246,8 @@ private:
     // the block sees (its first and last queries').
     Value begin = b.create<arith::MulIOp>(loc, split, chunk);
     Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
-    auto [first, end] = visibleKeys(bIdx, s);
+    Value first, end;
+    std::tie(first, end) = visibleKeys(bIdx, s);
     end = select(active, b.create<arith::MinUIOp>(loc, end, splitEnd), begin);
     Value lastRow = b.create<arith::MinUIOp>(
         loc, b.create<arith::AddIOp>(loc, firstRow, index(kWarps - 1)),
@@ -302,11 +332,274 @@ private:
                               ValueRange{bIdx, s, head, split});
   }
 
-  /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (f32, rows of
-  /// `width` + 1), element e by the block's thread e mod 256: a warp reads
-  /// consecutive elements. Keys past the last read the last one.
+  /// Whether the f16 tensor-core variant applies: head dimensions in steps
+  /// of 16 (keys) and 8 (values).
+  bool mmaApplies() const {
+    return elementType.isF16() && headDim % 16 == 0 && valueDim % 8 == 0;
+  }
+
+  /// A vector<2x2xf32> accumulator from its four values (rows g, g, g + 8,
+  /// g + 8).
+  Value accumulator(ArrayRef<Value> c) {
+    auto type = VectorType::get({2, 2}, f32);
+    Value v = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0)));
+    for (int64_t r = 0; r < 4; ++r)
+      v = b.create<vector::InsertOp>(loc, c[r], v,
+                                     ArrayRef<int64_t>{r / 2, r % 2});
+    return v;
+  }
+  SmallVector<Value> elementsOf(Value acc) {
+    SmallVector<Value> c;
+    for (int64_t r = 0; r < 4; ++r)
+      c.push_back(b.create<vector::ExtractOp>(loc, acc,
+                                              ArrayRef<int64_t>{r / 2, r % 2}));
+    return c;
+  }
+  Value half(Value v) { return b.create<arith::TruncFOp>(loc, elementType, v); }
+  /// `value` combined over the 4 lanes of a quad (one fragment row).
+  Value quad(Value value, bool maximum) {
+    for (int64_t offset : {1, 2}) {
+      Value other = b.create<gpu::ShuffleOp>(loc, value, offset, kWarp,
+                                             gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      value = maximum
+                  ? b.create<arith::MaximumFOp>(loc, value, other).getResult()
+                  : b.create<arith::AddFOp>(loc, value, other).getResult();
+    }
+    return value;
+  }
+
+  /// The tensor-core variant of partialKernel: a warp per 16 query rows
+  /// (128 per block), S = Q K^T and O += P V with mma.sync.m16n8k16 (f16
+  /// operands, f32 accumulators) on each step's 32 keys, the online
+  /// softmax on the accumulator fragments (lane l holds rows l / 4 and
+  /// l / 4 + 8, keys 2 (l % 4) and + 1 of each 8; a row's maximum and sum
+  /// over the 4 lanes of its quad), P's fragments turned into A fragments
+  /// in registers.
+  void mmaPartialKernel(ValueRange ivs) {
+    Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
+          warp = ivs[4], lane = ivs[5];
+    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
+    Value firstRow = b.create<arith::MulIOp>(loc, tile, index(kMmaRows));
+    Value g = b.create<arith::DivUIOp>(loc, lane, index(4));
+    Value pair = b.create<arith::MulIOp>(
+        loc, b.create<arith::RemUIOp>(loc, lane, index(4)), index(2));
+    Value warpRow = b.create<arith::AddIOp>(
+        loc, firstRow, b.create<arith::MulIOp>(loc, warp, index(16)));
+    // The lane's two rows (g and g + 8): inside, query, head, keys seen.
+    Value inside[2], sIdx[2], headIdx[2], first[2], end[2];
+    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
+    Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
+    for (int h = 0; h < 2; ++h) {
+      Value row = b.create<arith::AddIOp>(
+          loc, warpRow, b.create<arith::AddIOp>(loc, g, index(8 * h)));
+      inside[h] = less(row, rows);
+      Value safe = select(inside[h], row, index(0));
+      sIdx[h] = b.create<arith::DivUIOp>(loc, safe, index(group));
+      headIdx[h] = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
+          b.create<arith::RemUIOp>(loc, safe, index(group)));
+      auto [f, e] = visibleKeys(bIdx, sIdx[h]);
+      first[h] = f;
+      end[h] =
+          select(inside[h], b.create<arith::MinUIOp>(loc, e, splitEnd), begin);
+    }
+    Value lastRow = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, firstRow, index(kMmaRows - 1)),
+        b.create<arith::SubIOp>(loc, rows, index(1)));
+    Value blockFirst =
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, firstRow, index(group)))
+            .first;
+    Value blockEnd = b.create<arith::MinUIOp>(
+        loc,
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
+            .second,
+        splitEnd);
+    Value skip = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc,
+            b.create<arith::SubIOp>(
+                loc, b.create<arith::MaxUIOp>(loc, blockFirst, begin), begin),
+            index(kWarp)),
+        index(kWarp));
+    Value blockBegin = b.create<arith::AddIOp>(loc, begin, skip);
+
+    // Q's A fragments, one per 16 dimensions, kept for every step.
+    SmallVector<Value> queryFragments;
+    for (int64_t kc = 0; kc < headDim; kc += 16) {
+      auto halves = [&](int h, int64_t offset) {
+        Value d = b.create<arith::AddIOp>(loc, pair, index(kc + offset));
+        Value d1 = b.create<arith::AddIOp>(loc, d, index(1));
+        return std::pair<Value, Value>{
+            b.create<memref::LoadOp>(loc, op.getQuery(),
+                                     ValueRange{bIdx, sIdx[h], headIdx[h], d}),
+            b.create<memref::LoadOp>(
+                loc, op.getQuery(), ValueRange{bIdx, sIdx[h], headIdx[h], d1})};
+      };
+      queryFragments.push_back(packFragment(
+          b, loc, {halves(0, 0), halves(1, 0), halves(0, 8), halves(1, 8)}));
+    }
+
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    auto sharedOf = [&](int64_t width) -> Value {
+      return b.create<memref::AllocaOp>(
+          loc, MemRefType::get({kWarp, width + 8}, elementType,
+                               MemRefLayoutAttrInterface(), workgroup));
+    };
+    Value keyTile = sharedOf(headDim), valueTile = sharedOf(valueDim);
+    int64_t valueTiles = valueDim / 8;
+    // Carried: m and l of both rows, then O's fragments' values.
+    SmallVector<Value> init = {minusInfinity(), minusInfinity(), f32Constant(0),
+                               f32Constant(0)};
+    init.append(valueTiles * 4, f32Constant(0));
+    Value thread = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
+    Value scale = f32Constant(op.getScale().convertToDouble());
+    auto loop = b.create<scf::ForOp>(
+        loc, blockBegin, blockEnd, index(kWarp), init,
+        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          b.create<gpu::BarrierOp>(loc);
+          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
+                   /*toF32=*/false);
+          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
+                   kvHead, /*toF32=*/false);
+          b.create<gpu::BarrierOp>(loc);
+          // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B.
+          SmallVector<SmallVector<Value>> scores;
+          for (int64_t j = 0; j < 4; ++j) {
+            Value keyRow = b.create<arith::AddIOp>(loc, g, index(8 * j));
+            Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
+            for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c) {
+              Value qf = queryFragments[c];
+              auto halves = [&](int64_t offset) {
+                Value d =
+                    b.create<arith::AddIOp>(loc, pair, index(c * 16 + offset));
+                Value d1 = b.create<arith::AddIOp>(loc, d, index(1));
+                return std::pair<Value, Value>{
+                    b.create<memref::LoadOp>(loc, keyTile,
+                                             ValueRange{keyRow, d}),
+                    b.create<memref::LoadOp>(loc, keyTile,
+                                             ValueRange{keyRow, d1})};
+              };
+              Value kf = packFragment(b, loc, {halves(0), halves(8)});
+              acc = b.create<nvgpu::MmaSyncOp>(loc, qf, kf, acc,
+                                               ArrayRef<int64_t>{16, 8, 16});
+            }
+            SmallVector<Value> values = elementsOf(acc);
+            for (int64_t r = 0; r < 4; ++r) {
+              int h = r / 2;
+              Value key = b.create<arith::AddIOp>(
+                  loc, t0,
+                  b.create<arith::AddIOp>(loc, pair, index(8 * j + r % 2)));
+              Value valid = b.create<arith::AndIOp>(
+                  loc, less(key, end[h]),
+                  b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, key,
+                                          first[h]));
+              values[r] =
+                  select(valid, b.create<arith::MulFOp>(loc, values[r], scale),
+                         minusInfinity());
+            }
+            scores.push_back(values);
+          }
+          // The online softmax per row.
+          SmallVector<Value> next, c(2);
+          SmallVector<Value> newMax(2);
+          for (int h = 0; h < 2; ++h) {
+            Value local = carried[h];
+            for (int64_t j = 0; j < 4; ++j)
+              for (int64_t r = 2 * h; r < 2 * h + 2; ++r)
+                local = b.create<arith::MaximumFOp>(loc, local, scores[j][r]);
+            newMax[h] = quad(local, /*maximum=*/true);
+            c[h] = rescale(carried[h], newMax[h]);
+          }
+          SmallVector<Value> sums = {
+              b.create<arith::MulFOp>(loc, carried[2], c[0]),
+              b.create<arith::MulFOp>(loc, carried[3], c[1])};
+          for (int64_t j = 0; j < 4; ++j)
+            for (int64_t r = 0; r < 4; ++r) {
+              scores[j][r] = rescale(scores[j][r], newMax[r / 2]);
+              sums[r / 2] =
+                  b.create<arith::AddFOp>(loc, sums[r / 2], scores[j][r]);
+            }
+          next = {newMax[0], newMax[1], sums[0], sums[1]};
+          // O += P V: P's C fragments of keys 16 kc .. + 15 as an A
+          // fragment; V's B fragments (keys 2 (l % 4) and + 1, and + 8, of
+          // value dimension 8 n + g) from the tile.
+          SmallVector<Value> probabilities;
+          for (int64_t kc = 0; kc < 2; ++kc) {
+            auto p = [&](int64_t j, int64_t r0) {
+              return std::pair<Value, Value>{half(scores[j][r0]),
+                                             half(scores[j][r0 + 1])};
+            };
+            probabilities.push_back(
+                packFragment(b, loc,
+                             {p(2 * kc, 0), p(2 * kc, 2), p(2 * kc + 1, 0),
+                              p(2 * kc + 1, 2)}));
+          }
+          for (int64_t n = 0; n < valueTiles; ++n) {
+            SmallVector<Value> o(carried.begin() + 4 + n * 4,
+                                 carried.begin() + 8 + n * 4);
+            for (int64_t r = 0; r < 4; ++r)
+              o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
+            Value acc = accumulator(o);
+            Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
+            for (int64_t kc = 0; kc < 2; ++kc) {
+              auto halves = [&](int64_t offset) {
+                Value k =
+                    b.create<arith::AddIOp>(loc, pair, index(16 * kc + offset));
+                Value k1 = b.create<arith::AddIOp>(loc, k, index(1));
+                return std::pair<Value, Value>{
+                    b.create<memref::LoadOp>(loc, valueTile,
+                                             ValueRange{k, column}),
+                    b.create<memref::LoadOp>(loc, valueTile,
+                                             ValueRange{k1, column})};
+              };
+              Value vf = packFragment(b, loc, {halves(0), halves(8)});
+              acc = b.create<nvgpu::MmaSyncOp>(loc, probabilities[kc], vf, acc,
+                                               ArrayRef<int64_t>{16, 8, 16});
+            }
+            SmallVector<Value> updated = elementsOf(acc);
+            next.append(updated.begin(), updated.end());
+          }
+          b.create<scf::YieldOp>(loc, next);
+        });
+    // Each row's results for the split, where the row is inside.
+    for (int h = 0; h < 2; ++h) {
+      Value sum = quad(loop.getResult(2 + h), /*maximum=*/false);
+      auto store = b.create<scf::IfOp>(loc, inside[h], false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&store.getThenRegion().front());
+      for (int64_t n = 0; n < valueTiles; ++n)
+        for (int64_t k = 0; k < 2; ++k) {
+          Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
+          b.create<memref::StoreOp>(
+              loc, loop.getResult(4 + n * 4 + 2 * h + k), partialValues,
+              ValueRange{bIdx, sIdx[h], headIdx[h], split, d});
+        }
+      auto first0 = b.create<scf::IfOp>(
+          loc,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, pair,
+                                  index(0)),
+          false);
+      b.setInsertionPointToStart(&first0.getThenRegion().front());
+      b.create<memref::StoreOp>(loc, loop.getResult(h), partialMax,
+                                ValueRange{bIdx, sIdx[h], headIdx[h], split});
+      b.create<memref::StoreOp>(loc, sum, partialSum,
+                                ValueRange{bIdx, sIdx[h], headIdx[h], split});
+    }
+  }
+
+  /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (in f32, or
+  /// as they are; rows of `width` and padding), element e by the block's
+  /// thread e mod 256: a warp reads consecutive elements. Keys past the
+  /// last read the last one.
   void loadTile(Value source, Value tile, int64_t width, Value t0, Value thread,
-                Value bIdx, Value kvHead) {
+                Value bIdx, Value kvHead, bool toF32 = true) {
     constexpr int64_t kThreads = kWarps * kWarp;
     int64_t elements = kWarp * width;
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
@@ -317,8 +610,10 @@ private:
         Value d = b.create<arith::RemUIOp>(loc, e, index(width));
         Value key = b.create<arith::MinUIOp>(
             loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
-        b.create<memref::StoreOp>(loc, loadF32(source, {bIdx, key, kvHead, d}),
-                                  tile, ValueRange{r, d});
+        Value v = b.create<memref::LoadOp>(loc, source,
+                                           ValueRange{bIdx, key, kvHead, d});
+        b.create<memref::StoreOp>(loc, toF32 ? this->toF32(v) : v, tile,
+                                  ValueRange{r, d});
       };
       if (e0 + kThreads <= elements) {
         body();

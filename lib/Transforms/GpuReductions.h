@@ -94,6 +94,11 @@ struct MmaContraction {
   int64_t n = 0, k = 0;            // n may be dynamic
 };
 
+/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
+/// second).
+Value packFragment(OpBuilder &b, Location loc,
+                   ArrayRef<std::pair<Value, Value>> halves);
+
 /// The contraction `op` is, when it can run on tensor cores.
 std::optional<MmaContraction> matchMma(linalg::GenericOp op);
 

@@ -20,23 +20,6 @@ using namespace llmc::gpu;
 
 namespace {
 
-/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
-/// second).
-Value packFragment(OpBuilder &b, Location loc,
-                   ArrayRef<std::pair<Value, Value>> halves) {
-  auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
-  Value vector = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
-  for (auto [i, two] : llvm::enumerate(halves)) {
-    Value pair = b.create<vector::FromElementsOp>(
-        loc, VectorType::get({2}, b.getF16Type()),
-        ValueRange{two.first, two.second});
-    vector = b.create<vector::InsertOp>(loc, pair, vector,
-                                        ArrayRef<int64_t>{int64_t(i)});
-  }
-  return vector;
-}
-
 /// What both tensor-core builders share: the op, its contraction, where
 /// the totals go, its loop extents and row count, and small helpers.
 class MmaKernel {
@@ -577,6 +560,24 @@ private:
 } // namespace
 
 namespace llmc::gpu {
+
+/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
+/// second).
+Value packFragment(OpBuilder &b, Location loc,
+                   ArrayRef<std::pair<Value, Value>> halves) {
+  auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
+  Value vector = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
+  for (auto [i, two] : llvm::enumerate(halves)) {
+    Value pair = b.create<vector::FromElementsOp>(
+        loc, VectorType::get({2}, b.getF16Type()),
+        ValueRange{two.first, two.second});
+    vector = b.create<vector::InsertOp>(loc, pair, vector,
+                                        ArrayRef<int64_t>{int64_t(i)});
+  }
+  return vector;
+}
+
 
 std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || !isWarpReduction(op) ||

@@ -63,3 +63,31 @@ func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?
   %0 = llm.fused_attention %q, %k, %k into %q {scale = 0.25} : tensor<?x?x4x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32> into tensor<?x?x4x8xf32> -> tensor<?x?x4x8xf32>
   return %0 : tensor<?x?x4x8xf32>
 }
+
+// -----
+
+// f16 with head dimensions in steps of 16: where a KV head has 16 rows or
+// more (prefill), the tensor-core variant, a warp per 16 query rows; else
+// the warp per row above.
+// CHECK-LABEL: func.func @tensor_cores
+// CHECK: %[[MMA:.*]] = arith.cmpi uge, %{{.*}}, %c16
+// CHECK: scf.if %[[MMA]] {
+// CHECK: scf.parallel
+// CHECK: memref.alloca() : memref<32x24xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<32x24xf16, #gpu.address_space<workgroup>>
+// CHECK: scf.for %{{.*}} step %c32
+// S = Q K^T: 4 tiles of 8 keys, one 16-dimension step each.
+// CHECK-COUNT-4: nvgpu.mma.sync
+// A row's maximum over its quad, O += P V for the 2 value tiles, twice.
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.shuffle  xor
+// CHECK-COUNT-4: nvgpu.mma.sync
+// CHECK: } else {
+// CHECK: scf.parallel
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.shuffle  idx
+// CHECK: }
+func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out: memref<?x?x4x16xf16>) {
+  llm.fused_attention %q, %k, %k into %out {scale = 0.25} : memref<?x?x4x16xf16>, memref<?x?x2x16xf16>, memref<?x?x2x16xf16> into memref<?x?x4x16xf16>
+  return
+}
