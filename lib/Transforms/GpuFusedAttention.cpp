@@ -160,7 +160,15 @@ private:
   }
   /// `value` combined over the warp's lanes, in every lane.
   Value butterfly(Value value, bool maximum) {
-    for (int64_t offset = kWarp / 2; offset > 0; offset /= 2) {
+    return xorCombine(value, maximum, {16, 8, 4, 2, 1});
+  }
+  /// `value` combined over the 4 lanes of a quad (one fragment row).
+  Value quad(Value value, bool maximum) {
+    return xorCombine(value, maximum, {1, 2});
+  }
+  /// `value` combined (sum or maximum) with the lanes at the xor `offsets`.
+  Value xorCombine(Value value, bool maximum, ArrayRef<int64_t> offsets) {
+    for (int64_t offset : offsets) {
       Value other = b.create<gpu::ShuffleOp>(loc, value, offset, kWarp,
                                              gpu::ShuffleMode::XOR)
                         .getShuffleResult();
@@ -224,6 +232,34 @@ private:
     return {first, end};
   }
 
+  /// The split's keys any of the block's rows (`blockRows` from
+  /// `firstRow`, of `rows`) sees, from the first step of 32 that reaches
+  /// them: {begin, end}.
+  std::pair<Value, Value> blockKeys(Value bIdx, Value firstRow,
+                                    int64_t blockRows, Value rows, Value begin,
+                                    Value splitEnd) {
+    Value lastRow = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, firstRow, index(blockRows - 1)),
+        b.create<arith::SubIOp>(loc, rows, index(1)));
+    Value first =
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, firstRow, index(group)))
+            .first;
+    Value end = b.create<arith::MinUIOp>(
+        loc,
+        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
+            .second,
+        splitEnd);
+    Value skip = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc,
+            b.create<arith::SubIOp>(
+                loc, b.create<arith::MaxUIOp>(loc, first, begin), begin),
+            index(kWarp)),
+        index(kWarp));
+    return {b.create<arith::AddIOp>(loc, begin, skip), end};
+  }
+
   /// One warp's query row over one split of the keys; the block's 8 rows
   /// share the keys, loaded 32 at a time into shared memory by all its
   /// threads (consecutive threads, consecutive dimensions).
@@ -249,27 +285,8 @@ private:
     Value first, end;
     std::tie(first, end) = visibleKeys(bIdx, s);
     end = select(active, b.create<arith::MinUIOp>(loc, end, splitEnd), begin);
-    Value lastRow = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, firstRow, index(kWarps - 1)),
-        b.create<arith::SubIOp>(loc, rows, index(1)));
-    Value blockFirst =
-        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, firstRow, index(group)))
-            .first;
-    Value blockEnd = b.create<arith::MinUIOp>(
-        loc,
-        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
-            .second,
-        splitEnd);
-    // Start at the first step of 32 that reaches the block's window.
-    Value skip = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::DivUIOp>(
-            loc,
-            b.create<arith::SubIOp>(
-                loc, b.create<arith::MaxUIOp>(loc, blockFirst, begin), begin),
-            index(kWarp)),
-        index(kWarp));
-    Value blockBegin = b.create<arith::AddIOp>(loc, begin, skip);
+    auto [blockBegin, blockEnd] =
+        blockKeys(bIdx, firstRow, kWarps, rows, begin, splitEnd);
 
     // The query rows, scaled, and a step's keys and values in shared
     // memory (f32; rows padded by one, so that lane l reading row l hits
@@ -301,13 +318,8 @@ private:
         [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
-          // Every thread is done with the last step's tiles (and has stored
-          // its query), then the block loads this step's.
-          b.create<gpu::BarrierOp>(loc);
-          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead);
-          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
-                   kvHead);
-          b.create<gpu::BarrierOp>(loc);
+          loadStep(t0, thread, bIdx, kvHead, keyTile, valueTile,
+                   /*toF32=*/true);
           SmallVector<Value> next = step(t0, carried, first, end, warp, lane,
                                          queries, keyTile, valueTile);
           b.create<scf::YieldOp>(loc, next);
@@ -357,17 +369,19 @@ private:
     return c;
   }
   Value half(Value v) { return b.create<arith::TruncFOp>(loc, elementType, v); }
-  /// `value` combined over the 4 lanes of a quad (one fragment row).
-  Value quad(Value value, bool maximum) {
-    for (int64_t offset : {1, 2}) {
-      Value other = b.create<gpu::ShuffleOp>(loc, value, offset, kWarp,
-                                             gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-      value = maximum
-                  ? b.create<arith::MaximumFOp>(loc, value, other).getResult()
-                  : b.create<arith::AddFOp>(loc, value, other).getResult();
-    }
-    return value;
+
+  /// A B fragment from `tile`: the elements at `start` + {0, 1} and
+  /// + {8, 9} along its rows (`alongRows`) or its columns, at `other` in the
+  /// other dimension.
+  Value tileFragment(Value tile, Value start, Value other, bool alongRows) {
+    auto at = [&](int64_t offset) -> Value {
+      Value i = b.create<arith::AddIOp>(loc, start, index(offset));
+      SmallVector<Value, 2> indices = {i, other};
+      if (!alongRows)
+        std::swap(indices[0], indices[1]);
+      return b.create<memref::LoadOp>(loc, tile, indices);
+    };
+    return packFragment(b, loc, {{at(0), at(1)}, {at(8), at(9)}});
   }
 
   /// The tensor-core variant of partialKernel: a warp per 16 query rows
@@ -405,26 +419,8 @@ private:
       end[h] =
           select(inside[h], b.create<arith::MinUIOp>(loc, e, splitEnd), begin);
     }
-    Value lastRow = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, firstRow, index(kMmaRows - 1)),
-        b.create<arith::SubIOp>(loc, rows, index(1)));
-    Value blockFirst =
-        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, firstRow, index(group)))
-            .first;
-    Value blockEnd = b.create<arith::MinUIOp>(
-        loc,
-        visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
-            .second,
-        splitEnd);
-    Value skip = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::DivUIOp>(
-            loc,
-            b.create<arith::SubIOp>(
-                loc, b.create<arith::MaxUIOp>(loc, blockFirst, begin), begin),
-            index(kWarp)),
-        index(kWarp));
-    Value blockBegin = b.create<arith::AddIOp>(loc, begin, skip);
+    auto [blockBegin, blockEnd] =
+        blockKeys(bIdx, firstRow, kMmaRows, rows, begin, splitEnd);
 
     // Q's A fragments, one per 16 dimensions, kept for every step.
     SmallVector<Value> queryFragments;
@@ -463,12 +459,8 @@ private:
         [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
-          b.create<gpu::BarrierOp>(loc);
-          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
+          loadStep(t0, thread, bIdx, kvHead, keyTile, valueTile,
                    /*toF32=*/false);
-          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
-                   kvHead, /*toF32=*/false);
-          b.create<gpu::BarrierOp>(loc);
           // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B.
           SmallVector<SmallVector<Value>> scores;
           for (int64_t j = 0; j < 4; ++j) {
@@ -476,17 +468,9 @@ private:
             Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
             for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c) {
               Value qf = queryFragments[c];
-              auto halves = [&](int64_t offset) {
-                Value d =
-                    b.create<arith::AddIOp>(loc, pair, index(c * 16 + offset));
-                Value d1 = b.create<arith::AddIOp>(loc, d, index(1));
-                return std::pair<Value, Value>{
-                    b.create<memref::LoadOp>(loc, keyTile,
-                                             ValueRange{keyRow, d}),
-                    b.create<memref::LoadOp>(loc, keyTile,
-                                             ValueRange{keyRow, d1})};
-              };
-              Value kf = packFragment(b, loc, {halves(0), halves(8)});
+              Value kf = tileFragment(
+                  keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
+                  keyRow, /*alongRows=*/false);
               acc = b.create<nvgpu::MmaSyncOp>(loc, qf, kf, acc,
                                                ArrayRef<int64_t>{16, 8, 16});
             }
@@ -549,17 +533,9 @@ private:
             Value acc = accumulator(o);
             Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
             for (int64_t kc = 0; kc < 2; ++kc) {
-              auto halves = [&](int64_t offset) {
-                Value k =
-                    b.create<arith::AddIOp>(loc, pair, index(16 * kc + offset));
-                Value k1 = b.create<arith::AddIOp>(loc, k, index(1));
-                return std::pair<Value, Value>{
-                    b.create<memref::LoadOp>(loc, valueTile,
-                                             ValueRange{k, column}),
-                    b.create<memref::LoadOp>(loc, valueTile,
-                                             ValueRange{k1, column})};
-              };
-              Value vf = packFragment(b, loc, {halves(0), halves(8)});
+              Value vf = tileFragment(
+                  valueTile, b.create<arith::AddIOp>(loc, pair, index(16 * kc)),
+                  column, /*alongRows=*/true);
               acc = b.create<nvgpu::MmaSyncOp>(loc, probabilities[kc], vf, acc,
                                                ArrayRef<int64_t>{16, 8, 16});
             }
@@ -592,6 +568,18 @@ private:
       b.create<memref::StoreOp>(loc, sum, partialSum,
                                 ValueRange{bIdx, sIdx[h], headIdx[h], split});
     }
+  }
+
+  /// A step's keys and values into their tiles: every thread is done with
+  /// the last step's (and has stored its query), the block loads, and waits
+  /// for all of it.
+  void loadStep(Value t0, Value thread, Value bIdx, Value kvHead, Value keyTile,
+                Value valueTile, bool toF32) {
+    b.create<gpu::BarrierOp>(loc);
+    loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead, toF32);
+    loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx, kvHead,
+             toF32);
+    b.create<gpu::BarrierOp>(loc);
   }
 
   /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (in f32, or
