@@ -58,7 +58,7 @@ public:
     seq = b.create<memref::DimOp>(loc, op.getQuery(), 1);
     keys = b.create<memref::DimOp>(loc, op.getKeys(), 1);
     // Rows of a KV head: its group's heads for every query.
-    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
+    rows = b.create<arith::MulIOp>(loc, seq, index(group));
     // f16 with 16 rows or more per KV head (prefill) on tensor cores, 128
     // rows a block; else a warp per row, 8 a block.
     Value useMma = b.create<arith::ConstantIntOp>(loc, 0, 1);
@@ -232,12 +232,47 @@ private:
     return {first, end};
   }
 
-  /// The split's keys any of the block's rows (`blockRows` from
-  /// `firstRow`, of `rows`) sees, from the first step of 32 that reaches
-  /// them: {begin, end}.
-  std::pair<Value, Value> blockKeys(Value bIdx, Value firstRow,
-                                    int64_t blockRows, Value rows, Value begin,
-                                    Value splitEnd) {
+  /// Query row `row` of KV head `kvHead` (row = query * group + head) in
+  /// split `split`: whether it is one (rows past the last read
+  /// row 0, see no key and store nothing), its query and head, and the
+  /// split's keys it sees, [first, end).
+  struct RowPlace {
+    Value inside, s, head, first, end;
+  };
+  RowPlace place(Value bIdx, Value kvHead, Value row, Value split) {
+    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
+    Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
+    RowPlace at;
+    at.inside = less(row, rows);
+    Value safe = select(at.inside, row, index(0));
+    at.s = b.create<arith::DivUIOp>(loc, safe, index(group));
+    at.head = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
+        b.create<arith::RemUIOp>(loc, safe, index(group)));
+    Value end;
+    std::tie(at.first, end) = visibleKeys(bIdx, at.s);
+    at.end =
+        select(at.inside, b.create<arith::MinUIOp>(loc, end, splitEnd), begin);
+    return at;
+  }
+  /// Whether `key` is among [first, end).
+  Value keyVisible(Value key, Value first, Value end) {
+    return b.create<arith::AndIOp>(
+        loc, less(key, end),
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, key, first));
+  }
+
+  /// The steps of 32 keys over the split's keys any of the block's rows
+  /// (`blockRows` from `firstRow`) sees, from the first step that reaches
+  /// them: each loads its keys and values into the tiles (`toF32` or as
+  /// they are), then runs `body(t0, carried)`, which returns what the next
+  /// step carries.
+  scf::ForOp
+  stepLoop(Value bIdx, Value kvHead, Value split, Value firstRow,
+           int64_t blockRows, Value thread, Value keyTile, Value valueTile,
+           bool toF32, ValueRange init,
+           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
     Value lastRow = b.create<arith::MinUIOp>(
         loc, b.create<arith::AddIOp>(loc, firstRow, index(blockRows - 1)),
         b.create<arith::SubIOp>(loc, rows, index(1)));
@@ -248,7 +283,7 @@ private:
         loc,
         visibleKeys(bIdx, b.create<arith::DivUIOp>(loc, lastRow, index(group)))
             .second,
-        splitEnd);
+        b.create<arith::AddIOp>(loc, begin, chunk));
     Value skip = b.create<arith::MulIOp>(
         loc,
         b.create<arith::DivUIOp>(
@@ -257,7 +292,40 @@ private:
                 loc, b.create<arith::MaxUIOp>(loc, first, begin), begin),
             index(kWarp)),
         index(kWarp));
-    return {b.create<arith::AddIOp>(loc, begin, skip), end};
+    return b.create<scf::ForOp>(
+        loc, b.create<arith::AddIOp>(loc, begin, skip), end, index(kWarp), init,
+        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          // Every thread is done with the last step's tiles (and has stored
+          // its query), then the block loads this step's and waits for all
+          // of it.
+          b.create<gpu::BarrierOp>(loc);
+          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
+                   toF32);
+          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
+                   kvHead, toF32);
+          b.create<gpu::BarrierOp>(loc);
+          b.create<scf::YieldOp>(loc, body(t0, carried));
+        });
+  }
+
+  /// A row's maximum and sum for the split, stored by `leader` (one lane of
+  /// those that hold the row).
+  void storeStats(Value leader, Value max, Value sum, ValueRange indices) {
+    auto store = b.create<scf::IfOp>(loc, leader, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&store.getThenRegion().front());
+    b.create<memref::StoreOp>(loc, max, partialMax, indices);
+    b.create<memref::StoreOp>(loc, sum, partialSum, indices);
+  }
+  Value isZero(Value v) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v, index(0));
+  }
+  /// The block's thread index, warp-major.
+  Value threadOf(Value warp, Value lane) {
+    return b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
   }
 
   /// One warp's query row over one split of the keys; the block's 8 rows
@@ -266,27 +334,10 @@ private:
   void partialKernel(ValueRange ivs) {
     Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
           warp = ivs[4], lane = ivs[5];
-    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
     Value firstRow = b.create<arith::MulIOp>(loc, tile, index(kWarps));
-    Value row = b.create<arith::AddIOp>(loc, firstRow, warp);
-    Value active = less(row, rows);
-    // Inactive warps (past the last row) read row 0, see no key and store
-    // nothing.
-    Value safeRow = select(active, row, index(0));
-    Value s = b.create<arith::DivUIOp>(loc, safeRow, index(group));
-    Value head = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
-        b.create<arith::RemUIOp>(loc, safeRow, index(group)));
-
-    // The split's keys this row sees, [first, end), and those any row of
-    // the block sees (its first and last queries').
-    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
-    Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
-    Value first, end;
-    std::tie(first, end) = visibleKeys(bIdx, s);
-    end = select(active, b.create<arith::MinUIOp>(loc, end, splitEnd), begin);
-    auto [blockBegin, blockEnd] =
-        blockKeys(bIdx, firstRow, kWarps, rows, begin, splitEnd);
+    RowPlace at = place(bIdx, kvHead,
+                        b.create<arith::AddIOp>(loc, firstRow, warp), split);
+    Value s = at.s, head = at.head;
 
     // The query rows, scaled, and a step's keys and values in shared
     // memory (f32; rows padded by one, so that lane l reading row l hits
@@ -311,37 +362,22 @@ private:
     int64_t laneDims = (valueDim + kWarp - 1) / kWarp;
     SmallVector<Value> init = {minusInfinity(), f32Constant(0)};
     init.append(laneDims, f32Constant(0));
-    Value thread = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
-    auto loop = b.create<scf::ForOp>(
-        loc, blockBegin, blockEnd, index(kWarp), init,
-        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(nb.getInsertionBlock());
-          loadStep(t0, thread, bIdx, kvHead, keyTile, valueTile,
-                   /*toF32=*/true);
-          SmallVector<Value> next = step(t0, carried, first, end, warp, lane,
-                                         queries, keyTile, valueTile);
-          b.create<scf::YieldOp>(loc, next);
+    auto loop = stepLoop(
+        bIdx, kvHead, split, firstRow, kWarps, threadOf(warp, lane), keyTile,
+        valueTile, /*toF32=*/true, init, [&](Value t0, ValueRange carried) {
+          return step(t0, carried, at.first, at.end, warp, lane, queries,
+                      keyTile, valueTile);
         });
     Value max = loop.getResult(0);
     Value sum = butterfly(loop.getResult(1), /*maximum=*/false);
-    auto store = b.create<scf::IfOp>(loc, active, false);
+    auto store = b.create<scf::IfOp>(loc, at.inside, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&store.getThenRegion().front());
     forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
       b.create<memref::StoreOp>(loc, loop.getResult(2 + j), partialValues,
                                 ValueRange{bIdx, s, head, split, d});
     });
-    auto first0 = b.create<scf::IfOp>(
-        loc,
-        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, index(0)),
-        false);
-    b.setInsertionPointToStart(&first0.getThenRegion().front());
-    b.create<memref::StoreOp>(loc, max, partialMax,
-                              ValueRange{bIdx, s, head, split});
-    b.create<memref::StoreOp>(loc, sum, partialSum,
-                              ValueRange{bIdx, s, head, split});
+    storeStats(isZero(lane), max, sum, {bIdx, s, head, split});
   }
 
   /// Whether the f16 tensor-core variant applies: head dimensions in steps
@@ -394,33 +430,20 @@ private:
   void mmaPartialKernel(ValueRange ivs) {
     Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
           warp = ivs[4], lane = ivs[5];
-    Value rows = b.create<arith::MulIOp>(loc, seq, index(group));
     Value firstRow = b.create<arith::MulIOp>(loc, tile, index(kMmaRows));
     Value g = b.create<arith::DivUIOp>(loc, lane, index(4));
     Value pair = b.create<arith::MulIOp>(
         loc, b.create<arith::RemUIOp>(loc, lane, index(4)), index(2));
     Value warpRow = b.create<arith::AddIOp>(
         loc, firstRow, b.create<arith::MulIOp>(loc, warp, index(16)));
-    // The lane's two rows (g and g + 8): inside, query, head, keys seen.
-    Value inside[2], sIdx[2], headIdx[2], first[2], end[2];
-    Value begin = b.create<arith::MulIOp>(loc, split, chunk);
-    Value splitEnd = b.create<arith::AddIOp>(loc, begin, chunk);
-    for (int h = 0; h < 2; ++h) {
-      Value row = b.create<arith::AddIOp>(
-          loc, warpRow, b.create<arith::AddIOp>(loc, g, index(8 * h)));
-      inside[h] = less(row, rows);
-      Value safe = select(inside[h], row, index(0));
-      sIdx[h] = b.create<arith::DivUIOp>(loc, safe, index(group));
-      headIdx[h] = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, kvHead, index(group)),
-          b.create<arith::RemUIOp>(loc, safe, index(group)));
-      auto [f, e] = visibleKeys(bIdx, sIdx[h]);
-      first[h] = f;
-      end[h] =
-          select(inside[h], b.create<arith::MinUIOp>(loc, e, splitEnd), begin);
-    }
-    auto [blockBegin, blockEnd] =
-        blockKeys(bIdx, firstRow, kMmaRows, rows, begin, splitEnd);
+    // The lane's two rows, g and g + 8.
+    RowPlace at[2];
+    for (int h = 0; h < 2; ++h)
+      at[h] = place(
+          bIdx, kvHead,
+          b.create<arith::AddIOp>(
+              loc, warpRow, b.create<arith::AddIOp>(loc, g, index(8 * h))),
+          split);
 
     // Q's A fragments, one per 16 dimensions, kept for every step.
     SmallVector<Value> queryFragments;
@@ -430,9 +453,9 @@ private:
         Value d1 = b.create<arith::AddIOp>(loc, d, index(1));
         return std::pair<Value, Value>{
             b.create<memref::LoadOp>(loc, op.getQuery(),
-                                     ValueRange{bIdx, sIdx[h], headIdx[h], d}),
+                                     ValueRange{bIdx, at[h].s, at[h].head, d}),
             b.create<memref::LoadOp>(
-                loc, op.getQuery(), ValueRange{bIdx, sIdx[h], headIdx[h], d1})};
+                loc, op.getQuery(), ValueRange{bIdx, at[h].s, at[h].head, d1})};
       };
       queryFragments.push_back(packFragment(
           b, loc, {halves(0, 0), halves(1, 0), halves(0, 8), halves(1, 8)}));
@@ -451,16 +474,11 @@ private:
     SmallVector<Value> init = {minusInfinity(), minusInfinity(), f32Constant(0),
                                f32Constant(0)};
     init.append(valueTiles * 4, f32Constant(0));
-    Value thread = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
     Value scale = f32Constant(op.getScale().convertToDouble());
-    auto loop = b.create<scf::ForOp>(
-        loc, blockBegin, blockEnd, index(kWarp), init,
-        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(nb.getInsertionBlock());
-          loadStep(t0, thread, bIdx, kvHead, keyTile, valueTile,
-                   /*toF32=*/false);
+    auto loop = stepLoop(
+        bIdx, kvHead, split, firstRow, kMmaRows, threadOf(warp, lane), keyTile,
+        valueTile, /*toF32=*/false, init,
+        [&](Value t0, ValueRange carried) -> SmallVector<Value> {
           // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B.
           SmallVector<SmallVector<Value>> scores;
           for (int64_t j = 0; j < 4; ++j) {
@@ -480,10 +498,7 @@ private:
               Value key = b.create<arith::AddIOp>(
                   loc, t0,
                   b.create<arith::AddIOp>(loc, pair, index(8 * j + r % 2)));
-              Value valid = b.create<arith::AndIOp>(
-                  loc, less(key, end[h]),
-                  b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, key,
-                                          first[h]));
+              Value valid = keyVisible(key, at[h].first, at[h].end);
               values[r] =
                   select(valid, b.create<arith::MulFOp>(loc, values[r], scale),
                          minusInfinity());
@@ -542,12 +557,12 @@ private:
             SmallVector<Value> updated = elementsOf(acc);
             next.append(updated.begin(), updated.end());
           }
-          b.create<scf::YieldOp>(loc, next);
+          return next;
         });
     // Each row's results for the split, where the row is inside.
     for (int h = 0; h < 2; ++h) {
       Value sum = quad(loop.getResult(2 + h), /*maximum=*/false);
-      auto store = b.create<scf::IfOp>(loc, inside[h], false);
+      auto store = b.create<scf::IfOp>(loc, at[h].inside, false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&store.getThenRegion().front());
       for (int64_t n = 0; n < valueTiles; ++n)
@@ -555,31 +570,11 @@ private:
           Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
           b.create<memref::StoreOp>(
               loc, loop.getResult(4 + n * 4 + 2 * h + k), partialValues,
-              ValueRange{bIdx, sIdx[h], headIdx[h], split, d});
+              ValueRange{bIdx, at[h].s, at[h].head, split, d});
         }
-      auto first0 = b.create<scf::IfOp>(
-          loc,
-          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, pair,
-                                  index(0)),
-          false);
-      b.setInsertionPointToStart(&first0.getThenRegion().front());
-      b.create<memref::StoreOp>(loc, loop.getResult(h), partialMax,
-                                ValueRange{bIdx, sIdx[h], headIdx[h], split});
-      b.create<memref::StoreOp>(loc, sum, partialSum,
-                                ValueRange{bIdx, sIdx[h], headIdx[h], split});
+      storeStats(isZero(pair), loop.getResult(h), sum,
+                 {bIdx, at[h].s, at[h].head, split});
     }
-  }
-
-  /// A step's keys and values into their tiles: every thread is done with
-  /// the last step's (and has stored its query), the block loads, and waits
-  /// for all of it.
-  void loadStep(Value t0, Value thread, Value bIdx, Value kvHead, Value keyTile,
-                Value valueTile, bool toF32) {
-    b.create<gpu::BarrierOp>(loc);
-    loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead, toF32);
-    loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx, kvHead,
-             toF32);
-    b.create<gpu::BarrierOp>(loc);
   }
 
   /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (in f32, or
@@ -587,7 +582,7 @@ private:
   /// thread e mod 256: a warp reads consecutive elements. Keys past the
   /// last read the last one.
   void loadTile(Value source, Value tile, int64_t width, Value t0, Value thread,
-                Value bIdx, Value kvHead, bool toF32 = true) {
+                Value bIdx, Value kvHead, bool toF32) {
     constexpr int64_t kThreads = kWarps * kWarp;
     int64_t elements = kWarp * width;
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
@@ -619,10 +614,8 @@ private:
   SmallVector<Value> step(Value t0, ValueRange carried, Value first, Value end,
                           Value warp, Value lane, Value queries, Value keyTile,
                           Value valueTile) {
-    Value t = b.create<arith::AddIOp>(loc, t0, lane);
-    Value valid = b.create<arith::AndIOp>(
-        loc, less(t, end),
-        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, t, first));
+    Value valid =
+        keyVisible(b.create<arith::AddIOp>(loc, t0, lane), first, end);
     auto dot = b.create<scf::ForOp>(
         loc, index(0), index(headDim), index(1), ValueRange{f32Constant(0)},
         [&](OpBuilder &nb, Location, Value d, ValueRange acc) {
@@ -637,7 +630,8 @@ private:
     Value score = select(valid, dot.getResult(0), minusInfinity());
     Value max = b.create<arith::MaximumFOp>(loc, carried[0],
                                             butterfly(score, /*maximum=*/true));
-    Value p = select(valid, rescale(score, max), f32Constant(0));
+    // Keys not seen score -inf: their probability is exp(-inf) = 0.
+    Value p = rescale(score, max);
     Value c = rescale(carried[0], max);
     SmallVector<Value> next = {
         max, b.create<arith::AddFOp>(
@@ -733,7 +727,7 @@ private:
   llm::FusedAttentionOp op;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
-  Value batch, seq, keys, chunk, splits;
+  Value batch, seq, keys, rows, chunk, splits;
   Value partialValues, partialMax, partialSum;
 };
 
