@@ -50,13 +50,10 @@ struct Device {
   size_t used = 0;
   long launches = 0, early = 0, allocations = 0, frees = 0, copies = 0;
   std::set<std::string> kernels;
-  /// A function handle: its name, and its emulator entry when kernels run.
-  struct Function {
-    std::string name;
-    fakecuda::EmulatedKernel entry = nullptr;
-  };
-  std::map<std::string, Function> functions;
-  void *emulated = nullptr; // the FAKE_CUDA_KERNELS library
+  /// Function handles: each kernel's name and, when kernels run, its
+  /// emulator entry.
+  using Function = std::pair<const std::string, fakecuda::EmulatedKernel>;
+  std::map<std::string, fakecuda::EmulatedKernel> functions;
   bool failed = false;
 
   Device() {
@@ -188,24 +185,24 @@ static void *emulatedKernels(const char *path) {
 
 CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
   Device &device = gpu();
-  auto [it, inserted] = device.functions.try_emplace(name);
-  Device::Function &f = it->second;
-  if (inserted) {
-    f.name = name;
-    if (const char *path = std::getenv("FAKE_CUDA_KERNELS")) {
-      void *library = emulatedKernels(path);
-      if (!library)
-        return CUDA_ERROR_INVALID_IMAGE;
-      f.entry = reinterpret_cast<fakecuda::EmulatedKernel>(
-          dlsym(library, (std::string(name) + "__llmc_emu").c_str()));
-      if (!f.entry) {
-        std::fprintf(stderr, "fake-cuda: %s has no kernel %s\n", path, name);
-        device.functions.erase(it);
-        return CUDA_ERROR_NOT_FOUND;
-      }
+  auto [it, inserted] = device.functions.try_emplace(name, nullptr);
+  const char *path = std::getenv("FAKE_CUDA_KERNELS");
+  if (inserted && path) {
+    // Not kept where it fails: a later call fails the same way.
+    void *library = emulatedKernels(path);
+    if (!library) {
+      device.functions.erase(it);
+      return CUDA_ERROR_INVALID_IMAGE;
+    }
+    it->second = reinterpret_cast<fakecuda::EmulatedKernel>(
+        dlsym(library, (std::string(name) + "__llmc_emu").c_str()));
+    if (!it->second) {
+      std::fprintf(stderr, "fake-cuda: %s has no kernel %s\n", path, name);
+      device.functions.erase(it);
+      return CUDA_ERROR_NOT_FOUND;
     }
   }
-  *function = reinterpret_cast<CUfunction>(&f);
+  *function = reinterpret_cast<CUfunction>(&*it);
   return CUDA_SUCCESS;
 }
 CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
@@ -219,7 +216,7 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   }
   ++device.launches;
   auto *f = reinterpret_cast<Device::Function *>(function);
-  device.kernels.insert(f->name);
+  device.kernels.insert(f->first);
   static const long failing = [] {
     const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
     return n ? std::atol(n) : 0L;
@@ -227,10 +224,10 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   if (device.launches == failing)
     return CUDA_ERROR_LAUNCH_FAILED;
   std::string error;
-  if (f->entry &&
-      !fakecuda::runEmulatedKernel(f->entry, {gx, gy, gz}, {bx, by, bz},
+  if (f->second &&
+      !fakecuda::runEmulatedKernel(f->second, {gx, gy, gz}, {bx, by, bz},
                                    params, error)) {
-    std::fprintf(stderr, "fake-cuda: %s: %s\n", f->name.c_str(),
+    std::fprintf(stderr, "fake-cuda: %s: %s\n", f->first.c_str(),
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;
   }

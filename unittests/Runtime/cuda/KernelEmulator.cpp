@@ -78,9 +78,31 @@ struct Thread {
   bool done = false;
 };
 
-struct Warp {
-  long released = 0; // warp operations every lane has reached
+/// Threads that meet again and again (a warp at its shuffles, a block at
+/// its barriers): meeting k is released once every live member has
+/// arrived; a member that returns no longer counts.
+struct Rendezvous {
+  long released = 0; // meetings every live member has reached
   int arrived = 0, live = 0;
+
+  void arrive() {
+    if (++arrived == live)
+      release();
+  }
+  void leave() {
+    if (--live > 0 && arrived == live)
+      release();
+  }
+
+private:
+  void release() {
+    arrived = 0;
+    ++released;
+  }
+};
+
+struct Warp {
+  Rendezvous lanes;
   alignas(16) unsigned char slots[2][32][kSlotBytes];
 };
 
@@ -90,8 +112,7 @@ struct Emulator {
   Dim3 grid{}, block{}, blockId{};
   std::vector<Thread> threads;
   std::vector<Warp> warps;
-  long barriersReleased = 0;
-  int barrierArrived = 0, blockLive = 0;
+  Rendezvous barriers; // the block's threads at gpu.barrier
   Thread *current = nullptr;
   void *schedulerSp = nullptr;
   std::vector<char *> stacks;
@@ -144,11 +165,8 @@ struct Emulator {
     int buffer = t.warpOps & 1;
     std::memcpy(w.slots[buffer][t.lane], data, bytes);
     ++t.warpOps;
-    if (++w.arrived == w.live) {
-      w.arrived = 0;
-      ++w.released;
-    }
-    while (w.released < t.warpOps)
+    w.lanes.arrive();
+    while (w.lanes.released < t.warpOps)
       yield();
     return w.slots[buffer];
   }
@@ -156,31 +174,21 @@ struct Emulator {
   void barrier() {
     Thread &t = *current;
     ++t.barriers;
-    if (++barrierArrived == blockLive) {
-      barrierArrived = 0;
-      ++barriersReleased;
-    }
-    while (barriersReleased < t.barriers)
+    barriers.arrive();
+    while (barriers.released < t.barriers)
       yield();
   }
 
   /// A thread has returned: the others no longer wait for it.
   void exited(Thread &t) {
     t.done = true;
-    Warp &w = warps[t.warp];
-    if (--w.live > 0 && w.arrived == w.live) {
-      w.arrived = 0;
-      ++w.released;
-    }
-    if (--blockLive > 0 && barrierArrived == blockLive) {
-      barrierArrived = 0;
-      ++barriersReleased;
-    }
+    warps[t.warp].lanes.leave();
+    barriers.leave();
   }
 
   bool ready(const Thread &t) const {
-    return !t.done && warps[t.warp].released >= t.warpOps &&
-           barriersReleased >= t.barriers;
+    return !t.done && warps[t.warp].lanes.released >= t.warpOps &&
+           barriers.released >= t.barriers;
   }
 
   bool runBlock(std::string &error);
@@ -199,16 +207,15 @@ bool Emulator::runBlock(std::string &error) {
   size_t count = size_t(block.x) * block.y * block.z;
   threads.assign(count, Thread());
   warps.assign((count + 31) / 32, Warp());
-  barriersReleased = 0;
-  barrierArrived = 0;
-  blockLive = static_cast<int>(count);
+  barriers = Rendezvous();
+  barriers.live = static_cast<int>(count);
   for (size_t i = 0; i < count; ++i) {
     Thread &t = threads[i];
     t.id = {unsigned(i % block.x), unsigned(i / block.x % block.y),
             unsigned(i / (size_t(block.x) * block.y))};
     t.warp = static_cast<int>(i / 32);
     t.lane = static_cast<int>(i % 32);
-    ++warps[t.warp].live;
+    ++warps[t.warp].lanes.live;
     char *top = stackTop(i);
     if (!top) {
       error = "cannot map a thread's stack";
@@ -227,7 +234,7 @@ bool Emulator::runBlock(std::string &error) {
   // can run: all done, or all waiting.
   current = &threads[reverse ? count - 1 : 0];
   fake_cuda_switch(&schedulerSp, current->sp);
-  if (blockLive > 0) {
+  if (barriers.live > 0) {
     error = "block (" + std::to_string(blockId.x) + ", " +
             std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
             "): threads wait at a barrier or warp operation the others "
