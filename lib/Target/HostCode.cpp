@@ -58,14 +58,11 @@ static llvm::Error optimizeFor(llvm::Module &module,
 }
 
 static llvm::Expected<std::unique_ptr<llvm::Module>>
-translate(ModuleOp module, llvm::LLVMContext &context,
-          llvm::TargetMachine &machine) {
+translate(ModuleOp module, llvm::LLVMContext &context) {
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context, "llmc");
   if (!llvmModule)
     return makeError("cannot translate the LLVM dialect module to LLVM IR");
-  if (llvm::Error error = optimizeFor(*llvmModule, machine))
-    return std::move(error);
   return std::move(llvmModule);
 }
 
@@ -74,7 +71,12 @@ translateForHost(ModuleOp module, llvm::LLVMContext &context) {
   auto machine = createHostTargetMachine();
   if (!machine)
     return machine.takeError();
-  return translate(module, context, **machine);
+  auto llvmModule = translate(module, context);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (llvm::Error error = optimizeFor(**llvmModule, **machine))
+    return std::move(error);
+  return std::move(*llvmModule);
 }
 
 /// ld.lld from PATH, or from LLVM 19's own bin directory.
@@ -133,14 +135,11 @@ static llvm::Error linkSharedLibrary(llvm::Module &module,
 }
 
 llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path) {
-  auto machine = createHostTargetMachine();
-  if (!machine)
-    return machine.takeError();
   llvm::LLVMContext context;
-  auto llvmModule = translate(module, context, **machine);
+  auto llvmModule = translate(module, context);
   if (!llvmModule)
     return llvmModule.takeError();
-  return linkSharedLibrary(**llvmModule, **machine, path);
+  return emitHostSharedLibrary(**llvmModule, path);
 }
 
 llvm::Error emitHostSharedLibrary(llvm::Module &module, llvm::StringRef path) {

@@ -25,23 +25,22 @@ namespace llmc {
 
 static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
                                const CompileOptions &options) {
+  // GPU targets lower attention as llm.fused_attention unless told not to.
+  bool fusedAttention = options.gpu() && options.gpuTarget.fusedAttention;
   switch (emit) {
   case EmitStage::LLM:
     return;
   case EmitStage::Linalg:
-    return buildLLMToLinalgPipeline(
-        pm, options.gpu() && options.gpuTarget.fusedAttention);
+    return buildLLMToLinalgPipeline(pm, fusedAttention);
   case EmitStage::EmulatedKernels:
-    buildLLMToLinalgPipeline(
-        pm, options.gpu() && options.gpuTarget.fusedAttention);
+    buildLLMToLinalgPipeline(pm, fusedAttention);
     return buildGpuKernelsPipeline(pm, options.gpuTarget);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
   case EmitStage::PTX:
     if (!options.gpu())
       return buildCpuPipeline(pm);
-    buildLLMToLinalgPipeline(
-        pm, options.gpu() && options.gpuTarget.fusedAttention);
+    buildLLMToLinalgPipeline(pm, fusedAttention);
     return buildGpuCodegenPipeline(pm, options.gpuTarget);
   }
 }
