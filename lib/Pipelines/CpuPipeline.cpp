@@ -137,6 +137,14 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "fuse-launches",
       llvm::cl::desc("Neighbouring independent launches as one"),
       llvm::cl::init(true)};
+  Option<bool> loadMatrices{
+      *this, "ldmatrix",
+      llvm::cl::desc("Tensor-core fragments from shared memory by ldmatrix"),
+      llvm::cl::init(true)};
+  Option<int64_t> mmaBlockRows{
+      *this, "mma-block-rows",
+      llvm::cl::desc("Rows of a tensor-core block tile (64 or 128)"),
+      llvm::cl::init(64)};
 };
 } // namespace
 
@@ -145,9 +153,11 @@ void registerPipelines() {
       "llmc-gpu-codegen",
       "linalg on tensors to host code in the LLVM dialect and PTX kernels",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
-        buildGpuCodegenPipeline(
-            pm, {options.chip, options.toolkit, options.asyncCopies,
-                 options.dependentLaunches, options.fuseLaunches});
+        GpuTarget target{options.chip, options.toolkit, options.asyncCopies,
+                         options.dependentLaunches, options.fuseLaunches};
+        target.loadMatrices = options.loadMatrices;
+        target.mmaBlockRows = options.mmaBlockRows;
+        buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",
                              "llm to linalg on tensors (llmc --emit=linalg)",

@@ -35,9 +35,12 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   GpuWarpReductionsOptions reductions;
   reductions.tensorCores = true;
   reductions.asyncCopies = gpu.asyncCopies;
+  reductions.loadMatrices = gpu.loadMatrices;
+  reductions.mmaBlockRows = gpu.mmaBlockRows;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
-  pm.addNestedPass<func::FuncOp>(createGpuFusedAttention());
+  pm.addNestedPass<func::FuncOp>(
+      createGpuFusedAttention({/*loadMatrices=*/gpu.loadMatrices}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

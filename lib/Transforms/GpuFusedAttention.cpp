@@ -40,8 +40,8 @@ constexpr int64_t kTargetBlocks = 256;
 /// Builds the kernels of one llm.fused_attention.
 class FusedAttention {
 public:
-  FusedAttention(OpBuilder &b, llm::FusedAttentionOp op)
-      : b(b), loc(op.getLoc()), op(op) {
+  FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices)
+      : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -420,6 +420,23 @@ private:
     return packFragment(b, loc, {{at(0), at(1)}, {at(8), at(9)}});
   }
 
+  /// `count` 8 x 8 matrices of `tile` by ldmatrix, lane l giving the
+  /// address of row l % 8 of matrix l / 8 (`row`, `column`), transposed or
+  /// not: fragment i / 2 of the result's B fragments is its rows i and
+  /// i + 1.
+  SmallVector<Value> matrixFragments(Value tile, Value row, Value column,
+                                     int64_t count, bool transpose) {
+    Value matrices = b.create<nvgpu::LdMatrixOp>(
+        loc, VectorType::get({count, 2}, elementType), tile,
+        ValueRange{row, column}, transpose, count);
+    SmallVector<Value> fragments;
+    for (int64_t i = 0; i < count; i += 2)
+      fragments.push_back(b.create<vector::ExtractStridedSliceOp>(
+          loc, matrices, ArrayRef<int64_t>{i}, ArrayRef<int64_t>{2},
+          ArrayRef<int64_t>{1}));
+    return fragments;
+  }
+
   /// The tensor-core variant of partialKernel: a warp per 16 query rows
   /// (128 per block), S = Q K^T and O += P V with mma.sync.m16n8k16 (f16
   /// operands, f32 accumulators) on each step's 32 keys, the online
@@ -469,6 +486,13 @@ private:
                                MemRefLayoutAttrInterface(), workgroup));
     };
     Value keyTile = sharedOf(headDim), valueTile = sharedOf(valueDim);
+    // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
+    // (l / 8) (x4), 8 (l / 8 % 2) (x2).
+    Value laneRow = b.create<arith::RemUIOp>(loc, lane, index(8));
+    Value laneColumn = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, lane, index(8)), index(8));
+    Value laneColumnOf16 =
+        b.create<arith::RemUIOp>(loc, laneColumn, index(16));
     int64_t valueTiles = valueDim / 8;
     // Carried: m and l of both rows, then O's fragments' values.
     SmallVector<Value> init = {minusInfinity(), minusInfinity(), f32Constant(0),
@@ -479,19 +503,35 @@ private:
         bIdx, kvHead, split, firstRow, kMmaRows, threadOf(warp, lane), keyTile,
         valueTile, /*toF32=*/false, init,
         [&](Value t0, ValueRange carried) -> SmallVector<Value> {
-          // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B.
+          // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B (by
+          // ldmatrix: lane l gives key 8 j + l % 8 at dimensions 8 (l / 8)
+          // of 32, two B fragments).
           SmallVector<SmallVector<Value>> scores;
           for (int64_t j = 0; j < 4; ++j) {
             Value keyRow = b.create<arith::AddIOp>(loc, g, index(8 * j));
-            Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
-            for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c) {
-              Value qf = queryFragments[c];
-              Value kf = tileFragment(
-                  keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
-                  keyRow, /*alongRows=*/false);
-              acc = b.create<nvgpu::MmaSyncOp>(loc, qf, kf, acc,
-                                               ArrayRef<int64_t>{16, 8, 16});
+            SmallVector<Value> keyFragments;
+            for (int64_t c = 0; c < headDim / 16; ++c) {
+              if (!loadMatrices) {
+                keyFragments.push_back(tileFragment(
+                    keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
+                    keyRow, /*alongRows=*/false));
+                continue;
+              }
+              if (c % 2)
+                continue;
+              int64_t count = c + 1 < headDim / 16 ? 4 : 2;
+              Value row = b.create<arith::AddIOp>(loc, laneRow, index(8 * j));
+              Value column = b.create<arith::AddIOp>(
+                  loc, count == 4 ? laneColumn : laneColumnOf16,
+                  index(16 * c));
+              keyFragments.append(matrixFragments(keyTile, row, column, count,
+                                                  /*transpose=*/false));
             }
+            Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
+            for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c)
+              acc = b.create<nvgpu::MmaSyncOp>(loc, queryFragments[c],
+                                               keyFragments[c], acc,
+                                               ArrayRef<int64_t>{16, 8, 16});
             SmallVector<Value> values = elementsOf(acc);
             for (int64_t r = 0; r < 4; ++r) {
               int h = r / 2;
@@ -546,14 +586,25 @@ private:
             for (int64_t r = 0; r < 4; ++r)
               o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
             Value acc = accumulator(o);
-            Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
-            for (int64_t kc = 0; kc < 2; ++kc) {
-              Value vf = tileFragment(
-                  valueTile, b.create<arith::AddIOp>(loc, pair, index(16 * kc)),
-                  column, /*alongRows=*/true);
-              acc = b.create<nvgpu::MmaSyncOp>(loc, probabilities[kc], vf, acc,
-                                               ArrayRef<int64_t>{16, 8, 16});
+            // V's B fragments of keys 0-15 and 16-31 (by ldmatrix,
+            // transposed: lane l gives key l at dimension 8 n).
+            SmallVector<Value> valueFragments;
+            if (loadMatrices) {
+              valueFragments =
+                  matrixFragments(valueTile, lane, index(8 * n), 4,
+                                  /*transpose=*/true);
+            } else {
+              Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
+              for (int64_t kc = 0; kc < 2; ++kc)
+                valueFragments.push_back(tileFragment(
+                    valueTile,
+                    b.create<arith::AddIOp>(loc, pair, index(16 * kc)), column,
+                    /*alongRows=*/true));
             }
+            for (int64_t kc = 0; kc < 2; ++kc)
+              acc = b.create<nvgpu::MmaSyncOp>(loc, probabilities[kc],
+                                               valueFragments[kc], acc,
+                                               ArrayRef<int64_t>{16, 8, 16});
             SmallVector<Value> updated = elementsOf(acc);
             next.append(updated.begin(), updated.end());
           }
@@ -725,6 +776,8 @@ private:
   OpBuilder &b;
   Location loc;
   llm::FusedAttentionOp op;
+  /// The tensor-core variant's key and value fragments by ldmatrix.
+  bool loadMatrices;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
   Value batch, seq, keys, rows, chunk, splits;
@@ -733,6 +786,7 @@ private:
 
 struct GpuFusedAttentionPass
     : llmc::impl::GpuFusedAttentionBase<GpuFusedAttentionPass> {
+  using GpuFusedAttentionBase::GpuFusedAttentionBase;
   void runOnOperation() override {
     SmallVector<llm::FusedAttentionOp> ops;
     getOperation().walk([&](llm::FusedAttentionOp op) { ops.push_back(op); });
@@ -742,7 +796,7 @@ struct GpuFusedAttentionPass
         return signalPassFailure();
       }
       OpBuilder b(op);
-      FusedAttention(b, op).build();
+      FusedAttention(b, op, loadMatrices).build();
       op.erase();
     }
   }

@@ -106,13 +106,22 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op);
 Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
                ArrayRef<Value> sizes);
 
+/// How the block tiles run (llmc-gpu-warp-reductions' options).
+struct MmaOptions {
+  /// Tiles into shared memory with cp.async where the operands allow.
+  bool asyncCopies = true;
+  /// Fragments from shared memory with ldmatrix (else 32-bit loads).
+  bool loadMatrices = true;
+  /// Rows of a block's tile: 64 (8 warps of 32 x 16) or 128 (32 x 32).
+  int64_t blockRows = 64;
+};
+
 /// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
-/// shared memory where 64 divides n and k (or they are dynamic), with
-/// cp.async where `asyncCopies` and the operands allow; else warps of
-/// 16 x 16 outputs.
+/// shared memory where 64 divides n and k (or they are dynamic), as
+/// `options` say; else warps of 16 x 16 outputs.
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink,
-                         bool asyncCopies);
+                         const MmaOptions &options);
 
 } // namespace llmc::gpu
 

@@ -201,26 +201,29 @@ private:
   SmallVector<SmallVector<Value>> loadRows;
 };
 
-/// Blocks of 8 warps for 64 x 64 outputs on tensor cores, with tiles of x
-/// and w (64 rows of each) staged in shared memory. Where both operands
-/// have k as their last index and rows 16-byte aligned, tiles of 32 steps
-/// of k are copied with cp.async into a ring of 4 stages (see pipeline());
-/// else tiles of 64 steps go through registers, the block's 256 threads
-/// loading 8 elements at a time (16-byte loads where aligned), the next
-/// tile's loads in flight while the warps run mma.sync on the current one.
-/// Warp v takes rows 32 (v / 4) + [0, 32) and columns 16 (v % 4) + [0, 16)
-/// of the block's: 2 x 2 m16n8k16 tiles, their fragments read from shared
-/// memory, whose rows are padded by 8 elements (a fragment's 32-bit reads
-/// fall in 32 different banks). Batch loops (attention's) are grid
-/// dimensions. Rows and columns past the end load the last one and are not
-/// stored; a dynamic k's last tile reads zeros of x. Needs the mapping's 256
-/// threads per block: the warps and lanes are the block's threads.
+/// Blocks of 8 warps for 64 x 64 (or 128 x 64) outputs on tensor cores,
+/// with tiles of x (the block's rows) and w (its 64 columns) staged in
+/// shared memory. Where both operands have k as their last index and rows
+/// 16-byte aligned, tiles of 32 steps of k are copied with cp.async into a
+/// ring of stages (see pipeline()); else tiles of 64 steps go through
+/// registers, the block's 256 threads loading 8 elements at a time (16-byte
+/// loads where aligned), the next tile's loads in flight while the warps
+/// run mma.sync on the current one. Each warp takes 32 rows and 64 / (8 /
+/// (rows / 32)) columns of the block's (32 x 16 of 64 x 64, 32 x 32 of
+/// 128 x 64): 2 x (2 or 4) m16n8k16 tiles, their fragments read from
+/// shared memory (ldmatrix, or 32-bit loads), whose rows are padded by 8
+/// elements (16 bytes: a fragment's 8 rows fall in different banks). Batch
+/// loops (attention's) are grid dimensions. Rows and columns past the end
+/// load the last one and are not stored; a dynamic k's last tile reads
+/// zeros of x. Needs the mapping's 256 threads per block: the warps and
+/// lanes are the block's threads.
 class BlockMmaTiles : MmaKernel {
 public:
-  static constexpr int64_t kRows = 64, kCols = 64, kSteps = 64, kWarps = 8,
-                           kThreads = kWarps * kWarp;
-  /// The asynchronous copies' pipeline: 4 stages of 32 steps of k.
-  static constexpr int64_t kStages = 4, kStageSteps = 32;
+  static constexpr int64_t kCols = 64, kSteps = 64, kWarps = 8,
+                           kThreads = kWarps * kWarp, kWarpRows = 32;
+  /// The asynchronous copies' pipeline: stages of 32 steps of k, as many
+  /// as 48 KiB of shared memory hold (4 for 64 rows, 3 for 128).
+  static constexpr int64_t kMaxStages = 4, kStageSteps = 32;
 
   static bool fits(const MmaContraction &mma) {
     return (ShapedType::isDynamic(mma.n) || mma.n % kCols == 0) &&
@@ -228,14 +231,16 @@ public:
   }
 
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                const MmaContraction &mma, ResultSink &sink, bool asyncCopies)
-      : MmaKernel(builder, loc, op, mma, sink) {
+                const MmaContraction &mma, ResultSink &sink,
+                const MmaOptions &options)
+      : MmaKernel(builder, loc, op, mma, sink),
+        loadMatrices(options.loadMatrices), blockRows(options.blockRows) {
     // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
     // chunk's 8 steps of k are 8 consecutive elements of each operand and
     // 16-byte aligned: both row-major with no offset, k their last index
     // (not GPT-2's Conv1D weights [k, n]: on an H200 those cp.async
     // faulted, misaligned), a static last extent divisible by 8.
-    async = asyncCopies && !ShapedType::isDynamic(mma.k) &&
+    async = options.asyncCopies && !ShapedType::isDynamic(mma.k) &&
             mma.k % kStageSteps == 0;
     for (OpOperand *operand : {mma.x, mma.w}) {
       auto type = cast<MemRefType>(operand->get().getType());
@@ -246,7 +251,9 @@ public:
     }
     tileSteps = async ? kStageSteps : kSteps;
     padded = tileSteps + 8;
-    stages = async ? kStages : 1;
+    stages = async ? (blockRows > 64 ? kMaxStages - 1 : kMaxStages) : 1;
+    warpsAcross = kWarps / (blockRows / kWarpRows);
+    colTiles = kCols / warpsAcross / 8;
   }
 
   void build(OpBuilder &builder) {
@@ -262,7 +269,7 @@ public:
     SmallVector<Value> upper;
     for (unsigned d : mma.batchDims)
       upper.push_back(sizes[d]);
-    upper.append({blocks(rows, kRows), blocks(sizes[mma.nDim], kCols),
+    upper.append({blocks(rows, blockRows), blocks(sizes[mma.nDim], kCols),
                   index(builder, kWarps), index(builder, kWarp)});
     builder.create<scf::ParallelOp>(
         loc, SmallVector<Value>(upper.size(), zero), upper,
@@ -278,15 +285,27 @@ private:
   Value add(OpBuilder &b, Value x, int64_t v) {
     return v == 0 ? x : b.create<arith::AddIOp>(loc, x, index(b, v));
   }
+  Value mul(OpBuilder &b, Value x, int64_t v) {
+    return b.create<arith::MulIOp>(loc, x, index(b, v));
+  }
+  Value div(OpBuilder &b, Value x, int64_t v) {
+    return b.create<arith::DivUIOp>(loc, x, index(b, v));
+  }
+  Value rem(OpBuilder &b, Value x, int64_t v) {
+    return b.create<arith::RemUIOp>(loc, x, index(b, v));
+  }
+  int64_t accumulators() const { return 2 * colTiles; }
 
   void block(OpBuilder &b, ValueRange ivs) {
     Value warp = ivs[2], lane = ivs[3];
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    auto tileType = MemRefType::get({stages, kRows, padded}, b.getF16Type(),
-                                    MemRefLayoutAttrInterface(), workgroup);
-    sharedX = b.create<memref::AllocaOp>(loc, tileType);
-    sharedW = b.create<memref::AllocaOp>(loc, tileType);
+    auto tileType = [&](int64_t tileRows) {
+      return MemRefType::get({stages, tileRows, padded}, b.getF16Type(),
+                             MemRefLayoutAttrInterface(), workgroup);
+    };
+    sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
+    sharedW = b.create<memref::AllocaOp>(loc, tileType(kCols));
     // Row-major buffers with no offset are allocations' (256-byte aligned):
     // 8 elements from a multiple of 8 load as one 16-byte vector.
     for (OpOperand *operand : {mma.x, mma.w}) {
@@ -294,25 +313,26 @@ private:
       if (type.getLayout().isIdentity())
         b.create<memref::AssumeAlignmentOp>(loc, operand->get(), kVectorBytes);
     }
-    firstRow = b.create<arith::MulIOp>(loc, ivs[0], index(b, kRows));
-    firstCol = b.create<arith::MulIOp>(loc, ivs[1], index(b, kCols));
-    // The thread's part of a tile: chunks t (and t + 256) of 8 elements,
-    // row chunk / (steps / 8), column 8 (chunk % (steps / 8)), of x and of w.
-    Value thread = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, warp, index(b, kWarp)), lane);
+    firstRow = mul(b, ivs[0], blockRows);
+    firstCol = mul(b, ivs[1], kCols);
+    // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
+    // row chunk / (steps / 8), column 8 (chunk % (steps / 8)); x has
+    // blockRows rows, w 64.
+    Value thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
-    chunks = kRows * tileSteps / 8 / kThreads;
-    Value perRow = index(b, tileSteps / 8);
-    for (int64_t c = 0; c < chunks; ++c) {
+    xChunks = blockRows * tileSteps / 8 / kThreads;
+    wChunks = kCols * tileSteps / 8 / kThreads;
+    for (int64_t c = 0; c < xChunks; ++c) {
       Value chunk = add(b, thread, c * kThreads);
-      Value row = b.create<arith::DivUIOp>(loc, chunk, perRow);
+      Value row = div(b, chunk, tileSteps / 8);
       chunkRows.push_back(row);
-      chunkCols.push_back(b.create<arith::MulIOp>(
-          loc, b.create<arith::RemUIOp>(loc, chunk, perRow), index(b, 8)));
+      chunkCols.push_back(mul(b, rem(b, chunk, tileSteps / 8), 8));
       xRows.push_back(rowIndices(
           b, b.create<arith::MinUIOp>(
                  loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
+      if (c >= wChunks)
+        continue;
       // Columns past a dynamic n load the last column (and are not
       // stored).
       Value col = b.create<arith::AddIOp>(loc, firstCol, row);
@@ -320,31 +340,34 @@ private:
         col = b.create<arith::MinUIOp>(loc, col, lastCol);
       wCols.push_back(col);
     }
-    // The warp's place: rows 32 (v / 4), columns 16 (v % 4); the lane's in
-    // the fragments: lane / 4 and 2 (lane % 4).
-    warpRow = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, warp, index(b, 4)), index(b, 32));
-    warpCol = b.create<arith::MulIOp>(
-        loc, b.create<arith::RemUIOp>(loc, warp, index(b, 4)), index(b, 16));
-    group = b.create<arith::DivUIOp>(loc, lane, index(b, 4));
-    pair = b.create<arith::MulIOp>(
-        loc, b.create<arith::RemUIOp>(loc, lane, index(b, 4)), index(b, 2));
+    // The warp's place: rows 32 (v / across), columns (64 / across) (v %
+    // across); the lane's in the fragments: lane / 4 and 2 (lane % 4); the
+    // rows whose addresses it gives ldmatrix: A's lane % 16 at column 8
+    // (lane / 16), B's (lane % 8) + 8 (lane / 16) at column 8 (lane / 8 %
+    // 2).
+    warpRow = mul(b, div(b, warp, warpsAcross), kWarpRows);
+    warpCol = mul(b, rem(b, warp, warpsAcross), 8 * colTiles);
+    group = div(b, lane, 4);
+    pair = mul(b, rem(b, lane, 4), 2);
+    Value half = div(b, lane, 16);
+    matrixRowA = rem(b, lane, 16);
+    matrixColA = mul(b, half, 8);
+    matrixRowB = b.create<arith::AddIOp>(loc, rem(b, lane, 8), mul(b, half, 8));
+    matrixColB = mul(b, rem(b, div(b, lane, 8), 2), 8);
 
     Value zeros = zeroAccumulator(b);
     if (async) {
-      store(b, pipeline(b, SmallVector<Value>(4, zeros)));
+      store(b, pipeline(b, SmallVector<Value>(accumulators(), zeros)));
       return;
     }
     SmallVector<Value> carried = loadTile(b, zero);
     size_t loaded = carried.size();
-    carried.append(4, zeros);
+    carried.append(accumulators(), zeros);
     // The last tile's first step: (k - 1) rounded down to 64.
-    Value lastTile = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::DivUIOp>(
-            loc, b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)),
-            index(b, kSteps)),
-        index(b, kSteps));
+    Value lastTile = mul(
+        b, div(b, b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)),
+               kSteps),
+        kSteps);
     auto loop = b.create<scf::ForOp>(
         loc, zero, sizes[kDim], index(b, kSteps), carried,
         [&](OpBuilder &fb, Location, Value k0, ValueRange values) {
@@ -365,13 +388,13 @@ private:
     store(b, loop.getResults().drop_front(loaded));
   }
 
-  /// The asynchronous pipeline: tile i + 3's copies are issued while the
-  /// warps run tile i, each tile a group of copies; a thread waits until at
-  /// most 2 groups of its own are in flight (tile i's has landed), then the
-  /// barrier makes every thread's copies visible and tells that tile i - 1
-  /// (whose stage tile i + 3 takes) is done. Past the last tile the copies
-  /// repeat it (a group per iteration all the same). The accumulators at
-  /// the end.
+  /// The asynchronous pipeline: tile i + stages - 1's copies are issued
+  /// while the warps run tile i, each tile a group of copies; a thread
+  /// waits until at most stages - 2 groups of its own are in flight (tile
+  /// i's has landed), then the barrier makes every thread's copies visible
+  /// and tells that tile i - 1 (whose stage the new copies take) is done.
+  /// Past the last tile the copies repeat it (a group per iteration all the
+  /// same). The accumulators at the end.
   SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
     int64_t tiles = mma.k / tileSteps;
     Value last = index(b, tiles - 1);
@@ -386,10 +409,10 @@ private:
                                               fb.getI32IntegerAttr(stages - 2));
           fb.create<gpu::BarrierOp>(loc);
           Value ahead = add(fb, tile, stages - 1);
-          Value next = copyTile(
-              fb, fb.create<arith::MinUIOp>(loc, ahead, last),
-              fb.create<arith::RemUIOp>(loc, ahead, index(fb, stages)));
-          Value stage = fb.create<arith::RemUIOp>(loc, tile, index(fb, stages));
+          Value next = copyTile(fb,
+                                fb.create<arith::MinUIOp>(loc, ahead, last),
+                                rem(fb, ahead, stages));
+          Value stage = rem(fb, tile, stages);
           SmallVector<Value> results(carried.drop_back());
           for (int64_t kk = 0; kk < tileSteps; kk += 16)
             steps(fb, stage, kk, results);
@@ -403,28 +426,35 @@ private:
 
   /// Copies tile `tile` of x and w into stage `stage`: one group, its token.
   Value copyTile(OpBuilder &b, Value tile, Value stage) {
-    Value k0 = b.create<arith::MulIOp>(loc, tile, index(b, tileSteps));
+    Value k0 = mul(b, tile, tileSteps);
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     SmallVector<Value> tokens;
-    for (int64_t c = 0; c < chunks; ++c) {
+    auto copy = [&](OpOperand *operand, ArrayRef<Value> dims, Value tileBuffer,
+                    int64_t c) {
+      tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
+          loc, tokenType, tileBuffer,
+          ValueRange{stage, chunkRows[c], chunkCols[c]}, operand->get(),
+          indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
+          /*srcElements=*/Value(), b.getUnitAttr()));
+    };
+    for (int64_t c = 0; c < xChunks; ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
-      SmallVector<Value> xDims = xRows[c], wDims = batchIndices();
+      SmallVector<Value> xDims = xRows[c];
       xDims[kDim] = k;
+      copy(mma.x, xDims, sharedX, c);
+      if (c >= wChunks)
+        continue;
+      SmallVector<Value> wDims = batchIndices();
       wDims[mma.nDim] = wCols[c];
       wDims[kDim] = k;
-      for (auto [operand, dims, tileBuffer] :
-           {std::tuple{mma.x, xDims, sharedX}, {mma.w, wDims, sharedW}})
-        tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
-            loc, tokenType, tileBuffer,
-            ValueRange{stage, chunkRows[c], chunkCols[c]}, operand->get(),
-            indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
-            /*srcElements=*/Value(), b.getUnitAttr()));
+      copy(mma.w, wDims, sharedW, c);
     }
     return b.create<nvgpu::DeviceAsyncCreateGroupOp>(loc, tokenType, tokens);
   }
 
-  /// The thread's elements of the tile at k0: 8 of x and 8 of w per chunk.
-  /// Past a dynamic k: x's are 0, w's those of the last step (finite).
+  /// The thread's elements of the tile at k0: 8 of x per chunk, 8 of w per
+  /// chunk of w. Past a dynamic k: x's are 0, w's those of the last step
+  /// (finite).
   SmallVector<Value> loadTile(OpBuilder &b, Value k0) {
     SmallVector<Value> values;
     bool tail = ShapedType::isDynamic(mma.k);
@@ -433,7 +463,7 @@ private:
     Value zeroHalf =
         tail ? b.create<arith::ConstantOp>(loc, b.getF16FloatAttr(0.0f))
              : Value();
-    for (int64_t c = 0; c < chunks; ++c) {
+    for (int64_t c = 0; c < xChunks; ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
       SmallVector<Value> steps, inside;
       for (int64_t e = 0; e < 8; ++e) {
@@ -453,6 +483,8 @@ private:
           value = b.create<arith::SelectOp>(loc, inside[e], value, zeroHalf);
         values.push_back(value);
       }
+      if (c >= wChunks)
+        continue;
       for (int64_t e = 0; e < 8; ++e) {
         SmallVector<Value> dims = batchIndices();
         dims[mma.nDim] = wCols[c];
@@ -463,46 +495,80 @@ private:
     return values;
   }
 
+  /// Stores what loadTile loaded, in its order.
   void storeTile(OpBuilder &b, ValueRange values) {
-    for (int64_t c = 0; c < chunks; ++c)
-      for (int64_t e = 0; e < 16; ++e) {
-        Value tile = e < 8 ? sharedX : sharedW;
-        b.create<memref::StoreOp>(
-            loc, values[c * 16 + e], tile,
-            ValueRange{zero, chunkRows[c], add(b, chunkCols[c], e % 8)});
+    for (int64_t c = 0; c < xChunks; ++c)
+      for (Value tile : {sharedX, sharedW}) {
+        if (tile == sharedW && c >= wChunks)
+          continue;
+        for (int64_t e = 0; e < 8; ++e) {
+          b.create<memref::StoreOp>(
+              loc, values.front(), tile,
+              ValueRange{zero, chunkRows[c], add(b, chunkCols[c], e)});
+          values = values.drop_front();
+        }
       }
   }
 
   /// 16 steps of k from kk in the tile of stage `stage`: the warp's 2 A
-  /// and 2 B fragments, then the 4 mma.sync.
+  /// and colTiles B fragments, then the 2 x colTiles mma.sync.
   void steps(OpBuilder &b, Value stage, int64_t kk,
              SmallVectorImpl<Value> &accs) {
-    Value column = add(b, pair, kk);
-    auto halves = [&](Value tile, Value row, int64_t offset) {
-      Value at = add(b, column, offset);
-      return std::pair<Value, Value>{
-          b.create<memref::LoadOp>(loc, tile, ValueRange{stage, row, at}),
-          b.create<memref::LoadOp>(loc, tile,
-                                   ValueRange{stage, row, add(b, at, 1)})};
-    };
     SmallVector<Value> as, bs;
-    for (int64_t m = 0; m < 2; ++m) {
-      // A: rows (lane/4, +8) x columns (pair, +1) and +8.
-      Value row = b.create<arith::AddIOp>(loc, add(b, warpRow, 16 * m), group);
-      Value below = add(b, row, 8);
-      as.push_back(
-          pack(b, {halves(sharedX, row, 0), halves(sharedX, below, 0),
-                   halves(sharedX, row, 8), halves(sharedX, below, 8)}));
-    }
-    for (int64_t n = 0; n < 2; ++n) {
-      // B: k (pair, +1) and +8 x column lane/4.
-      Value col = b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), group);
-      bs.push_back(pack(b, {halves(sharedW, col, 0), halves(sharedW, col, 8)}));
+    if (loadMatrices) {
+      auto fragmentType = VectorType::get({4, 2}, b.getF16Type());
+      auto matrices = [&](Value tile, Value row, Value column) {
+        return b.create<nvgpu::LdMatrixOp>(
+            loc, fragmentType, tile, ValueRange{stage, row, add(b, column, kk)},
+            /*transpose=*/false, /*numTiles=*/4);
+      };
+      // A: the four 8 x 8 matrices (rows 0-7, 8-15) x (k 0-7, 8-15).
+      for (int64_t m = 0; m < 2; ++m)
+        as.push_back(matrices(
+            sharedX,
+            b.create<arith::AddIOp>(loc, add(b, warpRow, 16 * m), matrixRowA),
+            matrixColA));
+      // B of two column tiles: (columns 0-7: k 0-7, 8-15), (8-15: ...).
+      for (int64_t n = 0; n < colTiles; n += 2) {
+        Value four = matrices(
+            sharedW,
+            b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), matrixRowB),
+            matrixColB);
+        for (int64_t t = 0; t < 2; ++t)
+          bs.push_back(b.create<vector::ExtractStridedSliceOp>(
+              loc, four, ArrayRef<int64_t>{2 * t}, ArrayRef<int64_t>{2},
+              ArrayRef<int64_t>{1}));
+      }
+    } else {
+      Value column = add(b, pair, kk);
+      auto halves = [&](Value tile, Value row, int64_t offset) {
+        Value at = add(b, column, offset);
+        return std::pair<Value, Value>{
+            b.create<memref::LoadOp>(loc, tile, ValueRange{stage, row, at}),
+            b.create<memref::LoadOp>(loc, tile,
+                                     ValueRange{stage, row, add(b, at, 1)})};
+      };
+      for (int64_t m = 0; m < 2; ++m) {
+        // A: rows (lane/4, +8) x columns (pair, +1) and +8.
+        Value row =
+            b.create<arith::AddIOp>(loc, add(b, warpRow, 16 * m), group);
+        Value below = add(b, row, 8);
+        as.push_back(
+            pack(b, {halves(sharedX, row, 0), halves(sharedX, below, 0),
+                     halves(sharedX, row, 8), halves(sharedX, below, 8)}));
+      }
+      for (int64_t n = 0; n < colTiles; ++n) {
+        // B: k (pair, +1) and +8 x column lane/4.
+        Value col = b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), group);
+        bs.push_back(
+            pack(b, {halves(sharedW, col, 0), halves(sharedW, col, 8)}));
+      }
     }
     for (int64_t m = 0; m < 2; ++m)
-      for (int64_t n = 0; n < 2; ++n)
-        accs[m * 2 + n] = b.create<nvgpu::MmaSyncOp>(
-            loc, as[m], bs[n], accs[m * 2 + n], ArrayRef<int64_t>{16, 8, 16});
+      for (int64_t n = 0; n < colTiles; ++n)
+        accs[m * colTiles + n] = b.create<nvgpu::MmaSyncOp>(
+            loc, as[m], bs[n], accs[m * colTiles + n],
+            ArrayRef<int64_t>{16, 8, 16});
   }
 
   /// C: rows (lane/4, +8) x columns (pair, +1) of each tile, rows inside
@@ -518,9 +584,9 @@ private:
             b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, row, rows);
         b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
           SmallVector<Value> dims = rowIndices(ib, row);
-          for (int64_t n = 0; n < 2; ++n) {
+          for (int64_t n = 0; n < colTiles; ++n) {
             Value values = ib.create<vector::ExtractOp>(
-                loc, accs[m * 2 + n], ArrayRef<int64_t>{half});
+                loc, accs[m * colTiles + n], ArrayRef<int64_t>{half});
             for (int64_t j = 0; j < 2; ++j) {
               Value col = ib.create<arith::AddIOp>(loc, colBase,
                                                    add(ib, pair, 8 * n + j));
@@ -545,16 +611,24 @@ private:
   }
 
   Value sharedX, sharedW, firstRow, firstCol;
+  // Fragments by ldmatrix; the block's rows; warps across its 64 columns
+  // and each warp's column tiles of 8.
+  bool loadMatrices = true;
+  int64_t blockRows = 64, warpsAcross = 4, colTiles = 2;
   // Asynchronous copies or loads through registers; the tile's steps of k,
-  // its rows' padded length, the stages and the thread's chunks per tile.
+  // its rows' padded length, the stages and the thread's chunks of x and
+  // of w per tile.
   bool async = false;
-  int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, chunks = 2;
+  int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
+          wChunks = 2;
   // The thread's chunks of a tile: their rows and columns in the tile, the
   // loop indices of x's row and w's column.
   SmallVector<Value> chunkRows, chunkCols, wCols;
   SmallVector<SmallVector<Value>> xRows;
-  // The warp's first row and column in the block; lane / 4, 2 (lane % 4).
-  Value warpRow, warpCol, group, pair;
+  // The warp's first row and column in the block; lane / 4, 2 (lane % 4);
+  // the row and column whose address the lane gives ldmatrix in A and B.
+  Value warpRow, warpCol, group, pair, matrixRowA, matrixColA, matrixRowB,
+      matrixColB;
 };
 
 } // namespace
@@ -680,9 +754,9 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
 
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink,
-                         bool asyncCopies) {
+                         const MmaOptions &options) {
   if (BlockMmaTiles::fits(mma))
-    BlockMmaTiles(builder, loc, op, mma, sink, asyncCopies).build(builder);
+    BlockMmaTiles(builder, loc, op, mma, sink, options).build(builder);
   else
     MmaTiles(builder, loc, op, mma, sink).build(builder);
 }

@@ -828,7 +828,7 @@ void buildThreadReduction(OpBuilder &builder, Location loc,
 }
 
 void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
-             bool asyncCopies) {
+             const MmaOptions &mmaOptions) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op,
@@ -860,7 +860,7 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
     rewriter.create<scf::IfOp>(
         loc, many,
         [&](OpBuilder &b, Location loc) {
-          buildMmaContraction(b, loc, op, *mma, sink, asyncCopies);
+          buildMmaContraction(b, loc, op, *mma, sink, mmaOptions);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
@@ -997,9 +997,15 @@ struct GpuWarpReductionsPass
       if (isWarpReduction(op))
         reductions.push_back(op);
     });
+    if (mmaBlockRows != 64 && mmaBlockRows != 128) {
+      getOperation().emitError("mma-block-rows: expected 64 or 128, found ")
+          << mmaBlockRows;
+      return signalPassFailure();
+    }
+    MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows};
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : reductions)
-      rewrite(op, rewriter, tensorCores, asyncCopies);
+      rewrite(op, rewriter, tensorCores, mmaOptions);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

@@ -100,6 +100,19 @@ cl::opt<bool> gpuAsyncCopies(
              "with cp.async (=false: through registers)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuLoadMatrices(
+    "gpu-ldmatrix",
+    cl::desc("GPU targets: read the tensor-core GEMMs' fragments from shared "
+             "memory with ldmatrix (=false: 32-bit loads)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
+cl::opt<int64_t> gpuMmaBlockRows(
+    "gpu-mma-block-rows",
+    cl::desc("GPU targets: rows of a tensor-core GEMM block tile, 64 (warps "
+             "of 32 x 16) or 128 (warps of 32 x 32)"),
+    cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -246,6 +259,9 @@ static int runCompile(MLIRContext &context) {
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
+  if (gpuMmaBlockRows != 64 && gpuMmaBlockRows != 128)
+    return fail("--gpu-mma-block-rows: expected 64 or 128, found " +
+                std::to_string(gpuMmaBlockRows));
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
@@ -256,6 +272,8 @@ static int runCompile(MLIRContext &context) {
   options.target = target;
   options.gpuTarget = {target,          cudaPath,          gpuAsyncCopies,
                        gpuDependentLaunches, gpuFuseLaunches, gpuFusedAttention};
+  options.gpuTarget.loadMatrices = gpuLoadMatrices;
+  options.gpuTarget.mmaBlockRows = gpuMmaBlockRows;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

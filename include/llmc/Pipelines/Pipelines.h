@@ -55,6 +55,10 @@ struct GpuTarget {
   /// Attention as llm.fused_attention, two kernels with an online softmax
   /// (llmc-gpu-fused-attention), instead of scores in memory.
   bool fusedAttention = true;
+  /// Tensor-core fragments read from shared memory with ldmatrix.
+  bool loadMatrices = true;
+  /// Rows of a tensor-core GEMM's block tile: 64 or 128.
+  int64_t mmaBlockRows = 64;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

@@ -146,11 +146,13 @@ def GpuWarpReductions
     With `tensor-cores`, an f16 contraction into f32, y[batch, rows, n] +=
     x[batch, rows, k] * w[batch, n, k] (or w[k, n]), runs on tensor cores
     from 8 rows (16 with batch loops: attention), checked on the host:
-    blocks of 8 warps for 64 x 64 outputs, 2 x 2 `nvgpu.mma.sync` (m16n8k16)
-    per warp and 16 steps of k on fragments read from shared memory; the
-    tiles reach shared memory with `nvgpu.device_async_copy` (4 stages of
-    32 steps) where k is both operands' last index and they are row-major
-    (`async-copies`), else through registers (64 steps, the next tile's
+    blocks of 8 warps for 64 x 64 outputs (`mma-block-rows`=128: 128 x 64),
+    2 x 2 (2 x 4) `nvgpu.mma.sync` (m16n8k16) per warp and 16 steps of k on
+    fragments read from shared memory (`nvgpu.ldmatrix` with `ldmatrix`,
+    else 32-bit loads); the tiles reach shared memory with
+    `nvgpu.device_async_copy` (4 stages of 32 steps, 3 for 128 rows) where k
+    is both operands' last index and they are row-major (`async-copies`),
+    else through registers (64 steps, the next tile's
     loads before the current tile's mma). n or k that 64 does not divide
     take warps of 16 x 16 outputs with fragments from global memory. With
     fewer rows (decode) it is the warp reduction above.
@@ -168,6 +170,12 @@ def GpuWarpReductions
     Option<"asyncCopies", "async-copies", "bool", /*default=*/"true",
            "Copy the tensor-core tiles into shared memory with cp.async "
            "where both operands are row-major (else through registers)">,
+    Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
+           "Read the tensor-core fragments from shared memory with "
+           "ldmatrix (else 32-bit loads)">,
+    Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
+           "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
+           "(warps of 32 x 32)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -282,7 +290,15 @@ def GpuFusedAttention
     rows are few (a decode step), at least 32 keys each; one split where
     the rows fill the GPU (prefill). Keys past the causal limit (or before
     the sliding window) are never read.
+
+    With `ldmatrix`, the tensor-core variant reads its key and value
+    fragments from the shared tiles with ldmatrix (values transposed).
   }];
+  let options = [
+    Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
+           "Read the tensor-core variant's key and value fragments with "
+           "ldmatrix (else 16-bit loads)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",

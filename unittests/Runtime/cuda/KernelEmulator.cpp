@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
+#include <utility>
 #include <vector>
 
 #if !defined(__x86_64__)
@@ -391,6 +392,45 @@ ASYNC_COPY(cg, 16)
 extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {}
 extern "C" void llmc_emu_cp_async_wait_group(const void *, void *) {}
 extern "C" void llmc_emu_cp_async_wait_all(const void *, void *) {}
+
+// ldmatrix.sync.aligned.m8n8.xN[.trans].b16 (the intrinsic's pointer in
+// shared memory: _p3): lanes 8i to 8i + 7 give the
+// addresses of matrix i's 8 rows (16 bytes each); register i of lane l
+// holds row l / 4, columns 2 (l % 4) and + 1 of matrix i, or with .trans
+// rows 2 (l % 4) and + 1 of column l / 4.
+namespace fakecuda {
+template <int Matrices, bool Transposed>
+void loadMatrices(const void *args, void *result) {
+  const uint16_t *address;
+  std::memcpy(&address, args, sizeof address);
+  auto slots = emulator.exchange(&address, sizeof address);
+  int lane = emulator.current->lane;
+  uint16_t registers[Matrices][2];
+  for (int m = 0; m < Matrices; ++m)
+    for (int i = 0; i < 2; ++i) {
+      int row = lane / 4, column = 2 * (lane % 4) + i;
+      if (Transposed)
+        std::swap(row, column);
+      const uint16_t *rowAddress;
+      std::memcpy(&rowAddress, slots[8 * m + row], sizeof rowAddress);
+      registers[m][i] = rowAddress[column];
+    }
+  std::memcpy(result, registers, sizeof registers);
+}
+} // namespace fakecuda
+
+#define LOAD_MATRICES(count, suffix, transposed)                               \
+  extern "C" void llmc_emu_ldmatrix_sync_aligned_m8n8_x##count##suffix##_p3(   \
+      const void *args, void *result) {                                        \
+    fakecuda::loadMatrices<count, transposed>(args, result);                   \
+  }
+LOAD_MATRICES(1, _b16, false)
+LOAD_MATRICES(2, _b16, false)
+LOAD_MATRICES(4, _b16, false)
+LOAD_MATRICES(1, _trans_b16, true)
+LOAD_MATRICES(2, _trans_b16, true)
+LOAD_MATRICES(4, _trans_b16, true)
+#undef LOAD_MATRICES
 
 // mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 (PTX ISA fragment
 // layouts; g = lane / 4, t = lane % 4): A's four registers hold rows g,

@@ -3,7 +3,8 @@
 // Kernels written here the way `llmc --emit=emulated-kernels` compiles them
 // (calls `llmc_emu_NAME(args, result)` for the NVVM intrinsics): shuffles
 // of every mode, a barrier with shared memory, mma.sync against a plain
-// matrix product, and threads that wait for each other forever (an error,
+// matrix product, ldmatrix (plain and transposed) against the fragment
+// layout, and threads that wait for each other forever (an error,
 // not a hang).
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +27,8 @@ void llmc_emu_shfl_sync_idx_f32(const void *, void *);
 void llmc_emu_shfl_sync_down_f32(const void *, void *);
 void llmc_emu_shfl_sync_up_i32(const void *, void *);
 void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *, void *);
+void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_b16_p3(const void *, void *);
+void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_trans_b16_p3(const void *, void *);
 }
 
 namespace {
@@ -161,6 +164,48 @@ TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
         want += a[i][k] * b[k][j];
       EXPECT_EQ(out[i * 8 + j], want) << i << ", " << j;
     }
+}
+
+uint16_t tile[16][24]; // rows padded as the kernels' shared tiles
+
+TEST(KernelEmulator, LoadMatricesGiveTheFragmentLayout) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 24; ++c)
+      tile[r][c] = uint16_t(r * 100 + c);
+  // Lane l gives row l % 16, columns from 8 (l / 16): matrices 0-3 are the
+  // tile's quarters (rows 0-7, 8-15) x (columns 0-7, 8-15), as an A
+  // fragment wants them.
+  auto kernel = [](void **params) {
+    int lane = int(threadId());
+    struct {
+      const uint16_t *address;
+    } args = {&tile[lane % 16][8 * (lane / 16)]};
+    uint16_t plain[4][2], transposed[4][2];
+    llmc_emu_ldmatrix_sync_aligned_m8n8_x4_b16_p3(&args, plain);
+    llmc_emu_ldmatrix_sync_aligned_m8n8_x4_trans_b16_p3(&args, transposed);
+    float *out = output(params) + lane * 16;
+    for (int m = 0; m < 4; ++m)
+      for (int i = 0; i < 2; ++i) {
+        out[m * 2 + i] = plain[m][i];
+        out[8 + m * 2 + i] = transposed[m][i];
+      }
+  };
+  std::vector<float> out(32 * 16);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 32, out.data(), error)) << error;
+  for (int lane = 0; lane < 32; ++lane) {
+    int g = lane / 4, t = lane % 4;
+    for (int m = 0; m < 4; ++m) {
+      int row0 = 8 * (m % 2), col0 = 8 * (m / 2);
+      for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(out[lane * 16 + m * 2 + i], tile[row0 + g][col0 + 2 * t + i])
+            << "lane " << lane << " matrix " << m;
+        EXPECT_EQ(out[lane * 16 + 8 + m * 2 + i],
+                  tile[row0 + 2 * t + i][col0 + g])
+            << "lane " << lane << " matrix " << m << " transposed";
+      }
+    }
+  }
 }
 
 TEST(KernelEmulator, ThreadsThatNeverMeetAreAnError) {
