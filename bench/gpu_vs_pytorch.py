@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """GPU tokens/s of llmc against PyTorch on a ~1B Llama-shaped model.
 
-  python3 bench/gpu_vs_pytorch.py prepare DIR    (build machine, no GPU)
+  python3 bench/gpu_vs_pytorch.py prepare DIR [--variant NAME=FLAGS ...]
+                                                 (build machine, no GPU)
   python3 bench/gpu_vs_pytorch.py run DIR [--baseline BDIR]   (GPU machine)
 
 prepare: writes the checkpoint of bench/configs/llama-1b.json with real
 safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
 for sm_80 and sm_90 with --dtype f16 into DIR (llmc reads headers only;
 LLMC names another compiler binary, e.g. an earlier commit's, for a baseline).
+Each --variant also compiles the model with FLAGS added (e.g.
+rows128="--gpu-mma-block-rows=128") into DIR/variants/NAME.
 `scripts/gpu-e2e.sh prepare DIR` puts llmc-run and its shared libraries in
 the same DIR.
 
@@ -23,7 +26,8 @@ std 0.02; norm weights 1), then in one invocation measures
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
     prefill and greedy decode, timed with synchronization;
   - with --baseline, the artifacts another compiler made (prepare BDIR with
-    LLMC set), run the same way: the change's speedup in the same call;
+    LLMC set), and every variant in DIR/variants, run the same way: each
+    one's time against this build's in the same call;
 and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
 its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
 the matrix-product rate, the greedy tokens that agree and the logits'
@@ -51,13 +55,26 @@ def make_sparse_checkpoint():
                     "sparse", CONFIG, CHECKPOINT, "--dtype", "F16"], check=True)
 
 
-def prepare(out):
+def prepare(out, variants=()):
     make_sparse_checkpoint()
     llmc = os.environ.get("LLMC", os.path.join(ROOT, "build/bin/llmc"))
-    for sm in ("sm_80", "sm_90"):
-        subprocess.run([llmc, "compile", CHECKPOINT, "--target=" + sm,
-                        "--dtype", "f16", "--max-seq-len", "1024", "-o",
-                        os.path.join(out, f"llama-1b.{sm}.llmc")], check=True)
+    shutil.rmtree(os.path.join(out, "variants"), ignore_errors=True)
+    builds = [(out, [])]
+    for variant in variants:
+        name, _, flags = variant.partition("=")
+        if not name or not flags:
+            sys.exit(f"--variant: expected NAME=FLAGS, found '{variant}'")
+        builds.append((os.path.join(out, "variants", name), flags.split()))
+    for where, flags in builds:
+        os.makedirs(where, exist_ok=True)
+        for sm in ("sm_80", "sm_90"):
+            subprocess.run([llmc, "compile", CHECKPOINT, "--target=" + sm,
+                            "--dtype", "f16", "--max-seq-len", "1024", *flags,
+                            "-o", os.path.join(where, f"llama-1b.{sm}.llmc")],
+                           check=True)
+        if flags:
+            with open(os.path.join(where, "flags"), "w") as f:
+                f.write(" ".join(flags) + "\n")
 
 
 def fill_random_weights(torch):
@@ -183,29 +200,36 @@ def run(out, prompt_len, new_tokens, baseline=None):
           f"{t_decode * 1e3 / (new_tokens - 1):.2f} ms/step; copy "
           f"{bandwidth:.0f} GB/s, f16 matmul {peak:.0f} TFLOP/s", flush=True)
     logits_path = os.path.join(out, "llmc-logits.npy")
-    base = baseline and os.path.join(baseline, os.path.basename(artifact))
-    # Timed runs interleaved with the baseline's, medians: one process's
-    # time moves by 10-20% from run to run on these machines.
-    runs, base_runs = [], []
+    # Others to compare: the baseline's artifact, then each variant's.
+    others = []
+    if baseline:
+        others.append((f"baseline {baseline}",
+                       os.path.join(baseline, os.path.basename(artifact))))
+    variants = os.path.join(out, "variants")
+    for name in sorted(os.listdir(variants)) if os.path.isdir(variants) else []:
+        with open(os.path.join(variants, name, "flags")) as f:
+            flags = f.read().strip()
+        others.append((f"variant {name} ({flags})",
+                       os.path.join(variants, name, os.path.basename(artifact))))
+    # Timed runs interleaved with the others', medians: one process's time
+    # moves by 10-20% from run to run on these machines.
+    runs, other_runs = [], [[] for _ in others]
     for _ in range(REPEATS):
         try:
             runs.append(llmc_run(out, artifact, prompt, new_tokens))
         except RuntimeError as error:
             sys.exit(str(error))
-        if base:
+        for (label, path), timed in zip(others, other_runs):
             try:
-                base_runs.append(llmc_run(out, base, prompt, new_tokens))
+                timed.append(llmc_run(out, path, prompt, new_tokens))
             except RuntimeError as error:
-                sys.exit(f"baseline: {error}")
+                timed.append(None)
+                print(f"{label}: {error}", flush=True)
 
     def median(timed, i):
         return sorted(run[i] for run in timed)[len(timed) // 2]
 
     prefill, decode, tokens = median(runs, 0), median(runs, 1), runs[0][2]
-    if base:
-        b_prefill, b_decode, b_tokens = (median(base_runs, 0),
-                                         median(base_runs, 1),
-                                         base_runs[0][2])
     try:
         *_, profile = llmc_run(out, artifact, prompt, 8,
                                {"LLMRT_CUDA_PROFILE": "1"})
@@ -248,12 +272,16 @@ def run(out, prompt_len, new_tokens, baseline=None):
         rate = 2 * params * prompt_len / seconds / 1e12
         print(f"{label} prefill: {rate:.2f} TFLOP/s = {rate / peak:.2%} of "
               f"the f16 matmul rate")
-    if baseline:
-        print(f"baseline {baseline}: prefill {b_prefill * 1e3:.2f} ms, decode "
-              f"{b_decode * 1e3 / steps:.3f} ms/step; this build / baseline: "
-              f"prefill {b_prefill / prefill:.3f}x, decode "
-              f"{b_decode / decode:.3f}x faster; tokens equal: "
-              f"{b_tokens == tokens}")
+    for (label, _), timed in zip(others, other_runs):
+        timed = [t for t in timed if t]
+        if not timed:
+            continue
+        o_prefill, o_decode = median(timed, 0), median(timed, 1)
+        print(f"{label}: prefill {o_prefill * 1e3:.2f} ms, decode "
+              f"{o_decode * 1e3 / steps:.3f} ms/step; this build over it: "
+              f"prefill {o_prefill / prefill:.3f}x, decode "
+              f"{o_decode / decode:.3f}x faster (medians of {len(timed)}); "
+              f"tokens equal: {timed[0][2] == tokens}")
     print(f"greedy tokens: the first {agree} of {len(tokens)} agree with "
           f"PyTorch; prompt logits max abs difference {diff:.3g} "
           f"(largest logit {scale:.3g})")
@@ -266,10 +294,13 @@ def main():
     parser.add_argument("--prompt", type=int, default=128)
     parser.add_argument("--new", type=int, default=64)
     parser.add_argument("--baseline", help="DIR of a baseline's artifacts")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="prepare: NAME=FLAGS, the model compiled with "
+                             "FLAGS too (into DIR/variants/NAME)")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     if args.mode == "prepare":
-        prepare(os.path.abspath(args.dir))
+        prepare(os.path.abspath(args.dir), args.variant)
     else:
         run(os.path.abspath(args.dir), args.prompt, args.new,
             args.baseline and os.path.abspath(args.baseline))

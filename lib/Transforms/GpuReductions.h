@@ -66,11 +66,18 @@ struct ResultSink {
   /// every lane instead; `storeTotal`: the output is read elsewhere too.
   linalg::GenericOp broadcast;
   bool storeTotal = true;
+  /// A reduction over the same loops before `op` whose output only the
+  /// consumer reads (SwiGLU's gate beside its up projection): the same
+  /// warps compute its totals, which go to the consumer in place of its
+  /// buffer (siblingReduction in GpuWarpReductions.cpp).
+  linalg::GenericOp sibling;
+  linalg::FillOp siblingFill;
 
   /// Combines `total` with the output's start and stores it (or runs the
-  /// fused consumer on it) at the output element of parallel indices
-  /// `outer`.
-  void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer);
+  /// fused consumer on it, with `siblingTotal` the sibling's total) at the
+  /// output element of parallel indices `outer`.
+  void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer,
+            Value siblingTotal = {});
 };
 
 /// Rows from which a contraction runs on tensor cores: fewer (a decode

@@ -242,16 +242,20 @@ bool outputReadElsewhere(linalg::GenericOp op, linalg::GenericOp consumer) {
 }
 
 /// Maps `consumer`'s block arguments for its element at loop indices `ivs`:
-/// the reduction's `output` to `result`, its other operands to loads.
+/// the reductions' outputs in `results` (buffer, value) to their values, its
+/// other operands to loads.
 void mapConsumerArguments(OpBuilder &b, Location loc,
-                          linalg::GenericOp consumer, Value output,
-                          Value result, ArrayRef<Value> ivs,
-                          IRMapping &mapping) {
+                          linalg::GenericOp consumer,
+                          ArrayRef<std::pair<Value, Value>> results,
+                          ArrayRef<Value> ivs, IRMapping &mapping) {
   Block &body = consumer.getRegion().front();
   for (OpOperand &operand : consumer->getOpOperands()) {
     BlockArgument arg = body.getArgument(operand.getOperandNumber());
-    if (operand.get() == output)
-      mapping.map(arg, result);
+    auto known = llvm::find_if(results, [&](const std::pair<Value, Value> &r) {
+      return r.first == operand.get();
+    });
+    if (known != results.end())
+      mapping.map(arg, known->second);
     else if (!arg.use_empty())
       mapping.map(arg, loadAt(b, loc, consumer, operand, ivs));
   }
@@ -341,7 +345,7 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
 } // namespace
 
 void llmc::gpu::ResultSink::emit(OpBuilder &b, Location loc, Value total,
-                    ArrayRef<Value> outer) {
+                                 ArrayRef<Value> outer, Value siblingTotal) {
   OpOperand *output = op.getDpsInitOperand(0);
   SmallVector<Value> dims(outer);
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
@@ -359,8 +363,14 @@ void llmc::gpu::ResultSink::emit(OpBuilder &b, Location loc, Value total,
   SmallVector<Value> ivs;
   for (unsigned j = 0; j < outMap.getNumResults(); ++j)
     ivs.push_back(outer[outMap.getDimPosition(j)]);
+  SmallVector<std::pair<Value, Value>> results = {{output->get(), result}};
+  if (siblingTotal)
+    results.push_back(
+        {sibling.getDpsInitOperand(0)->get(),
+         combine(b, loc, combinerOf(sibling),
+                 siblingFill.getDpsInputOperand(0)->get(), siblingTotal)});
   IRMapping mapping;
-  mapConsumerArguments(b, loc, consumer, output->get(), result, ivs, mapping);
+  mapConsumerArguments(b, loc, consumer, results, ivs, mapping);
   cloneBody(b, consumer.getRegion().front(), mapping, ivs);
   storeConsumerResults(b, loc, consumer, mapping, ivs);
 }
@@ -455,14 +465,20 @@ class WarpReduction {
 public:
   WarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 ResultSink &sink)
-      : loc(loc), op(op), sink(sink), body(op.getRegion().front()) {
+      : loc(loc), op(op), sink(sink) {
     type = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
                .getElementType();
     sizes = loopSizes(builder, loc, op);
     zero = builder.create<arith::ConstantIndexOp>(loc, 0);
     one = builder.create<arith::ConstantIndexOp>(loc, 1);
     lanes = builder.create<arith::ConstantIndexOp>(loc, kWarp);
+    reductions = {op};
     elements = elementsPerStep(op, aligned);
+    // A sibling has the op's loops and operand shapes: the same steps.
+    if (sink.sibling) {
+      reductions.push_back(sink.sibling);
+      elements = std::min(elements, elementsPerStep(sink.sibling, aligned));
+    }
     // A broadcast consumer runs over the same elements of each lane: its
     // buffers with no offset are as aligned (norm weights, the result).
     if (sink.broadcast && elements > 1)
@@ -576,19 +592,24 @@ private:
     if (sink.broadcast)
       begin = sink.fill ? sink.fill.getDpsInputOperand(0)->get()
                         : loadAt(b, loc, op, *output, dims);
-    // Per output: the partial results, then the warp's total.
-    SmallVector<Value> totals;
-    for (int64_t r = 0; r < outputs; ++r) {
-      Value total = loop.getResult(r);
-      for (int64_t u = 1; u < unroll; ++u)
-        total = combine(b, loc, sink.combiner, total,
-                        loop.getResult(u * outputs + r));
-      totals.push_back(warpTotal(b, loc, sink.combiner, total));
-    }
+    // Per reduction and output: the partial results, then the warp's
+    // total.
+    SmallVector<SmallVector<Value>> totals(reductions.size());
+    for (size_t m = 0; m < reductions.size(); ++m)
+      for (int64_t r = 0; r < outputs; ++r) {
+        auto partial = [&](int64_t u) {
+          return loop.getResult((m * unroll + u) * outputs + r);
+        };
+        Value total = partial(0);
+        for (int64_t u = 1; u < unroll; ++u)
+          total = combine(b, loc, sink.combiner, total, partial(u));
+        totals[m].push_back(warpTotal(b, loc, sink.combiner, total));
+      }
     Value first =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
     if (split > 1) {
-      totals[0] = blockTotal(b, totals[0], first);
+      for (SmallVector<Value> &each : totals)
+        each[0] = blockTotal(b, each[0], first);
       first = b.create<arith::AndIOp>(
           loc, first,
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, warpOfOutput,
@@ -597,14 +618,16 @@ private:
     if (!sink.broadcast) {
       b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
         for (int64_t r = 0; r < outputs; ++r)
-          sink.emit(ib, loc, totals[r], outers[r]);
+          sink.emit(ib, loc, totals[0][r], outers[r],
+                    sink.sibling ? totals[1][r] : Value());
         ib.create<scf::YieldOp>(loc);
       });
       return;
     }
+    totals.resize(1); // a broadcast consumer has no sibling
     // Every lane: the output's value, then the consumer on the elements it
     // reduced.
-    Value result = combine(b, loc, sink.combiner, begin, totals[0]);
+    Value result = combine(b, loc, sink.combiner, begin, totals[0][0]);
     if (sink.storeTotal)
       b.create<scf::IfOp>(loc, first, [&](OpBuilder &ib, Location loc) {
         storeAt(ib, loc, result, op, *output, dims);
@@ -678,43 +701,58 @@ private:
     return ks;
   }
 
-  /// The lane's loop over the reduction: a partial result per step of an
-  /// iteration and per output. Every load first (once for the inputs the
-  /// outputs share), then the bodies.
+  /// The lane's loop over the reduction: a partial result per reduction
+  /// (the op, its sibling), step of an iteration and output. Every load
+  /// first (once for the inputs the outputs share, and for a sibling's
+  /// input that the op reads the same way: x), then the bodies.
   scf::ForOp partials(OpBuilder &b, Value start,
                       ArrayRef<SmallVector<Value>> outers) {
-    auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    SmallVector<Value> identities(unroll * outputs,
+    SmallVector<Value> identities(reductions.size() * unroll * outputs,
                                   identity(b, loc, sink.combiner, type));
     return b.create<scf::ForOp>(
         loc, start, sizes.back(), unrolledStride, identities,
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
           SmallVector<Value> ks = offsets(fb, k0);
           size_t count = ks.size() * outputs;
-          SmallVector<IRMapping> mappings(count);
           SmallVector<SmallVector<Value>> dims(count);
           for (auto [i, k] : llvm::enumerate(ks))
             for (int64_t r = 0; r < outputs; ++r) {
-              size_t at = i * outputs + r;
-              dims[at] = outers[r];
-              dims[at].push_back(k);
-              for (OpOperand *input : op.getDpsInputOperands()) {
-                BlockArgument arg = body.getArgument(input->getOperandNumber());
-                bool shared =
-                    r > 0 && !op.getMatchingIndexingMap(input).isFunctionOfDim(
-                                 sharedLoop);
-                mappings[at].map(
-                    arg, shared ? mappings[i * outputs].lookup(arg)
-                                : loadAt(fb, loc, op, *input, dims[at]));
-              }
+              dims[i * outputs + r] = outers[r];
+              dims[i * outputs + r].push_back(k);
             }
+          SmallVector<SmallVector<IRMapping>> mappings(
+              reductions.size(), SmallVector<IRMapping>(count));
+          for (auto [m, reduction] : llvm::enumerate(reductions)) {
+            Block &body = reduction.getRegion().front();
+            for (size_t at = 0; at < count; ++at)
+              for (OpOperand *input : reduction.getDpsInputOperands()) {
+                BlockArgument arg = body.getArgument(input->getOperandNumber());
+                AffineMap map = reduction.getMatchingIndexingMap(input);
+                Value value;
+                if (at % outputs > 0 && !map.isFunctionOfDim(sharedLoop))
+                  value = mappings[m][at - at % outputs].lookup(arg);
+                for (OpOperand *same : op.getDpsInputOperands())
+                  if (!value && m > 0 && same->get() == input->get() &&
+                      op.getMatchingIndexingMap(same) == map)
+                    value = mappings[0][at].lookup(op.getRegion().getArgument(
+                        same->getOperandNumber()));
+                mappings[m][at].map(
+                    arg, value ? value
+                               : loadAt(fb, loc, reduction, *input, dims[at]));
+              }
+          }
           SmallVector<Value> accs(partial);
-          for (size_t at = 0; at < count; ++at) {
-            size_t step = at / outputs / elements;
-            Value &acc = accs[step * outputs + at % outputs];
-            mappings[at].map(body.getArgument(op.getNumDpsInputs()), acc);
-            cloneBody(fb, body, mappings[at], dims[at]);
-            acc = mappings[at].lookupOrDefault(yield.getOperand(0));
+          for (auto [m, reduction] : llvm::enumerate(reductions)) {
+            Block &body = reduction.getRegion().front();
+            auto yield = cast<linalg::YieldOp>(body.getTerminator());
+            for (size_t at = 0; at < count; ++at) {
+              size_t step = at / outputs / elements;
+              Value &acc = accs[(m * unroll + step) * outputs + at % outputs];
+              mappings[m][at].map(body.getArgument(reduction.getNumDpsInputs()),
+                                  acc);
+              cloneBody(fb, body, mappings[m][at], dims[at]);
+              acc = mappings[m][at].lookupOrDefault(yield.getOperand(0));
+            }
           }
           fb.create<scf::YieldOp>(loc, accs);
         });
@@ -738,8 +776,8 @@ private:
           for (auto [i, k] : llvm::enumerate(ks)) {
             ivs.push_back(SmallVector<Value>(outer));
             ivs.back().push_back(k);
-            mapConsumerArguments(fb, loc, consumer, output, result, ivs[i],
-                                 mappings[i]);
+            mapConsumerArguments(fb, loc, consumer, {{output, result}},
+                                 ivs[i], mappings[i]);
           }
           for (size_t i = 0; i < ks.size(); ++i)
             cloneBody(fb, epilogue, mappings[i], ivs[i]);
@@ -752,7 +790,8 @@ private:
   Location loc;
   linalg::GenericOp op;
   ResultSink &sink;
-  Block &body;
+  /// The op, then its sibling if it has one.
+  SmallVector<linalg::GenericOp, 2> reductions;
   Type type;
   SmallVector<Value> sizes, aligned;
   Value zero, one, lanes, perStep, stride, unrolledStride;
@@ -827,7 +866,54 @@ void buildThreadReduction(OpBuilder &builder, Location loc,
       });
 }
 
-void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
+/// The reduction that `op`'s fused consumer reads beside `op`'s output, to
+/// compute in the same warps (SwiGLU: silu(x Wg) * (x Wu) in one kernel,
+/// x loaded once for both): a generic before `op` (only allocations, fills
+/// and pure ops between) over the same loops, with the same maps, operand
+/// types and combiner, whose output is a fresh filled buffer that the
+/// consumer alone reads, the way it reads `op`'s; `op` does not read it,
+/// and both take the same kernel (tensor cores for both or neither).
+linalg::GenericOp siblingReduction(linalg::GenericOp op,
+                                   linalg::GenericOp consumer,
+                                   bool tensorCores) {
+  if (!consumer)
+    return {};
+  Operation *previous = op->getPrevNode();
+  while (previous &&
+         (isa<memref::AllocOp, linalg::FillOp>(previous) ||
+          isMemoryEffectFree(previous)))
+    previous = previous->getPrevNode();
+  auto sibling = dyn_cast_or_null<linalg::GenericOp>(previous);
+  if (!sibling || !isWarpReduction(sibling) || !foldableFill(sibling) ||
+      sibling.getStaticLoopRanges() != op.getStaticLoopRanges() ||
+      sibling.getIndexingMapsArray() != op.getIndexingMapsArray() ||
+      sibling->getOperandTypes() != op->getOperandTypes() ||
+      combinerOf(sibling)->getName() != combinerOf(op)->getName() ||
+      outputsPerWarp(op).second != 1)
+    return {};
+  Value buffer = sibling.getDpsInitOperand(0)->get();
+  if (llvm::is_contained(op->getOperands(), buffer) ||
+      outputReadElsewhere(sibling, consumer))
+    return {};
+  // The consumer reads both outputs at the same element.
+  AffineMap opMap, siblingMap;
+  for (OpOperand *input : consumer.getDpsInputOperands()) {
+    if (input->get() == buffer)
+      siblingMap = consumer.getMatchingIndexingMap(input);
+    if (input->get() == op.getDpsInitOperand(0)->get())
+      opMap = consumer.getMatchingIndexingMap(input);
+  }
+  if (!siblingMap || siblingMap != opMap ||
+      llvm::is_contained(consumer.getDpsInits(), buffer))
+    return {};
+  if (tensorCores && matchMma(op).has_value() != matchMma(sibling).has_value())
+    return {};
+  return sibling;
+}
+
+/// Rewrites `op` (and `sibling`, siblingReduction's, if any).
+void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
+             RewriterBase &rewriter, bool tensorCores,
              const MmaOptions &mmaOptions) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
@@ -837,6 +923,10 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
                   fusableConsumer(op),
                   /*broadcast=*/{},
                   /*storeTotal=*/true};
+  if (sibling) {
+    sink.sibling = sibling;
+    sink.siblingFill = foldableFill(sibling);
+  }
   if (!sink.consumer) {
     sink.broadcast = broadcastConsumer(op);
     if (sink.broadcast)
@@ -860,7 +950,18 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
     rewriter.create<scf::IfOp>(
         loc, many,
         [&](OpBuilder &b, Location loc) {
-          buildMmaContraction(b, loc, op, *mma, sink, mmaOptions);
+          // The sibling on tensor cores on its own, into its buffer (from
+          // its fill's value), which the consumer then reads.
+          ResultSink alone = sink;
+          if (sibling) {
+            ResultSink siblingSink{sibling, combinerOf(sibling),
+                                   sink.siblingFill, /*consumer=*/{},
+                                   /*broadcast=*/{}, /*storeTotal=*/true};
+            buildMmaContraction(b, loc, sibling, *matchMma(sibling),
+                                siblingSink, mmaOptions);
+            alone.sibling = {};
+          }
+          buildMmaContraction(b, loc, op, *mma, alone, mmaOptions);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
@@ -897,6 +998,11 @@ void rewrite(linalg::GenericOp op, RewriterBase &rewriter, bool tensorCores,
     rewriter.eraseOp(consumerOp);
   if (sink.fill)
     rewriter.eraseOp(sink.fill);
+  if (sibling) {
+    // Both branches start from the fill's value.
+    rewriter.eraseOp(sibling);
+    rewriter.eraseOp(sink.siblingFill);
+  }
   if (sink.fill && consumerOp &&
       llvm::all_of(buffer.getUsers(), [](Operation *user) {
         return isa<memref::DeallocOp>(user);
@@ -999,13 +1105,27 @@ struct GpuWarpReductionsPass
     });
     if (mmaBlockRows != 64 && mmaBlockRows != 128) {
       getOperation().emitError("mma-block-rows: expected 64 or 128, found ")
-          << mmaBlockRows;
+          << static_cast<int64_t>(mmaBlockRows);
       return signalPassFailure();
     }
     MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows};
+    // Siblings first (rewriting one reduction leaves the others' places as
+    // they are): each is rewritten with the reduction whose consumer reads
+    // it.
+    llvm::DenseMap<Operation *, linalg::GenericOp> siblings;
+    llvm::DenseSet<Operation *> taken;
+    if (fuseSiblings)
+      for (linalg::GenericOp op : reductions) {
+        linalg::GenericOp sibling =
+            siblingReduction(op, fusableConsumer(op), tensorCores);
+        if (sibling && !siblings.count(sibling) && !taken.contains(op) &&
+            taken.insert(sibling).second)
+          siblings[op] = sibling;
+      }
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : reductions)
-      rewrite(op, rewriter, tensorCores, mmaOptions);
+      if (!taken.contains(op))
+        rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

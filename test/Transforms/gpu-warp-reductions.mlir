@@ -2,6 +2,9 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores async-copies=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=TCREG
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores ldmatrix=false mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC128
+// RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
+// BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a
@@ -392,7 +395,20 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // copied straight into a 4-stage ring in shared memory (cp.async, 16 bytes;
 // rows padded to 40): 3 tiles ahead, then per tile a wait for all but the
 // 2 latest groups, a barrier, the copies of the tile 3 ahead and the
-// warp's 8 mma.sync (2 x 2 per 16 steps).
+// warp's 8 mma.sync (2 x 2 per 16 steps, after the 3 ldmatrix of their
+// fragments: 2 for A, 1 for both B). Blocks of 128 rows: 3 stages, 2 x 4
+// mma.sync per 16 steps; without ldmatrix, 32-bit loads of halves.
+// TC128-LABEL: func.func @block_tensor_cores
+// TC128: memref.alloca() : memref<3x128x40xf16, #gpu.address_space<workgroup>>
+// TC128: memref.alloca() : memref<3x64x40xf16, #gpu.address_space<workgroup>>
+// TC128: scf.for
+// TC128-NOT: nvgpu.ldmatrix
+// TC128: memref.load
+// TC128-COUNT-8: nvgpu.mma.sync
+// TC128-NOT: nvgpu.ldmatrix
+// TC128: memref.load
+// TC128-COUNT-8: nvgpu.mma.sync
+// TC128: scf.yield
 // TC-LABEL: func.func @block_tensor_cores
 // TC: scf.if
 // TC: scf.parallel (%{{.*}}, %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2, %c8, %c32)
@@ -409,7 +425,10 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // TC: arith.minui %[[AHEAD]], %c3
 // TC: arith.remui %[[AHEAD]], %c4
 // TC: nvgpu.device_async_create_group
-// TC-COUNT-8: nvgpu.mma.sync
+// TC-COUNT-3: nvgpu.ldmatrix
+// TC-COUNT-4: nvgpu.mma.sync
+// TC-COUNT-3: nvgpu.ldmatrix
+// TC-COUNT-4: nvgpu.mma.sync
 // TC: scf.yield
 // TC: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // TC: arith.cmpi ult
@@ -606,4 +625,105 @@ func.func @weight_k_n(%x: memref<?x128xf16>, %w: memref<128x128xf16>, %y: memref
     linalg.yield %s : f32
   }
   return
+}
+
+// -----
+
+// SwiGLU: the up projection's consumer reads the gate projection's output
+// too: both reductions run in the same warps, each lane's step loads x once
+// and both weights, two butterflies, and lane 0 runs the consumer on the
+// two totals; the gate's buffer is neither filled nor written. With tensor
+// cores (8 rows or more) the two are block-tile kernels of their own, the
+// gate's written and the consumer reading it.
+// CHECK-LABEL: func.func @swiglu
+// CHECK-NOT: linalg.fill
+// CHECK: scf.parallel
+// CHECK: scf.for
+// CHECK-COUNT-1: memref.load %arg0
+// CHECK-NOT: memref.load %arg0
+// CHECK: memref.load %arg2
+// CHECK: memref.load %arg1
+// CHECK: scf.yield
+// CHECK-COUNT-10: gpu.shuffle xor
+// CHECK: scf.if
+// CHECK: math.exp
+// CHECK: arith.mulf
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK-NEXT: memref.store %{{.*}}, %[[OUT:.*]][
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+// TC-LABEL: func.func @swiglu
+// TC: %[[GATE:.*]] = memref.alloc(%{{.*}}) : memref<?x128xf32>
+// TC-NOT: linalg.fill
+// TC: scf.if
+// TC: scf.parallel
+// TC-COUNT-8: nvgpu.mma.sync
+// TC: memref.store %{{.*}}, %[[GATE]][
+// TC: scf.parallel
+// TC-COUNT-8: nvgpu.mma.sync
+// TC: memref.load %[[GATE]][
+// TC: math.exp
+// TC: } else {
+// TC: scf.parallel
+// TC-COUNT-10: gpu.shuffle xor
+// TC-NOT: memref.load %[[GATE]][
+// TC: math.exp
+// TC: return
+func.func @swiglu(%x: memref<?x64xf16>, %wg: memref<128x64xf16>, %wu: memref<128x64xf16>) -> memref<?x128xf16> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %rows = memref.dim %x, %c0 : memref<?x64xf16>
+  %gate = memref.alloc(%rows) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%gate : memref<?x128xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wg : memref<?x64xf16>, memref<128x64xf16>)
+      outs(%gate : memref<?x128xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  %out = memref.alloc(%rows) : memref<?x128xf16>
+  %up = memref.alloc(%rows) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%up : memref<?x128xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wu : memref<?x64xf16>, memref<128x64xf16>)
+      outs(%up : memref<?x128xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>,
+                       affine_map<(s, n) -> (s, n)>,
+                       affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%gate, %up : memref<?x128xf32>, memref<?x128xf32>)
+      outs(%out : memref<?x128xf16>) {
+  ^bb0(%g: f32, %u: f32, %o: f16):
+    %one = arith.constant 1.0 : f32
+    %ng = arith.negf %g : f32
+    %e = math.exp %ng : f32
+    %d = arith.addf %one, %e : f32
+    %sg = arith.divf %g, %d : f32
+    %h = arith.mulf %sg, %u : f32
+    %t = arith.truncf %h : f32 to f16
+    linalg.yield %t : f16
+  }
+  memref.dealloc %gate : memref<?x128xf32>
+  memref.dealloc %up : memref<?x128xf32>
+  return %out : memref<?x128xf16>
 }

@@ -113,6 +113,13 @@ cl::opt<int64_t> gpuMmaBlockRows(
     cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
     cl::cat(llmcCategory));
 
+cl::opt<bool> gpuFuseSiblings(
+    "gpu-fuse-siblings",
+    cl::desc("GPU targets: compute a projection that another's epilogue "
+             "reads in the same warps (SwiGLU's gate and up: one kernel; "
+             "=false: a kernel each)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -274,6 +281,7 @@ static int runCompile(MLIRContext &context) {
                        gpuDependentLaunches, gpuFuseLaunches, gpuFusedAttention};
   options.gpuTarget.loadMatrices = gpuLoadMatrices;
   options.gpuTarget.mmaBlockRows = gpuMmaBlockRows;
+  options.gpuTarget.fuseSiblings = gpuFuseSiblings;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

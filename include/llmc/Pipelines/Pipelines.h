@@ -59,6 +59,9 @@ struct GpuTarget {
   bool loadMatrices = true;
   /// Rows of a tensor-core GEMM's block tile: 64 or 128.
   int64_t mmaBlockRows = 64;
+  /// A reduction that another's fused consumer reads computed in the same
+  /// warps (SwiGLU's gate and up projections: one kernel).
+  bool fuseSiblings = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

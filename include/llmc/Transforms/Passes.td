@@ -163,6 +163,13 @@ def GpuWarpReductions
     element type) on each total, so the f32 buffer is never written. Loads
     and stores of row-major buffers with dynamic strides go through a
     one-dimensional view (LLVM then sees their offsets' alignment).
+
+    With `fuse-siblings`, a reduction just before one whose fused consumer
+    reads its output too (same loops, maps and operand types; a fresh
+    filled buffer only that consumer reads: SwiGLU's gate beside the up
+    projection) runs in the same warps as the other: inputs both read the
+    same way are loaded once, and the consumer gets both totals. On tensor
+    cores they stay two kernels.
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
@@ -173,6 +180,9 @@ def GpuWarpReductions
     Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
            "Read the tensor-core fragments from shared memory with "
            "ldmatrix (else 32-bit loads)">,
+    Option<"fuseSiblings", "fuse-siblings", "bool", /*default=*/"true",
+           "Compute a reduction that the fused consumer of another reads "
+           "(SwiGLU's gate beside its up projection) in the same warps">,
     Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
            "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
            "(warps of 32 x 32)">,
