@@ -21,7 +21,8 @@
 // model, and each launch runs its kernel's emulator entry on the CPU
 // (KernelEmulator.h). Device memory is then readable and writable from the
 // host too (the kernels run here). FAKE_CUDA_ORDER=reverse starts each
-// block's threads last to first.
+// block's threads last to first. The collectives of sharded artifacts then
+// run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
 //
 //===----------------------------------------------------------------------===//
 
@@ -166,7 +167,9 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int,
 CUresult cuModuleUnload(CUmodule) { return CUDA_SUCCESS; }
 /// The kernels of FAKE_CUDA_KERNELS, loaded once; null (with a line on
 /// stderr) where they cannot be. Their calls into the emulator resolve to
-/// this library, made global first (the runtime opened it local).
+/// this library, made global first (the runtime opened it local). "{rank}"
+/// in the path is the process's rank under mpirun (each rank of a sharded
+/// artifact has kernels of its own: `llmc --emit=emulated-kernels --rank`).
 static void *emulatedKernels(const char *path) {
   static void *library = [path]() -> void * {
     Dl_info self;
@@ -175,7 +178,12 @@ static void *emulatedKernels(const char *path) {
       std::fprintf(stderr, "fake-cuda: cannot make the driver global\n");
       return nullptr;
     }
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    std::string file = path;
+    if (size_t at = file.find("{rank}"); at != std::string::npos) {
+      const char *rank = std::getenv("OMPI_COMM_WORLD_RANK");
+      file.replace(at, 6, rank ? rank : "0");
+    }
+    void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle)
       std::fprintf(stderr, "fake-cuda: FAKE_CUDA_KERNELS: %s\n", dlerror());
     return handle;
