@@ -629,11 +629,92 @@ private:
   }
 
   /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (in f32, or
-  /// as they are; rows of `width` and padding), element e by the block's
-  /// thread e mod 256: a warp reads consecutive elements. Keys past the
-  /// last read the last one.
+  /// as they are; rows of `width` and padding). Keys past the last read the
+  /// last one. 16-bit elements in rows of a multiple of 8 go 8 at a time
+  /// (vectorTile) where the source's offset is a multiple of 8 (checked
+  /// here, a branch the whole block takes: a KV cache's views start at
+  /// multiples of the head dimension); else one at a time.
   void loadTile(Value source, Value tile, int64_t width, Value t0, Value thread,
                 Value bIdx, Value kvHead, bool toF32) {
+    SmallVector<int64_t> strides;
+    int64_t offset0;
+    if (width % 8 != 0 || elementType.getIntOrFloatBitWidth() != 16 ||
+        (kWarp * width / 8) % (kWarps * kWarp) != 0 ||
+        failed(getStridesAndOffset(cast<MemRefType>(source.getType()), strides,
+                                   offset0)) ||
+        strides.back() != 1) {
+      scalarTile(source, tile, width, t0, thread, bIdx, kvHead, toF32);
+      return;
+    }
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, source);
+    Value offset = metadata.getOffset();
+    auto aligned = b.create<scf::IfOp>(
+        loc, isZero(b.create<arith::RemUIOp>(loc, offset, index(8))),
+        /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&aligned.getThenRegion().front());
+    vectorTile(metadata, tile, width, t0, thread, bIdx, kvHead, toF32);
+    b.setInsertionPointToStart(&aligned.getElseRegion().front());
+    scalarTile(source, tile, width, t0, thread, bIdx, kvHead, toF32);
+  }
+
+  /// loadTile's 8 elements a thread: thread i takes elements 8 i .. 8 i +
+  /// 7 of the tile (one row's), loaded from a one-dimensional view of the
+  /// source at an offset LLVM sees is a multiple of 8 (NVPTX then loads
+  /// them as one 16-byte vector, and stores a 16-bit tile's the same way).
+  void vectorTile(memref::ExtractStridedMetadataOp metadata, Value tile,
+                  int64_t width, Value t0, Value thread, Value bIdx,
+                  Value kvHead, bool toF32) {
+    constexpr int64_t kThreads = kWarps * kWarp;
+    Value eight = index(8);
+    Value offset = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, metadata.getOffset(), eight),
+        eight);
+    // The view's extent: the last element's place + 1.
+    Value extent = index(1);
+    for (auto [size, stride] :
+         llvm::zip(metadata.getSizes(), metadata.getStrides()))
+      extent = b.create<arith::AddIOp>(
+          loc, extent,
+          b.create<arith::MulIOp>(
+              loc, b.create<arith::SubIOp>(loc, size, index(1)), stride));
+    auto flatType = MemRefType::get(
+        {ShapedType::kDynamic}, elementType,
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    Value flat = b.create<memref::ReinterpretCastOp>(
+        loc, flatType, metadata.getBaseBuffer(), offset, ValueRange{extent},
+        ValueRange{index(1)});
+    b.create<memref::AssumeAlignmentOp>(loc, flat, 16);
+    Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
+    ValueRange strides = metadata.getStrides();
+    for (int64_t c0 = 0; c0 < kWarp * width / 8; c0 += kThreads) {
+      Value e = b.create<arith::MulIOp>(
+          loc, b.create<arith::AddIOp>(loc, thread, index(c0)), eight);
+      Value r = b.create<arith::DivUIOp>(loc, e, index(width));
+      Value d = b.create<arith::RemUIOp>(loc, e, index(width));
+      Value key = b.create<arith::MinUIOp>(
+          loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
+      // (b, key, kvHead, d) in the source, from the view's offset.
+      Value at = d;
+      SmallVector<Value, 3> indices = {bIdx, key, kvHead};
+      for (auto [i, v] : llvm::enumerate(indices))
+        at = b.create<arith::AddIOp>(
+            loc, at, b.create<arith::MulIOp>(loc, v, strides[i]));
+      SmallVector<Value> values;
+      for (int64_t i = 0; i < 8; ++i)
+        values.push_back(b.create<memref::LoadOp>(
+            loc, flat, ValueRange{b.create<arith::AddIOp>(loc, at, index(i))}));
+      for (int64_t i = 0; i < 8; ++i)
+        b.create<memref::StoreOp>(
+            loc, toF32 ? this->toF32(values[i]) : values[i], tile,
+            ValueRange{r, b.create<arith::AddIOp>(loc, d, index(i))});
+    }
+  }
+
+  /// loadTile's element at a time: element e by the block's thread e mod
+  /// 256, a warp reading consecutive elements.
+  void scalarTile(Value source, Value tile, int64_t width, Value t0,
+                  Value thread, Value bIdx, Value kvHead, bool toF32) {
     constexpr int64_t kThreads = kWarps * kWarp;
     int64_t elements = kWarp * width;
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));

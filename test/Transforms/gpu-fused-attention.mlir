@@ -1,6 +1,7 @@
 // llm.fused_attention on buffers as two parallel loop nests (kernels once
 // mapped): partial results per split of the keys, then their combination.
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention --verify-diagnostics | FileCheck %s
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=ldmatrix=false --verify-diagnostics | FileCheck %s --check-prefix=NOLDM
 
 // CHECK-LABEL: func.func @attention
 // CHECK-NOT: llm.fused_attention
@@ -89,5 +90,34 @@ func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?
 // CHECK: }
 func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out: memref<?x?x4x16xf16>) {
   llm.fused_attention %q, %k, %k into %out {scale = 0.25} : memref<?x?x4x16xf16>, memref<?x?x2x16xf16>, memref<?x?x2x16xf16> into memref<?x?x4x16xf16>
+  return
+}
+
+// -----
+
+// head_dim 64 from a KV cache's views (an offset of their own): where the
+// offset is a multiple of 8 (checked in the kernel) each thread loads 8
+// keys' or values' elements from a one-dimensional view whose offset is
+// rounded to 8 (one 16-byte load), else one at a time. The tensor-core
+// variant reads its key fragments by ldmatrix (x4: two 16-dimension
+// steps) and its values' transposed; with ldmatrix=false, 16-bit loads.
+// CHECK-LABEL: func.func @cache_views
+// CHECK: scf.if
+// CHECK: %[[BASE:.*]], %[[OFFSET:.*]], %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %arg1
+// CHECK: %[[REM:.*]] = arith.remui %[[OFFSET]], %c8
+// CHECK: %[[ALIGNED:.*]] = arith.cmpi eq, %[[REM]], %c0
+// CHECK: scf.if %[[ALIGNED]] {
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[BASE]]
+// CHECK: memref.assume_alignment %[[FLAT]], 16
+// CHECK-COUNT-8: memref.load %[[FLAT]]
+// CHECK: } else {
+// CHECK: memref.load %arg1
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
+// NOLDM-LABEL: func.func @cache_views
+// NOLDM-NOT: nvgpu.ldmatrix
+// NOLDM: return
+func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %v: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %out: memref<?x?x8x64xf16>) {
+  llm.fused_attention %q, %k, %v into %out {scale = 0.125} : memref<?x?x8x64xf16>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>> into memref<?x?x8x64xf16>
   return
 }
