@@ -145,6 +145,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "mma-block-rows",
       llvm::cl::desc("Rows of a tensor-core block tile (64 or 128)"),
       llvm::cl::init(64)};
+  Option<int64_t> mmaStageSteps{
+      *this, "mma-stage-steps",
+      llvm::cl::desc("Steps of k per cp.async stage (32 or 64)"),
+      llvm::cl::init(32)};
 };
 } // namespace
 
@@ -157,6 +161,7 @@ void registerPipelines() {
                          options.dependentLaunches, options.fuseLaunches};
         target.loadMatrices = options.loadMatrices;
         target.mmaBlockRows = options.mmaBlockRows;
+        target.mmaStageSteps = options.mmaStageSteps;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

@@ -37,6 +37,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.asyncCopies = gpu.asyncCopies;
   reductions.loadMatrices = gpu.loadMatrices;
   reductions.mmaBlockRows = gpu.mmaBlockRows;
+  reductions.mmaStageSteps = gpu.mmaStageSteps;
   reductions.fuseSiblings = gpu.fuseSiblings;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.

@@ -121,7 +121,13 @@ struct MmaOptions {
   bool loadMatrices = true;
   /// Rows of a block's tile: 64 (8 warps of 32 x 16) or 128 (32 x 32).
   int64_t blockRows = 64;
+  /// Steps of k per stage of the cp.async pipeline: 32 or 64.
+  int64_t stageSteps = 32;
 };
+
+/// Whether two stages or more of `options`' block tiles fit the 48 KiB of
+/// static shared memory.
+bool mmaStagesFit(const MmaOptions &options);
 
 /// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
 /// shared memory where 64 divides n and k (or they are dynamic), as

@@ -221,9 +221,17 @@ class BlockMmaTiles : MmaKernel {
 public:
   static constexpr int64_t kCols = 64, kSteps = 64, kWarps = 8,
                            kThreads = kWarps * kWarp, kWarpRows = 32;
-  /// The asynchronous copies' pipeline: stages of 32 steps of k, as many
-  /// as 48 KiB of shared memory hold (4 for 64 rows, 3 for 128).
-  static constexpr int64_t kMaxStages = 4, kStageSteps = 32;
+  /// The asynchronous copies' pipeline: stages of 32 (or 64) steps of k,
+  /// as many as 48 KiB of shared memory hold, up to 4 (32 steps: 4 for 64
+  /// rows, 3 for 128; 64 steps: 2 for 64 rows).
+  static constexpr int64_t kMaxStages = 4, kSharedBytes = 48 * 1024;
+
+  /// The stages `options` give, 0 where fewer than 2 fit.
+  static int64_t stagesFor(const MmaOptions &options) {
+    int64_t bytes = (options.blockRows + kCols) * (options.stageSteps + 8) * 2;
+    int64_t stages = std::min(kMaxStages, kSharedBytes / bytes);
+    return stages >= 2 ? stages : 0;
+  }
 
   static bool fits(const MmaContraction &mma) {
     return (ShapedType::isDynamic(mma.n) || mma.n % kCols == 0) &&
@@ -240,8 +248,8 @@ public:
     // 16-byte aligned: both row-major with no offset, k their last index
     // (not GPT-2's Conv1D weights [k, n]: on an H200 those cp.async
     // faulted, misaligned), a static last extent divisible by 8.
-    async = options.asyncCopies && !ShapedType::isDynamic(mma.k) &&
-            mma.k % kStageSteps == 0;
+    async = options.asyncCopies && stagesFor(options) &&
+            !ShapedType::isDynamic(mma.k) && mma.k % options.stageSteps == 0;
     for (OpOperand *operand : {mma.x, mma.w}) {
       auto type = cast<MemRefType>(operand->get().getType());
       async &= lastIndexIs(op, *operand, kDim) &&
@@ -249,9 +257,9 @@ public:
                !ShapedType::isDynamic(type.getShape().back()) &&
                type.getShape().back() % 8 == 0;
     }
-    tileSteps = async ? kStageSteps : kSteps;
+    tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
-    stages = async ? (blockRows > 64 ? kMaxStages - 1 : kMaxStages) : 1;
+    stages = async ? stagesFor(options) : 1;
     warpsAcross = kWarps / (blockRows / kWarpRows);
     colTiles = kCols / warpsAcross / 8;
   }
@@ -750,6 +758,10 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
   for (unsigned d : mma.rowDims)
     rows = b.create<arith::MulIOp>(loc, rows, sizes[d]);
   return rows;
+}
+
+bool mmaStagesFit(const MmaOptions &options) {
+  return BlockMmaTiles::stagesFor(options) != 0;
 }
 
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,

@@ -1108,7 +1108,20 @@ struct GpuWarpReductionsPass
           << static_cast<int64_t>(mmaBlockRows);
       return signalPassFailure();
     }
-    MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows};
+    if (mmaStageSteps != 32 && mmaStageSteps != 64) {
+      getOperation().emitError("mma-stage-steps: expected 32 or 64, found ")
+          << static_cast<int64_t>(mmaStageSteps);
+      return signalPassFailure();
+    }
+    MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows,
+                          mmaStageSteps};
+    if (!mmaStagesFit(mmaOptions)) {
+      getOperation().emitError("mma-stage-steps=")
+          << static_cast<int64_t>(mmaStageSteps) << " with mma-block-rows="
+          << static_cast<int64_t>(mmaBlockRows)
+          << ": two stages need more than 48 KiB of shared memory";
+      return signalPassFailure();
+    }
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

@@ -3,6 +3,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores async-copies=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=TCREG
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores ldmatrix=false mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC128
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
 
@@ -398,6 +399,13 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // warp's 8 mma.sync (2 x 2 per 16 steps, after the 3 ldmatrix of their
 // fragments: 2 for A, 1 for both B). Blocks of 128 rows: 3 stages, 2 x 4
 // mma.sync per 16 steps; without ldmatrix, 32-bit loads of halves.
+// Stages of 64 steps: 2 (36 KiB), 16 mma.sync per warp and stage.
+// TC64-LABEL: func.func @block_tensor_cores
+// TC64: memref.alloca() : memref<2x64x72xf16, #gpu.address_space<workgroup>>
+// TC64: scf.for
+// TC64: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// TC64-COUNT-16: nvgpu.mma.sync
+// TC64: scf.yield
 // TC128-LABEL: func.func @block_tensor_cores
 // TC128: memref.alloca() : memref<3x128x40xf16, #gpu.address_space<workgroup>>
 // TC128: memref.alloca() : memref<3x64x40xf16, #gpu.address_space<workgroup>>

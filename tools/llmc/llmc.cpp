@@ -113,6 +113,13 @@ cl::opt<int64_t> gpuMmaBlockRows(
     cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
     cl::cat(llmcCategory));
 
+cl::opt<int64_t> gpuMmaStageSteps(
+    "gpu-mma-stage-steps",
+    cl::desc("GPU targets: steps of k per cp.async stage of a tensor-core "
+             "GEMM block tile, 32 (4 stages) or 64 (2 stages, 64-row blocks)"),
+    cl::value_desc("32|64"), cl::init(32), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFuseSiblings(
     "gpu-fuse-siblings",
     cl::desc("GPU targets: compute a projection that another's epilogue "
@@ -269,6 +276,12 @@ static int runCompile(MLIRContext &context) {
   if (gpuMmaBlockRows != 64 && gpuMmaBlockRows != 128)
     return fail("--gpu-mma-block-rows: expected 64 or 128, found " +
                 std::to_string(gpuMmaBlockRows));
+  if (gpuMmaStageSteps != 32 && gpuMmaStageSteps != 64)
+    return fail("--gpu-mma-stage-steps: expected 32 or 64, found " +
+                std::to_string(gpuMmaStageSteps));
+  if (gpuMmaStageSteps == 64 && gpuMmaBlockRows == 128)
+    return fail("--gpu-mma-stage-steps=64 with --gpu-mma-block-rows=128: two "
+                "stages need more than 48 KiB of shared memory");
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
@@ -281,6 +294,7 @@ static int runCompile(MLIRContext &context) {
                        gpuDependentLaunches, gpuFuseLaunches, gpuFusedAttention};
   options.gpuTarget.loadMatrices = gpuLoadMatrices;
   options.gpuTarget.mmaBlockRows = gpuMmaBlockRows;
+  options.gpuTarget.mmaStageSteps = gpuMmaStageSteps;
   options.gpuTarget.fuseSiblings = gpuFuseSiblings;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)

@@ -59,6 +59,8 @@ struct GpuTarget {
   bool loadMatrices = true;
   /// Rows of a tensor-core GEMM's block tile: 64 or 128.
   int64_t mmaBlockRows = 64;
+  /// Steps of k per cp.async stage of those tiles: 32 or 64.
+  int64_t mmaStageSteps = 32;
   /// A reduction that another's fused consumer reads computed in the same
   /// warps (SwiGLU's gate and up projections: one kernel).
   bool fuseSiblings = true;

@@ -180,6 +180,9 @@ def GpuWarpReductions
     Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
            "Read the tensor-core fragments from shared memory with "
            "ldmatrix (else 32-bit loads)">,
+    Option<"mmaStageSteps", "mma-stage-steps", "int64_t", /*default=*/"32",
+           "Steps of k per cp.async stage of a tensor-core block tile: 32 "
+           "or 64 (as many stages as 48 KiB hold, up to 4)">,
     Option<"fuseSiblings", "fuse-siblings", "bool", /*default=*/"true",
            "Compute a reduction that the fused consumer of another reads "
            "(SwiGLU's gate beside its up projection) in the same warps">,
