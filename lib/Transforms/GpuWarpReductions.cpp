@@ -477,7 +477,12 @@ public:
     // A sibling has the op's loops and operand shapes: the same steps.
     if (sink.sibling) {
       reductions.push_back(sink.sibling);
-      elements = std::min(elements, elementsPerStep(sink.sibling, aligned));
+      SmallVector<Value> siblingAligned;
+      elements =
+          std::min(elements, elementsPerStep(sink.sibling, siblingAligned));
+      for (Value input : siblingAligned)
+        if (!llvm::is_contained(aligned, input))
+          aligned.push_back(input);
     }
     // A broadcast consumer runs over the same elements of each lane: its
     // buffers with no offset are as aligned (norm weights, the result).
@@ -624,7 +629,6 @@ private:
       });
       return;
     }
-    totals.resize(1); // a broadcast consumer has no sibling
     // Every lane: the output's value, then the consumer on the elements it
     // reduced.
     Value result = combine(b, loc, sink.combiner, begin, totals[0][0]);
