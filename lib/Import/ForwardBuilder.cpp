@@ -68,7 +68,9 @@ Value ForwardBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
                        *entry.path, name, llmrt::dtypeName(entry.info->dtype)));
   }
 
-  auto type = RankedTensorType::get(shape, storedType);
+  // Declared in the compute type: a checkpoint of another float type is
+  // converted once, by the runtime as it loads the weights.
+  auto type = RankedTensorType::get(shape, computeType);
   auto [it, inserted] = declared.try_emplace(name, type);
   if (inserted) {
     // Declarations stay together, before the first function.
@@ -76,11 +78,12 @@ Value ForwardBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
     paramBuilder.create<llm::ParamOp>(
         loc, builder.getStringAttr(name), TypeAttr::get(type),
         builder.getStringAttr(name), /*offsets=*/DenseI64ArrayAttr(),
-        /*source_shape=*/DenseI64ArrayAttr(), /*sym_visibility=*/StringAttr());
+        /*source_shape=*/DenseI64ArrayAttr(),
+        storedType == computeType ? TypeAttr() : TypeAttr::get(storedType),
+        /*sym_visibility=*/StringAttr());
   }
-  Value value = builder.create<llm::GetParamOp>(
+  return builder.create<llm::GetParamOp>(
       loc, it->second, FlatSymbolRefAttr::get(builder.getContext(), name));
-  return convert(value);
 }
 
 Value ForwardBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
@@ -146,24 +149,6 @@ func::FuncOp ForwardBuilder::buildHeadFunction(StringRef prefix) {
                         config.vocabSize, /*bias=*/false);
   builder.create<func::ReturnOp>(loc, result);
   return head;
-}
-
-Value ForwardBuilder::convert(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  auto from = cast<FloatType>(type.getElementType());
-  if (from == computeType)
-    return value;
-  auto to = [&](FloatType elementType) {
-    return RankedTensorType::get(type.getShape(), elementType);
-  };
-  if (from.getWidth() < computeType.getWidth())
-    return builder.create<arith::ExtFOp>(loc, to(computeType), value);
-  if (from.getWidth() > computeType.getWidth())
-    return builder.create<arith::TruncFOp>(loc, to(computeType), value);
-  // f16 <-> bf16 goes through f32, which holds both exactly.
-  Value wide =
-      builder.create<arith::ExtFOp>(loc, to(builder.getF32Type()), value);
-  return builder.create<arith::TruncFOp>(loc, to(computeType), wide);
 }
 
 Value ForwardBuilder::linear(Value x, StringRef prefix, int64_t in,

@@ -85,7 +85,6 @@ public:
 
 private:
   mlir::Value param(llvm::StringRef name, llvm::ArrayRef<int64_t> shape);
-  mlir::Value convert(mlir::Value value);
   void fail(const std::string &message);
 
   const llmrt::WeightStore &store;

@@ -76,6 +76,9 @@ llvm::json::Object describeProgram(ModuleOp program, int64_t stage,
       entry["offsets"] = shapeArray(*offsets);
       entry["stored_shape"] = shapeArray(*param.getSourceShape());
     }
+    // Packed weights are written in the program's type.
+    if (param.getStoredElementType() && !packed)
+      entry["stored_dtype"] = storedDType(param.getStoredType());
     bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
     params.push_back(std::move(entry));
   }
@@ -121,7 +124,8 @@ llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
             !status.ok())
           return makeError("tensor '" + param.getSource() +
                            "': " + status.message());
-    uint64_t bytes = view.numBytes();
+    uint64_t bytes = view.numElements() *
+                     param.getTensorType().getElementTypeBitWidth() / 8;
     header[param.getSymName()] = llvm::json::Object{
         {"dtype", storedDType(param.getTensorType().getElementType())},
         {"shape", shapeArray(shape)},
@@ -146,8 +150,10 @@ llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
   os << text;
   std::vector<std::byte> buffer;
   for (auto &[param, view] : tensors) {
-    buffer.resize(view.numBytes());
-    view.copyTo(buffer.data());
+    std::optional<llmrt::DType> dtype = llmrt::parseDType(
+        storedDType(param.getTensorType().getElementType()));
+    buffer.resize(view.numElements() * llmrt::dtypeSize(*dtype));
+    view.copyAs(*dtype, buffer.data());
     os.write(reinterpret_cast<const char *>(buffer.data()), buffer.size());
   }
   if (os.has_error())

@@ -168,6 +168,11 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
       out.dtype =
           read.dtype(read.string(param, "dtype", "programs[].params[]."),
                      "programs[].params[].dtype");
+      out.storedDType = out.dtype;
+      if (param.is_object() && param.contains("stored_dtype"))
+        out.storedDType = read.dtype(
+            read.string(param, "stored_dtype", "programs[].params[]."),
+            "programs[].params[].stored_dtype");
       out.shape = dims(param, "shape");
       if (param.is_object() && param.contains("offsets")) {
         out.offsets = dims(param, "offsets");

@@ -19,7 +19,9 @@ constexpr int64_t kArtifactFormatVersion = 2;
 /// `offsets` + `shape` of it when `storedShape` is set.
 struct ArtifactParam {
   std::string name;
-  DType dtype = DType::F32;
+  /// The program's element type, and the stored tensor's (converted when
+  /// the weights load).
+  DType dtype = DType::F32, storedDType = DType::F32;
   std::vector<int64_t> shape;
   std::vector<int64_t> offsets, storedShape;
   const std::vector<int64_t> &stored() const {

@@ -131,13 +131,13 @@ Status checkParams(llmrt_model &model, const std::string &context) {
     if (!entry.info)
       return Status::error(context + "tensor '" + param.name +
                            "' is missing: recompile");
-    if (entry.info->dtype != param.dtype ||
+    if (entry.info->dtype != param.storedDType ||
         entry.info->shape != param.stored())
       return Status::error(
           context + "tensor '" + param.name + "' is " +
           std::string(dtypeName(entry.info->dtype)) + " " +
           formatShape(entry.info->shape) + ", compiled for " +
-          std::string(dtypeName(param.dtype)) + " " +
+          std::string(dtypeName(param.storedDType)) + " " +
           formatShape(param.stored()) + ": recompile");
   }
   return {};

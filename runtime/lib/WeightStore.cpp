@@ -97,6 +97,42 @@ void TensorView::copyTo(std::byte *out) const {
   }
 }
 
+void TensorView::copyAs(DType to, std::byte *out) const {
+  if (to == dtype) {
+    copyTo(out);
+    return;
+  }
+  std::vector<std::byte> dense(numBytes());
+  copyTo(dense.data());
+  auto load = [&](const std::byte *at) -> float {
+    uint16_t bits;
+    std::memcpy(&bits, at, 2);
+    switch (dtype) {
+    case DType::F16:
+      return halfToFloat(bits);
+    case DType::BF16:
+      return bfloat16ToFloat(bits);
+    default: {
+      float value;
+      std::memcpy(&value, at, 4);
+      return value;
+    }
+    }
+  };
+  size_t from = dtypeSize(dtype), width = dtypeSize(to);
+  for (int64_t i = 0, n = numElements(); i < n; ++i) {
+    float value = load(dense.data() + i * from);
+    std::byte *at = out + i * width;
+    if (to == DType::F32) {
+      std::memcpy(at, &value, 4);
+      continue;
+    }
+    uint16_t bits =
+        to == DType::F16 ? floatToHalf(value) : floatToBFloat16(value);
+    std::memcpy(at, &bits, 2);
+  }
+}
+
 bool TensorView::isContiguous() const {
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {

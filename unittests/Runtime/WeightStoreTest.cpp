@@ -58,6 +58,36 @@ TEST(WeightStore, SingleFileViewAndSlice) {
             "no tensor 'nope' in the checkpoint");
 }
 
+TEST(WeightStore, CopyAsConvertsFloatTypes) {
+  TempDir dir;
+  dir.write("model.safetensors",
+            safetensorsBytes(R"({"w":{"dtype":"F32","shape":[3,4],)"
+                             R"("data_offsets":[0,48]}})",
+                             floats(12, 0.5f)));
+  WeightStore store;
+  ASSERT_TRUE(WeightStore::open(dir.path, store).ok());
+  TensorView view, cols;
+  ASSERT_TRUE(store.view("w", view).ok());
+  // A strided box (columns 2-3) to f16 and bf16, and back to f32.
+  ASSERT_TRUE(view.slice(1, 2, 2, cols).ok());
+  std::vector<uint16_t> half(6), brain(6);
+  cols.copyAs(DType::F16, reinterpret_cast<std::byte *>(half.data()));
+  cols.copyAs(DType::BF16, reinterpret_cast<std::byte *>(brain.data()));
+  const float want[] = {2.5f, 3.5f, 6.5f, 7.5f, 10.5f, 11.5f};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(halfToFloat(half[i]), want[i]) << i;
+    EXPECT_EQ(bfloat16ToFloat(brain[i]), want[i]) << i;
+  }
+  TensorView halves = cols;
+  halves.data = reinterpret_cast<const std::byte *>(half.data());
+  halves.dtype = DType::F16;
+  halves.strides = {2, 1};
+  std::vector<float> back(6);
+  halves.copyAs(DType::F32, reinterpret_cast<std::byte *>(back.data()));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(back[i], want[i]) << i;
+}
+
 TEST(WeightStore, ShardedIndex) {
   TempDir dir;
   dir.write("a.safetensors",

@@ -36,6 +36,9 @@ struct TensorView {
   size_t numBytes() const { return numElements() * dtypeSize(dtype); }
   /// Writes the elements densely, row-major, to `out` (numBytes() bytes).
   void copyTo(std::byte *out) const;
+  /// The same as `to` (F32, F16 or BF16, from one of those; floats rounded
+  /// to nearest even): numElements() * dtypeSize(to) bytes.
+  void copyAs(DType to, std::byte *out) const;
   /// Typed pointer to the first element (the caller checks the dtype).
   template <typename T> const T *as() const {
     return reinterpret_cast<const T *>(data);

@@ -33,14 +33,15 @@ Status CpuExecutable::load(const Manifest &manifest,
     TensorView view;
     if (Status status = viewParam(store, param, view); !status.ok())
       return status;
-    executable->bytes += view.numBytes();
-    if (view.isContiguous()) {
+    size_t bytes = view.numElements() * dtypeSize(param.dtype);
+    executable->bytes += bytes;
+    if (view.isContiguous() && view.dtype == param.dtype) {
       slots[i] = view.data;
       continue;
     }
-    std::vector<std::byte> &copy =
-        executable->copies.emplace_back(view.numBytes());
-    view.copyTo(copy.data());
+    // A box of the tensor, or another dtype: the one copy the program uses.
+    std::vector<std::byte> &copy = executable->copies.emplace_back(bytes);
+    view.copyAs(param.dtype, copy.data());
     slots[i] = copy.data();
   }
   out = std::move(executable);

@@ -343,7 +343,7 @@ Status CudaExecutable::uploadWeights(WeightStore &store, const void **table) {
     TensorView view;
     if (Status status = viewParam(store, param, view); !status.ok())
       return status;
-    size_t size = view.numBytes();
+    size_t size = view.numElements() * dtypeSize(param.dtype);
     CUdeviceptr pointer = 0;
     if (Status status = api->check(
             api->memAlloc(&pointer, size ? size : 1),
@@ -355,9 +355,9 @@ Status CudaExecutable::uploadWeights(WeightStore &store, const void **table) {
       return status;
     weights.push_back(pointer);
     const void *source = view.data;
-    if (!view.isContiguous()) {
+    if (!view.isContiguous() || view.dtype != param.dtype) {
       staging.resize(size);
-      view.copyTo(staging.data());
+      view.copyAs(param.dtype, staging.data());
       source = staging.data();
     }
     if (Status status = api->check(api->memcpyHtoD(pointer, source, size),

@@ -98,7 +98,7 @@ FailureOr<Value> sliceWeight(OpBuilder &builder, Value weight,
         param.getSourceAttr(),
         whole ? DenseI64ArrayAttr() : declare.getDenseI64ArrayAttr(absolute),
         whole ? DenseI64ArrayAttr() : declare.getDenseI64ArrayAttr(stored),
-        /*sym_visibility=*/StringAttr());
+        param.getStoredElementTypeAttr(), /*sym_visibility=*/StringAttr());
     symbols.insert(sliced);
   }
 

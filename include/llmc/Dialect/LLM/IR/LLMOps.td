@@ -37,11 +37,18 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     tensor: `slice` gives the box's first index in each dimension and `of`
     the stored tensor's shape; the type's shape is the box's size.
 
+    `stored` gives the checkpoint's element type where it is not the
+    type's (a bf16 checkpoint compiled for f16): the runtime converts the
+    tensor once, as it loads the weights, so the program never converts a
+    weight and holds one copy of each.
+
     ```mlir
     llm.param @layers.0.q_proj : tensor<64x64xf32>
         from "model.layers.0.self_attn.q_proj.weight"
     llm.param @layers.0.o_proj : tensor<64x32xf32>
         from "model.layers.0.self_attn.o_proj.weight" slice [0, 32] of [64, 64]
+    llm.param @layers.0.k_proj : tensor<16x64xf16>
+        from "model.layers.0.self_attn.k_proj.weight" stored bf16
     ```
   }];
   let arguments = (ins
@@ -50,15 +57,23 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     StrAttr:$source,
     OptionalAttr<DenseI64ArrayAttr>:$offsets,
     OptionalAttr<DenseI64ArrayAttr>:$source_shape,
+    OptionalAttr<TypeAttrOf<AnyFloat>>:$stored_element_type,
     OptionalAttr<StrAttr>:$sym_visibility
   );
   let assemblyFormat = [{
     ($sym_visibility^)? $sym_name `:` $type `from` $source
-    (`slice` $offsets^ `of` $source_shape)? attr-dict
+    (`slice` $offsets^ `of` $source_shape)?
+    (`stored` $stored_element_type^)? attr-dict
   }];
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+    /// The element type of the stored tensor.
+    ::mlir::Type getStoredType() {
+      if (auto stored = getStoredElementType())
+        return *stored;
+      return getTensorType().getElementType();
     }
     /// The shape of the stored tensor (the type's shape when not a slice).
     ::llvm::SmallVector<int64_t> getStoredShape() {
