@@ -169,10 +169,21 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
           read.dtype(read.string(param, "dtype", "programs[].params[]."),
                      "programs[].params[].dtype");
       out.storedDType = out.dtype;
-      if (param.is_object() && param.contains("stored_dtype"))
+      if (param.is_object() && param.contains("stored_dtype")) {
         out.storedDType = read.dtype(
             read.string(param, "stored_dtype", "programs[].params[]."),
             "programs[].params[].stored_dtype");
+        // The weights load converted between float types only.
+        auto isFloat = [](DType dtype) {
+          return dtype == DType::F32 || dtype == DType::F16 ||
+                 dtype == DType::BF16;
+        };
+        if (!isFloat(out.storedDType) || !isFloat(out.dtype))
+          read.fail("programs[].params[].stored_dtype",
+                    "F32, F16 or BF16 beside a dtype of those, found " +
+                        std::string(dtypeName(out.storedDType)) + " for " +
+                        std::string(dtypeName(out.dtype)));
+      }
       out.shape = dims(param, "shape");
       if (param.is_object() && param.contains("offsets")) {
         out.offsets = dims(param, "offsets");
