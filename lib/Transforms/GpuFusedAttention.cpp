@@ -26,6 +26,7 @@ namespace llmc {
 } // namespace llmc
 
 using namespace mlir;
+using llmc::gpu::bFragments;
 using llmc::gpu::packFragment;
 
 namespace {
@@ -420,23 +421,6 @@ private:
     return packFragment(b, loc, {{at(0), at(1)}, {at(8), at(9)}});
   }
 
-  /// `count` 8 x 8 matrices of `tile` by ldmatrix, lane l giving the
-  /// address of row l % 8 of matrix l / 8 (`row`, `column`), transposed or
-  /// not: fragment i / 2 of the result's B fragments is its rows i and
-  /// i + 1.
-  SmallVector<Value> matrixFragments(Value tile, Value row, Value column,
-                                     int64_t count, bool transpose) {
-    Value matrices = b.create<nvgpu::LdMatrixOp>(
-        loc, VectorType::get({count, 2}, elementType), tile,
-        ValueRange{row, column}, transpose, count);
-    SmallVector<Value> fragments;
-    for (int64_t i = 0; i < count; i += 2)
-      fragments.push_back(b.create<vector::ExtractStridedSliceOp>(
-          loc, matrices, ArrayRef<int64_t>{i}, ArrayRef<int64_t>{2},
-          ArrayRef<int64_t>{1}));
-    return fragments;
-  }
-
   /// The tensor-core variant of partialKernel: a warp per 16 query rows
   /// (128 per block), S = Q K^T and O += P V with mma.sync.m16n8k16 (f16
   /// operands, f32 accumulators) on each step's 32 keys, the online
@@ -524,8 +508,10 @@ private:
               Value column = b.create<arith::AddIOp>(
                   loc, count == 4 ? laneColumn : laneColumnOf16,
                   index(16 * c));
-              keyFragments.append(matrixFragments(keyTile, row, column, count,
-                                                  /*transpose=*/false));
+              keyFragments.append(bFragments(
+                  b, loc,
+                  llmc::gpu::loadMatrices(b, loc, keyTile, {row, column}, count,
+                               /*transpose=*/false)));
             }
             Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
             for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c)
@@ -590,9 +576,10 @@ private:
             // transposed: lane l gives key l at dimension 8 n).
             SmallVector<Value> valueFragments;
             if (loadMatrices) {
-              valueFragments =
-                  matrixFragments(valueTile, lane, index(8 * n), 4,
-                                  /*transpose=*/true);
+              valueFragments = bFragments(
+                  b, loc,
+                  llmc::gpu::loadMatrices(b, loc, valueTile, {lane, index(8 * n)}, 4,
+                               /*transpose=*/true));
             } else {
               Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
               for (int64_t kc = 0; kc < 2; ++kc)

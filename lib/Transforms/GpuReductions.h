@@ -106,6 +106,17 @@ struct MmaContraction {
 Value packFragment(OpBuilder &b, Location loc,
                    ArrayRef<std::pair<Value, Value>> halves);
 
+/// `count` (2 or 4) 8 x 8 matrices of the 16-bit shared-memory `tile` by
+/// ldmatrix, lane l giving the address of row l % 8 of matrix l / 8 at
+/// `indices`, transposed or not: vector<count x 2>, an A fragment when
+/// count is 4.
+Value loadMatrices(OpBuilder &b, Location loc, Value tile,
+                   mlir::ValueRange indices, int64_t count, bool transpose);
+
+/// The B fragments (vector<2x2>) of loadMatrices' result: its rows 0-1,
+/// then 2-3.
+SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices);
+
 /// The contraction `op` is, when it can run on tensor cores.
 std::optional<MmaContraction> matchMma(linalg::GenericOp op);
 

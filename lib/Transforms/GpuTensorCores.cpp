@@ -524,11 +524,10 @@ private:
              SmallVectorImpl<Value> &accs) {
     SmallVector<Value> as, bs;
     if (loadMatrices) {
-      auto fragmentType = VectorType::get({4, 2}, b.getF16Type());
       auto matrices = [&](Value tile, Value row, Value column) {
-        return b.create<nvgpu::LdMatrixOp>(
-            loc, fragmentType, tile, ValueRange{stage, row, add(b, column, kk)},
-            /*transpose=*/false, /*numTiles=*/4);
+        return llmc::gpu::loadMatrices(b, loc, tile,
+                                       {stage, row, add(b, column, kk)}, 4,
+                                       /*transpose=*/false);
       };
       // A: the four 8 x 8 matrices (rows 0-7, 8-15) x (k 0-7, 8-15).
       for (int64_t m = 0; m < 2; ++m)
@@ -538,14 +537,12 @@ private:
             matrixColA));
       // B of two column tiles: (columns 0-7: k 0-7, 8-15), (8-15: ...).
       for (int64_t n = 0; n < colTiles; n += 2) {
-        Value four = matrices(
-            sharedW,
-            b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n), matrixRowB),
-            matrixColB);
-        for (int64_t t = 0; t < 2; ++t)
-          bs.push_back(b.create<vector::ExtractStridedSliceOp>(
-              loc, four, ArrayRef<int64_t>{2 * t}, ArrayRef<int64_t>{2},
-              ArrayRef<int64_t>{1}));
+        bs.append(bFragments(
+            b, loc,
+            matrices(sharedW,
+                     b.create<arith::AddIOp>(loc, add(b, warpCol, 8 * n),
+                                             matrixRowB),
+                     matrixColB)));
       }
     } else {
       Value column = add(b, pair, kk);
@@ -758,6 +755,23 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
   for (unsigned d : mma.rowDims)
     rows = b.create<arith::MulIOp>(loc, rows, sizes[d]);
   return rows;
+}
+
+Value loadMatrices(OpBuilder &b, Location loc, Value tile,
+                   mlir::ValueRange indices, int64_t count, bool transpose) {
+  Type element = cast<MemRefType>(tile.getType()).getElementType();
+  return b.create<nvgpu::LdMatrixOp>(loc, VectorType::get({count, 2}, element),
+                                     tile, indices, transpose, count);
+}
+
+SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {
+  SmallVector<Value> fragments;
+  int64_t count = cast<VectorType>(matrices.getType()).getDimSize(0);
+  for (int64_t i = 0; i < count; i += 2)
+    fragments.push_back(b.create<vector::ExtractStridedSliceOp>(
+        loc, matrices, ArrayRef<int64_t>{i}, ArrayRef<int64_t>{2},
+        ArrayRef<int64_t>{1}));
+  return fragments;
 }
 
 bool mmaStagesFit(const MmaOptions &options) {

@@ -926,11 +926,9 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
                   foldableFill(op),
                   fusableConsumer(op),
                   /*broadcast=*/{},
-                  /*storeTotal=*/true};
-  if (sibling) {
-    sink.sibling = sibling;
-    sink.siblingFill = foldableFill(sibling);
-  }
+                  /*storeTotal=*/true,
+                  sibling,
+                  sibling ? foldableFill(sibling) : linalg::FillOp()};
   if (!sink.consumer) {
     sink.broadcast = broadcastConsumer(op);
     if (sink.broadcast)
@@ -960,7 +958,8 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
           if (sibling) {
             ResultSink siblingSink{sibling, combinerOf(sibling),
                                    sink.siblingFill, /*consumer=*/{},
-                                   /*broadcast=*/{}, /*storeTotal=*/true};
+                                   /*broadcast=*/{}, /*storeTotal=*/true,
+                                   /*sibling=*/{}, /*siblingFill=*/{}};
             buildMmaContraction(b, loc, sibling, *matchMma(sibling),
                                 siblingSink, mmaOptions);
             alone.sibling = {};
