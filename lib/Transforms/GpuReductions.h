@@ -136,9 +136,6 @@ struct MmaOptions {
   int64_t stageSteps = 32;
 };
 
-/// Whether two stages or more of `options`' block tiles fit the 48 KiB of
-/// static shared memory.
-bool mmaStagesFit(const MmaOptions &options);
 
 /// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
 /// shared memory where 64 divides n and k (or they are dynamic), as

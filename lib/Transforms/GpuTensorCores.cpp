@@ -8,6 +8,8 @@
 
 #include "GpuReductions.h"
 
+#include "llmc/Transforms/Passes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -774,9 +776,6 @@ SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {
   return fragments;
 }
 
-bool mmaStagesFit(const MmaOptions &options) {
-  return BlockMmaTiles::stagesFor(options) != 0;
-}
 
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink,
@@ -788,3 +787,21 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 }
 
 } // namespace llmc::gpu
+
+std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t stageSteps,
+                                      llvm::StringRef prefix) {
+  std::string rows = (prefix + "mma-block-rows").str(),
+              steps = (prefix + "mma-stage-steps").str();
+  if (blockRows != 64 && blockRows != 128)
+    return rows + ": expected 64 or 128, found " + std::to_string(blockRows);
+  if (stageSteps != 32 && stageSteps != 64)
+    return steps + ": expected 32 or 64, found " + std::to_string(stageSteps);
+  MmaOptions options;
+  options.blockRows = blockRows;
+  options.stageSteps = stageSteps;
+  if (!BlockMmaTiles::stagesFor(options))
+    return steps + "=" + std::to_string(stageSteps) + " with " + rows + "=" +
+           std::to_string(blockRows) +
+           ": two stages need more than 48 KiB of shared memory";
+  return {};
+}

@@ -1106,25 +1106,14 @@ struct GpuWarpReductionsPass
       if (isWarpReduction(op))
         reductions.push_back(op);
     });
-    if (mmaBlockRows != 64 && mmaBlockRows != 128) {
-      getOperation().emitError("mma-block-rows: expected 64 or 128, found ")
-          << static_cast<int64_t>(mmaBlockRows);
-      return signalPassFailure();
-    }
-    if (mmaStageSteps != 32 && mmaStageSteps != 64) {
-      getOperation().emitError("mma-stage-steps: expected 32 or 64, found ")
-          << static_cast<int64_t>(mmaStageSteps);
+    if (std::string error =
+            llmc::mmaTileOptionsError(mmaBlockRows, mmaStageSteps, "");
+        !error.empty()) {
+      getOperation().emitError(error);
       return signalPassFailure();
     }
     MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows,
                           mmaStageSteps};
-    if (!mmaStagesFit(mmaOptions)) {
-      getOperation().emitError("mma-stage-steps=")
-          << static_cast<int64_t>(mmaStageSteps) << " with mma-block-rows="
-          << static_cast<int64_t>(mmaBlockRows)
-          << ": two stages need more than 48 KiB of shared memory";
-      return signalPassFailure();
-    }
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

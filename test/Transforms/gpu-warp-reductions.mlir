@@ -6,6 +6,8 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
+// RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=128 mma-stage-steps=64" --split-input-file 2>&1 | FileCheck %s --check-prefix=TILEFIT
+// TILEFIT: error: mma-stage-steps=64 with mma-block-rows=128: two stages need more than 48 KiB of shared memory
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a

@@ -11,6 +11,7 @@
 
 #include "llmc/Import/HFImporter.h"
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -273,15 +274,10 @@ static int runCompile(MLIRContext &context) {
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
-  if (gpuMmaBlockRows != 64 && gpuMmaBlockRows != 128)
-    return fail("--gpu-mma-block-rows: expected 64 or 128, found " +
-                std::to_string(gpuMmaBlockRows));
-  if (gpuMmaStageSteps != 32 && gpuMmaStageSteps != 64)
-    return fail("--gpu-mma-stage-steps: expected 32 or 64, found " +
-                std::to_string(gpuMmaStageSteps));
-  if (gpuMmaStageSteps == 64 && gpuMmaBlockRows == 128)
-    return fail("--gpu-mma-stage-steps=64 with --gpu-mma-block-rows=128: two "
-                "stages need more than 48 KiB of shared memory");
+  if (std::string error = llmc::mmaTileOptionsError(
+          gpuMmaBlockRows, gpuMmaStageSteps, "--gpu-");
+      !error.empty())
+    return fail(error);
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
