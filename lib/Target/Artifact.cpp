@@ -108,8 +108,9 @@ llvm::json::Object describeProgram(ModuleOp program, int64_t stage,
 
 llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
                                llvm::StringRef path) {
-  // Header first: every tensor's dtype, shape and byte range.
-  SmallVector<std::pair<llm::ParamOp, llmrt::TensorView>> tensors;
+  // Header first: every tensor's dtype (the program's), shape and byte
+  // range.
+  SmallVector<std::pair<llmrt::TensorView, llmrt::DType>> tensors;
   llvm::json::Object header;
   uint64_t offset = 0;
   for (auto param : program.getOps<llm::ParamOp>()) {
@@ -124,16 +125,21 @@ llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
             !status.ok())
           return makeError("tensor '" + param.getSource() +
                            "': " + status.message());
-    uint64_t bytes = view.numElements() *
-                     param.getTensorType().getElementTypeBitWidth() / 8;
+    std::string dtype = storedDType(param.getTensorType().getElementType());
+    std::optional<llmrt::DType> type = llmrt::parseDType(dtype);
+    if (!type)
+      return makeError("tensor '" + param.getSource() +
+                       "': cannot pack an element type other than f32, f16 "
+                       "or bf16");
+    uint64_t bytes = view.numElements() * llmrt::dtypeSize(*type);
     header[param.getSymName()] = llvm::json::Object{
-        {"dtype", storedDType(param.getTensorType().getElementType())},
+        {"dtype", dtype},
         {"shape", shapeArray(shape)},
         {"data_offsets", llvm::json::Array{static_cast<int64_t>(offset),
                                            static_cast<int64_t>(offset +
                                                                 bytes)}}};
     offset += bytes;
-    tensors.emplace_back(param, view);
+    tensors.emplace_back(view, *type);
   }
   std::string text = llvm::formatv("{0}", llvm::json::Value(std::move(header)));
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -149,11 +155,9 @@ llvm::Error writePackedWeights(ModuleOp program, llmrt::WeightStore &store,
   os.write(prefix, 8);
   os << text;
   std::vector<std::byte> buffer;
-  for (auto &[param, view] : tensors) {
-    std::optional<llmrt::DType> dtype = llmrt::parseDType(
-        storedDType(param.getTensorType().getElementType()));
-    buffer.resize(view.numElements() * llmrt::dtypeSize(*dtype));
-    view.copyAs(*dtype, buffer.data());
+  for (auto &[view, type] : tensors) {
+    buffer.resize(view.numElements() * llmrt::dtypeSize(type));
+    view.copyAs(type, buffer.data());
     os.write(reinterpret_cast<const char *>(buffer.data()), buffer.size());
   }
   if (os.has_error())
