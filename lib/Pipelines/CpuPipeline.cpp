@@ -149,6 +149,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "mma-stage-steps",
       llvm::cl::desc("Steps of k per cp.async stage (32 or 64)"),
       llvm::cl::init(32)};
+  Option<bool> fuseNorms{
+      *this, "fuse-norms",
+      llvm::cl::desc("Norms recomputed in the projections' warps at decode"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -162,6 +166,7 @@ void registerPipelines() {
         target.loadMatrices = options.loadMatrices;
         target.mmaBlockRows = options.mmaBlockRows;
         target.mmaStageSteps = options.mmaStageSteps;
+        target.fuseNorms = options.fuseNorms;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

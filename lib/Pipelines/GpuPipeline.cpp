@@ -39,6 +39,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.mmaBlockRows = gpu.mmaBlockRows;
   reductions.mmaStageSteps = gpu.mmaStageSteps;
   reductions.fuseSiblings = gpu.fuseSiblings;
+  reductions.fuseNorms = gpu.fuseNorms;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addNestedPass<func::FuncOp>(

@@ -185,10 +185,14 @@ linalg::FillOp foldableFill(linalg::GenericOp op) {
   for (Operation *user : buffer.getUsers()) {
     if (user == op.getOperation())
       continue;
-    if (user->getBlock() != op->getBlock())
+    // Users in regions after the op (a guarded norm's) come after it too.
+    Operation *at = op->getBlock()->findAncestorOpInBlock(*user);
+    if (!at)
       return {};
-    if (op->isBeforeInBlock(user))
+    if (op->isBeforeInBlock(at))
       continue;
+    if (at != user)
+      return {};
     auto candidate = dyn_cast<linalg::FillOp>(user);
     if (!candidate || fill || candidate.getDpsInitOperand(0)->get() != buffer)
       return {};
@@ -342,6 +346,133 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
   return consumer;
 }
 
+/// A norm that the contractions reading its result recompute where they
+/// run a warp per output (decode): `reduction` (the row's sum of squares,
+/// from `start`) and its broadcast `scaling` into `buffer`, which only
+/// those contractions read, as their x. Each of their warps computes the
+/// row's total itself and scales x's elements as it loads them, so the
+/// norm's own kernel runs only where the tensor cores read `buffer`.
+struct Prologue {
+  linalg::GenericOp reduction, scaling;
+  Value start, buffer;
+};
+
+/// What `value` views: its allocation, or a function argument.
+Value rootOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// Whether `op` may write into one of `roots` (or into a function
+/// argument, which may alias them): anything but pure ops, allocations
+/// and destination-style ops on other buffers.
+bool mayWrite(Operation *op, ArrayRef<Value> roots) {
+  if (isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
+    return false;
+  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+  if (!dps || !dps.hasPureBufferSemantics())
+    return true;
+  for (OpOperand &init : dps.getDpsInitsMutable()) {
+    Value root = rootOf(init.get());
+    if (isa<BlockArgument>(root) || llvm::is_contained(roots, root))
+      return true;
+  }
+  return false;
+}
+
+/// Whether `op` writes every element of `buffer` without reading it.
+bool overwrites(linalg::GenericOp op, Value buffer) {
+  if (op.getNumParallelLoops() != op.getNumLoops())
+    return false;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (rootOf(input->get()) == buffer)
+      return false;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (init.get() == buffer && op.getMatchingIndexingMap(&init).isIdentity() &&
+        op.getMatchingBlockArgument(&init).use_empty())
+      return true;
+  return false;
+}
+
+/// The contractions that can take `op` (a norm's reduction) as their
+/// prologue: its broadcast consumer alone writes a fresh buffer (identity
+/// map), and after it, until something overwrites that buffer, only
+/// contractions that run on tensor cores from enough rows read it, as
+/// their x (no batch loops: its rows are theirs); nothing between it and
+/// the last of them writes what the norm reads. Empty if not.
+SmallVector<linalg::GenericOp> prologueConsumers(linalg::GenericOp op) {
+  linalg::GenericOp scaling = broadcastConsumer(op);
+  if (!scaling || scaling.getNumDpsInits() != 1 || !foldableFill(op) ||
+      outputReadElsewhere(op, scaling))
+    return {};
+  OpOperand *init = scaling.getDpsInitOperand(0);
+  Value buffer = init->get();
+  if (!buffer.getDefiningOp<memref::AllocOp>() ||
+      !scaling.getMatchingIndexingMap(init).isIdentity())
+    return {};
+  SmallVector<Value> roots;
+  for (linalg::GenericOp generic : {op, scaling})
+    for (OpOperand *input : generic.getDpsInputOperands())
+      if (isa<MemRefType>(input->get().getType()))
+        roots.push_back(rootOf(input->get()));
+  SmallVector<linalg::GenericOp> consumers;
+  for (Operation *next = scaling->getNextNode(); next;
+       next = next->getNextNode()) {
+    bool touches = false;
+    next->walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        touches |= isa<MemRefType>(operand.getType()) &&
+                   rootOf(operand) == buffer;
+    });
+    if (!touches || isa<memref::DeallocOp, ViewLikeOpInterface>(next))
+      continue;
+    auto generic = dyn_cast<linalg::GenericOp>(next);
+    if (!generic)
+      return {};
+    if (overwrites(generic, buffer))
+      break;
+    std::optional<MmaContraction> mma;
+    if (isWarpReduction(generic))
+      mma = matchMma(generic);
+    if (!mma || mma->x->get() != buffer || !mma->batchDims.empty() ||
+        llvm::count(generic->getOperands(), buffer) != 1)
+      return {};
+    consumers.push_back(generic);
+  }
+  if (consumers.empty())
+    return {};
+  for (Operation *between = scaling->getNextNode();
+       between != consumers.back().getOperation();
+       between = between->getNextNode())
+    if (mayWrite(between, roots))
+      return {};
+  return consumers;
+}
+
+/// Runs the norm of `prologue` (its fill, reduction and scaling) only where
+/// its consumers will run on tensor cores: from kMmaMinRows rows of its
+/// buffer (their condition, from the same extents).
+void guardPrologue(const Prologue &prologue, linalg::FillOp fill) {
+  linalg::GenericOp scaling = prologue.scaling;
+  Location loc = scaling.getLoc();
+  OpBuilder b(scaling->getContext());
+  b.setInsertionPointAfter(scaling);
+  Value buffer = prologue.buffer;
+  Value rows = b.create<arith::ConstantIndexOp>(loc, 1);
+  for (int64_t d = 0; d + 1 < cast<MemRefType>(buffer.getType()).getRank(); ++d)
+    rows = b.create<arith::MulIOp>(loc, rows,
+                                   b.createOrFold<memref::DimOp>(loc, buffer, d));
+  Value many = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::uge, rows,
+      b.create<arith::ConstantIndexOp>(loc, kMmaMinRows));
+  auto guard = b.create<scf::IfOp>(loc, many, /*withElseRegion=*/false);
+  Operation *yield = guard.thenBlock()->getTerminator();
+  fill->moveBefore(yield);
+  prologue.reduction->moveBefore(yield);
+  scaling->moveBefore(yield);
+}
+
 } // namespace
 
 void llmc::gpu::ResultSink::emit(OpBuilder &b, Location loc, Value total,
@@ -464,8 +595,8 @@ Value warpTotal(OpBuilder &b, Location loc, Operation *combiner,
 class WarpReduction {
 public:
   WarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                ResultSink &sink)
-      : loc(loc), op(op), sink(sink) {
+                ResultSink &sink, const Prologue *prologue)
+      : loc(loc), op(op), sink(sink), prologue(prologue) {
     type = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
                .getElementType();
     sizes = loopSizes(builder, loc, op);
@@ -491,10 +622,19 @@ public:
         if (auto type = dyn_cast<MemRefType>(operand.getType()))
           if (type.getLayout().isIdentity() && !llvm::is_contained(aligned, operand))
             aligned.push_back(operand);
+    // A prologue loads its norm's operands at x's elements: as aligned
+    // where their layout has no offset.
+    if (prologue && elements > 1)
+      for (linalg::GenericOp generic : {prologue->reduction, prologue->scaling})
+        for (OpOperand *input : generic.getDpsInputOperands())
+          if (auto type = dyn_cast<MemRefType>(input->get().getType()))
+            if (type.getLayout().isIdentity() &&
+                !llvm::is_contained(aligned, input->get()))
+              aligned.push_back(input->get());
     // Several outputs per warp (not with a broadcast consumer, which runs
-    // over the reduction of one output); then one step per iteration, for
-    // the registers.
-    if (!sink.broadcast)
+    // over the reduction of one output, nor a prologue, a row's); then one
+    // step per iteration, for the registers.
+    if (!sink.broadcast && !prologue)
       std::tie(sharedLoop, outputs) = outputsPerWarp(op);
     if (outputs == 1)
       split = warpsPerOutput(op, elements);
@@ -586,6 +726,8 @@ private:
       start = b.create<arith::AddIOp>(
           loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     start = b.create<arith::MulIOp>(loc, start, perStep);
+    if (prologue)
+      rowTotal = prologueTotal(b, lane, outers[0]);
     scf::ForOp loop = partials(b, start, outers);
     // A broadcast consumer needs the output's start in every lane, where
     // lane 0 then stores the result: every lane reads it before the
@@ -740,6 +882,9 @@ private:
                       op.getMatchingIndexingMap(same) == map)
                     value = mappings[0][at].lookup(op.getRegion().getArgument(
                         same->getOperandNumber()));
+                if (!value && prologue && input->get() == prologue->buffer)
+                  value = scaled(
+                      fb, indicesAt(fb, loc, reduction, *input, dims[at]));
                 mappings[m][at].map(
                     arg, value ? value
                                : loadAt(fb, loc, reduction, *input, dims[at]));
@@ -791,9 +936,89 @@ private:
         });
   }
 
+  /// The prologue's total for the row of the output at `outer`: the warp
+  /// alone sums the whole row (`elements` a lane and step, `32 * elements`
+  /// apart, up to 4 steps in flight), from the fill's value.
+  Value prologueTotal(OpBuilder &b, Value lane, ArrayRef<Value> outer) {
+    linalg::GenericOp norm = prologue->reduction;
+    OpOperand *x = nullptr;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (input->get() == prologue->buffer)
+        x = input;
+    // The norm's loops are the buffer's indices (the scaling's identity
+    // map), its last the reduction: x's row, then k.
+    SmallVector<Value> dims(outer);
+    dims.push_back(zero);
+    SmallVector<Value> row = indicesAt(b, loc, op, *x, dims);
+    row.pop_back();
+    Operation *combiner = combinerOf(norm);
+    Type normType = cast<MemRefType>(norm.getDpsInitOperand(0)->get().getType())
+                        .getElementType();
+    int64_t steps =
+        elements > 1 ? norm.getStaticLoopRanges().back() / (kWarp * elements)
+                     : 1;
+    int64_t rowUnroll = steps % 4 == 0 ? 4 : steps % 2 == 0 ? 2 : 1;
+    Block &body = norm.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto loop = b.create<scf::ForOp>(
+        loc, b.create<arith::MulIOp>(loc, lane, perStep), sizes.back(),
+        b.create<arith::ConstantIndexOp>(loc, kWarp * elements * rowUnroll),
+        SmallVector<Value>(rowUnroll, identity(b, loc, combiner, normType)),
+        [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
+          SmallVector<Value> accs(partial);
+          SmallVector<SmallVector<Value>> at;
+          SmallVector<IRMapping> mappings;
+          for (int64_t i = 0; i < rowUnroll * elements; ++i) {
+            int64_t offset = i / elements * kWarp * elements + i % elements;
+            at.push_back(row);
+            at.back().push_back(
+                offset == 0 ? k0
+                            : fb.create<arith::AddIOp>(
+                                  loc, k0,
+                                  fb.create<arith::ConstantIndexOp>(loc, offset)));
+            mappings.emplace_back();
+            for (OpOperand *input : norm.getDpsInputOperands())
+              mappings.back().map(body.getArgument(input->getOperandNumber()),
+                                  loadAt(fb, loc, norm, *input, at.back()));
+          }
+          for (int64_t i = 0; i < rowUnroll * elements; ++i) {
+            Value &acc = accs[i / elements];
+            mappings[i].map(body.getArgument(norm.getNumDpsInputs()), acc);
+            cloneBody(fb, body, mappings[i], at[i]);
+            acc = mappings[i].lookupOrDefault(yield.getOperand(0));
+          }
+          fb.create<scf::YieldOp>(loc, accs);
+        });
+    Value total = loop.getResult(0);
+    for (int64_t u = 1; u < rowUnroll; ++u)
+      total = combine(b, loc, combiner, total, loop.getResult(u));
+    return combine(b, loc, combiner, prologue->start,
+                   warpTotal(b, loc, combiner, total));
+  }
+
+  /// The prologue's scaling at its loop indices `ivs` (x's element): what
+  /// the norm would have stored there.
+  Value scaled(OpBuilder &b, ArrayRef<Value> ivs) {
+    linalg::GenericOp scaling = prologue->scaling;
+    IRMapping mapping;
+    mapConsumerArguments(
+        b, loc, scaling,
+        {{linalg::GenericOp(prologue->reduction).getDpsInitOperand(0)->get(),
+          rowTotal}},
+        ivs,
+        mapping);
+    cloneBody(b, scaling.getRegion().front(), mapping, ivs);
+    auto yield =
+        cast<linalg::YieldOp>(scaling.getRegion().front().getTerminator());
+    return mapping.lookupOrDefault(yield.getOperand(0));
+  }
+
   Location loc;
   linalg::GenericOp op;
   ResultSink &sink;
+  /// The norm this warp recomputes for x, if any, and its row's total.
+  const Prologue *prologue;
+  Value rowTotal;
   /// The op, then its sibling if it has one.
   SmallVector<linalg::GenericOp, 2> reductions;
   Type type;
@@ -806,8 +1031,8 @@ private:
 };
 
 void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                        ResultSink &sink) {
-  WarpReduction(builder, loc, op, sink).build(builder);
+                        ResultSink &sink, const Prologue *prologue = nullptr) {
+  WarpReduction(builder, loc, op, sink, prologue).build(builder);
 }
 
 /// Outputs from which a reduction that is no projection, and whose threads
@@ -915,10 +1140,11 @@ linalg::GenericOp siblingReduction(linalg::GenericOp op,
   return sibling;
 }
 
-/// Rewrites `op` (and `sibling`, siblingReduction's, if any).
+/// Rewrites `op` (and `sibling`, siblingReduction's, if any; with the
+/// norm `prologue` recomputed where it runs a warp per output, if any).
 void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
              RewriterBase &rewriter, bool tensorCores,
-             const MmaOptions &mmaOptions) {
+             const MmaOptions &mmaOptions, const Prologue *prologue) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op,
@@ -968,7 +1194,7 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
-          buildWarpReduction(b, loc, op, sink);
+          buildWarpReduction(b, loc, op, sink, prologue);
           b.create<scf::YieldOp>(loc);
         });
   } else if (!sink.broadcast && op.getNumLoops() >= 2 &&
@@ -1127,10 +1353,38 @@ struct GpuWarpReductionsPass
             taken.insert(sibling).second)
           siblings[op] = sibling;
       }
+    // Norms whose contractions recompute them at decode: those first,
+    // while the norms are still there to copy.
+    llvm::DenseMap<Operation *, Prologue> prologues;
+    if (tensorCores && fuseNorms) {
+      llvm::DenseMap<Operation *, Operation *> siblingOf;
+      for (auto [op, sibling] : siblings)
+        siblingOf[sibling] = op;
+      for (linalg::GenericOp op : reductions) {
+        SmallVector<linalg::GenericOp> consumers = prologueConsumers(op);
+        // A sibling runs in its partner's warps: both are consumers.
+        if (llvm::any_of(consumers, [&](linalg::GenericOp consumer) {
+              Operation *partner = siblingOf.lookup(consumer);
+              return partner && !llvm::is_contained(consumers, partner);
+            }))
+          continue;
+        if (consumers.empty())
+          continue;
+        linalg::FillOp fill = foldableFill(op);
+        linalg::GenericOp scaling = broadcastConsumer(op);
+        Prologue prologue{op, scaling, fill.getDpsInputOperand(0)->get(),
+                          scaling.getDpsInitOperand(0)->get()};
+        guardPrologue(prologue, fill);
+        for (linalg::GenericOp consumer : consumers)
+          prologues[consumer] = prologue;
+      }
+    }
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : reductions)
-      if (!taken.contains(op))
-        rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions);
+    for (bool withPrologue : {true, false})
+      for (linalg::GenericOp op : reductions)
+        if (!taken.contains(op) && prologues.count(op) == withPrologue)
+          rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions,
+                  withPrologue ? &prologues[op] : nullptr);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

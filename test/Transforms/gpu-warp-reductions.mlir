@@ -1,6 +1,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --canonicalize --split-input-file | FileCheck %s
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions=tensor-cores --canonicalize --split-input-file | FileCheck %s --check-prefix=TC
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores fuse-norms=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=NONORM
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores async-copies=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=TCREG
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores ldmatrix=false mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
@@ -736,4 +737,210 @@ func.func @swiglu(%x: memref<?x64xf16>, %wg: memref<128x64xf16>, %wu: memref<128
   memref.dealloc %gate : memref<?x128xf32>
   memref.dealloc %up : memref<?x128xf32>
   return %out : memref<?x128xf16>
+}
+
+// -----
+
+// RMSNorm read only by two projections (as their x): the norm's kernel
+// runs only where they run on tensor cores (8 rows or more, their
+// condition); with fewer rows (decode) each warp of theirs sums its row's
+// squares itself (x alone, a butterfly), then scales x's elements as it
+// loads them (x, g: the norm's own body), never reading the norm's buffer.
+// TC-LABEL: func.func @norm_prologue
+// TC: %[[N:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf16>
+// TC: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c8
+// TC-NEXT: scf.if %[[MANY]] {
+// TC: gpu.shuffle xor
+// TC: math.rsqrt
+// TC: memref.store %{{.*}}, %[[N]][
+// TC: arith.cmpi uge
+// TC: nvgpu.mma.sync
+// TC: } else {
+// TC-NOT: memref.load %[[N]]
+// TC: scf.for
+// TC-NEXT: memref.load %arg0
+// TC-NOT: memref.load %[[N]]
+// TC-COUNT-5: gpu.shuffle xor
+// TC-NOT: memref.load %[[N]]
+// TC: scf.for
+// TC-NEXT: memref.load %arg0
+// TC-NEXT: memref.load %arg1
+// TC-NOT: memref.load %[[N]]
+// TC: math.rsqrt
+// TC-NOT: memref.load %[[N]]
+// TC: memref.load %arg2
+// TC-NOT: memref.load %[[N]]
+// TC: arith.cmpi uge
+// TC: return
+// NONORM-LABEL: func.func @norm_prologue
+// NONORM: %[[N:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf16>
+// NONORM-NOT: arith.cmpi uge
+// NONORM: math.rsqrt
+// NONORM: } else {
+// NONORM: memref.load %[[N]]
+func.func @norm_prologue(%x: memref<?x64xf16>, %g: memref<64xf16>, %wq: memref<32x64xf16>, %wk: memref<32x64xf16>) -> (memref<?x32xf16>, memref<?x32xf16>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %inv = arith.constant 1.5625e-2 : f32
+  %rows = memref.dim %x, %c0 : memref<?x64xf16>
+  %sum = memref.alloc(%rows) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<?xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf16>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f16, %o: f32):
+    %e = arith.extf %a : f16 to f32
+    %m = arith.mulf %e, %e : f32
+    %s = arith.addf %m, %o : f32
+    linalg.yield %s : f32
+  }
+  %n = memref.alloc(%rows) : memref<?x64xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>,
+                       affine_map<(s, k) -> (k)>, affine_map<(s, k) -> (s, k)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum, %g : memref<?x64xf16>, memref<?xf32>, memref<64xf16>)
+      outs(%n : memref<?x64xf16>) {
+  ^bb0(%a: f16, %t: f32, %w: f16, %o: f16):
+    %mean = arith.mulf %t, %inv : f32
+    %v = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %v : f32
+    %e = arith.extf %a : f16 to f32
+    %y = arith.mulf %e, %r : f32
+    %h = arith.truncf %y : f32 to f16
+    %z = arith.mulf %w, %h : f16
+    linalg.yield %z : f16
+  }
+  %q = memref.alloc(%rows) : memref<?x32xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<?x32xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%n, %wq : memref<?x64xf16>, memref<32x64xf16>)
+      outs(%q : memref<?x32xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  %q16 = memref.alloc(%rows) : memref<?x32xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>, affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%q : memref<?x32xf32>) outs(%q16 : memref<?x32xf16>) {
+  ^bb0(%a: f32, %o: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  }
+  %k = memref.alloc(%rows) : memref<?x32xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<?x32xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%n, %wk : memref<?x64xf16>, memref<32x64xf16>)
+      outs(%k : memref<?x32xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  %k16 = memref.alloc(%rows) : memref<?x32xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>, affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%k : memref<?x32xf32>) outs(%k16 : memref<?x32xf16>) {
+  ^bb0(%a: f32, %o: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  }
+  memref.dealloc %sum : memref<?xf32>
+  memref.dealloc %n : memref<?x64xf16>
+  memref.dealloc %q : memref<?x32xf32>
+  memref.dealloc %k : memref<?x32xf32>
+  return %q16, %k16 : memref<?x32xf16>, memref<?x32xf16>
+}
+
+// -----
+
+// The norm's result read by something else too (returned): its kernel
+// always runs, and the projection reads it.
+// TC-LABEL: func.func @norm_read_elsewhere
+// TC: %[[N:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf16>
+// TC-NOT: arith.cmpi uge
+// TC: math.rsqrt
+// TC: } else {
+// TC: memref.load %[[N]]
+func.func @norm_read_elsewhere(%x: memref<?x64xf16>, %g: memref<64xf16>, %wq: memref<32x64xf16>, %wk: memref<32x64xf16>) -> (memref<?x32xf16>, memref<?x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %inv = arith.constant 1.5625e-2 : f32
+  %rows = memref.dim %x, %c0 : memref<?x64xf16>
+  %sum = memref.alloc(%rows) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<?xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf16>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f16, %o: f32):
+    %e = arith.extf %a : f16 to f32
+    %m = arith.mulf %e, %e : f32
+    %s = arith.addf %m, %o : f32
+    linalg.yield %s : f32
+  }
+  %n = memref.alloc(%rows) : memref<?x64xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, k) -> (s, k)>, affine_map<(s, k) -> (s)>,
+                       affine_map<(s, k) -> (k)>, affine_map<(s, k) -> (s, k)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum, %g : memref<?x64xf16>, memref<?xf32>, memref<64xf16>)
+      outs(%n : memref<?x64xf16>) {
+  ^bb0(%a: f16, %t: f32, %w: f16, %o: f16):
+    %mean = arith.mulf %t, %inv : f32
+    %v = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %v : f32
+    %e = arith.extf %a : f16 to f32
+    %y = arith.mulf %e, %r : f32
+    %h = arith.truncf %y : f32 to f16
+    %z = arith.mulf %w, %h : f16
+    linalg.yield %z : f16
+  }
+  %q = memref.alloc(%rows) : memref<?x32xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<?x32xf32>)
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%n, %wq : memref<?x64xf16>, memref<32x64xf16>)
+      outs(%q : memref<?x32xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  %q16 = memref.alloc(%rows) : memref<?x32xf16>
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n) -> (s, n)>, affine_map<(s, n) -> (s, n)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%q : memref<?x32xf32>) outs(%q16 : memref<?x32xf16>) {
+  ^bb0(%a: f32, %o: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  }
+  memref.dealloc %sum : memref<?xf32>
+  memref.dealloc %q : memref<?x32xf32>
+  return %q16, %n : memref<?x32xf16>, memref<?x64xf16>
 }

@@ -128,6 +128,13 @@ cl::opt<bool> gpuFuseSiblings(
              "=false: a kernel each)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuFuseNorms(
+    "gpu-fuse-norms",
+    cl::desc("GPU targets: a norm read only by projections runs in their "
+             "warps at decode, each recomputing its row's sum as it loads "
+             "x (=false: a kernel of its own)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -292,6 +299,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.mmaBlockRows = gpuMmaBlockRows;
   options.gpuTarget.mmaStageSteps = gpuMmaStageSteps;
   options.gpuTarget.fuseSiblings = gpuFuseSiblings;
+  options.gpuTarget.fuseNorms = gpuFuseNorms;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

@@ -64,6 +64,9 @@ struct GpuTarget {
   /// A reduction that another's fused consumer reads computed in the same
   /// warps (SwiGLU's gate and up projections: one kernel).
   bool fuseSiblings = true;
+  /// A norm that only projections read recomputed in their warps at decode
+  /// (its own kernel only where they run on tensor cores).
+  bool fuseNorms = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

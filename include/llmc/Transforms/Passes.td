@@ -186,6 +186,10 @@ def GpuWarpReductions
     Option<"fuseSiblings", "fuse-siblings", "bool", /*default=*/"true",
            "Compute a reduction that the fused consumer of another reads "
            "(SwiGLU's gate beside its up projection) in the same warps">,
+    Option<"fuseNorms", "fuse-norms", "bool", /*default=*/"true",
+           "With tensor-cores: a norm that only contractions read, as their "
+           "x, runs only where they run on tensor cores; with fewer rows "
+           "(decode) each of their warps recomputes it as it loads x">,
     Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
            "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
            "(warps of 32 x 32)">,

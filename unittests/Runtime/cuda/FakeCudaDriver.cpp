@@ -231,6 +231,10 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   }();
   if (device.launches == failing)
     return CUDA_ERROR_LAUNCH_FAILED;
+  static const bool trace = std::getenv("FAKE_CUDA_TRACE") != nullptr;
+  if (trace)
+    std::fprintf(stderr, "fake-cuda: launch %s grid %ux%ux%u block %ux%ux%u\n",
+                 f->first.c_str(), gx, gy, gz, bx, by, bz);
   std::string error;
   if (f->second &&
       !fakecuda::runEmulatedKernel(f->second, {gx, gy, gz}, {bx, by, bz},
