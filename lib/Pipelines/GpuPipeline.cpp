@@ -42,8 +42,9 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.fuseNorms = gpu.fuseNorms;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
-  pm.addNestedPass<func::FuncOp>(
-      createGpuFusedAttention({/*loadMatrices=*/gpu.loadMatrices}));
+  pm.addPass(createGpuFusedAttention(
+      {/*loadMatrices=*/gpu.loadMatrices,
+       /*combineInBlocks=*/gpu.combineInBlocks}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -37,12 +38,21 @@ constexpr int64_t kMmaRows = 16 * kWarps;
 /// Blocks that fill a GPU (an H100 has 132 multiprocessors): splits of the
 /// keys are added until the partial kernel has as many.
 constexpr int64_t kTargetBlocks = 256;
+/// Arrival counters of the warp variant's blocks, one per (row, tile of
+/// query rows, KV head), in a device global the last block of each resets:
+/// where there are more, the combination is a kernel of its own.
+constexpr int64_t kCounters = 16384;
+constexpr llvm::StringLiteral kCountersName = "__llmc_attention_counters";
 
 /// Builds the kernels of one llm.fused_attention.
 class FusedAttention {
 public:
-  FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices)
-      : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices) {
+  /// `counters`: the arrival counters where the warp variant's last blocks
+  /// combine the splits, else null.
+  FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices,
+                 memref::GlobalOp counters)
+      : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices),
+        counters(counters) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -67,7 +77,7 @@ public:
       useMma = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, rows,
                                        index(16));
     Value rowsPerBlock = select(useMma, index(kMmaRows), index(kWarps));
-    Value rowTiles = ceilDiv(rows, rowsPerBlock);
+    rowTiles = ceilDiv(rows, rowsPerBlock);
     // Splits: enough blocks, at least 32 keys each; then as many as the
     // rounded chunk needs.
     Value blocks = b.create<arith::MulIOp>(
@@ -79,6 +89,18 @@ public:
     chunk = b.create<arith::MulIOp>(
         loc, ceilDiv(ceilDiv(keys, wanted), index(kWarp)), index(kWarp));
     splits = b.create<arith::MaxUIOp>(loc, one, ceilDiv(keys, chunk));
+    // The warp variant's last block of a row's tile and KV head combines
+    // the splits (a decode step: one launch fewer) where the counters
+    // suffice.
+    Value notMma = b.create<arith::XOrIOp>(
+        loc, useMma, b.create<arith::ConstantIntOp>(loc, 1, 1));
+    if (counters)
+      combineInBlocks = b.create<arith::AndIOp>(
+          loc, notMma,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, blocks,
+                                  index(kCounters)));
+    else
+      combineInBlocks = b.create<arith::ConstantIntOp>(loc, 0, 1);
 
     // The splits' accumulators, maxima and sums.
     Value dims[] = {batch, seq, splits};
@@ -120,15 +142,23 @@ public:
     } else {
       partials(false);
     }
-    b.create<scf::ParallelOp>(
-        loc, SmallVector<Value>(4, zero),
-        ValueRange{batch, seq, index(heads), index(kWarp)},
-        SmallVector<Value>(4, one),
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(nb.getInsertionBlock());
-          combineKernel(ivs);
-        });
+    auto apart = b.create<scf::IfOp>(
+        loc, b.create<arith::XOrIOp>(loc, combineInBlocks,
+                                     b.create<arith::ConstantIntOp>(loc, 1, 1)),
+        /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&apart.getThenRegion().front());
+      b.create<scf::ParallelOp>(
+          loc, SmallVector<Value>(4, zero),
+          ValueRange{batch, seq, index(heads), index(kWarp)},
+          SmallVector<Value>(4, one),
+          [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(nb.getInsertionBlock());
+            combineKernel(ivs);
+          });
+    }
     for (Value buffer : {partialValues, partialMax, partialSum})
       b.create<memref::DeallocOp>(loc, buffer);
   }
@@ -371,14 +401,90 @@ private:
         });
     Value max = loop.getResult(0);
     Value sum = butterfly(loop.getResult(1), /*maximum=*/false);
-    auto store = b.create<scf::IfOp>(loc, at.inside, false);
+    {
+      auto store = b.create<scf::IfOp>(loc, at.inside, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&store.getThenRegion().front());
+      forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
+        b.create<memref::StoreOp>(loc, loop.getResult(2 + j), partialValues,
+                                  ValueRange{bIdx, s, head, split, d});
+      });
+      storeStats(isZero(lane), max, sum, {bIdx, s, head, split});
+    }
+    if (!counters)
+      return;
+    auto last = b.create<scf::IfOp>(loc, combineInBlocks, false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&store.getThenRegion().front());
-    forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
-      b.create<memref::StoreOp>(loc, loop.getResult(2 + j), partialValues,
-                                ValueRange{bIdx, s, head, split, d});
-    });
-    storeStats(isZero(lane), max, sum, {bIdx, s, head, split});
+    b.setInsertionPointToStart(&last.getThenRegion().front());
+    combineInLastBlock(bIdx, tile, kvHead, warp, lane, at);
+  }
+
+  /// A fence over the GPU's memory, `__threadfence()` (NVPTX in LLVM 19
+  /// selects no LLVM fence instruction).
+  void fence() {
+    b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.nvvm.membar.gl",
+                                    ValueRange{});
+  }
+
+  /// The block that stores the last split of its rows (an arrival counter
+  /// per row, tile and KV head) combines them, a warp per row, as the
+  /// combination kernel would: every thread's stores, a barrier, then
+  /// thread 0 fences and counts (the pattern of a cooperative grid sync);
+  /// the last one resets the counter for the next launch.
+  void combineInLastBlock(Value bIdx, Value tile, Value kvHead, Value warp,
+                          Value lane, const RowPlace &at) {
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    Value flag = b.create<memref::AllocaOp>(
+        loc, MemRefType::get({1}, b.getI32Type(), MemRefLayoutAttrInterface(),
+                             workgroup));
+    b.create<gpu::BarrierOp>(loc);
+    Value first = b.create<arith::AndIOp>(loc, isZero(warp), isZero(lane));
+    {
+      auto arrive = b.create<scf::IfOp>(loc, first, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&arrive.getThenRegion().front());
+      Value table = b.create<memref::GetGlobalOp>(loc, counters.getType(),
+                                                  counters.getSymName());
+      Value slot = b.create<arith::AddIOp>(
+          loc,
+          b.create<arith::MulIOp>(
+              loc,
+              b.create<arith::AddIOp>(
+                  loc, b.create<arith::MulIOp>(loc, bIdx, rowTiles), tile),
+              index(kvHeads)),
+          kvHead);
+      fence();
+      Value before = b.create<memref::AtomicRMWOp>(
+          loc, arith::AtomicRMWKind::addi,
+          b.create<arith::ConstantIntOp>(loc, 1, 32), table, ValueRange{slot});
+      Value isLast = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::eq, before,
+          b.create<arith::IndexCastOp>(
+              loc, b.getI32Type(),
+              b.create<arith::SubIOp>(loc, splits, index(1))));
+      auto reset = b.create<scf::IfOp>(loc, isLast, false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&reset.getThenRegion().front());
+        b.create<memref::StoreOp>(loc, b.create<arith::ConstantIntOp>(loc, 0, 32),
+                                  table, ValueRange{slot});
+      }
+      b.create<memref::StoreOp>(
+          loc, b.create<arith::ExtUIOp>(loc, b.getI32Type(), isLast), flag,
+          ValueRange{index(0)});
+    }
+    b.create<gpu::BarrierOp>(loc);
+    Value isLast = b.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::ne,
+        b.create<memref::LoadOp>(loc, flag, ValueRange{index(0)}),
+        b.create<arith::ConstantIntOp>(loc, 0, 32));
+    auto combine = b.create<scf::IfOp>(
+        loc, b.create<arith::AndIOp>(loc, isLast, at.inside), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&combine.getThenRegion().front());
+    fence();
+    combineKernel({bIdx, at.s, at.head, lane});
   }
 
   /// Whether the f16 tensor-core variant applies: head dimensions in steps
@@ -848,8 +954,12 @@ private:
   bool loadMatrices;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
-  Value batch, seq, keys, rows, chunk, splits;
+  Value batch, seq, keys, rows, rowTiles, chunk, splits;
   Value partialValues, partialMax, partialSum;
+  /// The arrival counters, and whether the warp variant's last blocks
+  /// combine (else a kernel does).
+  memref::GlobalOp counters;
+  Value combineInBlocks;
 };
 
 struct GpuFusedAttentionPass
@@ -857,14 +967,29 @@ struct GpuFusedAttentionPass
   using GpuFusedAttentionBase::GpuFusedAttentionBase;
   void runOnOperation() override {
     SmallVector<llm::FusedAttentionOp> ops;
-    getOperation().walk([&](llm::FusedAttentionOp op) { ops.push_back(op); });
+    ModuleOp module = getOperation();
+    module.walk([&](llm::FusedAttentionOp op) { ops.push_back(op); });
+    if (ops.empty())
+      return;
+    memref::GlobalOp counters =
+        module.lookupSymbol<memref::GlobalOp>(kCountersName);
+    if (!counters && combineInBlocks) {
+      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+      auto type = MemRefType::get({kCounters}, top.getI32Type());
+      counters = top.create<memref::GlobalOp>(
+          module.getLoc(), kCountersName, top.getStringAttr("private"), type,
+          DenseElementsAttr::get(
+              RankedTensorType::get({kCounters}, top.getI32Type()),
+              top.getI32IntegerAttr(0).getValue()),
+          /*constant=*/false, /*alignment=*/nullptr);
+    }
     for (llm::FusedAttentionOp op : ops) {
       if (op.getNumResults() != 0) {
         op.emitOpError() << "expects buffers (run after bufferization)";
         return signalPassFailure();
       }
       OpBuilder b(op);
-      FusedAttention(b, op, loadMatrices).build();
+      FusedAttention(b, op, loadMatrices, counters).build();
       op.erase();
     }
   }

@@ -2,6 +2,12 @@
 // mapped): partial results per split of the keys, then their combination.
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention --verify-diagnostics | FileCheck %s
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=ldmatrix=false --verify-diagnostics | FileCheck %s --check-prefix=NOLDM
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=combine-in-blocks=false --verify-diagnostics | FileCheck %s --check-prefix=APART
+
+// The arrival counters of the last-block combination, zero at load.
+// CHECK: memref.global "private" @__llmc_attention_counters : memref<16384xi32> = dense<0>
+// APART-NOT: memref.global
+// APART-NOT: memref.atomic_rmw
 
 // CHECK-LABEL: func.func @attention
 // CHECK-NOT: llm.fused_attention
@@ -41,7 +47,26 @@
 // CHECK: memref.store %{{.*}}, %[[VALUES]]
 // CHECK: memref.store %{{.*}}, %[[MAX]]
 // CHECK: memref.store %{{.*}}, %[[SUM]]
-// Combination: a warp per query row and head.
+// The block to store a tile's last split combines them (where the host
+// says the counters suffice): every thread's stores, a barrier, thread 0
+// fences and counts (resetting the counter if last), a barrier, a fence,
+// then a warp per row as the kernel below.
+// CHECK: scf.if %[[IN_BLOCKS:.*]] {
+// CHECK: gpu.barrier
+// CHECK: %[[COUNTERS:.*]] = memref.get_global @__llmc_attention_counters
+// CHECK: llvm.call_intrinsic "llvm.nvvm.membar.gl"()
+// CHECK: %[[BEFORE:.*]] = memref.atomic_rmw addi %{{.*}}, %[[COUNTERS]][%[[SLOT:.*]]]
+// CHECK: arith.cmpi eq, %[[BEFORE]]
+// CHECK: memref.store %{{.*}}, %[[COUNTERS]][%[[SLOT]]]
+// CHECK: gpu.barrier
+// CHECK: llvm.call_intrinsic "llvm.nvvm.membar.gl"()
+// CHECK: scf.for {{.*}} to %[[SPLITS]]
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: memref.store %{{.*}}, %arg4
+// Combination: a warp per query row and head, a kernel where the blocks
+// do not combine.
+// CHECK: %[[SEPARATE:.*]] = arith.xori %[[IN_BLOCKS]], %true
+// CHECK: scf.if %[[SEPARATE]] {
 // CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c4{{.*}}, %c32{{.*}})
 // CHECK: scf.for {{.*}} to %[[SPLITS]]
 // CHECK: arith.maximumf

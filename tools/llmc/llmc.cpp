@@ -135,6 +135,13 @@ cl::opt<bool> gpuFuseNorms(
              "x (=false: a kernel of its own)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuCombineInBlocks(
+    "gpu-combine-in-blocks",
+    cl::desc("GPU targets: the fused attention's last block of each tile "
+             "combines the splits of the keys at decode (=false: a kernel "
+             "of its own)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -300,6 +307,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.mmaStageSteps = gpuMmaStageSteps;
   options.gpuTarget.fuseSiblings = gpuFuseSiblings;
   options.gpuTarget.fuseNorms = gpuFuseNorms;
+  options.gpuTarget.combineInBlocks = gpuCombineInBlocks;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

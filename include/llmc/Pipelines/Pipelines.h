@@ -67,6 +67,9 @@ struct GpuTarget {
   /// A norm that only projections read recomputed in their warps at decode
   /// (its own kernel only where they run on tensor cores).
   bool fuseNorms = true;
+  /// The fused attention's splits combined by the last block of each tile
+  /// (decode), not by a kernel of their own.
+  bool combineInBlocks = true;
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

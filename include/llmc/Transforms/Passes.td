@@ -282,7 +282,7 @@ def GpuMergeKernelModules
 }
 
 def GpuFusedAttention
-    : Pass<"llmc-gpu-fused-attention", "::mlir::func::FuncOp"> {
+    : Pass<"llmc-gpu-fused-attention", "::mlir::ModuleOp"> {
   let summary = "Attention in two kernels with an online softmax";
   let description = [{
     Every `llm.fused_attention` on buffers becomes two parallel loop nests
@@ -301,7 +301,11 @@ def GpuFusedAttention
        maximum and its sum for the split.
     2. Combination: a warp per query row and head rescales each split's
        accumulator and sum by exp(m_split - m) and writes
-       accumulator / sum in the element type.
+       accumulator / sum in the element type. In the warp variant the
+       last block to store its rows' splits does it (an arrival counter
+       per row, tile and KV head in the device global
+       `__llmc_attention_counters`, reset by that block): one launch; the
+       tensor-core variant, or more tiles than counters, launches it.
 
     The host picks the splits: enough blocks for the GPU (256) where the
     rows are few (a decode step), at least 32 keys each; one split where
@@ -315,10 +319,14 @@ def GpuFusedAttention
     Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
            "Read the tensor-core variant's key and value fragments with "
            "ldmatrix (else 16-bit loads)">,
+    Option<"combineInBlocks", "combine-in-blocks", "bool", /*default=*/"true",
+           "The warp variant's last block of a tile combines the splits "
+           "(else a kernel of its own)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",

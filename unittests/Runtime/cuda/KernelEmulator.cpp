@@ -14,6 +14,7 @@
 
 #include "KernelEmulator.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -358,6 +359,10 @@ SPECIAL_REGISTER(laneid, uint32_t(emulator.current->lane))
 #undef SPECIAL_REGISTER
 
 extern "C" void llmc_emu_barrier0(const void *, void *) { emulator.barrier(); }
+// __threadfence(): one thread runs at a time; the host's own order.
+extern "C" void llmc_emu_membar_gl(const void *, void *) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 #define SHUFFLE(mode, index, type)                                             \
   extern "C" void llmc_emu_shfl_sync_##mode##_##type(const void *args,         \
