@@ -28,6 +28,9 @@ namespace llmc {
 
 void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   buildBufferizationPipeline(pm);
+  // The KV-cache update: one kernel (the keys' rotation in it), not a
+  // kernel per sequence.
+  pm.addNestedPass<func::FuncOp>(createGpuParallelCopies());
   // Every linalg op becomes a loop nest; its parallel loops one kernel, in
   // which a warp runs each output's reduction (or, where the reduction is
   // not a plain sum or maximum over the last loop, a thread).

@@ -110,7 +110,9 @@ std::optional<SmallVector<Access>> accessesOf(gpu::LaunchOp launch) {
 }
 
 /// Whether two buffers may overlap: the same one, or neither a distinct
-/// allocation of this function (arguments may alias each other).
+/// allocation of this function (arguments may alias each other, unless
+/// their element types differ: llmc's programs never view one allocation
+/// with two element types, so the KV cache is not the positions).
 bool mayAlias(Value a, Value b) {
   if (a == b)
     return true;
@@ -118,7 +120,10 @@ bool mayAlias(Value a, Value b) {
     return v.getDefiningOp<memref::AllocOp>() ||
            v.getDefiningOp<memref::AllocaOp>();
   };
-  return !local(a) && !local(b);
+  auto element = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType();
+  };
+  return !local(a) && !local(b) && element(a) == element(b);
 }
 
 /// The subview of `root` through which `view` reaches it, if any.

@@ -262,3 +262,30 @@ func.func @cache_dynamic(%cache: memref<2x?x64xf32>, %n: index, %p: index, %q: i
   }
   return
 }
+
+// -----
+
+// Arguments of different element types are different buffers (llmc never
+// views an allocation with two): the cache update writing the f16 cache
+// and the queries' rotation reading the i64 positions run as one launch.
+// CHECK-LABEL: func.func @typed_arguments
+// CHECK-COUNT-1: gpu.launch blocks
+// CHECK-NOT: gpu.launch blocks
+func.func @typed_arguments(%pos: memref<?xi64>, %cache: memref<?x64xf16>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %a = memref.alloc(%n) : memref<?x64xi64>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %p = memref.load %pos[%bx] : memref<?xi64>
+    memref.store %p, %a[%bx, %tx] : memref<?x64xi64>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %zero = arith.constant 0.0 : f16
+    memref.store %zero, %cache[%bx, %tx] : memref<?x64xf16>
+    gpu.terminator
+  }
+  return
+}

@@ -335,6 +335,49 @@ def GpuFusedAttention
   ];
 }
 
+def GpuParallelCopies
+    : Pass<"llmc-gpu-parallel-copies", "::mlir::func::FuncOp"> {
+  let summary = "A loop of copies to data-dependent places as one parallel loop";
+  let description = [{
+    The KV-cache update on buffers is an scf.for over the batch whose
+    iterations copy a sequence's new keys and values into views of the
+    cache at its position (loaded in the loop): on a GPU, a kernel per
+    sequence and a read of each position on the host. Where a loop from 0
+    by 1 only computes views (pure ops, loads, subviews) and copies of one
+    shape between them, each iteration writing its own part of every
+    destination (an offset at the induction variable, of size 1), the
+    destinations apart from each other (static ranges) and from everything
+    the loop reads, it becomes one scf.parallel over the iterations and the
+    copied elements, the views computed in it (a kernel reads the positions
+    itself).
+
+    Where a copied buffer's iteration slice is buffer[i, 0, ...] and an
+    elementwise generic before the loop alone writes that buffer (all loops
+    parallel, identity output map, the output not read; nothing between
+    writes what it reads), the parallel loop computes the generic's element
+    instead of loading it, and the generic and its buffer go: the keys'
+    rotation writes straight into the cache.
+
+    ```
+    linalg.generic {rope} ins(%k, ...) outs(%rk)
+    scf.for %b = 0 to %n {
+      %p = memref.load %pos[%b]
+      linalg.copy ins(subview %rk[%b, 0, 0, 0]) outs(subview %cache[0, %l, %b, %p, 0, 0])
+      linalg.copy ins(subview %v[%b, 0, 0, 0]) outs(subview %cache[1, %l, %b, %p, 0, 0])
+    }
+      => scf.parallel (%b, %t, %h, %d) = (0, 0, 0, 0) to (%n, %T, H, D) {
+           %p = memref.load %pos[%b]
+           store rope(%k, ...)[%b, %t, %h, %d] into subview %cache[0, ...][%t, %h, %d]
+           store %v[%b, %t, %h, %d] into subview %cache[1, ...][%t, %h, %d]
+         }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def GpuFuseLaunches : Pass<"llmc-gpu-fuse-launches", "::mlir::func::FuncOp"> {
   let summary = "Run neighbouring independent launches as one kernel";
   let description = [{
@@ -345,7 +388,8 @@ def GpuFuseLaunches : Pass<"llmc-gpu-fuse-launches", "::mlir::func::FuncOp"> {
     buffer the other reads or writes (distinct allocations of the function
     are disjoint, and so are subviews of one buffer whose static ranges are
     apart in some dimension, as the KV cache's keys and values; the
-    function's arguments may alias each other), both have a static
+    function's arguments may alias each other where their element types
+    agree: llmc never views an allocation with two), both have a static
     block of the same thread count, and their shared memory fits in 48 KiB
     together. The fused launch has a 1-D grid of both grids' blocks and a
     1-D block: its first blocks run the first body, the rest the second,
