@@ -794,7 +794,10 @@ private:
   /// the same value everywhere). The slots are the warps of the block, in
   /// the order of their threads: the mapping gives the lanes to x and the
   /// output's warps to y, so those of an output are consecutive.
-  Value blockTotal(OpBuilder &b, Value total, Value first) {
+  Value blockTotal(OpBuilder &b, Value total, Value first,
+                   Operation *combiner = nullptr) {
+    if (!combiner)
+      combiner = sink.combiner;
     constexpr int64_t kMaxWarps = 1024 / kWarp;
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
@@ -829,7 +832,7 @@ private:
     Value result = b.create<memref::LoadOp>(loc, shared, base);
     for (int64_t w = 1; w < split; ++w)
       result = combine(
-          b, loc, sink.combiner, result,
+          b, loc, combiner, result,
           b.create<memref::LoadOp>(
               loc, shared,
               ValueRange{b.create<arith::AddIOp>(
@@ -976,9 +979,10 @@ private:
     return loads;
   }
 
-  /// The prologue's total for the row of the output at `outer`: the warp
-  /// alone sums the whole row (`elements` a lane and step, `32 * elements`
-  /// apart, up to 4 steps in flight), from the fill's value.
+  /// The prologue's total for the row of the output at `outer`: the
+  /// output's warps sum the row as they do the reduction (`elements` a
+  /// lane and step, up to 4 steps in flight), their totals meeting in
+  /// shared memory where they are several; from the fill's value.
   Value prologueTotal(OpBuilder &b, Value lane, ArrayRef<Value> outer) {
     linalg::GenericOp norm = prologue->reduction;
     OpOperand *x = nullptr;
@@ -994,22 +998,28 @@ private:
     Operation *combiner = combinerOf(norm);
     Type normType = cast<MemRefType>(norm.getDpsInitOperand(0)->get().getType())
                         .getElementType();
-    int64_t steps =
-        elements > 1 ? norm.getStaticLoopRanges().back() / (kWarp * elements)
-                     : 1;
+    int64_t steps = elements > 1 ? norm.getStaticLoopRanges().back() /
+                                       (kWarp * split * elements)
+                                 : 1;
     int64_t rowUnroll = steps % 4 == 0 ? 4 : steps % 2 == 0 ? 2 : 1;
     Block &body = norm.getRegion().front();
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    Value start = lane;
+    if (split > 1)
+      start = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     auto loop = b.create<scf::ForOp>(
-        loc, b.create<arith::MulIOp>(loc, lane, perStep), sizes.back(),
-        b.create<arith::ConstantIndexOp>(loc, kWarp * elements * rowUnroll),
+        loc, b.create<arith::MulIOp>(loc, start, perStep), sizes.back(),
+        b.create<arith::ConstantIndexOp>(loc,
+                                         kWarp * split * elements * rowUnroll),
         SmallVector<Value>(rowUnroll, identity(b, loc, combiner, normType)),
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
           SmallVector<Value> accs(partial);
           SmallVector<SmallVector<Value>> at;
           SmallVector<IRMapping> mappings;
           for (int64_t i = 0; i < rowUnroll * elements; ++i) {
-            int64_t offset = i / elements * kWarp * elements + i % elements;
+            int64_t offset =
+                i / elements * kWarp * split * elements + i % elements;
             at.push_back(row);
             at.back().push_back(
                 offset == 0 ? k0
@@ -1032,8 +1042,13 @@ private:
     Value total = loop.getResult(0);
     for (int64_t u = 1; u < rowUnroll; ++u)
       total = combine(b, loc, combiner, total, loop.getResult(u));
-    return combine(b, loc, combiner, prologue->start,
-                   warpTotal(b, loc, combiner, total));
+    total = warpTotal(b, loc, combiner, total);
+    if (split > 1)
+      total = blockTotal(
+          b, total,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero),
+          combiner);
+    return combine(b, loc, combiner, prologue->start, total);
   }
 
   /// The prologue's scaling at its loop indices `ivs` (x's element): what

@@ -743,9 +743,10 @@ func.func @swiglu(%x: memref<?x64xf16>, %wg: memref<128x64xf16>, %wu: memref<128
 
 // RMSNorm read only by two projections (as their x): the norm's kernel
 // runs only where they run on tensor cores (8 rows or more, their
-// condition); with fewer rows (decode) each warp of theirs sums its row's
-// squares itself (x alone, a butterfly), then scales x's elements as it
-// loads them (x, g: the norm's own body), never reading the norm's buffer.
+// condition); with fewer rows (decode) their warps sum the row's squares
+// themselves (x alone; 8 warps an output here, each a slice, a butterfly,
+// their totals meeting in shared memory), then scale x's elements as they
+// load them (x, g: the norm's own body), never reading the norm's buffer.
 // TC-LABEL: func.func @norm_prologue
 // TC: %[[N:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf16>
 // TC: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c8
@@ -761,6 +762,8 @@ func.func @swiglu(%x: memref<?x64xf16>, %wg: memref<128x64xf16>, %wu: memref<128
 // TC-NEXT: memref.load %arg0
 // TC-NOT: memref.load %[[N]]
 // TC-COUNT-5: gpu.shuffle xor
+// TC-NOT: memref.load %[[N]]
+// TC: gpu.barrier
 // TC-NOT: memref.load %[[N]]
 // TC: scf.for
 // TC-NEXT: memref.load %arg0
