@@ -30,14 +30,10 @@ namespace llmc {
 
 using namespace mlir;
 
-namespace {
+using llmc::gpu::mayWrite;
+using llmc::gpu::rootOf;
 
-/// What `value` views: its allocation, or a function argument.
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
+namespace {
 
 /// The sizes of the dimensions `subview` keeps (its result's).
 SmallVector<OpFoldResult> keptSizes(memref::SubViewOp subview) {
@@ -74,22 +70,6 @@ bool ownedByIteration(memref::SubViewOp subview, Value iv) {
     if (dyn_cast_if_present<Value>(offset) == iv && isConstantIntValue(size, 1) &&
         isConstantIntValue(stride, 1))
       return true;
-  return false;
-}
-
-/// Whether `op` may write into one of `roots` (or into a function
-/// argument, which may alias them).
-bool mayWrite(Operation *op, ArrayRef<Value> roots) {
-  if (isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
-    return false;
-  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
-  if (!dps || !dps.hasPureBufferSemantics())
-    return true;
-  for (OpOperand &init : dps.getDpsInitsMutable()) {
-    Value root = rootOf(init.get());
-    if (isa<BlockArgument>(root) || llvm::is_contained(roots, root))
-      return true;
-  }
   return false;
 }
 

@@ -50,6 +50,14 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, linalg::GenericOp op,
 Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op,
              OpOperand &operand, mlir::ValueRange dims);
 
+/// What `value` views: its allocation, or a function argument.
+Value rootOf(Value value);
+
+/// Whether `op` may write into one of `roots` (or into a function
+/// argument, which may alias them): anything but pure ops, allocations
+/// and destination-style ops on other buffers.
+bool mayWrite(Operation *op, ArrayRef<Value> roots);
+
 /// The loop extents of `op`, as index values.
 SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op);
 

@@ -90,6 +90,26 @@ SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op) {
       });
 }
 
+Value rootOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+bool mayWrite(Operation *op, ArrayRef<Value> roots) {
+  if (isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
+    return false;
+  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+  if (!dps || !dps.hasPureBufferSemantics())
+    return true;
+  for (OpOperand &init : dps.getDpsInitsMutable()) {
+    Value root = rootOf(init.get());
+    if (isa<BlockArgument>(root) || llvm::is_contained(roots, root))
+      return true;
+  }
+  return false;
+}
+
 } // namespace llmc::gpu
 
 namespace {
@@ -356,30 +376,6 @@ struct Prologue {
   linalg::GenericOp reduction, scaling;
   Value start, buffer;
 };
-
-/// What `value` views: its allocation, or a function argument.
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
-/// Whether `op` may write into one of `roots` (or into a function
-/// argument, which may alias them): anything but pure ops, allocations
-/// and destination-style ops on other buffers.
-bool mayWrite(Operation *op, ArrayRef<Value> roots) {
-  if (isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
-    return false;
-  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
-  if (!dps || !dps.hasPureBufferSemantics())
-    return true;
-  for (OpOperand &init : dps.getDpsInitsMutable()) {
-    Value root = rootOf(init.get());
-    if (isa<BlockArgument>(root) || llvm::is_contained(roots, root))
-      return true;
-  }
-  return false;
-}
 
 /// Whether `op` writes every element of `buffer` without reading it.
 bool overwrites(linalg::GenericOp op, Value buffer) {
