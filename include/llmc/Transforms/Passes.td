@@ -305,7 +305,10 @@ def GpuFusedAttention
        last block to store its rows' splits does it (an arrival counter
        per row, tile and KV head in the device global
        `__llmc_attention_counters`, reset by that block): one launch; the
-       tensor-core variant, or more tiles than counters, launches it.
+       tensor-core variant, or more tiles than counters, launches it. The
+       counters are the module's, shared by its attention launches in
+       stream order: two streams running one module at once would need
+       a set each.
 
     The host picks the splits: enough blocks for the GPU (256) where the
     rows are few (a decode step), at least 32 keys each; one split where
