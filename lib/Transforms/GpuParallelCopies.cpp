@@ -168,11 +168,12 @@ void parallelize(scf::ForOp loop) {
   for (linalg::CopyOp copy : copies) {
     auto source = copy.getInputs()[0].getDefiningOp<memref::SubViewOp>();
     auto destination = copy.getOutputs()[0].getDefiningOp<memref::SubViewOp>();
-    if (!source || !destination || !ownedByIteration(destination, iv) ||
-        keptSizes(source) != keptSizes(destinations.empty()
-                                           ? destination
-                                           : destinations.front()) ||
-        keptSizes(destination) != keptSizes(source))
+    if (!source || !destination || !ownedByIteration(destination, iv))
+      return;
+    // Every copy of the first one's shape, both sides.
+    SmallVector<OpFoldResult> shape = keptSizes(destination);
+    if (keptSizes(source) != shape ||
+        (!destinations.empty() && keptSizes(destinations.front()) != shape))
       return;
     sources.push_back(source);
     destinations.push_back(destination);

@@ -375,6 +375,10 @@ linalg::GenericOp broadcastConsumer(linalg::GenericOp op) {
 struct Prologue {
   linalg::GenericOp reduction, scaling;
   Value start, buffer;
+  /// The reduction's output, which the scaling reads as the total.
+  Value totals() const {
+    return linalg::GenericOp(reduction).getDpsInitOperand(0)->get();
+  }
 };
 
 /// Whether `op` writes every element of `buffer` without reading it.
@@ -611,22 +615,22 @@ public:
         if (!llvm::is_contained(aligned, input))
           aligned.push_back(input);
     }
-    // A broadcast consumer runs over the same elements of each lane: its
-    // buffers with no offset are as aligned (norm weights, the result).
-    if (sink.broadcast && elements > 1)
-      for (Value operand : sink.broadcast->getOperands())
-        if (auto type = dyn_cast<MemRefType>(operand.getType()))
-          if (type.getLayout().isIdentity() && !llvm::is_contained(aligned, operand))
-            aligned.push_back(operand);
-    // A prologue loads its norm's operands at x's elements: as aligned
-    // where their layout has no offset.
-    if (prologue && elements > 1)
-      for (linalg::GenericOp generic : {prologue->reduction, prologue->scaling})
-        for (OpOperand *input : generic.getDpsInputOperands())
-          if (auto type = dyn_cast<MemRefType>(input->get().getType()))
+    // Buffers with no offset in their layout that are read at the
+    // reduction's elements are as aligned: a broadcast consumer's (norm
+    // weights, the result), a prologue's (its norm's operands, at x's).
+    auto alignAlso = [&](ValueRange operands) {
+      if (elements > 1)
+        for (Value operand : operands)
+          if (auto type = dyn_cast<MemRefType>(operand.getType()))
             if (type.getLayout().isIdentity() &&
-                !llvm::is_contained(aligned, input->get()))
-              aligned.push_back(input->get());
+                !llvm::is_contained(aligned, operand))
+              aligned.push_back(operand);
+    };
+    if (sink.broadcast)
+      alignAlso(sink.broadcast->getOperands());
+    if (prologue)
+      for (linalg::GenericOp generic : {prologue->reduction, prologue->scaling})
+        alignAlso(generic.getDpsInputs());
     // Several outputs per warp (not with a broadcast consumer, which runs
     // over the reduction of one output, nor a prologue, a row's); then one
     // step per iteration, for the registers.
@@ -646,7 +650,7 @@ public:
     if (elements > 1 && outputs == 1) {
       int64_t perLane =
           op.getStaticLoopRanges().back() / (kWarp * split * elements);
-      unroll = perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+      unroll = stepsInFlight(perLane);
       // At most 12 16-byte loads of a lane in flight (a sibling's or a
       // prologue's operands would otherwise take their registers from the
       // warps a multiprocessor holds: the 1.1B model's gate/up kernel with
@@ -729,7 +733,7 @@ private:
           loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     start = b.create<arith::MulIOp>(loc, start, perStep);
     if (prologue)
-      rowTotal = prologueTotal(b, lane, outers[0]);
+      rowTotal = prologueTotal(b, lane, start, outers[0]);
     scf::ForOp loop = partials(b, start, outers);
     // A broadcast consumer needs the output's start in every lane, where
     // lane 0 then stores the result: every lane reads it before the
@@ -836,11 +840,17 @@ private:
     return result;
   }
 
-  /// The offsets of one loop iteration's elements: `unroll` steps of
+  /// Steps of a lane per loop iteration, their loads in flight together:
+  /// 4, 2 or 1, whichever divides the lane's `perLane` steps.
+  static int64_t stepsInFlight(int64_t perLane) {
+    return perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+  }
+
+  /// The offsets of one loop iteration's elements: `steps` steps of
   /// `elements`, `32 * split * elements` apart.
-  SmallVector<Value> offsets(OpBuilder &b, Value k0) {
+  SmallVector<Value> offsets(OpBuilder &b, Value k0, int64_t steps) {
     SmallVector<Value> ks;
-    for (int64_t u = 0; u < unroll; ++u)
+    for (int64_t u = 0; u < steps; ++u)
       for (int64_t e = 0; e < elements; ++e) {
         int64_t offset = u * kWarp * split * elements + e;
         ks.push_back(
@@ -863,7 +873,7 @@ private:
     return b.create<scf::ForOp>(
         loc, start, sizes.back(), unrolledStride, identities,
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-          SmallVector<Value> ks = offsets(fb, k0);
+          SmallVector<Value> ks = offsets(fb, k0, unroll);
           size_t count = ks.size() * outputs;
           SmallVector<SmallVector<Value>> dims(count);
           for (auto [i, k] : llvm::enumerate(ks))
@@ -924,7 +934,7 @@ private:
     b.create<scf::ForOp>(
         loc, start, sizes.back(), unrolledStride, ValueRange{},
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
-          SmallVector<Value> ks = offsets(fb, k0);
+          SmallVector<Value> ks = offsets(fb, k0, unroll);
           SmallVector<SmallVector<Value>> ivs;
           SmallVector<IRMapping> mappings(ks.size());
           for (auto [i, k] : llvm::enumerate(ks)) {
@@ -949,14 +959,11 @@ private:
     for (linalg::GenericOp reduction : reductions)
       for (OpOperand *input : reduction.getDpsInputOperands())
         operands.push_back({reduction, input});
-    if (prologue) {
-      Value total =
-          linalg::GenericOp(prologue->reduction).getDpsInitOperand(0)->get();
+    if (prologue)
       for (linalg::GenericOp norm : {prologue->reduction, prologue->scaling})
         for (OpOperand *input : norm.getDpsInputOperands())
-          if (input->get() != total)
+          if (input->get() != prologue->totals())
             operands.push_back({norm, input});
-    }
     SmallVector<Value> loaded;
     int64_t loads = 0;
     for (auto [generic, input] : operands) {
@@ -978,8 +985,10 @@ private:
   /// The prologue's total for the row of the output at `outer`: the
   /// output's warps sum the row as they do the reduction (`elements` a
   /// lane and step, up to 4 steps in flight), their totals meeting in
-  /// shared memory where they are several; from the fill's value.
-  Value prologueTotal(OpBuilder &b, Value lane, ArrayRef<Value> outer) {
+  /// shared memory where they are several; from the fill's value. `start`:
+  /// the lane's first element, the reduction's.
+  Value prologueTotal(OpBuilder &b, Value lane, Value start,
+                      ArrayRef<Value> outer) {
     linalg::GenericOp norm = prologue->reduction;
     OpOperand *x = nullptr;
     for (OpOperand *input : op.getDpsInputOperands())
@@ -997,15 +1006,12 @@ private:
     int64_t steps = elements > 1 ? norm.getStaticLoopRanges().back() /
                                        (kWarp * split * elements)
                                  : 1;
-    int64_t rowUnroll = steps % 4 == 0 ? 4 : steps % 2 == 0 ? 2 : 1;
+    // Its own steps in flight: its loads are fewer than the reduction's.
+    int64_t rowUnroll = stepsInFlight(steps);
     Block &body = norm.getRegion().front();
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    Value start = lane;
-    if (split > 1)
-      start = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     auto loop = b.create<scf::ForOp>(
-        loc, b.create<arith::MulIOp>(loc, start, perStep), sizes.back(),
+        loc, start, sizes.back(),
         b.create<arith::ConstantIndexOp>(loc,
                                          kWarp * split * elements * rowUnroll),
         SmallVector<Value>(rowUnroll, identity(b, loc, combiner, normType)),
@@ -1013,15 +1019,9 @@ private:
           SmallVector<Value> accs(partial);
           SmallVector<SmallVector<Value>> at;
           SmallVector<IRMapping> mappings;
-          for (int64_t i = 0; i < rowUnroll * elements; ++i) {
-            int64_t offset =
-                i / elements * kWarp * split * elements + i % elements;
+          for (Value k : offsets(fb, k0, rowUnroll)) {
             at.push_back(row);
-            at.back().push_back(
-                offset == 0 ? k0
-                            : fb.create<arith::AddIOp>(
-                                  loc, k0,
-                                  fb.create<arith::ConstantIndexOp>(loc, offset)));
+            at.back().push_back(k);
             mappings.emplace_back();
             for (OpOperand *input : norm.getDpsInputOperands())
               mappings.back().map(body.getArgument(input->getOperandNumber()),
@@ -1052,12 +1052,8 @@ private:
   Value scaled(OpBuilder &b, ArrayRef<Value> ivs) {
     linalg::GenericOp scaling = prologue->scaling;
     IRMapping mapping;
-    mapConsumerArguments(
-        b, loc, scaling,
-        {{linalg::GenericOp(prologue->reduction).getDpsInitOperand(0)->get(),
-          rowTotal}},
-        ivs,
-        mapping);
+    mapConsumerArguments(b, loc, scaling, {{prologue->totals(), rowTotal}},
+                         ivs, mapping);
     cloneBody(b, scaling.getRegion().front(), mapping, ivs);
     auto yield =
         cast<linalg::YieldOp>(scaling.getRegion().front().getTerminator());
@@ -1414,12 +1410,11 @@ struct GpuWarpReductionsPass
       for (linalg::GenericOp op : reductions) {
         SmallVector<linalg::GenericOp> consumers = prologueConsumers(op);
         // A sibling runs in its partner's warps: both are consumers.
-        if (llvm::any_of(consumers, [&](linalg::GenericOp consumer) {
+        if (consumers.empty() ||
+            llvm::any_of(consumers, [&](linalg::GenericOp consumer) {
               Operation *partner = siblingOf.lookup(consumer);
               return partner && !llvm::is_contained(consumers, partner);
             }))
-          continue;
-        if (consumers.empty())
           continue;
         linalg::FillOp fill = foldableFill(op);
         linalg::GenericOp scaling = broadcastConsumer(op);
