@@ -153,6 +153,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "fuse-norms",
       llvm::cl::desc("Norms recomputed in the projections' warps at decode"),
       llvm::cl::init(true)};
+  Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("sm_90: GEMM block tiles on wgmma.mma_async (sm_90a)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -167,6 +171,7 @@ void registerPipelines() {
         target.mmaBlockRows = options.mmaBlockRows;
         target.mmaStageSteps = options.mmaStageSteps;
         target.fuseNorms = options.fuseNorms;
+        target.wgmma = options.wgmma;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

@@ -10,6 +10,7 @@
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
@@ -43,6 +44,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.mmaStageSteps = gpu.mmaStageSteps;
   reductions.fuseSiblings = gpu.fuseSiblings;
   reductions.fuseNorms = gpu.fuseNorms;
+  reductions.wgmma = gpu.wgmma;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(
@@ -72,7 +74,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   // The kernels: NVVM, then PTX through LLVM's NVPTX backend, with
   // libdevice for their math functions.
   GpuNVVMAttachTargetOptions target;
-  target.chip = gpu.chip;
+  target.chip = gpu.kernelChip();
   target.features = "+ptx80";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
@@ -83,6 +85,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertVectorToLLVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops that LLVM has no intrinsic for (wgmma's): inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createArithToLLVMConversionPass());
   kernels.addPass(createConvertIndexToLLVMPass());
   kernels.addPass(createCanonicalizerPass());

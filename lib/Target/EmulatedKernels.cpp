@@ -13,6 +13,8 @@
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/ReplaceConstant.h"
+#include "llvm/Support/Regex.h"
 
 using namespace mlir;
 
@@ -77,6 +79,83 @@ static void redirectIntrinsic(llvm::Function &intrinsic) {
   intrinsic.eraseFromParent();
 }
 
+/// Inline PTX that the emulator runs as nothing: the waits and fences of
+/// operations it completes at once (a kernel's wait for its predecessor,
+/// wgmma's fences and groups, the proxy fence before wgmma reads shared
+/// memory).
+static bool isEmulatedAsNothing(llvm::StringRef ptx) {
+  static const llvm::StringSet<> nothing = {
+      "griddepcontrol.wait;", "fence.proxy.async.shared::cta;",
+      "wgmma.fence.sync.aligned;", "wgmma.commit_group.sync.aligned;",
+      "wgmma.wait_group.sync.aligned $0;"};
+  return nothing.contains(ptx);
+}
+
+/// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
+/// writes it: N / 2 accumulators, the two descriptors, scale-d and the
+/// four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr args, ptr
+/// result, i32 N)`, its operands stored in a struct of their types and the
+/// N / 2 results loaded from a slot. False when `call` is not that form.
+static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
+  static const llvm::Regex form(
+      "wgmma\\.mma_async\\.sync\\.aligned\\.m64n([0-9]+)k16\\.f32\\.f16\\.f16 ");
+  llvm::SmallVector<llvm::StringRef> match;
+  unsigned n = 0;
+  if (!form.match(ptx, &match) || match[1].getAsInteger(10, n) ||
+      call.arg_size() != n / 2 + 7)
+    return false;
+  llvm::Module &module = *call.getModule();
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  llvm::FunctionCallee emulated = module.getOrInsertFunction(
+      "llmc_emu_wgmma_m64k16_f32_f16", llvm::Type::getVoidTy(context),
+      pointer, pointer, llvm::Type::getInt32Ty(context));
+  SmallVector<llvm::Type *> types;
+  for (llvm::Value *arg : call.args())
+    types.push_back(arg->getType());
+  auto *argsType = llvm::StructType::get(context, types);
+  llvm::IRBuilder<> entry(
+      &*call.getFunction()->getEntryBlock().getFirstInsertionPt());
+  llvm::Value *args = entry.CreateAlloca(argsType);
+  llvm::Value *result = entry.CreateAlloca(call.getType());
+  llvm::IRBuilder<> b(&call);
+  for (auto [i, arg] : llvm::enumerate(call.args()))
+    b.CreateStore(arg, b.CreateStructGEP(argsType, args, i));
+  b.CreateCall(emulated, {args, result, b.getInt32(n)});
+  call.replaceAllUsesWith(b.CreateLoad(call.getType(), result));
+  call.eraseFromParent();
+  return true;
+}
+
+/// Shared memory's addresses as integers (wgmma's descriptors) go through
+/// `i64 llmc_emu_shared_address(ptr)`, which returns the address and tells
+/// the emulator that the kernel's shared memory lies there: a descriptor
+/// holds only the low 18 bits of an address, which the GPU's shared window
+/// holds whole.
+static void redirectSharedAddresses(llvm::Module &module) {
+  SmallVector<llvm::Constant *> shared;
+  for (llvm::GlobalVariable &global : module.globals())
+    if (global.getAddressSpace() == 3)
+      shared.push_back(&global);
+  llvm::convertUsersOfConstantsToInstructions(shared);
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  llvm::FunctionCallee address = module.getOrInsertFunction(
+      "llmc_emu_shared_address", llvm::Type::getInt64Ty(context), pointer);
+  for (llvm::Function &function : module)
+    for (llvm::Instruction &inst :
+         llvm::make_early_inc_range(llvm::instructions(function))) {
+      auto *cast = dyn_cast<llvm::PtrToIntInst>(&inst);
+      if (!cast || cast->getPointerAddressSpace() != 3)
+        continue;
+      llvm::IRBuilder<> b(cast);
+      llvm::Value *value = b.CreateCall(
+          address, {b.CreateAddrSpaceCast(cast->getPointerOperand(), pointer)});
+      cast->replaceAllUsesWith(b.CreateZExtOrTrunc(value, cast->getType()));
+      cast->eraseFromParent();
+    }
+}
+
 /// `void K__llmc_emu(ptr params)`: K(*params[0], *params[1], ...), as
 /// cuLaunchKernel passes a kernel's parameters.
 static void addEntry(llvm::Function &kernel) {
@@ -123,14 +202,18 @@ static llvm::Error retarget(llvm::Module &module,
       auto *call = dyn_cast<llvm::CallInst>(&inst);
       if (!call || !call->isInlineAsm())
         continue;
-      auto *asmCode = cast<llvm::InlineAsm>(call->getCalledOperand());
-      if (asmCode->getAsmString() != "griddepcontrol.wait;")
+      llvm::StringRef ptx =
+          cast<llvm::InlineAsm>(call->getCalledOperand())->getAsmString();
+      if (isEmulatedAsNothing(ptx)) {
+        call->eraseFromParent();
+        continue;
+      }
+      if (!redirectWgmma(*call, ptx))
         return makeError("the kernel emulator cannot run the inline PTX '" +
-                         asmCode->getAsmString() + "' in " +
-                         function.getName());
-      call->eraseFromParent();
+                         ptx + "' in " + function.getName());
     }
   }
+  redirectSharedAddresses(module);
   for (const std::string &name : kernels) {
     llvm::Function *kernel = module.getFunction(name);
     if (!kernel)

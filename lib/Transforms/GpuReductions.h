@@ -142,6 +142,9 @@ struct MmaOptions {
   int64_t blockRows = 64;
   /// Steps of k per stage of the cp.async pipeline: 32 or 64.
   int64_t stageSteps = 32;
+  /// Block tiles that cp.async fills on wgmma.mma_async (sm_90a): each of
+  /// the block's two warpgroups multiplies its half from shared memory.
+  bool wgmma = false;
 };
 
 

@@ -12,6 +12,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -219,6 +221,14 @@ private:
 /// load the last one and are not stored; a dynamic k's last tile reads
 /// zeros of x. Needs the mapping's 256 threads per block: the warps and
 /// lanes are the block's threads.
+///
+/// With `wgmma` (sm_90a) and cp.async tiles, the block's two warpgroups
+/// multiply from shared memory instead (see multiplyStage()): each takes 64
+/// rows and all 64 columns (128-row tiles: wgmma m64n64k16) or all 64 rows
+/// and 32 columns (m64n32k16). The tiles are then stored as wgmma's
+/// operands are read without swizzling: 8 x 8 core matrices of 128
+/// contiguous bytes (8 rows of 8 steps of k), a row group's core matrices
+/// one after the other along k.
 class BlockMmaTiles : MmaKernel {
 public:
   static constexpr int64_t kCols = 64, kSteps = 64, kWarps = 8,
@@ -262,6 +272,7 @@ public:
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
     stages = async ? stagesFor(options) : 1;
+    wgmma = async && options.wgmma;
     warpsAcross = kWarps / (blockRows / kWarpRows);
     colTiles = kCols / warpsAcross / 8;
   }
@@ -311,7 +322,10 @@ private:
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     auto tileType = [&](int64_t tileRows) {
-      return MemRefType::get({stages, tileRows, padded}, b.getF16Type(),
+      SmallVector<int64_t> shape = {stages, tileRows, padded};
+      if (wgmma) // stage, row / 8, step / 8, row % 8, step % 8
+        shape = {stages, tileRows / 8, tileSteps / 8, 8, 8};
+      return MemRefType::get(shape, b.getF16Type(),
                              MemRefLayoutAttrInterface(), workgroup);
     };
     sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
@@ -365,6 +379,10 @@ private:
     matrixRowB = b.create<arith::AddIOp>(loc, rem(b, lane, 8), mul(b, half, 8));
     matrixColB = mul(b, rem(b, div(b, lane, 8), 2), 8);
 
+    if (wgmma) {
+      storeWarpgroup(b, pipeline(b, {startWarpgroup(b, warp)}).front());
+      return;
+    }
     Value zeros = zeroAccumulator(b);
     if (async) {
       store(b, pipeline(b, SmallVector<Value>(accumulators(), zeros)));
@@ -417,6 +435,13 @@ private:
         [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
           fb.create<nvgpu::DeviceAsyncWaitOp>(loc, carried.back(),
                                               fb.getI32IntegerAttr(stages - 2));
+          // cp.async wrote the stage through the generic proxy; wgmma reads
+          // it through the async proxy.
+          if (wgmma)
+            fb.create<NVVM::FenceProxyOp>(
+                loc, NVVM::ProxyKind::async_shared,
+                NVVM::SharedSpaceAttr::get(fb.getContext(),
+                                           NVVM::SharedSpace::shared_cta));
           fb.create<gpu::BarrierOp>(loc);
           Value ahead = add(fb, tile, stages - 1);
           Value next = copyTile(fb,
@@ -424,8 +449,11 @@ private:
                                 rem(fb, ahead, stages));
           Value stage = rem(fb, tile, stages);
           SmallVector<Value> results(carried.drop_back());
-          for (int64_t kk = 0; kk < tileSteps; kk += 16)
-            steps(fb, stage, kk, results);
+          if (wgmma)
+            results.front() = multiplyStage(fb, stage, results.front());
+          else
+            for (int64_t kk = 0; kk < tileSteps; kk += 16)
+              steps(fb, stage, kk, results);
           results.push_back(next);
           fb.create<scf::YieldOp>(loc, results);
         });
@@ -441,9 +469,12 @@ private:
     SmallVector<Value> tokens;
     auto copy = [&](OpOperand *operand, ArrayRef<Value> dims, Value tileBuffer,
                     int64_t c) {
+      SmallVector<Value> at = {stage, chunkRows[c], chunkCols[c]};
+      if (wgmma) // the chunk is row % 8 of core matrix (row / 8, step / 8)
+        at = {stage, div(b, chunkRows[c], 8), div(b, chunkCols[c], 8),
+              rem(b, chunkRows[c], 8), zero};
       tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
-          loc, tokenType, tileBuffer,
-          ValueRange{stage, chunkRows[c], chunkCols[c]}, operand->get(),
+          loc, tokenType, tileBuffer, at, operand->get(),
           indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
           /*srcElements=*/Value(), b.getUnitAttr()));
     };
@@ -598,23 +629,129 @@ private:
               Value col = ib.create<arith::AddIOp>(loc, colBase,
                                                    add(ib, pair, 8 * n + j));
               dims[mma.nDim] = col;
-              Value total = ib.create<vector::ExtractOp>(loc, values,
-                                                         ArrayRef<int64_t>{j});
-              if (!ShapedType::isDynamic(mma.n)) {
-                sink.emit(ib, loc, total, ArrayRef<Value>(dims).drop_back());
-                continue;
-              }
-              Value within = ib.create<arith::CmpIOp>(
-                  loc, arith::CmpIPredicate::ult, col, sizes[mma.nDim]);
-              ib.create<scf::IfOp>(loc, within, [&](OpBuilder &cb, Location) {
-                sink.emit(cb, loc, total, ArrayRef<Value>(dims).drop_back());
-                cb.create<scf::YieldOp>(loc);
-              });
+              emitTotal(ib, dims, ib.create<vector::ExtractOp>(
+                                      loc, values, ArrayRef<int64_t>{j}));
             }
           }
           ib.create<scf::YieldOp>(loc);
         });
       }
+  }
+
+  /// Gives the sink the total at `dims` (its column in dims[nDim]), which
+  /// must lie inside a dynamic n.
+  void emitTotal(OpBuilder &b, ArrayRef<Value> dims, Value total) {
+    if (!ShapedType::isDynamic(mma.n)) {
+      sink.emit(b, loc, total, dims.drop_back());
+      return;
+    }
+    Value within = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                           dims[mma.nDim], sizes[mma.nDim]);
+    b.create<scf::IfOp>(loc, within, [&](OpBuilder &cb, Location) {
+      sink.emit(cb, loc, total, dims.drop_back());
+      cb.create<scf::YieldOp>(loc);
+    });
+  }
+
+  /// wgmma's accumulators: m64nN, N = 64 / (warpgroups across the
+  /// columns), f32, N / 2 of them per thread.
+  int64_t warpgroupColumns() const { return blockRows == 128 ? kCols : 32; }
+  LLVM::LLVMStructType accumulatorType(OpBuilder &b) const {
+    return LLVM::LLVMStructType::getLiteral(
+        b.getContext(),
+        SmallVector<Type>(warpgroupColumns() / 2, b.getF32Type()));
+  }
+
+  /// The warpgroup's place in the block (rows 64 g or columns 32 g), its
+  /// warp's rows in the accumulators (16 (warp % 4)), the descriptors of
+  /// its parts of stage 0's tiles, and its zero accumulators.
+  Value startWarpgroup(OpBuilder &b, Value warp) {
+    Value warpgroup = div(b, warp, 4);
+    Value rowOffset = blockRows == 128 ? mul(b, warpgroup, 64) : zero;
+    Value colOffset = blockRows == 128 ? zero : mul(b, warpgroup, 32);
+    warpRow = b.create<arith::AddIOp>(loc, rowOffset,
+                                      mul(b, rem(b, warp, 4), 16));
+    warpCol = colOffset;
+    descriptorX = descriptor(b, sharedX, rowOffset);
+    descriptorW = descriptor(b, sharedW, colOffset);
+    return b.create<LLVM::ZeroOp>(loc, accumulatorType(b));
+  }
+
+  /// The matrix descriptor (PTX ISA, wgmma) of `tile`'s stage 0 from row
+  /// `row` (a multiple of 8): start address / 16 in bits 0-13, the leading
+  /// byte offset (between core matrices along k: 128) / 16 in bits 16-29,
+  /// the stride byte offset (between groups of 8 rows: 16 bytes per step
+  /// of k) / 16 in bits 32-45, no swizzle (bits 62-63: 0).
+  Value descriptor(OpBuilder &b, Value tile, Value row) {
+    Type i64 = b.getI64Type();
+    auto constant = [&](int64_t v) -> Value {
+      return b.create<arith::ConstantIntOp>(loc, v, i64);
+    };
+    Value address = b.create<arith::IndexCastUIOp>(
+        loc, i64,
+        b.create<arith::AddIOp>(
+            loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile),
+            mul(b, row, tileSteps * 2)));
+    Value start = b.create<arith::AndIOp>(
+        loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
+        constant(0x3FFF));
+    int64_t strides = (128 >> 4) << 16 | (int64_t(tileSteps * 16) >> 4) << 32;
+    return b.create<arith::OrIOp>(loc, start, constant(strides));
+  }
+
+  /// The stage's 16-step slices of k, one wgmma.mma_async each on the
+  /// warpgroup's accumulators, waited for before the next iteration's
+  /// copies may overwrite the stage. A descriptor moves along the tile by
+  /// its address bits: a stage's bytes / 16; kk steps are kk / 8 core
+  /// matrices of 128 bytes, kk units of 16 bytes.
+  Value multiplyStage(OpBuilder &b, Value stage, Value accumulators) {
+    Type i64 = b.getI64Type();
+    auto at = [&](Value descriptor, int64_t tileRows, int64_t kk) -> Value {
+      Value offset = b.create<arith::IndexCastUIOp>(
+          loc, i64,
+          add(b, mul(b, stage, tileRows * tileSteps * 2 / 16), kk));
+      return b.create<arith::AddIOp>(loc, descriptor, offset);
+    };
+    b.create<NVVM::WgmmaFenceAlignedOp>(loc);
+    for (int64_t kk = 0; kk < tileSteps; kk += 16)
+      accumulators = b.create<NVVM::WgmmaMmaAsyncOp>(
+          loc, accumulatorType(b), accumulators,
+          at(descriptorX, blockRows, kk), at(descriptorW, kCols, kk),
+          NVVM::MMAShapeAttr::get(b.getContext(), 64, warpgroupColumns(), 16),
+          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          /*satfinite=*/nullptr);
+    b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
+    b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+    return accumulators;
+  }
+
+  /// wgmma's accumulators (PTX ISA, m64nNk16 D fragments): the thread's
+  /// 4 j + 2 h + e is row 16 (warp % 4) + lane / 4 + 8 h, column 8 j +
+  /// 2 (lane % 4) + e of its warpgroup's part; rows inside only.
+  void storeWarpgroup(OpBuilder &b, Value accumulators) {
+    Value colBase = b.create<arith::AddIOp>(loc, firstCol, warpCol);
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = b.create<arith::AddIOp>(
+          loc, b.create<arith::AddIOp>(loc, firstRow, warpRow),
+          add(b, group, 8 * half));
+      Value inside =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, row, rows);
+      b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
+        SmallVector<Value> dims = rowIndices(ib, row);
+        for (int64_t j = 0; j < warpgroupColumns() / 8; ++j)
+          for (int64_t e = 0; e < 2; ++e) {
+            dims[mma.nDim] = ib.create<arith::AddIOp>(
+                loc, colBase, add(ib, pair, 8 * j + e));
+            emitTotal(ib, dims,
+                      ib.create<LLVM::ExtractValueOp>(
+                          loc, accumulators,
+                          ArrayRef<int64_t>{4 * j + 2 * half + e}));
+          }
+        ib.create<scf::YieldOp>(loc);
+      });
+    }
   }
 
   Value sharedX, sharedW, firstRow, firstCol;
@@ -625,7 +762,8 @@ private:
   // Asynchronous copies or loads through registers; the tile's steps of k,
   // its rows' padded length, the stages and the thread's chunks of x and
   // of w per tile.
-  bool async = false;
+  bool async = false, wgmma = false;
+  Value descriptorX, descriptorW;
   int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
           wChunks = 2;
   // The thread's chunks of a tile: their rows and columns in the tile, the

@@ -1386,7 +1386,7 @@ struct GpuWarpReductionsPass
       return signalPassFailure();
     }
     MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows,
-                          mmaStageSteps};
+                          mmaStageSteps, wgmma};
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

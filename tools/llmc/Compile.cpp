@@ -250,9 +250,12 @@ llvm::Error compileArtifact(const CompileOptions &options,
     }
     std::vector<KernelResources> resources;
     if (ptxas) {
-      cubin = stem + "." + options.target + ".cubin";
-      auto assembled = assemblePtx(*ptxas, ptxPath, (dir + "/" + cubin).str(),
-                                   options.target);
+      // sm_90a's cubin runs on sm_90 GPUs only, as the runtime loads a
+      // cubin for the manifest's target (sm_90) only.
+      std::string chip = options.gpuTarget.kernelChip();
+      cubin = stem + "." + chip + ".cubin";
+      auto assembled =
+          assemblePtx(*ptxas, ptxPath, (dir + "/" + cubin).str(), chip);
       if (!assembled)
         return assembled.takeError();
       resources = std::move(*assembled);

@@ -142,6 +142,13 @@ cl::opt<bool> gpuCombineInBlocks(
              "of its own)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuWgmma(
+    "gpu-wgmma",
+    cl::desc("sm_90: the tensor-core GEMMs' block tiles on warpgroup "
+             "matrix multiplies (wgmma.mma_async, operands in shared "
+             "memory; kernels for sm_90a) instead of mma.sync"),
+    cl::init(false), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -292,6 +299,8 @@ static int runCompile(MLIRContext &context) {
           gpuMmaBlockRows, gpuMmaStageSteps, "--gpu-");
       !error.empty())
     return fail(error);
+  if (gpuWgmma && target != "sm_90")
+    return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;
@@ -308,6 +317,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.fuseSiblings = gpuFuseSiblings;
   options.gpuTarget.fuseNorms = gpuFuseNorms;
   options.gpuTarget.combineInBlocks = gpuCombineInBlocks;
+  options.gpuTarget.wgmma = gpuWgmma;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

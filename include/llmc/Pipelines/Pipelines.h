@@ -70,6 +70,13 @@ struct GpuTarget {
   /// The fused attention's splits combined by the last block of each tile
   /// (decode), not by a kernel of their own.
   bool combineInBlocks = true;
+  /// sm_90: the tensor-core block tiles on wgmma.mma_async (the kernels
+  /// then need sm_90a).
+  bool wgmma = false;
+
+  /// What the kernels are compiled for: `chip`, or sm_90a where they use
+  /// its architecture-specific instructions (wgmma).
+  std::string kernelChip() const { return wgmma ? chip + "a" : chip; }
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

@@ -193,9 +193,14 @@ def GpuWarpReductions
     Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
            "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
            "(warps of 32 x 32)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Run the block tiles that cp.async fills on warpgroup matrix "
+           "multiplies (nvvm.wgmma.mma_async, sm_90a) instead of mma.sync">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::affine::AffineDialect",

@@ -14,7 +14,9 @@
 
 #include "KernelEmulator.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -121,6 +123,27 @@ struct Emulator {
   /// FAKE_CUDA_ORDER=reverse: the block's last thread runs first (races
   /// that the usual order hides show).
   bool reverse = false;
+  /// Where the running kernel's shared memory lies (addresses it took as
+  /// integers): a wgmma descriptor holds an address's low 18 bits, the
+  /// shared window's size on a GPU.
+  std::vector<uintptr_t> sharedBases;
+
+  /// The address whose low 18 bits are `low`: the one nearest above a
+  /// base the kernel took (the buffers of one kernel lie within 256 KiB of
+  /// each other), null without one.
+  const unsigned char *sharedAddress(uint32_t low) const {
+    constexpr uintptr_t window = uintptr_t(1) << 18;
+    const unsigned char *best = nullptr;
+    uintptr_t nearest = window;
+    for (uintptr_t base : sharedBases) {
+      uintptr_t offset = (low - base) & (window - 1);
+      if (offset < nearest) {
+        nearest = offset;
+        best = reinterpret_cast<const unsigned char *>(base + offset);
+      }
+    }
+    return best;
+  }
 
   char *stackTop(size_t i) {
     while (stacks.size() <= i) {
@@ -318,6 +341,7 @@ bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
     return order && std::string(order) == "reverse";
   }();
   emulator.reverse = reverse;
+  emulator.sharedBases.clear();
   emulator.kernel = kernel;
   emulator.params = params;
   emulator.grid = grid;
@@ -475,4 +499,68 @@ extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
     d[r] = sum;
   }
   std::memcpy(result, d, sizeof d);
+}
+
+// A shared buffer's address taken as an integer (EmulatedKernels.cpp).
+extern "C" uint64_t llmc_emu_shared_address(const void *pointer) {
+  auto base = reinterpret_cast<uintptr_t>(pointer);
+  auto &bases = emulator.sharedBases;
+  if (std::find(bases.begin(), bases.end(), base) == bases.end())
+    bases.push_back(base);
+  return base;
+}
+
+// wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16 d, a-desc, b-desc,
+// scale-d, 1, 1, 0, 0 (PTX ISA): A (64 x 16) and B (N x 16) both k-major
+// in shared memory without swizzling, element (r, k) at start + (r / 8)
+// SBO + (k / 8) LBO + (r % 8) 16 + (k % 8) 2 (descriptor: start / 16 in
+// bits 0-13, LBO / 16 in 16-29, SBO / 16 in 32-45, swizzle in 62-63).
+// Thread t of the warpgroup holds D's rows 16 (t / 32) + (t % 32) / 4 and
+// + 8, columns 8 j + 2 (t % 4) and + 1: register 4 j + 2 h + e. A thread's
+// results depend on shared memory and its own accumulators only, so each
+// computes its own when it issues the instruction (the kernel waits for the
+// group before it reads them or overwrites the operands).
+extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
+                                              int32_t n) {
+  const auto *bytes = static_cast<const unsigned char *>(args);
+  std::vector<float> d(n / 2);
+  std::memcpy(d.data(), bytes, d.size() * 4);
+  struct Operands {
+    uint64_t a, b;
+    int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
+  } o;
+  std::memcpy(&o, bytes + d.size() * 4, sizeof o);
+  if (o.scaleA != 1 || o.scaleB != 1 || o.transposeA || o.transposeB ||
+      ((o.a | o.b) >> 49)) {
+    std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with k-major, "
+                         "unscaled, unswizzled operands only\n");
+    std::abort();
+  }
+  auto element = [](uint64_t descriptor, int row, int k) {
+    const unsigned char *start =
+        emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4);
+    if (!start) {
+      std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
+                           "memory of the kernel\n");
+      std::abort();
+    }
+    uint64_t lbo = ((descriptor >> 16) & 0x3fff) << 4,
+             sbo = ((descriptor >> 32) & 0x3fff) << 4;
+    uint16_t h;
+    std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
+                        k % 8 * 2, 2);
+    return fakecuda::halfToFloat(h);
+  };
+  const fakecuda::Thread &t = *emulator.current;
+  int group = t.lane / 4, pair = 2 * (t.lane % 4);
+  for (int j = 0; j < n / 8; ++j)
+    for (int h = 0; h < 2; ++h)
+      for (int e = 0; e < 2; ++e) {
+        int row = 16 * (t.warp % 4) + group + 8 * h, column = 8 * j + pair + e;
+        float sum = o.scaleD ? d[4 * j + 2 * h + e] : 0.0f;
+        for (int k = 0; k < 16; ++k)
+          sum += element(o.a, row, k) * element(o.b, column, k);
+        d[4 * j + 2 * h + e] = sum;
+      }
+  std::memcpy(result, d.data(), d.size() * 4);
 }
