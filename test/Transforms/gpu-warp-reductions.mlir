@@ -5,6 +5,8 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores async-copies=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=TCREG
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores ldmatrix=false mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WG
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=128 mma-stage-steps=64" --split-input-file 2>&1 | FileCheck %s --check-prefix=TILEFIT
@@ -449,6 +451,61 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // Without asynchronous copies: tiles of 64 steps through registers (rows
 // padded to 72), the next tile's loads before the current tile's 16
 // mma.sync per warp, a barrier on each side of them.
+// With wgmma: the block's two warpgroups multiply from shared memory, the
+// tiles stored as 8 x 8 core matrices ([stage, row / 8, k / 8, row % 8,
+// k % 8]: a chunk of 8 steps is a core matrix's row); the descriptors
+// hold the start address / 16, LBO 128 (the next core matrix along k)
+// and SBO 512 (the next 8 rows: 32 steps of 16 bytes) / 16: 0x2000080000.
+// Warpgroup g takes columns 32 g (m64n32k16), its W descriptor 2048 bytes
+// on. Per tile: the copies' wait, the proxy fence, the barrier, then two
+// wgmma (16 steps each, the descriptors 256 bytes = 16 units on) in a
+// group waited for. Its thread's 16 accumulators go to rows 16 (warp % 4)
+// + lane / 4 (+ 8).
+// WG-LABEL: func.func @block_tensor_cores
+// WG: scf.parallel (%{{.*}}, %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2, %c8, %c32)
+// WG: %[[X:.*]] = memref.alloca() : memref<4x8x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG: %[[W:.*]] = memref.alloca() : memref<4x8x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG: %[[GROUP:.*]] = arith.divui %[[WARP]], %c4
+// WG: %[[XP:.*]] = memref.extract_aligned_pointer_as_index %[[X]]
+// WG: %[[XI:.*]] = arith.index_castui %[[XP]] : index to i64
+// WG: %[[XS:.*]] = arith.shrui %[[XI]], %c4_i64
+// WG: %[[XA:.*]] = arith.andi %[[XS]], %c16383_i64
+// WG: %[[XD:.*]] = arith.ori %[[XA]], %c137439477760_i64
+// WG: %[[WP:.*]] = memref.extract_aligned_pointer_as_index %[[W]]
+// WG: %[[WOFF:.*]] = arith.muli %[[GROUP]], %c2048
+// WG: arith.addi %[[WP]], %[[WOFF]]
+// WG: %[[WD:.*]] = arith.ori %{{.*}}, %c137439477760_i64
+// WG: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %[[X]][%c0, %{{.*}}, %{{.*}}, %{{.*}}, %c0], 8 {bypassL1}
+// WG: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (!llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>, !nvgpu.device.async.token)
+// WG: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// WG-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WG-NEXT: gpu.barrier
+// WG: nvgpu.device_async_create_group
+// WG: nvvm.wgmma.fence.aligned
+// WG: %[[STAGE:.*]] = arith.muli %{{.*}}, %c256
+// WG: %[[S64:.*]] = arith.index_castui %[[STAGE]] : index to i64
+// WG: %[[A0:.*]] = arith.addi %[[XD]], %[[S64]]
+// WG: %[[B0:.*]] = arith.addi %[[WD]], %[[S64]]
+// WG: %[[D0:.*]] = nvvm.wgmma.mma_async %[[A0]], %[[B0]], %[[ACC]], <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// WG: %[[NEXT:.*]] = arith.addi %[[STAGE]], %c16
+// WG: %[[N64:.*]] = arith.index_castui %[[NEXT]] : index to i64
+// WG: %[[A1:.*]] = arith.addi %[[XD]], %[[N64]]
+// WG: %[[B1:.*]] = arith.addi %[[WD]], %[[N64]]
+// WG: nvvm.wgmma.mma_async %[[A1]], %[[B1]], %[[D0]], <m = 64, n = 32, k = 16>
+// WG-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// WG-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WG: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// WG-COUNT-16: llvm.extractvalue
+// WG-NOT: nvgpu.mma.sync
+// WG: return
+// 128-row blocks: warpgroup g takes rows 64 g and all 64 columns
+// (m64n64k16, 32 accumulators per thread), 3 stages.
+// WG128-LABEL: func.func @block_tensor_cores
+// WG128: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG128: memref.alloca() : memref<3x8x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG128: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// WG128: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// WG128-COUNT-32: llvm.extractvalue
 // TCREG-LABEL: func.func @block_tensor_cores
 // TCREG: %[[X:.*]] = memref.alloca() : memref<1x64x72xf16, #gpu.address_space<workgroup>>
 // TCREG-NOT: nvgpu.device_async_copy
