@@ -157,6 +157,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "wgmma",
       llvm::cl::desc("sm_90: GEMM block tiles on wgmma.mma_async (sm_90a)"),
       llvm::cl::init(false)};
+  Option<int64_t> mmaBlockCols{
+      *this, "mma-block-cols",
+      llvm::cl::desc("With wgmma: block tile columns (64 or 128)"),
+      llvm::cl::init(64)};
 };
 } // namespace
 
@@ -172,6 +176,7 @@ void registerPipelines() {
         target.mmaStageSteps = options.mmaStageSteps;
         target.fuseNorms = options.fuseNorms;
         target.wgmma = options.wgmma;
+        target.mmaBlockCols = options.mmaBlockCols;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

@@ -45,6 +45,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.fuseSiblings = gpu.fuseSiblings;
   reductions.fuseNorms = gpu.fuseNorms;
   reductions.wgmma = gpu.wgmma;
+  reductions.mmaBlockCols = gpu.mmaBlockCols;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(

@@ -145,6 +145,8 @@ struct MmaOptions {
   /// Block tiles that cp.async fills on wgmma.mma_async (sm_90a): each of
   /// the block's two warpgroups multiplies its half from shared memory.
   bool wgmma = false;
+  /// Columns of a block's tile where they divide n: 64, or 128 (wgmma).
+  int64_t blockCols = 64;
 };
 
 

@@ -224,8 +224,9 @@ private:
 ///
 /// With `wgmma` (sm_90a) and cp.async tiles, the block's two warpgroups
 /// multiply from shared memory instead (see multiplyStage()): each takes 64
-/// rows and all 64 columns (128-row tiles: wgmma m64n64k16) or all 64 rows
-/// and 32 columns (m64n32k16). The tiles are then stored as wgmma's
+/// rows and all the block's columns (128-row tiles) or all 64 rows and half
+/// of them; blocks may then be 128 columns wide where 128 divides n
+/// (`blockCols`): wgmma m64nNk16 with N = 32, 64 or 128. The tiles are then stored as wgmma's
 /// operands are read without swizzling: 8 x 8 core matrices of 128
 /// contiguous bytes (8 rows of 8 steps of k), a row group's core matrices
 /// one after the other along k.
@@ -233,6 +234,10 @@ class BlockMmaTiles : MmaKernel {
 public:
   static constexpr int64_t kCols = 64, kSteps = 64, kWarps = 8,
                            kThreads = kWarps * kWarp, kWarpRows = 32;
+  /// wgmma's tiles: no padding (the operands' layout is the descriptors').
+  static bool wgmmaTiles(const MmaOptions &options) {
+    return options.wgmma && options.asyncCopies;
+  }
   /// The asynchronous copies' pipeline: stages of 32 (or 64) steps of k,
   /// as many as 48 KiB of shared memory hold, up to 4 (32 steps: 4 for 64
   /// rows, 3 for 128; 64 steps: 2 for 64 rows).
@@ -240,7 +245,9 @@ public:
 
   /// The stages `options` give, 0 where fewer than 2 fit.
   static int64_t stagesFor(const MmaOptions &options) {
-    int64_t bytes = (options.blockRows + kCols) * (options.stageSteps + 8) * 2;
+    int64_t padding = wgmmaTiles(options) ? 0 : 8;
+    int64_t bytes = (options.blockRows + options.blockCols) *
+                    (options.stageSteps + padding) * 2;
     int64_t stages = std::min(kMaxStages, kSharedBytes / bytes);
     return stages >= 2 ? stages : 0;
   }
@@ -269,10 +276,16 @@ public:
                !ShapedType::isDynamic(type.getShape().back()) &&
                type.getShape().back() % 8 == 0;
     }
+    wgmma = async && options.wgmma;
+    // 128 columns (wgmma only) where they divide n; else 64, as many stages
+    // as the narrower tiles allow.
+    MmaOptions tiles = options;
+    if (!wgmma || ShapedType::isDynamic(mma.n) || mma.n % 128 != 0)
+      tiles.blockCols = kCols;
+    cols = tiles.blockCols;
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
-    stages = async ? stagesFor(options) : 1;
-    wgmma = async && options.wgmma;
+    stages = async ? stagesFor(tiles) : 1;
     warpsAcross = kWarps / (blockRows / kWarpRows);
     colTiles = kCols / warpsAcross / 8;
   }
@@ -290,7 +303,7 @@ public:
     SmallVector<Value> upper;
     for (unsigned d : mma.batchDims)
       upper.push_back(sizes[d]);
-    upper.append({blocks(rows, blockRows), blocks(sizes[mma.nDim], kCols),
+    upper.append({blocks(rows, blockRows), blocks(sizes[mma.nDim], cols),
                   index(builder, kWarps), index(builder, kWarp)});
     builder.create<scf::ParallelOp>(
         loc, SmallVector<Value>(upper.size(), zero), upper,
@@ -329,7 +342,7 @@ private:
                              MemRefLayoutAttrInterface(), workgroup);
     };
     sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
-    sharedW = b.create<memref::AllocaOp>(loc, tileType(kCols));
+    sharedW = b.create<memref::AllocaOp>(loc, tileType(cols));
     // Row-major buffers with no offset are allocations' (256-byte aligned):
     // 8 elements from a multiple of 8 load as one 16-byte vector.
     for (OpOperand *operand : {mma.x, mma.w}) {
@@ -338,23 +351,24 @@ private:
         b.create<memref::AssumeAlignmentOp>(loc, operand->get(), kVectorBytes);
     }
     firstRow = mul(b, ivs[0], blockRows);
-    firstCol = mul(b, ivs[1], kCols);
+    firstCol = mul(b, ivs[1], cols);
     // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
     // row chunk / (steps / 8), column 8 (chunk % (steps / 8)); x has
-    // blockRows rows, w 64.
+    // blockRows rows, w cols.
     Value thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     xChunks = blockRows * tileSteps / 8 / kThreads;
-    wChunks = kCols * tileSteps / 8 / kThreads;
-    for (int64_t c = 0; c < xChunks; ++c) {
+    wChunks = cols * tileSteps / 8 / kThreads;
+    for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
       Value chunk = add(b, thread, c * kThreads);
       Value row = div(b, chunk, tileSteps / 8);
       chunkRows.push_back(row);
       chunkCols.push_back(mul(b, rem(b, chunk, tileSteps / 8), 8));
-      xRows.push_back(rowIndices(
-          b, b.create<arith::MinUIOp>(
-                 loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
+      if (c < xChunks)
+        xRows.push_back(rowIndices(
+            b, b.create<arith::MinUIOp>(
+                   loc, b.create<arith::AddIOp>(loc, firstRow, row), lastRow)));
       if (c >= wChunks)
         continue;
       // Columns past a dynamic n load the last column (and are not
@@ -478,11 +492,13 @@ private:
           indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
           /*srcElements=*/Value(), b.getUnitAttr()));
     };
-    for (int64_t c = 0; c < xChunks; ++c) {
+    for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
-      SmallVector<Value> xDims = xRows[c];
-      xDims[kDim] = k;
-      copy(mma.x, xDims, sharedX, c);
+      if (c < xChunks) {
+        SmallVector<Value> xDims = xRows[c];
+        xDims[kDim] = k;
+        copy(mma.x, xDims, sharedX, c);
+      }
       if (c >= wChunks)
         continue;
       SmallVector<Value> wDims = batchIndices();
@@ -653,22 +669,25 @@ private:
     });
   }
 
-  /// wgmma's accumulators: m64nN, N = 64 / (warpgroups across the
-  /// columns), f32, N / 2 of them per thread.
-  int64_t warpgroupColumns() const { return blockRows == 128 ? kCols : 32; }
+  /// wgmma's accumulators: m64nN, N = the block's columns / (warpgroups
+  /// across them), f32, N / 2 of them per thread.
+  int64_t warpgroupColumns() const {
+    return blockRows == 128 ? cols : cols / 2;
+  }
   LLVM::LLVMStructType accumulatorType(OpBuilder &b) const {
     return LLVM::LLVMStructType::getLiteral(
         b.getContext(),
         SmallVector<Type>(warpgroupColumns() / 2, b.getF32Type()));
   }
 
-  /// The warpgroup's place in the block (rows 64 g or columns 32 g), its
+  /// The warpgroup's place in the block (rows 64 g or columns N g), its
   /// warp's rows in the accumulators (16 (warp % 4)), the descriptors of
   /// its parts of stage 0's tiles, and its zero accumulators.
   Value startWarpgroup(OpBuilder &b, Value warp) {
     Value warpgroup = div(b, warp, 4);
     Value rowOffset = blockRows == 128 ? mul(b, warpgroup, 64) : zero;
-    Value colOffset = blockRows == 128 ? zero : mul(b, warpgroup, 32);
+    Value colOffset =
+        blockRows == 128 ? zero : mul(b, warpgroup, warpgroupColumns());
     warpRow = b.create<arith::AddIOp>(loc, rowOffset,
                                       mul(b, rem(b, warp, 4), 16));
     warpCol = colOffset;
@@ -716,7 +735,7 @@ private:
     for (int64_t kk = 0; kk < tileSteps; kk += 16)
       accumulators = b.create<NVVM::WgmmaMmaAsyncOp>(
           loc, accumulatorType(b), accumulators,
-          at(descriptorX, blockRows, kk), at(descriptorW, kCols, kk),
+          at(descriptorX, blockRows, kk), at(descriptorW, cols, kk),
           NVVM::MMAShapeAttr::get(b.getContext(), 64, warpgroupColumns(), 16),
           NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
           NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
@@ -758,7 +777,7 @@ private:
   // Fragments by ldmatrix; the block's rows; warps across its 64 columns
   // and each warp's column tiles of 8.
   bool loadMatrices = true;
-  int64_t blockRows = 64, warpsAcross = 4, colTiles = 2;
+  int64_t blockRows = 64, cols = kCols, warpsAcross = 4, colTiles = 2;
   // Asynchronous copies or loads through registers; the tile's steps of k,
   // its rows' padded length, the stages and the thread's chunks of x and
   // of w per tile.
@@ -926,20 +945,29 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 
 } // namespace llmc::gpu
 
-std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t stageSteps,
+std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
+                                      int64_t stageSteps, bool wgmma,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
+              cols = (prefix + "mma-block-cols").str(),
               steps = (prefix + "mma-stage-steps").str();
   if (blockRows != 64 && blockRows != 128)
     return rows + ": expected 64 or 128, found " + std::to_string(blockRows);
+  if (blockCols != 64 && blockCols != 128)
+    return cols + ": expected 64 or 128, found " + std::to_string(blockCols);
+  if (blockCols == 128 && !wgmma)
+    return cols + "=128 needs " + prefix.str() + "wgmma";
   if (stageSteps != 32 && stageSteps != 64)
     return steps + ": expected 32 or 64, found " + std::to_string(stageSteps);
   MmaOptions options;
   options.blockRows = blockRows;
+  options.blockCols = blockCols;
   options.stageSteps = stageSteps;
+  options.wgmma = wgmma;
   if (!BlockMmaTiles::stagesFor(options))
     return steps + "=" + std::to_string(stageSteps) + " with " + rows + "=" +
            std::to_string(blockRows) +
+           (blockCols == 64 ? "" : " and " + cols + "=128") +
            ": two stages need more than 48 KiB of shared memory";
   return {};
 }

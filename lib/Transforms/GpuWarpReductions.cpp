@@ -1379,14 +1379,14 @@ struct GpuWarpReductionsPass
       if (isWarpReduction(op))
         reductions.push_back(op);
     });
-    if (std::string error =
-            llmc::mmaTileOptionsError(mmaBlockRows, mmaStageSteps, "");
+    if (std::string error = llmc::mmaTileOptionsError(
+            mmaBlockRows, mmaBlockCols, mmaStageSteps, wgmma, "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();
     }
-    MmaOptions mmaOptions{asyncCopies, loadMatrices, mmaBlockRows,
-                          mmaStageSteps, wgmma};
+    MmaOptions mmaOptions{asyncCopies,   loadMatrices, mmaBlockRows,
+                          mmaStageSteps, wgmma,        mmaBlockCols};
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

@@ -7,10 +7,13 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WG
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
+// RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-cols=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKCOLS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=128 mma-stage-steps=64" --split-input-file 2>&1 | FileCheck %s --check-prefix=TILEFIT
 // TILEFIT: error: mma-stage-steps=64 with mma-block-rows=128: two stages need more than 48 KiB of shared memory
+// BLOCKCOLS: error: mma-block-cols=128 needs wgmma
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a
@@ -499,13 +502,24 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WG-NOT: nvgpu.mma.sync
 // WG: return
 // 128-row blocks: warpgroup g takes rows 64 g and all 64 columns
-// (m64n64k16, 32 accumulators per thread), 3 stages.
+// (m64n64k16, 32 accumulators per thread), still 4 stages (the tiles are
+// not padded: 12 KiB a stage).
 // WG128-LABEL: func.func @block_tensor_cores
-// WG128: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
-// WG128: memref.alloca() : memref<3x8x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG128: memref.alloca() : memref<4x16x4x8x8xf16, #gpu.address_space<workgroup>>
+// WG128: memref.alloca() : memref<4x8x4x8x8xf16, #gpu.address_space<workgroup>>
 // WG128: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
 // WG128: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
 // WG128-COUNT-32: llvm.extractvalue
+// 128 x 128 blocks: one block across the 128 columns (its loop folded), each
+// warpgroup's 64 rows x 128 columns (m64n128k16, 64 accumulators), 3
+// stages of 16 KiB.
+// WGC-LABEL: func.func @block_tensor_cores
+// WGC: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %c8, %c32)
+// WGC: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
+// WGC: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
+// WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// WGC-COUNT-64: llvm.extractvalue
 // TCREG-LABEL: func.func @block_tensor_cores
 // TCREG: %[[X:.*]] = memref.alloca() : memref<1x64x72xf16, #gpu.address_space<workgroup>>
 // TCREG-NOT: nvgpu.device_async_copy

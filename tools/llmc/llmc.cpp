@@ -149,6 +149,13 @@ cl::opt<bool> gpuWgmma(
              "memory; kernels for sm_90a) instead of mma.sync"),
     cl::init(false), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<int64_t> gpuMmaBlockCols(
+    "gpu-mma-block-cols",
+    cl::desc("GPU targets with --gpu-wgmma: columns of a tensor-core GEMM "
+             "block tile where they divide n, 64 or 128"),
+    cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
+    cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -296,7 +303,8 @@ static int runCompile(MLIRContext &context) {
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
   if (std::string error = llmc::mmaTileOptionsError(
-          gpuMmaBlockRows, gpuMmaStageSteps, "--gpu-");
+          gpuMmaBlockRows, gpuMmaBlockCols, gpuMmaStageSteps, gpuWgmma,
+          "--gpu-");
       !error.empty())
     return fail(error);
   if (gpuWgmma && target != "sm_90")
@@ -318,6 +326,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.fuseNorms = gpuFuseNorms;
   options.gpuTarget.combineInBlocks = gpuCombineInBlocks;
   options.gpuTarget.wgmma = gpuWgmma;
+  options.gpuTarget.mmaBlockCols = gpuMmaBlockCols;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

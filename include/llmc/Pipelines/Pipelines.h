@@ -73,6 +73,8 @@ struct GpuTarget {
   /// sm_90: the tensor-core block tiles on wgmma.mma_async (the kernels
   /// then need sm_90a).
   bool wgmma = false;
+  /// With wgmma: columns of a block tile where they divide n (64 or 128).
+  int64_t mmaBlockCols = 64;
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).

@@ -25,11 +25,12 @@ namespace llmc {
 /// Replaces `loop` (without reductions) by a nest of scf.for loops.
 void sequentializeParallelLoop(mlir::scf::ParallelOp loop);
 
-/// Why tensor-core block tiles of `blockRows` rows with cp.async stages of
-/// `stageSteps` steps of k cannot be built (empty where they can), the
-/// options named with `prefix` ("" as llmc-gpu-warp-reductions spells
-/// them, "--gpu-" as llmc does).
-std::string mmaTileOptionsError(int64_t blockRows, int64_t stageSteps,
+/// Why tensor-core block tiles of `blockRows` x `blockCols` with cp.async
+/// stages of `stageSteps` steps of k, on wgmma or not, cannot be built
+/// (empty where they can), the options named with `prefix` ("" as
+/// llmc-gpu-warp-reductions spells them, "--gpu-" as llmc does).
+std::string mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
+                                int64_t stageSteps, bool wgmma,
                                 llvm::StringRef prefix);
 
 #define GEN_PASS_REGISTRATION

@@ -193,6 +193,9 @@ def GpuWarpReductions
     Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
            "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
            "(warps of 32 x 32)">,
+    Option<"mmaBlockCols", "mma-block-cols", "int64_t", /*default=*/"64",
+           "With wgmma: columns of a block tile where they divide n, 64 or "
+           "128 (else 64)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Run the block tiles that cp.async fills on warpgroup matrix "
            "multiplies (nvvm.wgmma.mma_async, sm_90a) instead of mma.sync">,
