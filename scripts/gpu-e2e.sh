@@ -17,7 +17,8 @@
 # greedy tokens identical in both; bf16 within 0.1 on the rows whose inputs
 # are still the golden tokens (as the CPU bf16 test). Each artifact runs the three
 # golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
-# artifacts run too (the driver compiles their PTX). With two GPUs or more
+# artifacts run too (the driver compiles their PTX), and the sm_90 f16
+# artifacts with --gpu-wgmma (sm_90a kernels). With two GPUs or more
 # and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
 # mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
 # same golden files.
@@ -50,6 +51,9 @@ if [[ $mode == prepare ]]; then
           --pack-weights -o "$dir/$model.$sm.$dtype.llmc"
       done
     done
+    # sm_90's GEMM tiles on wgmma (sm_90a kernels), 64 x 64 blocks.
+    "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
+      --gpu-wgmma --pack-weights -o "$dir/$model.sm_90.f16.wgmma.llmc"
   done
   for sm in sm_80 sm_90; do
     "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 --tp 2 \
@@ -125,6 +129,10 @@ check_model() {
   if [[ $model == llama-gqa ]]; then
     check "$model.$sm.f16 --gpu-fused-attention=false" \
       "$dir/$model.$sm.f16.unfused.llmc" 1e-2 $model || status=1
+  fi
+  if [[ $sm == sm_90 ]]; then
+    check "$model.sm_90.f16 --gpu-wgmma" "$dir/$model.sm_90.f16.wgmma.llmc" \
+      1e-2 $model || status=1
   fi
   # An artifact for an older GPU: the driver compiles its PTX.
   if [[ $sm != sm_80 ]]; then

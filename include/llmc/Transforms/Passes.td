@@ -157,6 +157,15 @@ def GpuWarpReductions
     take warps of 16 x 16 outputs with fragments from global memory. With
     fewer rows (decode) it is the warp reduction above.
 
+    With `wgmma` (sm_90a), block tiles that cp.async fills run on
+    `nvvm.wgmma.mma_async` instead: the block's two warpgroups multiply
+    from shared memory (m64n32k16 per warpgroup for 64 x 64 blocks,
+    m64n64k16 for 128 x 64; `mma-block-cols`=128 makes blocks 128 columns
+    wide where 128 divides n: m64n64k16 or m64n128k16), the tiles stored
+    as 8 x 8 core matrices without padding and read through matrix
+    descriptors (no swizzle), a proxy fence between the copies and the
+    barrier, one wgmma group per tile waited for before the next.
+
     Each rewrite starts from its output's `linalg.fill` when the output is
     a fresh buffer only the fill wrote (no load), and runs the elementwise
     generic that follows and alone reads the output (bias, rounding to the
