@@ -157,6 +157,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "wgmma",
       llvm::cl::desc("sm_90: GEMM block tiles on wgmma.mma_async (sm_90a)"),
       llvm::cl::init(false)};
+  Option<int64_t> mmaStages{
+      *this, "mma-stages",
+      llvm::cl::desc("cp.async stages of the GEMM tiles (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> mmaBlockCols{
       *this, "mma-block-cols",
       llvm::cl::desc("With wgmma: block tile columns (64 or 128)"),
@@ -177,6 +181,7 @@ void registerPipelines() {
         target.fuseNorms = options.fuseNorms;
         target.wgmma = options.wgmma;
         target.mmaBlockCols = options.mmaBlockCols;
+        target.mmaStages = options.mmaStages;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

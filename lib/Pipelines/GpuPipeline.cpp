@@ -46,6 +46,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.fuseNorms = gpu.fuseNorms;
   reductions.wgmma = gpu.wgmma;
   reductions.mmaBlockCols = gpu.mmaBlockCols;
+  reductions.mmaStages = gpu.mmaStages;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(
@@ -86,6 +87,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertVectorToLLVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createGpuExternDynamicShared());
   // NVVM ops that LLVM has no intrinsic for (wgmma's): inline PTX.
   kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createArithToLLVMConversionPass());

@@ -20,6 +20,9 @@ using namespace mlir;
 
 namespace llmc {
 
+/// The dynamic shared memory of an emulated kernel: sm_90's most, 227 KiB.
+constexpr uint64_t kMaxDynamicSharedBytes = 227 * 1024;
+
 /// libdevice functions with a C library function of the same meaning and
 /// type, named without the `__nv_` prefix.
 static bool isLibmFunction(llvm::StringRef name) {
@@ -223,13 +226,29 @@ static llvm::Error retarget(llvm::Module &module,
   // Shared memory: one copy, the blocks run one at a time. Visible from
   // outside, so that the optimizer takes a barrier (a call into the
   // emulator, where the other threads of the block run) as a point where it
-  // may change.
-  for (llvm::GlobalVariable &global : module.globals())
-    if (global.getAddressSpace() == 3) {
-      global.setLinkage(llvm::GlobalValue::ExternalLinkage);
-      global.setInitializer(
-          llvm::Constant::getNullValue(global.getValueType()));
+  // may change. Dynamic shared memory (an array of no elements) gets the
+  // most a GPU gives a block.
+  for (llvm::GlobalVariable &global :
+       llvm::make_early_inc_range(module.globals())) {
+    if (global.getAddressSpace() != 3)
+      continue;
+    auto *array = dyn_cast<llvm::ArrayType>(global.getValueType());
+    if (array && array->getNumElements() == 0) {
+      auto *type = llvm::ArrayType::get(array->getElementType(),
+                                        kMaxDynamicSharedBytes);
+      auto *sized = new llvm::GlobalVariable(
+          module, type, false, llvm::GlobalValue::ExternalLinkage,
+          llvm::Constant::getNullValue(type), "", nullptr,
+          llvm::GlobalValue::NotThreadLocal, 3);
+      sized->setAlignment(global.getAlign().valueOrOne());
+      sized->takeName(&global);
+      global.replaceAllUsesWith(sized);
+      global.eraseFromParent();
+      continue;
     }
+    global.setLinkage(llvm::GlobalValue::ExternalLinkage);
+    global.setInitializer(llvm::Constant::getNullValue(global.getValueType()));
+  }
   if (llvm::NamedMDNode *annotations =
           module.getNamedMetadata("nvvm.annotations"))
     module.eraseNamedMetadata(annotations);

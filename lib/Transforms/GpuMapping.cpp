@@ -26,12 +26,16 @@ namespace llmc {
 #define GEN_PASS_DEF_GPUPREPARELAUNCHES
 #define GEN_PASS_DEF_GPUMERGEKERNELMODULES
 #define GEN_PASS_DEF_GPUDEPENDENTLAUNCHES
+#define GEN_PASS_DEF_GPUEXTERNDYNAMICSHARED
 #include "llmc/Transforms/Passes.h.inc"
 } // namespace llmc
 
 using namespace mlir;
 
 namespace {
+
+/// The shared memory a kernel may declare statically.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// Iterations of dimension `d` of `loop` when they are known.
 std::optional<int64_t> staticTripCount(scf::ParallelOp loop, unsigned d) {
@@ -290,11 +294,56 @@ struct GpuPrepareLaunchesPass
         if (gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType()))
           shared.push_back(alloca);
       });
+      int64_t bytes = 0;
+      SmallVector<int64_t> offsets;
       for (memref::AllocaOp alloca : shared) {
-        if (!alloca.getType().hasStaticShape()) {
+        MemRefType type = alloca.getType();
+        if (!type.hasStaticShape()) {
           alloca.emitError("shared memory of dynamic size");
           return signalPassFailure();
         }
+        offsets.push_back(bytes);
+        bytes += llvm::alignTo(
+            type.getNumElements() * type.getElementTypeBitWidth() / 8, 16);
+      }
+      // Beyond the 48 KiB a kernel may declare, shared memory is dynamic:
+      // one buffer the launch sizes (GPUs opt in up to 227 KiB), views of
+      // it at 16-byte aligned offsets.
+      if (bytes > kStaticSharedBytes) {
+        OpBuilder host(launch);
+        launch.getDynamicSharedMemorySizeMutable().assign(
+            host.create<arith::ConstantIntOp>(launch.getLoc(), bytes, 32));
+        OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+        auto workgroup = gpu::AddressSpaceAttr::get(
+            b.getContext(), gpu::AddressSpace::Workgroup);
+        Value base = b.create<gpu::DynamicSharedMemoryOp>(
+            launch.getLoc(),
+            MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                            MemRefLayoutAttrInterface(), workgroup));
+        Value basePointer =
+            b.create<memref::ExtractAlignedPointerAsIndexOp>(launch.getLoc(),
+                                                             base);
+        for (auto [alloca, offset] : llvm::zip(shared, offsets)) {
+          Value at = b.create<arith::ConstantIndexOp>(alloca.getLoc(), offset);
+          // A view's address is the buffer's plus the offset; said here
+          // because memref's expand-strided-metadata (LLVM 19) takes a
+          // view's aligned pointer for its source's.
+          Value pointer =
+              b.create<arith::AddIOp>(alloca.getLoc(), basePointer, at);
+          for (Operation *user : llvm::make_early_inc_range(alloca->getUsers()))
+            if (auto extract =
+                    dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(user)) {
+              extract.replaceAllUsesWith(pointer);
+              extract.erase();
+            }
+          alloca.replaceAllUsesWith(b.create<memref::ViewOp>(
+              alloca.getLoc(), alloca.getType(), base, at, ValueRange{})
+                                        .getResult());
+          alloca.erase();
+        }
+        shared.clear();
+      }
+      for (memref::AllocaOp alloca : shared) {
         BlockArgument buffer =
             launch.addWorkgroupAttribution(alloca.getType(), alloca.getLoc());
         alloca.replaceAllUsesWith(buffer);
@@ -372,6 +421,20 @@ struct GpuDependentLaunchesPass
     if (any)
       module->setAttr("llmc.gpu_dependent_launch",
                       UnitAttr::get(module.getContext()));
+  }
+};
+
+struct GpuExternDynamicSharedPass
+    : llmc::impl::GpuExternDynamicSharedBase<GpuExternDynamicSharedPass> {
+  void runOnOperation() override {
+    for (auto global : getOperation().getOps<LLVM::GlobalOp>()) {
+      auto array = dyn_cast<LLVM::LLVMArrayType>(global.getGlobalType());
+      if (global.getAddrSpace() != 3 || !array || array.getNumElements() != 0)
+        continue;
+      global.setLinkage(LLVM::Linkage::External);
+      global.removeValueAttr();
+      global.getInitializerRegion().getBlocks().clear();
+    }
   }
 };
 

@@ -147,6 +147,8 @@ struct MmaOptions {
   bool wgmma = false;
   /// Columns of a block's tile where they divide n: 64, or 128 (wgmma).
   int64_t blockCols = 64;
+  /// Stages of the cp.async pipeline; 0: as many as 48 KiB hold, up to 4.
+  int64_t stages = 0;
 };
 
 

@@ -240,16 +240,24 @@ public:
   }
   /// The asynchronous copies' pipeline: stages of 32 (or 64) steps of k,
   /// as many as 48 KiB of shared memory hold, up to 4 (32 steps: 4 for 64
-  /// rows, 3 for 128; 64 steps: 2 for 64 rows).
-  static constexpr int64_t kMaxStages = 4, kSharedBytes = 48 * 1024;
+  /// rows, 3 for 128; 64 steps: 2 for 64 rows), or as many as `stages`
+  /// says (more than 48 KiB: dynamic shared memory, up to 227 KiB).
+  static constexpr int64_t kMaxStages = 4, kSharedBytes = 48 * 1024,
+                           kMaxSharedBytes = 227 * 1024;
 
   /// The stages `options` give, 0 where fewer than 2 fit.
   static int64_t stagesFor(const MmaOptions &options) {
-    int64_t padding = wgmmaTiles(options) ? 0 : 8;
-    int64_t bytes = (options.blockRows + options.blockCols) *
-                    (options.stageSteps + padding) * 2;
+    int64_t bytes = stageBytes(options);
+    if (options.stages)
+      return options.stages * bytes <= kMaxSharedBytes ? options.stages : 0;
     int64_t stages = std::min(kMaxStages, kSharedBytes / bytes);
     return stages >= 2 ? stages : 0;
+  }
+  /// A stage's bytes: tiles of x and w.
+  static int64_t stageBytes(const MmaOptions &options) {
+    int64_t padding = wgmmaTiles(options) ? 0 : 8;
+    return (options.blockRows + options.blockCols) *
+           (options.stageSteps + padding) * 2;
   }
 
   static bool fits(const MmaContraction &mma) {
@@ -946,11 +954,13 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 } // namespace llmc::gpu
 
 std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
-                                      int64_t stageSteps, bool wgmma,
+                                      int64_t stageSteps, int64_t stages,
+                                      bool wgmma, int64_t maxSharedBytes,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
               cols = (prefix + "mma-block-cols").str(),
-              steps = (prefix + "mma-stage-steps").str();
+              steps = (prefix + "mma-stage-steps").str(),
+              stagesName = (prefix + "mma-stages").str();
   if (blockRows != 64 && blockRows != 128)
     return rows + ": expected 64 or 128, found " + std::to_string(blockRows);
   if (blockCols != 64 && blockCols != 128)
@@ -959,11 +969,21 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
     return cols + "=128 needs " + prefix.str() + "wgmma";
   if (stageSteps != 32 && stageSteps != 64)
     return steps + ": expected 32 or 64, found " + std::to_string(stageSteps);
+  if (stages == 1 || stages < 0)
+    return stagesName + ": expected 2 or more (0: as many as 48 KiB hold), "
+                        "found " + std::to_string(stages);
   MmaOptions options;
   options.blockRows = blockRows;
   options.blockCols = blockCols;
   options.stageSteps = stageSteps;
   options.wgmma = wgmma;
+  options.stages = stages;
+  int64_t bytes = stages * BlockMmaTiles::stageBytes(options);
+  if (stages && bytes > maxSharedBytes)
+    return stagesName + "=" + std::to_string(stages) + ": the tiles need " +
+           std::to_string(bytes / 1024) + " KiB of shared memory, the GPU " +
+           "gives a block at most " + std::to_string(maxSharedBytes / 1024) +
+           " KiB";
   if (!BlockMmaTiles::stagesFor(options))
     return steps + "=" + std::to_string(stageSteps) + " with " + rows + "=" +
            std::to_string(blockRows) +

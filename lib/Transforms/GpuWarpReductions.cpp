@@ -1380,13 +1380,15 @@ struct GpuWarpReductionsPass
         reductions.push_back(op);
     });
     if (std::string error = llmc::mmaTileOptionsError(
-            mmaBlockRows, mmaBlockCols, mmaStageSteps, wgmma, "");
+            mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma,
+            227 * 1024, "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();
     }
     MmaOptions mmaOptions{asyncCopies,   loadMatrices, mmaBlockRows,
-                          mmaStageSteps, wgmma,        mmaBlockCols};
+                          mmaStageSteps, wgmma,        mmaBlockCols,
+                          mmaStages};
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

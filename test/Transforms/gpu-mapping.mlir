@@ -160,3 +160,42 @@ func.func @shared_memory(%x: memref<8x32xf32>, %out: memref<8x32xf32>) {
   }
   return
 }
+
+// -----
+
+// More than the 48 KiB a kernel may declare (32 KiB + 20 KiB): views of the
+// launch's dynamic shared memory at 16-byte aligned offsets, the launch
+// sized to their sum; a view's address taken as an integer is the buffer's
+// plus its offset.
+// PREP-LABEL: func.func @dynamic_shared_memory
+// PREP: %[[BYTES:.*]] = arith.constant 53264 : i32
+// PREP: gpu.launch {{.*}} dynamic_shared_memory_size %[[BYTES]]
+// PREP: %[[BASE:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// PREP: %[[POINTER:.*]] = memref.extract_aligned_pointer_as_index %[[BASE]]
+// PREP: %[[AT0:.*]] = arith.constant 0 : index
+// PREP: %[[A:.*]] = memref.view %[[BASE]][%[[AT0]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8192xf32, #gpu.address_space<workgroup>>
+// PREP: %[[AT1:.*]] = arith.constant 32768 : index
+// PREP: %[[ADDRESS:.*]] = arith.addi %[[POINTER]], %[[AT1]]
+// PREP: %[[B:.*]] = memref.view %[[BASE]][%[[AT1]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<5121xf32, #gpu.address_space<workgroup>>
+// PREP-NOT: memref.alloca
+// PREP: memref.store %{{.*}}, %[[A]]
+// PREP: memref.store %{{.*}}, %[[B]]
+// PREP: arith.index_cast %[[ADDRESS]]
+func.func @dynamic_shared_memory(%x: memref<8x32xf32>, %out: memref<8x32xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%w, %lane) = (%c0, %c0) to (%c8, %c32) step (%c1, %c1) {
+    %a = memref.alloca() : memref<8192xf32, #gpu.address_space<workgroup>>
+    %b = memref.alloca() : memref<5121xf32, #gpu.address_space<workgroup>>
+    %v = memref.load %x[%w, %lane] : memref<8x32xf32>
+    memref.store %v, %a[%w] : memref<8192xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %b[%lane] : memref<5121xf32, #gpu.address_space<workgroup>>
+    %p = memref.extract_aligned_pointer_as_index %b : memref<5121xf32, #gpu.address_space<workgroup>> -> index
+    %i = arith.index_cast %p : index to i64
+    memref.store %i, %out[%w, %lane] : memref<8x32xi64>
+    scf.reduce
+  }
+  return
+}

@@ -156,6 +156,13 @@ cl::opt<int64_t> gpuMmaBlockCols(
     cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
     cl::cat(llmcCategory));
 
+cl::opt<int64_t> gpuMmaStages(
+    "gpu-mma-stages",
+    cl::desc("GPU targets: stages of the tensor-core GEMMs' cp.async "
+             "pipeline (0: as many as 48 KiB of shared memory hold, up to "
+             "4; more takes dynamic shared memory, up to the GPU's limit)"),
+    cl::init(0), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -302,9 +309,10 @@ static int runCompile(MLIRContext &context) {
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
+  // The shared memory a block may opt into: 163 KiB on sm_80, 227 on sm_90.
   if (std::string error = llmc::mmaTileOptionsError(
-          gpuMmaBlockRows, gpuMmaBlockCols, gpuMmaStageSteps, gpuWgmma,
-          "--gpu-");
+          gpuMmaBlockRows, gpuMmaBlockCols, gpuMmaStageSteps, gpuMmaStages,
+          gpuWgmma, (target == "sm_80" ? 163 : 227) * 1024, "--gpu-");
       !error.empty())
     return fail(error);
   if (gpuWgmma && target != "sm_90")
@@ -327,6 +335,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.combineInBlocks = gpuCombineInBlocks;
   options.gpuTarget.wgmma = gpuWgmma;
   options.gpuTarget.mmaBlockCols = gpuMmaBlockCols;
+  options.gpuTarget.mmaStages = gpuMmaStages;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

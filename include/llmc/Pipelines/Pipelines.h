@@ -75,6 +75,8 @@ struct GpuTarget {
   bool wgmma = false;
   /// With wgmma: columns of a block tile where they divide n (64 or 128).
   int64_t mmaBlockCols = 64;
+  /// Stages of those tiles' cp.async pipeline (0: as many as 48 KiB hold).
+  int64_t mmaStages = 0;
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).

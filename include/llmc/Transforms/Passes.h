@@ -25,13 +25,14 @@ namespace llmc {
 /// Replaces `loop` (without reductions) by a nest of scf.for loops.
 void sequentializeParallelLoop(mlir::scf::ParallelOp loop);
 
-/// Why tensor-core block tiles of `blockRows` x `blockCols` with cp.async
-/// stages of `stageSteps` steps of k, on wgmma or not, cannot be built
-/// (empty where they can), the options named with `prefix` ("" as
-/// llmc-gpu-warp-reductions spells them, "--gpu-" as llmc does).
+/// Why tensor-core block tiles of `blockRows` x `blockCols` with `stages`
+/// (0: automatic) cp.async stages of `stageSteps` steps of k, on wgmma or
+/// not, cannot be built on a GPU that gives a block `maxSharedBytes` of
+/// shared memory (empty where they can), the options named with `prefix`
+/// ("" as llmc-gpu-warp-reductions spells them, "--gpu-" as llmc does).
 std::string mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
-                                int64_t stageSteps, bool wgmma,
-                                llvm::StringRef prefix);
+                                int64_t stageSteps, int64_t stages, bool wgmma,
+                                int64_t maxSharedBytes, llvm::StringRef prefix);
 
 #define GEN_PASS_REGISTRATION
 #include "llmc/Transforms/Passes.h.inc"

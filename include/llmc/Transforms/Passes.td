@@ -202,6 +202,9 @@ def GpuWarpReductions
     Option<"mmaBlockRows", "mma-block-rows", "int64_t", /*default=*/"64",
            "Rows of a tensor-core block tile: 64 (warps of 32 x 16) or 128 "
            "(warps of 32 x 32)">,
+    Option<"mmaStages", "mma-stages", "int64_t", /*default=*/"0",
+           "Stages of the cp.async pipeline (0: as many as 48 KiB hold, up "
+           "to 4); beyond 48 KiB the tiles take dynamic shared memory">,
     Option<"mmaBlockCols", "mma-block-cols", "int64_t", /*default=*/"64",
            "With wgmma: columns of a block tile where they divide n, 64 or "
            "128 (else 64)">,
@@ -270,7 +273,11 @@ def GpuPrepareLaunches
     kernel is cloned into it, so `gpu-kernel-outlining` copies the global
     into the kernel module (device memory) instead of passing a host
     address. A memref.alloca in the workgroup address space inside a launch
-    (a block's shared memory) becomes a workgroup attribution of the launch.
+    (a block's shared memory) becomes a workgroup attribution of the launch;
+    where a launch's add up to more than the 48 KiB a kernel may declare,
+    they become views (`memref.view`, 16-byte aligned offsets) of its
+    dynamic shared memory (`gpu.dynamic_shared_memory`), the launch's
+    dynamic size their sum.
 
     ```
     %v = memref.load %m[%i] : memref<?xi64>
@@ -281,6 +288,7 @@ def GpuPrepareLaunches
     ```
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 
@@ -450,6 +458,21 @@ def GpuDependentLaunches
     gains 1.08x. The module gets `llmc.gpu_dependent_launch`, which the
     artifact's manifest records: the runtime launches with the attribute
     only kernels compiled this way.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def GpuExternDynamicShared
+    : Pass<"llmc-gpu-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare the kernels' dynamic shared memory as PTX expects";
+  let description = [{
+    MLIR 19 lowers `gpu.dynamic_shared_memory` to an internal global of no
+    elements in the shared address space, which NVPTX prints as a one-byte
+    shared variable (`.shared .align 16 .b8 __dynamic_shmem__0;`), a static
+    allocation that the kernel's accesses overrun. This pass makes such
+    globals external declarations, which NVPTX prints as the dynamic shared
+    memory a launch sizes: `.extern .shared .align 16 .b8
+    __dynamic_shmem__0[];`.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -71,6 +71,7 @@ Status CudaDriver::load(const CudaDriver *&out) {
     resolve(lib, "cuMemcpyAsync", driver.memcpyAsync, missing);
     resolve(lib, "cuMemsetD8Async", driver.memsetD8Async, missing);
     resolve(lib, "cuMemcpy2DAsync_v2", driver.memcpy2DAsync, missing);
+    resolve(lib, "cuFuncSetAttribute", driver.funcSetAttribute, missing);
     std::string optional;
     resolve(lib, "cuLaunchKernelEx", driver.launchKernelEx, optional);
     if (!missing.empty()) {

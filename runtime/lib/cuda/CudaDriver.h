@@ -58,6 +58,8 @@ struct CudaDriver {
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*memsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
   CUresult (*memcpy2DAsync)(const CUDA_MEMCPY2D *, CUstream);
+  /// A kernel's attributes (the dynamic shared memory it may take).
+  CUresult (*funcSetAttribute)(CUfunction, CUfunction_attribute, int);
   /// Optional (null when the driver lacks it): launches with attributes,
   /// for programmatic dependent launch.
   CUresult (*launchKernelEx)(const CUlaunchConfig *, CUfunction, void **,

@@ -148,6 +148,18 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
       return;
     }
   }
+  // Beyond 48 KiB of dynamic shared memory a kernel must opt in, once.
+  if (sharedBytes > sharedOptIn[kernel]) {
+    if (failed(api->funcSetAttribute(
+                   kernels[kernel],
+                   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                   sharedBytes),
+               "kernel '" + program.kernels[kernel] + "' asks for " +
+                   std::to_string(sharedBytes) +
+                   " bytes of shared memory"))
+      return;
+    sharedOptIn[kernel] = sharedBytes;
+  }
   if (profiling)
     recordLaunchEvent(kernel, false);
   CUresult result;
@@ -325,6 +337,7 @@ Status CudaExecutable::loadModule() {
                            ": " + status.message());
   }
   kernels.resize(program.kernels.size());
+  sharedOptIn.assign(program.kernels.size(), 48 * 1024);
   for (size_t i = 0; i < kernels.size(); ++i)
     if (Status status = api->check(
             api->moduleGetFunction(&kernels[i], module,

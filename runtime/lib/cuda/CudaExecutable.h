@@ -75,6 +75,9 @@ private:
   CUstream stream = nullptr;
   CUmodule module = nullptr;
   std::vector<CUfunction> kernels;
+  /// The dynamic shared memory each kernel may take (48 KiB until it opts
+  /// in to more).
+  std::vector<int32_t> sharedOptIn;
   /// Launches with programmatic stream serialization (the program's
   /// kernels wait for their predecessors themselves).
   bool dependentLaunch = false;

@@ -12,7 +12,10 @@
 //
 // (E: launches with programmatic stream serialization, cuLaunchKernelEx).
 //
-// The compute capability is FAKE_CUDA_SM (default 90). FAKE_CUDA_FAIL_LAUNCH=N
+// The compute capability is FAKE_CUDA_SM (default 90); a launch with more
+// than 48 KiB of dynamic shared memory fails unless its kernel opted in
+// (cuFuncSetAttribute) to at least that much, which fails beyond the GPU's
+// limit. FAKE_CUDA_FAIL_LAUNCH=N
 // makes the N-th launch fail (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel
 // does.
 //
@@ -55,6 +58,8 @@ struct Device {
   /// emulator entry.
   using Function = std::pair<const std::string, fakecuda::EmulatedKernel>;
   std::map<std::string, fakecuda::EmulatedKernel> functions;
+  /// The dynamic shared memory each kernel opted into beyond 48 KiB.
+  std::map<std::string, int> sharedOptIn;
   bool failed = false;
 
   Device() {
@@ -213,17 +218,35 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
   *function = reinterpret_cast<CUfunction>(&*it);
   return CUDA_SUCCESS;
 }
+/// A kernel may take more than 48 KiB of dynamic shared memory once it has
+/// opted in, up to the GPU's limit (163 KiB on sm_80, 227 KiB on sm_90).
+CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
+                            int value) {
+  Device &device = gpu();
+  int limit = (computeCapability() >= 90 ? 227 : 163) * 1024;
+  if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES ||
+      value < 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (value > limit)
+    return CUDA_ERROR_INVALID_VALUE;
+  device.sharedOptIn[reinterpret_cast<Device::Function *>(function)->first] =
+      value;
+  return CUDA_SUCCESS;
+}
 CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
                         unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                        unsigned, CUstream, void **params, void **) {
+                        unsigned sharedBytes, CUstream, void **params,
+                        void **) {
   Device &device = gpu();
+  auto *f = reinterpret_cast<Device::Function *>(function);
+  bool sharedFits = sharedBytes <= 48 * 1024 ||
+                    int(sharedBytes) <= device.sharedOptIn[f->first];
   if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 ||
-      gy > 65535 || gz > 65535 || !params) {
+      gy > 65535 || gz > 65535 || !params || !sharedFits) {
     device.failed = true;
     return CUDA_ERROR_INVALID_VALUE;
   }
   ++device.launches;
-  auto *f = reinterpret_cast<Device::Function *>(function);
   device.kernels.insert(f->first);
   static const long failing = [] {
     const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
