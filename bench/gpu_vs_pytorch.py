@@ -68,10 +68,18 @@ def prepare(out, variants=()):
     for where, flags in builds:
         os.makedirs(where, exist_ok=True)
         for sm in ("sm_80", "sm_90"):
-            subprocess.run([llmc, "compile", CHECKPOINT, "--target=" + sm,
-                            "--dtype", "f16", "--max-seq-len", "1024", *flags,
-                            "-o", os.path.join(where, f"llama-1b.{sm}.llmc")],
-                           check=True)
+            # A variant's flags may be for one target only (--gpu-wgmma:
+            # sm_90): llmc says so and the other target goes without it.
+            done = subprocess.run(
+                [llmc, "compile", CHECKPOINT, "--target=" + sm, "--dtype",
+                 "f16", "--max-seq-len", "1024", *flags, "-o",
+                 os.path.join(where, f"llama-1b.{sm}.llmc")],
+                stderr=subprocess.PIPE, text=True)
+            if done.returncode and flags and "needs --target=" in done.stderr:
+                print(f"{where}: no {sm} artifact: {done.stderr.strip()}")
+                continue
+            if done.returncode:
+                sys.exit(done.stderr.strip())
         if flags:
             with open(os.path.join(where, "flags"), "w") as f:
                 f.write(" ".join(flags) + "\n")
@@ -209,8 +217,11 @@ def run(out, prompt_len, new_tokens, baseline=None):
     for name in sorted(os.listdir(variants)) if os.path.isdir(variants) else []:
         with open(os.path.join(variants, name, "flags")) as f:
             flags = f.read().strip()
-        others.append((f"variant {name} ({flags})",
-                       os.path.join(variants, name, os.path.basename(artifact))))
+        path = os.path.join(variants, name, os.path.basename(artifact))
+        if not os.path.isdir(path):  # a variant for another GPU only
+            print(f"variant {name} ({flags}): no artifact for this GPU")
+            continue
+        others.append((f"variant {name} ({flags})", path))
     # Timed runs interleaved with the others', medians: one process's time
     # moves by 10-20% from run to run on these machines.
     runs, other_runs = [], [[] for _ in others]
