@@ -226,10 +226,10 @@ private:
 /// multiply from shared memory instead (see multiplyStage()): each takes 64
 /// rows and all the block's columns (128-row tiles) or all 64 rows and half
 /// of them; blocks may then be 128 columns wide where 128 divides n
-/// (`blockCols`): wgmma m64nNk16 with N = 32, 64 or 128. The tiles are then stored as wgmma's
-/// operands are read without swizzling: 8 x 8 core matrices of 128
-/// contiguous bytes (8 rows of 8 steps of k), a row group's core matrices
-/// one after the other along k.
+/// (`blockCols`): wgmma m64nNk16 with N = 32, 64 or 128. The tiles are
+/// stored as wgmma reads its operands without swizzling: 8 x 8 core
+/// matrices of 128 contiguous bytes (8 rows of 8 steps of k), a row
+/// group's core matrices one after the other along k.
 class BlockMmaTiles : MmaKernel {
 public:
   static constexpr int64_t kCols = 64, kSteps = 64, kWarps = 8,
