@@ -65,7 +65,7 @@ def main():
                 print(f"{model:<11} {sm:<6} {len(kernels):>7} "
                       f"{max(k['registers'] for k in kernels):>8} "
                       f"{sum(k['spill_bytes'] for k in kernels):>7} "
-                      f"{max(k['shared_bytes'] for k in kernels):>6} "
+                      f"{max(k['shared_bytes'] + k.get('dynamic_shared_bytes', 0) for k in kernels):>6} "
                       f"{per[0]:>11.0f} {reference:>9} "
                       f"{per[0] / reference:>5.1f} {per[1]:>10.0f} "
                       f"{per[2]:>9.0f}")

@@ -32,6 +32,12 @@ llvm::Expected<GpuCode> takeGpuCode(ModuleOp module) {
     for (Attribute name : names)
       code.kernels.push_back(cast<StringAttr>(name).str());
   module->removeAttr("llmc.gpu_kernels");
+  code.dynamicSharedBytes.assign(code.kernels.size(), 0);
+  if (auto sizes = module->getAttrOfType<ArrayAttr>("llmc.gpu_dynamic_shared"))
+    for (auto [i, size] : llvm::enumerate(sizes))
+      if (i < code.dynamicSharedBytes.size())
+        code.dynamicSharedBytes[i] = cast<IntegerAttr>(size).getInt();
+  module->removeAttr("llmc.gpu_dynamic_shared");
   code.dependentLaunch = module->hasAttr("llmc.gpu_dependent_launch");
   module->removeAttr("llmc.gpu_dependent_launch");
   module->removeAttr("gpu.container_module");
@@ -114,8 +120,11 @@ describeGpuCode(const GpuCode &code, llvm::StringRef ptx, llvm::StringRef cubin,
   for (const KernelResources &k : resources)
     byName[k.name] = &k;
   llvm::json::Array kernels;
-  for (const std::string &name : code.kernels) {
+  for (auto [i, name] : llvm::enumerate(code.kernels)) {
     llvm::json::Object kernel{{"name", name}};
+    // Launched with more than the 48 KiB it may declare: its total.
+    if (int64_t dynamic = code.dynamicSharedBytes[i])
+      kernel["dynamic_shared_bytes"] = dynamic;
     if (const KernelResources *k = byName.lookup(name)) {
       kernel["registers"] = k->registers;
       kernel["spill_bytes"] = k->spillBytes;

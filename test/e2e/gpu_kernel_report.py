@@ -4,12 +4,17 @@
   gpu_kernel_report.py ARTIFACT
 
 Prints, per program: its kernel count, the total spill bytes, the most
-registers and shared memory of any kernel; exits non-zero when a kernel has
-no ptxas report (ptxas did not run).
+registers and shared memory of any kernel (static, as ptxas counts it, plus
+the dynamic shared memory it launches with); exits non-zero when a kernel
+has no ptxas report (ptxas did not run).
 """
 
 import json
 import sys
+
+
+def shared(kernel):
+    return kernel["shared_bytes"] + kernel.get("dynamic_shared_bytes", 0)
 
 
 def main():
@@ -25,7 +30,7 @@ def main():
         print(f"{program['library']}: {len(kernels)} kernels, "
               f"{sum(k['spill_bytes'] for k in kernels)} spill bytes, "
               f"at most {max(k['registers'] for k in kernels)} registers and "
-              f"{max(k['shared_bytes'] for k in kernels)} shared bytes, "
+              f"{max(shared(k) for k in kernels)} shared bytes, "
               f"cubin {gpu['cubin']}")
 
 

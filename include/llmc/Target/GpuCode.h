@@ -26,6 +26,8 @@ struct GpuCode {
   std::string ptx;
   /// Kernel names in the order the host code numbers them.
   std::vector<std::string> kernels;
+  /// The dynamic shared memory each kernel launches with (bytes).
+  std::vector<int64_t> dynamicSharedBytes;
   /// The kernels wait for the kernel before them themselves
   /// (llmc-gpu-dependent-launches): the runtime may launch them early.
   bool dependentLaunch = false;

@@ -401,21 +401,34 @@ struct ConvertLLMToLLVMPass
 
     // A GPU program: kernels are launched, and buffers allocated, through
     // the runtime's GPU table; the kernels are named by index in the order
-    // of their first launch (the `llmc.gpu_kernels` attribute).
+    // of their first launch (the `llmc.gpu_kernels` attribute), the dynamic
+    // shared memory each launches with in `llmc.gpu_dynamic_shared`.
     bool gpu = false;
     llvm::StringMap<int32_t> kernels;
     SmallVector<Attribute> kernelNames;
+    SmallVector<int64_t> dynamicShared;
     module.walk([&](Operation *op) {
       gpu |= isa<gpu::GPUDialect>(op->getDialect());
-      if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op))
-        if (kernels.try_emplace(launch.getKernelName(), kernels.size())
-                .second)
-          kernelNames.push_back(
-              builder.getStringAttr(launch.getKernelName().getValue()));
+      auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
+      if (!launch)
+        return;
+      auto [it, first] =
+          kernels.try_emplace(launch.getKernelName(), kernels.size());
+      if (first) {
+        kernelNames.push_back(
+            builder.getStringAttr(launch.getKernelName().getValue()));
+        dynamicShared.push_back(0);
+      }
+      if (Value bytes = launch.getDynamicSharedMemorySize())
+        if (std::optional<int64_t> size = getConstantIntValue(bytes))
+          dynamicShared[it->second] =
+              std::max(dynamicShared[it->second], *size);
     });
     if (gpu) {
       declareTable(module, kGpu);
       module->setAttr("llmc.gpu_kernels", builder.getArrayAttr(kernelNames));
+      module->setAttr("llmc.gpu_dynamic_shared",
+                      builder.getI64ArrayAttr(dynamicShared));
     }
 
     LowerToLLVMOptions options(context);
