@@ -282,73 +282,75 @@ private:
   llvm::DenseSet<const void *> device;
 };
 
+/// Shared memory (a block's warps combining their partial results, tensor
+/// cores' tiles): the launch's workgroup buffers; beyond the 48 KiB a
+/// kernel may declare, views of its dynamic shared memory (one buffer the
+/// launch sizes, GPUs opt in up to 227 KiB) at 16-byte aligned offsets.
+LogicalResult placeSharedBuffers(gpu::LaunchOp launch) {
+  SmallVector<memref::AllocaOp> shared;
+  launch.getBody().walk([&](memref::AllocaOp alloca) {
+    if (gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType()))
+      shared.push_back(alloca);
+  });
+  int64_t bytes = 0;
+  SmallVector<int64_t> offsets;
+  for (memref::AllocaOp alloca : shared) {
+    MemRefType type = alloca.getType();
+    if (!type.hasStaticShape())
+      return alloca.emitError("shared memory of dynamic size");
+    offsets.push_back(bytes);
+    bytes += llvm::alignTo(
+        type.getNumElements() * type.getElementTypeBitWidth() / 8, 16);
+  }
+  if (bytes <= kStaticSharedBytes) {
+    for (memref::AllocaOp alloca : shared) {
+      BlockArgument buffer =
+          launch.addWorkgroupAttribution(alloca.getType(), alloca.getLoc());
+      alloca.replaceAllUsesWith(buffer);
+      alloca.erase();
+    }
+    return success();
+  }
+  OpBuilder host(launch);
+  launch.getDynamicSharedMemorySizeMutable().assign(
+      host.create<arith::ConstantIntOp>(launch.getLoc(), bytes, 32));
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Value base = b.create<gpu::DynamicSharedMemoryOp>(
+      launch.getLoc(), MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                       MemRefLayoutAttrInterface(), workgroup));
+  Value basePointer =
+      b.create<memref::ExtractAlignedPointerAsIndexOp>(launch.getLoc(), base);
+  for (auto [alloca, offset] : llvm::zip(shared, offsets)) {
+    Value at = b.create<arith::ConstantIndexOp>(alloca.getLoc(), offset);
+    // A view's address is the buffer's plus the offset; said here because
+    // memref's expand-strided-metadata (LLVM 19) takes a view's aligned
+    // pointer for its source's.
+    Value pointer = b.create<arith::AddIOp>(alloca.getLoc(), basePointer, at);
+    for (Operation *user : llvm::make_early_inc_range(alloca->getUsers())) {
+      auto extract = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(user);
+      if (!extract)
+        continue;
+      extract.replaceAllUsesWith(pointer);
+      extract.erase();
+    }
+    alloca.replaceAllUsesWith(
+        b.create<memref::ViewOp>(alloca.getLoc(), alloca.getType(), base, at,
+                                 ValueRange{})
+            .getResult());
+    alloca.erase();
+  }
+  return success();
+}
+
 struct GpuPrepareLaunchesPass
     : llmc::impl::GpuPrepareLaunchesBase<GpuPrepareLaunchesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     module.walk([&](gpu::LaunchOp launch) {
-      // Shared memory (a block's warps combining their partial results):
-      // the launch's workgroup buffers.
-      SmallVector<memref::AllocaOp> shared;
-      launch.getBody().walk([&](memref::AllocaOp alloca) {
-        if (gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType()))
-          shared.push_back(alloca);
-      });
-      int64_t bytes = 0;
-      SmallVector<int64_t> offsets;
-      for (memref::AllocaOp alloca : shared) {
-        MemRefType type = alloca.getType();
-        if (!type.hasStaticShape()) {
-          alloca.emitError("shared memory of dynamic size");
-          return signalPassFailure();
-        }
-        offsets.push_back(bytes);
-        bytes += llvm::alignTo(
-            type.getNumElements() * type.getElementTypeBitWidth() / 8, 16);
-      }
-      // Beyond the 48 KiB a kernel may declare, shared memory is dynamic:
-      // one buffer the launch sizes (GPUs opt in up to 227 KiB), views of
-      // it at 16-byte aligned offsets.
-      if (bytes > kStaticSharedBytes) {
-        OpBuilder host(launch);
-        launch.getDynamicSharedMemorySizeMutable().assign(
-            host.create<arith::ConstantIntOp>(launch.getLoc(), bytes, 32));
-        OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
-        auto workgroup = gpu::AddressSpaceAttr::get(
-            b.getContext(), gpu::AddressSpace::Workgroup);
-        Value base = b.create<gpu::DynamicSharedMemoryOp>(
-            launch.getLoc(),
-            MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                            MemRefLayoutAttrInterface(), workgroup));
-        Value basePointer =
-            b.create<memref::ExtractAlignedPointerAsIndexOp>(launch.getLoc(),
-                                                             base);
-        for (auto [alloca, offset] : llvm::zip(shared, offsets)) {
-          Value at = b.create<arith::ConstantIndexOp>(alloca.getLoc(), offset);
-          // A view's address is the buffer's plus the offset; said here
-          // because memref's expand-strided-metadata (LLVM 19) takes a
-          // view's aligned pointer for its source's.
-          Value pointer =
-              b.create<arith::AddIOp>(alloca.getLoc(), basePointer, at);
-          for (Operation *user : llvm::make_early_inc_range(alloca->getUsers()))
-            if (auto extract =
-                    dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(user)) {
-              extract.replaceAllUsesWith(pointer);
-              extract.erase();
-            }
-          alloca.replaceAllUsesWith(b.create<memref::ViewOp>(
-              alloca.getLoc(), alloca.getType(), base, at, ValueRange{})
-                                        .getResult());
-          alloca.erase();
-        }
-        shared.clear();
-      }
-      for (memref::AllocaOp alloca : shared) {
-        BlockArgument buffer =
-            launch.addWorkgroupAttribution(alloca.getType(), alloca.getLoc());
-        alloca.replaceAllUsesWith(buffer);
-        alloca.erase();
-      }
+      if (failed(placeSharedBuffers(launch)))
+        return signalPassFailure();
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(launch.getBody(), captured);
       OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
