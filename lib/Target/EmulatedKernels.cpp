@@ -3,6 +3,7 @@
 #include "llmc/Target/EmulatedKernels.h"
 #include "llmc/Support/Error.h"
 #include "llmc/Target/HostCode.h"
+#include "llmc/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -19,9 +20,6 @@
 using namespace mlir;
 
 namespace llmc {
-
-/// The dynamic shared memory of an emulated kernel: sm_90's most, 227 KiB.
-constexpr uint64_t kMaxDynamicSharedBytes = 227 * 1024;
 
 /// libdevice functions with a C library function of the same meaning and
 /// type, named without the `__nv_` prefix.
@@ -47,10 +45,38 @@ static void defineRsqrt(llvm::Function &function) {
   function.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
+/// Replaces `call` by a call of the emulator's `emulated(ptr args, ptr
+/// result, extra...)`: its arguments stored in a struct of their types, its
+/// result (if any; else a null pointer) loaded from a slot, both slots
+/// allocas at the caller's entry.
+static void callEmulator(llvm::CallInst &call, llvm::FunctionCallee emulated,
+                         ArrayRef<llvm::Value *> extra = {}) {
+  llvm::LLVMContext &context = call.getContext();
+  SmallVector<llvm::Type *> types;
+  for (llvm::Value *arg : call.args())
+    types.push_back(arg->getType());
+  auto *argsType = llvm::StructType::get(context, types);
+  llvm::Type *resultType = call.getType();
+  llvm::IRBuilder<> entry(
+      &*call.getFunction()->getEntryBlock().getFirstInsertionPt());
+  llvm::Value *args = entry.CreateAlloca(argsType);
+  llvm::Value *result =
+      llvm::ConstantPointerNull::get(llvm::PointerType::get(context, 0));
+  if (!resultType->isVoidTy())
+    result = entry.CreateAlloca(resultType);
+  llvm::IRBuilder<> b(&call);
+  for (auto [i, arg] : llvm::enumerate(call.args()))
+    b.CreateStore(arg, b.CreateStructGEP(argsType, args, i));
+  SmallVector<llvm::Value *> operands = {args, result};
+  operands.append(extra.begin(), extra.end());
+  b.CreateCall(emulated, operands);
+  if (!resultType->isVoidTy())
+    call.replaceAllUsesWith(b.CreateLoad(resultType, result));
+  call.eraseFromParent();
+}
+
 /// Every call of the intrinsic `intrinsic` becomes a call of
-/// `llmc_emu_NAME(ptr args, ptr result)`, its arguments stored in a struct
-/// of their types, its result loaded from a slot; both slots are allocas at
-/// the caller's entry.
+/// `llmc_emu_NAME(ptr args, ptr result)` (callEmulator).
 static void redirectIntrinsic(llvm::Function &intrinsic) {
   llvm::Module &module = *intrinsic.getParent();
   llvm::LLVMContext &context = module.getContext();
@@ -59,26 +85,8 @@ static void redirectIntrinsic(llvm::Function &intrinsic) {
   auto *pointer = llvm::PointerType::get(context, 0);
   llvm::FunctionCallee emulated = module.getOrInsertFunction(
       "llmc_emu_" + name, llvm::Type::getVoidTy(context), pointer, pointer);
-  llvm::FunctionType *type = intrinsic.getFunctionType();
-  auto *argsType = llvm::StructType::get(context, type->params());
-  llvm::Type *resultType = type->getReturnType();
-
-  for (llvm::User *user : llvm::make_early_inc_range(intrinsic.users())) {
-    auto *call = cast<llvm::CallInst>(user);
-    llvm::Function *caller = call->getFunction();
-    llvm::IRBuilder<> entry(&*caller->getEntryBlock().getFirstInsertionPt());
-    llvm::Value *args = entry.CreateAlloca(argsType);
-    llvm::Value *result = llvm::ConstantPointerNull::get(pointer);
-    if (!resultType->isVoidTy())
-      result = entry.CreateAlloca(resultType);
-    llvm::IRBuilder<> b(call);
-    for (auto [i, arg] : llvm::enumerate(call->args()))
-      b.CreateStore(arg, b.CreateStructGEP(argsType, args, i));
-    b.CreateCall(emulated, {args, result});
-    if (!resultType->isVoidTy())
-      call->replaceAllUsesWith(b.CreateLoad(resultType, result));
-    call->eraseFromParent();
-  }
+  for (llvm::User *user : llvm::make_early_inc_range(intrinsic.users()))
+    callEmulator(*cast<llvm::CallInst>(user), emulated);
   intrinsic.eraseFromParent();
 }
 
@@ -97,8 +105,7 @@ static bool isEmulatedAsNothing(llvm::StringRef ptx) {
 /// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
 /// writes it: N / 2 accumulators, the two descriptors, scale-d and the
 /// four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr args, ptr
-/// result, i32 N)`, its operands stored in a struct of their types and the
-/// N / 2 results loaded from a slot. False when `call` is not that form.
+/// result, i32 N)` (callEmulator). False when `call` is not that form.
 static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
   static const llvm::Regex form(
       "wgmma\\.mma_async\\.sync\\.aligned\\.m64n([0-9]+)k16\\.f32\\.f16\\.f16 ");
@@ -110,23 +117,11 @@ static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
   llvm::Module &module = *call.getModule();
   llvm::LLVMContext &context = module.getContext();
   auto *pointer = llvm::PointerType::get(context, 0);
+  auto *i32 = llvm::Type::getInt32Ty(context);
   llvm::FunctionCallee emulated = module.getOrInsertFunction(
       "llmc_emu_wgmma_m64k16_f32_f16", llvm::Type::getVoidTy(context),
-      pointer, pointer, llvm::Type::getInt32Ty(context));
-  SmallVector<llvm::Type *> types;
-  for (llvm::Value *arg : call.args())
-    types.push_back(arg->getType());
-  auto *argsType = llvm::StructType::get(context, types);
-  llvm::IRBuilder<> entry(
-      &*call.getFunction()->getEntryBlock().getFirstInsertionPt());
-  llvm::Value *args = entry.CreateAlloca(argsType);
-  llvm::Value *result = entry.CreateAlloca(call.getType());
-  llvm::IRBuilder<> b(&call);
-  for (auto [i, arg] : llvm::enumerate(call.args()))
-    b.CreateStore(arg, b.CreateStructGEP(argsType, args, i));
-  b.CreateCall(emulated, {args, result, b.getInt32(n)});
-  call.replaceAllUsesWith(b.CreateLoad(call.getType(), result));
-  call.eraseFromParent();
+      pointer, pointer, i32);
+  callEmulator(call, emulated, {llvm::ConstantInt::get(i32, n)});
   return true;
 }
 
@@ -227,7 +222,7 @@ static llvm::Error retarget(llvm::Module &module,
   // outside, so that the optimizer takes a barrier (a call into the
   // emulator, where the other threads of the block run) as a point where it
   // may change. Dynamic shared memory (an array of no elements) gets the
-  // most a GPU gives a block.
+  // most a GPU gives a block (sm_90's).
   for (llvm::GlobalVariable &global :
        llvm::make_early_inc_range(module.globals())) {
     if (global.getAddressSpace() != 3)
@@ -235,7 +230,7 @@ static llvm::Error retarget(llvm::Module &module,
     auto *array = dyn_cast<llvm::ArrayType>(global.getValueType());
     if (array && array->getNumElements() == 0) {
       auto *type = llvm::ArrayType::get(array->getElementType(),
-                                        kMaxDynamicSharedBytes);
+                                        llmc::maxSharedBytes("sm_90"));
       auto *sized = new llvm::GlobalVariable(
           module, type, false, llvm::GlobalValue::ExternalLinkage,
           llvm::Constant::getNullValue(type), "", nullptr,

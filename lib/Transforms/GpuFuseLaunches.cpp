@@ -28,9 +28,6 @@ using namespace mlir;
 
 namespace {
 
-/// Static shared memory one launch may use (the CUDA limit without opt-in).
-constexpr int64_t kMaxSharedBytes = 48 * 1024;
-
 /// Host code that may move above a launch: it touches no memory (index
 /// arithmetic, views) or only allocates.
 bool isMovable(Operation *op) {
@@ -213,7 +210,8 @@ bool canFuse(gpu::LaunchOp first, gpu::LaunchOp second) {
         !launch.getBody().hasOneBlock() || !threadsOf(launch))
       return false;
   return *threadsOf(first) == *threadsOf(second) &&
-         sharedBytesOf(first) + sharedBytesOf(second) <= kMaxSharedBytes;
+         sharedBytesOf(first) + sharedBytesOf(second) <=
+             llmc::kStaticSharedBytes;
 }
 
 /// Clones `launch`'s body at `b` for the fused launch's block `block`

@@ -34,9 +34,6 @@ using namespace mlir;
 
 namespace {
 
-/// The shared memory a kernel may declare statically.
-constexpr int64_t kStaticSharedBytes = 48 * 1024;
-
 /// Iterations of dimension `d` of `loop` when they are known.
 std::optional<int64_t> staticTripCount(scf::ParallelOp loop, unsigned d) {
   std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound()[d]);
@@ -302,7 +299,7 @@ LogicalResult placeSharedBuffers(gpu::LaunchOp launch) {
     bytes += llvm::alignTo(
         type.getNumElements() * type.getElementTypeBitWidth() / 8, 16);
   }
-  if (bytes <= kStaticSharedBytes) {
+  if (bytes <= llmc::kStaticSharedBytes) {
     for (memref::AllocaOp alloca : shared) {
       BlockArgument buffer =
           launch.addWorkgroupAttribution(alloca.getType(), alloca.getLoc());

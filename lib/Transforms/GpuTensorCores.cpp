@@ -241,16 +241,17 @@ public:
   /// The asynchronous copies' pipeline: stages of 32 (or 64) steps of k,
   /// as many as 48 KiB of shared memory hold, up to 4 (32 steps: 4 for 64
   /// rows, 3 for 128; 64 steps: 2 for 64 rows), or as many as `stages`
-  /// says (more than 48 KiB: dynamic shared memory, up to 227 KiB).
-  static constexpr int64_t kMaxStages = 4, kSharedBytes = 48 * 1024,
-                           kMaxSharedBytes = 227 * 1024;
+  /// says (more than 48 KiB: dynamic shared memory, up to sm_90's most).
+  static constexpr int64_t kMaxStages = 4;
 
   /// The stages `options` give, 0 where fewer than 2 fit.
   static int64_t stagesFor(const MmaOptions &options) {
     int64_t bytes = stageBytes(options);
     if (options.stages)
-      return options.stages * bytes <= kMaxSharedBytes ? options.stages : 0;
-    int64_t stages = std::min(kMaxStages, kSharedBytes / bytes);
+      return options.stages * bytes <= llmc::maxSharedBytes("sm_90")
+                 ? options.stages
+                 : 0;
+    int64_t stages = std::min(kMaxStages, llmc::kStaticSharedBytes / bytes);
     return stages >= 2 ? stages : 0;
   }
   /// A stage's bytes: tiles of x and w.
@@ -386,25 +387,26 @@ private:
         col = b.create<arith::MinUIOp>(loc, col, lastCol);
       wCols.push_back(col);
     }
-    // The warp's place: rows 32 (v / across), columns (64 / across) (v %
-    // across); the lane's in the fragments: lane / 4 and 2 (lane % 4); the
-    // rows whose addresses it gives ldmatrix: A's lane % 16 at column 8
-    // (lane / 16), B's (lane % 8) + 8 (lane / 16) at column 8 (lane / 8 %
-    // 2).
-    warpRow = mul(b, div(b, warp, warpsAcross), kWarpRows);
-    warpCol = mul(b, rem(b, warp, warpsAcross), 8 * colTiles);
+    // The lane's place in the fragments (and in wgmma's accumulators):
+    // lane / 4 and 2 (lane % 4).
     group = div(b, lane, 4);
     pair = mul(b, rem(b, lane, 4), 2);
+    if (wgmma) {
+      storeWarpgroup(b, pipeline(b, {startWarpgroup(b, warp)}).front());
+      return;
+    }
+    // The warp's place: rows 32 (v / across), columns (64 / across) (v %
+    // across); the rows whose addresses the lane gives ldmatrix: A's lane %
+    // 16 at column 8 (lane / 16), B's (lane % 8) + 8 (lane / 16) at column 8
+    // (lane / 8 % 2).
+    warpRow = mul(b, div(b, warp, warpsAcross), kWarpRows);
+    warpCol = mul(b, rem(b, warp, warpsAcross), 8 * colTiles);
     Value half = div(b, lane, 16);
     matrixRowA = rem(b, lane, 16);
     matrixColA = mul(b, half, 8);
     matrixRowB = b.create<arith::AddIOp>(loc, rem(b, lane, 8), mul(b, half, 8));
     matrixColB = mul(b, rem(b, div(b, lane, 8), 2), 8);
 
-    if (wgmma) {
-      storeWarpgroup(b, pipeline(b, {startWarpgroup(b, warp)}).front());
-      return;
-    }
     Value zeros = zeroAccumulator(b);
     if (async) {
       store(b, pipeline(b, SmallVector<Value>(accumulators(), zeros)));
@@ -955,7 +957,7 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 
 std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                       int64_t stageSteps, int64_t stages,
-                                      bool wgmma, int64_t maxSharedBytes,
+                                      bool wgmma, int64_t sharedLimit,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
               cols = (prefix + "mma-block-cols").str(),
@@ -979,10 +981,10 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
   options.wgmma = wgmma;
   options.stages = stages;
   int64_t bytes = stages * BlockMmaTiles::stageBytes(options);
-  if (stages && bytes > maxSharedBytes)
+  if (stages && bytes > sharedLimit)
     return stagesName + "=" + std::to_string(stages) + ": the tiles need " +
            std::to_string(bytes / 1024) + " KiB of shared memory, the GPU " +
-           "gives a block at most " + std::to_string(maxSharedBytes / 1024) +
+           "gives a block at most " + std::to_string(sharedLimit / 1024) +
            " KiB";
   if (!BlockMmaTiles::stagesFor(options))
     return steps + "=" + std::to_string(stageSteps) + " with " + rows + "=" +

@@ -1381,7 +1381,7 @@ struct GpuWarpReductionsPass
     });
     if (std::string error = llmc::mmaTileOptionsError(
             mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma,
-            227 * 1024, "");
+            llmc::maxSharedBytes("sm_90"), "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();

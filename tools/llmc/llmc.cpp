@@ -309,10 +309,9 @@ static int runCompile(MLIRContext &context) {
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
-  // The shared memory a block may opt into: 163 KiB on sm_80, 227 on sm_90.
   if (std::string error = llmc::mmaTileOptionsError(
           gpuMmaBlockRows, gpuMmaBlockCols, gpuMmaStageSteps, gpuMmaStages,
-          gpuWgmma, (target == "sm_80" ? 163 : 227) * 1024, "--gpu-");
+          gpuWgmma, llmc::maxSharedBytes(target), "--gpu-");
       !error.empty())
     return fail(error);
   if (gpuWgmma && target != "sm_90")

@@ -25,14 +25,23 @@ namespace llmc {
 /// Replaces `loop` (without reductions) by a nest of scf.for loops.
 void sequentializeParallelLoop(mlir::scf::ParallelOp loop);
 
+/// The shared memory a kernel may declare statically (more is dynamic
+/// shared memory, which a kernel opts into).
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory a block may opt into on `chip`: 163 KiB on
+/// sm_80, 227 KiB on sm_90.
+constexpr int64_t maxSharedBytes(llvm::StringRef chip) {
+  return (chip.starts_with("sm_80") ? 163 : 227) * 1024;
+}
+
 /// Why tensor-core block tiles of `blockRows` x `blockCols` with `stages`
 /// (0: automatic) cp.async stages of `stageSteps` steps of k, on wgmma or
-/// not, cannot be built on a GPU that gives a block `maxSharedBytes` of
-/// shared memory (empty where they can), the options named with `prefix`
+/// not, cannot be built on a GPU that gives a block `sharedLimit` bytes of
+/// shared memory (maxSharedBytes) (empty where they can), the options named with `prefix`
 /// ("" as llmc-gpu-warp-reductions spells them, "--gpu-" as llmc does).
 std::string mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                 int64_t stageSteps, int64_t stages, bool wgmma,
-                                int64_t maxSharedBytes, llvm::StringRef prefix);
+                                int64_t sharedLimit, llvm::StringRef prefix);
 
 #define GEN_PASS_REGISTRATION
 #include "llmc/Transforms/Passes.h.inc"

@@ -15,9 +15,8 @@
 // The compute capability is FAKE_CUDA_SM (default 90); a launch with more
 // than 48 KiB of dynamic shared memory fails unless its kernel opted in
 // (cuFuncSetAttribute) to at least that much, which fails beyond the GPU's
-// limit. FAKE_CUDA_FAIL_LAUNCH=N
-// makes the N-th launch fail (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel
-// does.
+// limit. FAKE_CUDA_FAIL_LAUNCH=N makes the N-th launch fail
+// (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel does.
 //
 // FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
@@ -225,9 +224,7 @@ CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
   Device &device = gpu();
   int limit = (computeCapability() >= 90 ? 227 : 163) * 1024;
   if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES ||
-      value < 0)
-    return CUDA_ERROR_INVALID_VALUE;
-  if (value > limit)
+      value < 0 || value > limit)
     return CUDA_ERROR_INVALID_VALUE;
   device.sharedOptIn[reinterpret_cast<Device::Function *>(function)->first] =
       value;

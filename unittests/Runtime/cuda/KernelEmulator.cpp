@@ -520,6 +520,31 @@ extern "C" uint64_t llmc_emu_shared_address(const void *pointer) {
 // results depend on shared memory and its own accumulators only, so each
 // computes its own when it issues the instruction (the kernel waits for the
 // group before it reads them or overwrites the operands).
+namespace fakecuda {
+/// A wgmma operand in shared memory, its descriptor resolved once.
+struct MatrixOperand {
+  const unsigned char *start;
+  uint64_t lbo, sbo;
+
+  explicit MatrixOperand(uint64_t descriptor)
+      : start(emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4)),
+        lbo(((descriptor >> 16) & 0x3fff) << 4),
+        sbo(((descriptor >> 32) & 0x3fff) << 4) {
+    if (!start) {
+      std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
+                           "memory of the kernel\n");
+      std::abort();
+    }
+  }
+  float at(int row, int k) const {
+    uint16_t h;
+    std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
+                        k % 8 * 2, 2);
+    return halfToFloat(h);
+  }
+};
+} // namespace fakecuda
+
 extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
                                               int32_t n) {
   const auto *bytes = static_cast<const unsigned char *>(args);
@@ -536,30 +561,21 @@ extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
                          "unscaled, unswizzled operands only\n");
     std::abort();
   }
-  auto element = [](uint64_t descriptor, int row, int k) {
-    const unsigned char *start =
-        emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4);
-    if (!start) {
-      std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
-                           "memory of the kernel\n");
-      std::abort();
-    }
-    uint64_t lbo = ((descriptor >> 16) & 0x3fff) << 4,
-             sbo = ((descriptor >> 32) & 0x3fff) << 4;
-    uint16_t h;
-    std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
-                        k % 8 * 2, 2);
-    return fakecuda::halfToFloat(h);
-  };
+  fakecuda::MatrixOperand a(o.a), b(o.b);
   const fakecuda::Thread &t = *emulator.current;
   int group = t.lane / 4, pair = 2 * (t.lane % 4);
+  // The thread's two rows of A, read once for all its columns.
+  float rows[2][16];
+  for (int h = 0; h < 2; ++h)
+    for (int k = 0; k < 16; ++k)
+      rows[h][k] = a.at(16 * (t.warp % 4) + group + 8 * h, k);
   for (int j = 0; j < n / 8; ++j)
     for (int h = 0; h < 2; ++h)
       for (int e = 0; e < 2; ++e) {
-        int row = 16 * (t.warp % 4) + group + 8 * h, column = 8 * j + pair + e;
+        int column = 8 * j + pair + e;
         float sum = o.scaleD ? d[4 * j + 2 * h + e] : 0.0f;
         for (int k = 0; k < 16; ++k)
-          sum += element(o.a, row, k) * element(o.b, column, k);
+          sum += rows[h][k] * b.at(column, k);
         d[4 * j + 2 * h + e] = sum;
       }
   std::memcpy(result, d.data(), d.size() * 4);
