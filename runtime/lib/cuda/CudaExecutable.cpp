@@ -148,15 +148,29 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
       return;
     }
   }
-  // Beyond 48 KiB of dynamic shared memory a kernel must opt in, once.
+  // Beyond 48 KiB of dynamic shared memory a kernel must opt in, once, to
+  // at most what the GPU gives a block (an sm_80 artifact may run on an
+  // sm_86 GPU, which gives less).
   if (sharedBytes > sharedOptIn[kernel]) {
+    int limit = 0;
+    if (failed(api->deviceGetAttribute(
+                   &limit, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                   device->handle()),
+               "cuDeviceGetAttribute"))
+      return;
+    if (sharedBytes > limit) {
+      error = Status::error(
+          "kernel '" + program.kernels[kernel] + "' needs " +
+          std::to_string(sharedBytes) + " bytes of shared memory, GPU " +
+          device->name() + " gives a block at most " + std::to_string(limit) +
+          " (compile with fewer --gpu-mma-stages)");
+      return;
+    }
     if (failed(api->funcSetAttribute(
                    kernels[kernel],
                    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                    sharedBytes),
-               "kernel '" + program.kernels[kernel] + "' asks for " +
-                   std::to_string(sharedBytes) +
-                   " bytes of shared memory"))
+               "cuFuncSetAttribute"))
       return;
     sharedOptIn[kernel] = sharedBytes;
   }

@@ -127,6 +127,13 @@ int computeCapability() {
   return sm ? std::atoi(sm) : 90;
 }
 
+/// The shared memory a block may opt into: 227 KiB on sm_90, 163 on sm_80
+/// and sm_87, 99 on the other 8.x.
+int sharedOptInLimit() {
+  int sm = computeCapability();
+  return (sm >= 90 ? 227 : sm == 80 || sm == 87 ? 163 : 99) * 1024;
+}
+
 } // namespace
 
 extern "C" {
@@ -150,6 +157,8 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute,
                ? computeCapability() / 10
            : attribute == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
                ? computeCapability() % 10
+           : attribute == CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+               ? sharedOptInLimit()
                : 0;
   return CUDA_SUCCESS;
 }
@@ -218,13 +227,12 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
   return CUDA_SUCCESS;
 }
 /// A kernel may take more than 48 KiB of dynamic shared memory once it has
-/// opted in, up to the GPU's limit (163 KiB on sm_80, 227 KiB on sm_90).
+/// opted in, up to the GPU's limit (sharedOptInLimit).
 CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
                             int value) {
   Device &device = gpu();
-  int limit = (computeCapability() >= 90 ? 227 : 163) * 1024;
   if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES ||
-      value < 0 || value > limit)
+      value < 0 || value > sharedOptInLimit())
     return CUDA_ERROR_INVALID_VALUE;
   device.sharedOptIn[reinterpret_cast<Device::Function *>(function)->first] =
       value;
