@@ -90,16 +90,35 @@ static void redirectIntrinsic(llvm::Function &intrinsic) {
   intrinsic.eraseFromParent();
 }
 
-/// Inline PTX that the emulator runs as nothing: the waits and fences of
-/// operations it completes at once (a kernel's wait for its predecessor,
-/// wgmma's fences and groups, the proxy fence before wgmma reads shared
-/// memory).
+/// Inline PTX that the emulator runs as nothing: a kernel's wait for its
+/// predecessor (kernels run one after the other), the fences that order
+/// wgmma after other accesses (the emulator's memory is one, and it orders
+/// wgmma's reads by its groups).
 static bool isEmulatedAsNothing(llvm::StringRef ptx) {
-  static const llvm::StringSet<> nothing = {
-      "griddepcontrol.wait;", "fence.proxy.async.shared::cta;",
-      "wgmma.fence.sync.aligned;", "wgmma.commit_group.sync.aligned;",
-      "wgmma.wait_group.sync.aligned $0;"};
+  static const llvm::StringSet<> nothing = {"griddepcontrol.wait;",
+                                            "fence.proxy.async.shared::cta;",
+                                            "wgmma.fence.sync.aligned;"};
   return nothing.contains(ptx);
+}
+
+/// wgmma's groups: `wgmma.commit_group` and `wgmma.wait_group N` (N the
+/// call's argument) become `llmc_emu_wgmma_commit_group(args, result)` and
+/// `llmc_emu_wgmma_wait_group` (callEmulator). False for other PTX.
+static bool redirectWgmmaGroup(llvm::CallInst &call, llvm::StringRef ptx) {
+  llvm::StringRef name;
+  if (ptx == "wgmma.commit_group.sync.aligned;" && call.arg_size() == 0)
+    name = "llmc_emu_wgmma_commit_group";
+  else if (ptx == "wgmma.wait_group.sync.aligned $0;" &&
+           call.arg_size() == 1)
+    name = "llmc_emu_wgmma_wait_group";
+  else
+    return false;
+  llvm::Module &module = *call.getModule();
+  auto *pointer = llvm::PointerType::get(module.getContext(), 0);
+  callEmulator(call, module.getOrInsertFunction(
+                         name, llvm::Type::getVoidTy(module.getContext()),
+                         pointer, pointer));
+  return true;
 }
 
 /// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
@@ -206,7 +225,7 @@ static llvm::Error retarget(llvm::Module &module,
         call->eraseFromParent();
         continue;
       }
-      if (!redirectWgmma(*call, ptx))
+      if (!redirectWgmmaGroup(*call, ptx) && !redirectWgmma(*call, ptx))
         return makeError("the kernel emulator cannot run the inline PTX '" +
                          ptx + "' in " + function.getName());
     }

@@ -23,7 +23,9 @@
 // model, and each launch runs its kernel's emulator entry on the CPU
 // (KernelEmulator.h). Device memory is then readable and writable from the
 // host too (the kernels run here). FAKE_CUDA_ORDER=reverse starts each
-// block's threads last to first. The collectives of sharded artifacts then
+// block's threads last to first. FAKE_CUDA_BANKS=1 prints at exit, per
+// kernel, the shared-memory wavefronts of its cp.async stores and ldmatrix
+// loads against the least they could take (bank conflicts make more). The collectives of sharded artifacts then
 // run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
 //
 //===----------------------------------------------------------------------===//
@@ -75,6 +77,7 @@ struct Device {
       std::abort();
     if (std::getenv("FAKE_CUDA_KERNELS"))
       mprotect(device, kDeviceBytes, PROT_READ | PROT_WRITE);
+    fakecuda::countSharedTraffic(std::getenv("FAKE_CUDA_BANKS") != nullptr);
   }
   ~Device() {
     std::fprintf(stderr,
@@ -82,6 +85,20 @@ struct Device {
                  "allocations, %ld frees, %ld copies%s\n",
                  launches, kernels.size(), early, allocations, frees, copies,
                  failed ? ", INVALID CALLS" : "");
+    auto line = [](const fakecuda::SharedTraffic &t) {
+      return std::to_string(t.wavefronts) + " wavefronts for " +
+             std::to_string(t.ideal) + " (" +
+             std::to_string(t.ideal ? double(t.wavefronts) / t.ideal : 0.0)
+                 .substr(0, 4) +
+             "x)";
+    };
+    for (const auto &[name, stats] : fakecuda::sharedTraffic())
+      if (stats.copies.ideal || stats.matrices.ideal)
+        std::fprintf(stderr,
+                     "fake-cuda: shared memory of %s: cp.async stores %s, "
+                     "ldmatrix %s\n",
+                     name.c_str(), line(stats.copies).c_str(),
+                     line(stats.matrices).c_str());
   }
   bool isDevice(const void *p) const {
     auto *c = static_cast<const char *>(p);
@@ -265,8 +282,8 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
                  f->first.c_str(), gx, gy, gz, bx, by, bz);
   std::string error;
   if (f->second &&
-      !fakecuda::runEmulatedKernel(f->second, {gx, gy, gz}, {bx, by, bz},
-                                   params, error)) {
+      !fakecuda::runEmulatedKernel(f->second, f->first, {gx, gy, gz},
+                                   {bx, by, bz}, params, error)) {
     std::fprintf(stderr, "fake-cuda: %s: %s\n", f->first.c_str(),
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;

@@ -10,16 +10,26 @@
 // k + 1's buffer while a slower lane still reads k's, and cannot reach
 // k + 2 before every lane has left k.
 //
+// Asynchronous operations are kept per thread in groups, as the PTX ISA
+// defines them: a cp.async copies when a wait_group (or the thread's exit)
+// completes its group, so that a kernel reading a stage before waiting for
+// it reads what was there before; a wgmma computes its result when issued
+// (its registers are SSA values of the emulated code) and again when its
+// group completes, and the two must agree: shared memory it reads must not
+// change while it is in flight.
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmulator.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <sys/mman.h>
 #include <utility>
 #include <vector>
@@ -74,13 +84,86 @@ constexpr size_t kStackBytes = 256 << 10;
 constexpr size_t kGuardBytes = 4096;
 constexpr int kSlotBytes = 32;
 
+struct AsyncCopy {
+  void *to;
+  const void *from;
+  int bytes;
+};
+
+/// A wgmma as its thread issued it: operands, accumulators in and out.
+struct WgmmaIssue {
+  uint64_t a, b;
+  int n;
+  bool scaleD;
+  std::vector<float> in, out;
+};
+
+/// Asynchronous operations of one kind: those issued since the last
+/// commit, then the committed groups, oldest first.
+template <typename Operation> struct AsyncGroups {
+  std::vector<Operation> open;
+  std::deque<std::vector<Operation>> committed;
+
+  void commit() {
+    committed.push_back(std::move(open));
+    open.clear();
+  }
+  /// Completes (`complete(operation)`) the oldest groups until at most
+  /// `pending` are left.
+  template <typename F> void wait(size_t pending, F complete) {
+    while (committed.size() > pending) {
+      for (const Operation &operation : committed.front())
+        complete(operation);
+      committed.pop_front();
+    }
+  }
+};
+
 struct Thread {
   void *sp = nullptr;
   Dim3 id{};
   int warp = 0, lane = 0;
-  long warpOps = 0, barriers = 0;
+  long warpOps = 0, barriers = 0, copiesIssued = 0;
   bool done = false;
+  AsyncGroups<AsyncCopy> copies;
+  AsyncGroups<WgmmaIssue> wgmmas;
 };
+
+/// One lane's part of a warp-wide shared-memory access (0 bytes: none).
+struct Access {
+  uintptr_t address = 0;
+  int bytes = 0;
+};
+using WarpAccess = std::array<Access, 32>;
+
+/// Adds a warp-wide access to `traffic`: lanes in phases of 128 bytes'
+/// worth (8 of 16 bytes, 16 of 8, 32 of 4), each phase as many wavefronts
+/// as the most distinct words one bank serves.
+void addWarpAccess(const WarpAccess &lanes, SharedTraffic &traffic) {
+  int width = 4;
+  for (const Access &access : lanes)
+    width = std::max(width, access.bytes);
+  int perPhase = 128 / width;
+  for (int first = 0; first < 32; first += perPhase) {
+    std::vector<uintptr_t> banks[32];
+    bool active = false;
+    for (int lane = first; lane < first + perPhase; ++lane)
+      for (int w = 0; w < lanes[lane].bytes / 4; ++w) {
+        uintptr_t word = lanes[lane].address / 4 + w;
+        std::vector<uintptr_t> &bank = banks[word % 32];
+        if (std::find(bank.begin(), bank.end(), word) == bank.end())
+          bank.push_back(word);
+        active = true;
+      }
+    if (!active)
+      continue;
+    size_t most = 0;
+    for (const std::vector<uintptr_t> &bank : banks)
+      most = std::max(most, bank.size());
+    traffic.wavefronts += long(most);
+    ++traffic.ideal;
+  }
+}
 
 /// Threads that meet again and again (a warp at its shuffles, a block at
 /// its barriers): meeting k is released once every live member has
@@ -127,6 +210,37 @@ struct Emulator {
   /// integers): a wgmma descriptor holds an address's low 18 bits, the
   /// shared window's size on a GPU.
   std::vector<uintptr_t> sharedBases;
+  /// The first broken rule of the running kernel, if any.
+  std::string failure;
+  /// Shared-memory traffic: counted (countSharedTraffic), by kernel; the
+  /// running block's cp.async by (warp, the lanes' count of them).
+  bool counting = false;
+  std::string kernelName;
+  std::map<std::string, SharedStats> traffic;
+  std::map<std::pair<int, long>, WarpAccess> blockCopies;
+
+  void fail(const std::string &message) {
+    if (failure.empty())
+      failure = "block (" + std::to_string(blockId.x) + ", " +
+                std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
+                "), thread " + std::to_string(current - threads.data()) +
+                ": " + message;
+  }
+
+  void issueCopy(void *to, const void *from, int bytes) {
+    Thread &t = *current;
+    t.copies.open.push_back({to, from, bytes});
+    if (counting)
+      blockCopies[{t.warp, t.copiesIssued}][t.lane] = {
+          reinterpret_cast<uintptr_t>(to), bytes};
+    ++t.copiesIssued;
+  }
+  void waitCopies(size_t pending) {
+    current->copies.wait(pending, [](const AsyncCopy &copy) {
+      std::memcpy(copy.to, copy.from, copy.bytes);
+    });
+  }
+  void waitWgmmas(size_t pending);
 
   /// The address whose low 18 bits are `low`: the one nearest above a
   /// base the kernel took (the buffers of one kernel lie within 256 KiB of
@@ -204,8 +318,13 @@ struct Emulator {
       yield();
   }
 
-  /// A thread has returned: the others no longer wait for it.
+  /// A thread has returned: what it left in flight completes, the others
+  /// no longer wait for it.
   void exited(Thread &t) {
+    t.copies.commit();
+    waitCopies(0);
+    t.wgmmas.commit();
+    waitWgmmas(0);
     t.done = true;
     warps[t.warp].lanes.leave();
     barriers.leave();
@@ -259,6 +378,13 @@ bool Emulator::runBlock(std::string &error) {
   // can run: all done, or all waiting.
   current = &threads[reverse ? count - 1 : 0];
   fake_cuda_switch(&schedulerSp, current->sp);
+  for (const auto &[key, lanes] : blockCopies)
+    addWarpAccess(lanes, traffic[kernelName].copies);
+  blockCopies.clear();
+  if (!failure.empty()) {
+    error = failure;
+    return false;
+  }
   if (barriers.live > 0) {
     error = "block (" + std::to_string(blockId.x) + ", " +
             std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
@@ -334,14 +460,17 @@ template <typename T> void shuffle(int mode, const void *args, void *result) {
 
 } // namespace
 
-bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
-                       void **params, std::string &error) {
+bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
+                       Dim3 grid, Dim3 block, void **params,
+                       std::string &error) {
   static const bool reverse = [] {
     const char *order = std::getenv("FAKE_CUDA_ORDER");
     return order && std::string(order) == "reverse";
   }();
   emulator.reverse = reverse;
   emulator.sharedBases.clear();
+  emulator.failure.clear();
+  emulator.kernelName = name;
   emulator.kernel = kernel;
   emulator.params = params;
   emulator.grid = grid;
@@ -354,6 +483,12 @@ bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
           return false;
       }
   return true;
+}
+
+void countSharedTraffic(bool on) { emulator.counting = on; }
+
+const std::map<std::string, SharedStats> &sharedTraffic() {
+  return emulator.traffic;
 }
 
 } // namespace fakecuda
@@ -405,22 +540,32 @@ SHUFFLE(idx, 3, f32)
 SHUFFLE(idx, 3, i32)
 #undef SHUFFLE
 
-// cp.async copies at once: every wait is already satisfied.
+// cp.async copies when its group completes (cp.async.wait_group N: all
+// but the newest N committed groups; wait_all: commit, then wait for 0).
 #define ASYNC_COPY(cache, bytes)                                               \
   extern "C" void llmc_emu_cp_async_##cache##_shared_global_##bytes(           \
       const void *args, void *) {                                              \
     void *pointers[2];                                                         \
     std::memcpy(pointers, args, sizeof pointers);                              \
-    std::memcpy(pointers[0], pointers[1], bytes);                              \
+    emulator.issueCopy(pointers[0], pointers[1], bytes);                       \
   }
 ASYNC_COPY(ca, 4)
 ASYNC_COPY(ca, 8)
 ASYNC_COPY(ca, 16)
 ASYNC_COPY(cg, 16)
 #undef ASYNC_COPY
-extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {}
-extern "C" void llmc_emu_cp_async_wait_group(const void *, void *) {}
-extern "C" void llmc_emu_cp_async_wait_all(const void *, void *) {}
+extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {
+  emulator.current->copies.commit();
+}
+extern "C" void llmc_emu_cp_async_wait_group(const void *args, void *) {
+  int32_t pending;
+  std::memcpy(&pending, args, 4);
+  emulator.waitCopies(size_t(pending));
+}
+extern "C" void llmc_emu_cp_async_wait_all(const void *, void *) {
+  emulator.current->copies.commit();
+  emulator.waitCopies(0);
+}
 
 // ldmatrix.sync.aligned.m8n8.xN[.trans].b16 (the intrinsic's pointer in
 // shared memory: _p3): lanes 8i to 8i + 7 give the
@@ -434,6 +579,14 @@ void loadMatrices(const void *args, void *result) {
   std::memcpy(&address, args, sizeof address);
   auto slots = emulator.exchange(&address, sizeof address);
   int lane = emulator.current->lane;
+  if (emulator.counting && lane == 0) { // each matrix's 8 rows: a phase
+    WarpAccess rows;
+    for (int r = 0; r < 8 * Matrices; ++r) {
+      std::memcpy(&rows[r].address, slots[r], sizeof rows[r].address);
+      rows[r].bytes = 16;
+    }
+    addWarpAccess(rows, emulator.traffic[emulator.kernelName].matrices);
+  }
   uint16_t registers[Matrices][2];
   for (int m = 0; m < Matrices; ++m)
     for (int i = 0; i < 2; ++i) {
@@ -518,8 +671,9 @@ extern "C" uint64_t llmc_emu_shared_address(const void *pointer) {
 // Thread t of the warpgroup holds D's rows 16 (t / 32) + (t % 32) / 4 and
 // + 8, columns 8 j + 2 (t % 4) and + 1: register 4 j + 2 h + e. A thread's
 // results depend on shared memory and its own accumulators only, so each
-// computes its own when it issues the instruction (the kernel waits for the
-// group before it reads them or overwrites the operands).
+// computes its own when it issues the instruction, and again when its
+// group completes (the two must agree: a kernel must not overwrite the
+// operands of a wgmma in flight).
 namespace fakecuda {
 /// A wgmma operand in shared memory, its descriptor resolved once.
 struct MatrixOperand {
@@ -545,24 +699,12 @@ struct MatrixOperand {
 };
 } // namespace fakecuda
 
-extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
-                                              int32_t n) {
-  const auto *bytes = static_cast<const unsigned char *>(args);
-  std::vector<float> d(n / 2);
-  std::memcpy(d.data(), bytes, d.size() * 4);
-  struct Operands {
-    uint64_t a, b;
-    int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
-  } o;
-  std::memcpy(&o, bytes + d.size() * 4, sizeof o);
-  if (o.scaleA != 1 || o.scaleB != 1 || o.transposeA || o.transposeB ||
-      ((o.a | o.b) >> 49)) {
-    std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with k-major, "
-                         "unscaled, unswizzled operands only\n");
-    std::abort();
-  }
-  fakecuda::MatrixOperand a(o.a), b(o.b);
-  const fakecuda::Thread &t = *emulator.current;
+namespace fakecuda {
+/// A thread's N / 2 accumulators of wgmma m64nNk16 f32 += f16 x f16:
+/// `in` (or 0 without scale-d) plus its rows of A times B.
+void wgmmaProduct(const Thread &t, uint64_t descriptorA, uint64_t descriptorB,
+                  int n, bool scaleD, const float *in, float *out) {
+  MatrixOperand a(descriptorA), b(descriptorB);
   int group = t.lane / 4, pair = 2 * (t.lane % 4);
   // The thread's two rows of A, read once for all its columns.
   float rows[2][16];
@@ -572,11 +714,62 @@ extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
   for (int j = 0; j < n / 8; ++j)
     for (int h = 0; h < 2; ++h)
       for (int e = 0; e < 2; ++e) {
-        int column = 8 * j + pair + e;
-        float sum = o.scaleD ? d[4 * j + 2 * h + e] : 0.0f;
+        int column = 8 * j + pair + e, i = 4 * j + 2 * h + e;
+        float sum = scaleD ? in[i] : 0.0f;
         for (int k = 0; k < 16; ++k)
           sum += rows[h][k] * b.at(column, k);
-        d[4 * j + 2 * h + e] = sum;
+        out[i] = sum;
       }
-  std::memcpy(result, d.data(), d.size() * 4);
+}
+
+void Emulator::waitWgmmas(size_t pending) {
+  current->wgmmas.wait(pending, [this](const WgmmaIssue &issue) {
+    std::vector<float> now(issue.out.size());
+    wgmmaProduct(*current, issue.a, issue.b, issue.n, issue.scaleD,
+                 issue.in.data(), now.data());
+    if (std::memcmp(now.data(), issue.out.data(), now.size() * 4) != 0)
+      fail("shared memory read by a wgmma in flight changed before "
+           "wgmma.wait_group completed it");
+  });
+}
+} // namespace fakecuda
+
+extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
+                                              int32_t n) {
+  const auto *bytes = static_cast<const unsigned char *>(args);
+  fakecuda::WgmmaIssue issue;
+  issue.n = n;
+  issue.in.resize(n / 2);
+  issue.out.resize(n / 2);
+  std::memcpy(issue.in.data(), bytes, issue.in.size() * 4);
+  struct Operands {
+    uint64_t a, b;
+    int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
+  } o;
+  std::memcpy(&o, bytes + issue.in.size() * 4, sizeof o);
+  if (o.scaleA != 1 || o.scaleB != 1 || o.transposeA || o.transposeB ||
+      ((o.a | o.b) >> 49)) {
+    std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with k-major, "
+                         "unscaled, unswizzled operands only\n");
+    std::abort();
+  }
+  issue.a = o.a;
+  issue.b = o.b;
+  issue.scaleD = o.scaleD != 0;
+  fakecuda::Thread &t = *emulator.current;
+  fakecuda::wgmmaProduct(t, issue.a, issue.b, n, issue.scaleD,
+                         issue.in.data(), issue.out.data());
+  std::memcpy(result, issue.out.data(), issue.out.size() * 4);
+  t.wgmmas.open.push_back(std::move(issue));
+}
+
+// wgmma.commit_group and wgmma.wait_group N (EmulatedKernels.cpp: N in
+// the arguments).
+extern "C" void llmc_emu_wgmma_commit_group(const void *, void *) {
+  emulator.current->wgmmas.commit();
+}
+extern "C" void llmc_emu_wgmma_wait_group(const void *args, void *) {
+  int32_t pending;
+  std::memcpy(&pending, args, 4);
+  emulator.waitWgmmas(size_t(pending));
 }

@@ -5,14 +5,19 @@
 // after the other, every thread of a block a fiber with its own stack, so
 // that barriers, warp shuffles and warp-wide tensor-core products (all calls
 // `llmc_emu_*` into this file) wait for the threads they need. Blocks share
-// one copy of the kernels' shared memory; cp.async copies at once. x86-64
-// only (the fibers switch stacks in assembly).
+// one copy of the kernels' shared memory. Asynchronous operations complete
+// as late as the PTX ISA allows: a cp.async copies when its thread waits
+// for its group, and a wgmma, computed when issued, is computed again when
+// its thread waits for its group, which is an error where the two differ
+// (shared memory it reads changed while it was in flight). x86-64 only
+// (the fibers switch stacks in assembly).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLMC_UNITTESTS_RUNTIME_CUDA_KERNELEMULATOR_H
 #define LLMC_UNITTESTS_RUNTIME_CUDA_KERNELEMULATOR_H
 
+#include <map>
 #include <string>
 
 namespace fakecuda {
@@ -26,9 +31,26 @@ struct Dim3 {
 
 /// Runs `kernel` on a grid of `grid` blocks of `block` threads; false with
 /// `error` set when its threads cannot go on (one waits at a barrier the
-/// others never reach).
-bool runEmulatedKernel(EmulatedKernel kernel, Dim3 grid, Dim3 block,
-                       void **params, std::string &error);
+/// others never reach) or broke a rule of the PTX ISA the emulator checks
+/// (an in-flight wgmma's operands overwritten). `name` keys its statistics.
+bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
+                       Dim3 grid, Dim3 block, void **params,
+                       std::string &error);
+
+/// Shared-memory wavefronts of warp-wide accesses: a wavefront serves each
+/// of the 32 banks one 4-byte word (lanes reading the same word share it);
+/// 16-byte accesses go 8 lanes at a time, 8-byte ones 16. `ideal` is one
+/// per such phase, the least it can take.
+struct SharedTraffic {
+  long wavefronts = 0, ideal = 0;
+};
+/// A kernel's cp.async stores and ldmatrix loads.
+struct SharedStats {
+  SharedTraffic copies, matrices;
+};
+/// Starts (or stops) counting; counted so far, by kernel name.
+void countSharedTraffic(bool on);
+const std::map<std::string, SharedStats> &sharedTraffic();
 
 } // namespace fakecuda
 

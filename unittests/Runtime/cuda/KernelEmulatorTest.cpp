@@ -4,8 +4,10 @@
 // (calls `llmc_emu_NAME(args, result)` for the NVVM intrinsics): shuffles
 // of every mode, a barrier with shared memory, mma.sync against a plain
 // matrix product, ldmatrix (plain and transposed) against the fragment
-// layout, and threads that wait for each other forever (an error,
-// not a hang).
+// layout, wgmma against a plain product, cp.async landing only when waited
+// for, a wgmma whose operands change in flight (an error), shared-memory
+// bank conflicts counted, and threads that wait for each other forever (an
+// error, not a hang).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,14 @@ void llmc_emu_shfl_sync_up_i32(const void *, void *);
 void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *, void *);
 void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_b16_p3(const void *, void *);
 void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_trans_b16_p3(const void *, void *);
+void llmc_emu_cp_async_ca_shared_global_4(const void *, void *);
+void llmc_emu_cp_async_cg_shared_global_16(const void *, void *);
+void llmc_emu_cp_async_commit_group(const void *, void *);
+void llmc_emu_cp_async_wait_group(const void *, void *);
+uint64_t llmc_emu_shared_address(const void *);
+void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t);
+void llmc_emu_wgmma_commit_group(const void *, void *);
+void llmc_emu_wgmma_wait_group(const void *, void *);
 }
 
 namespace {
@@ -57,10 +67,15 @@ T shuffle(void (*intrinsic)(const void *, void *), T value, int32_t b,
 float *output(void **params) { return *static_cast<float **>(params[0]); }
 
 bool run(fakecuda::EmulatedKernel kernel, unsigned threads, float *out,
-         std::string &error, unsigned blocks = 1) {
+         std::string &error, unsigned blocks = 1,
+         const std::string &name = "test") {
   void *params[] = {&out};
-  return runEmulatedKernel(kernel, {blocks, 1, 1}, {threads, 1, 1}, params,
-                           error);
+  return runEmulatedKernel(kernel, name, {blocks, 1, 1}, {threads, 1, 1},
+                           params, error);
+}
+
+void waitGroups(void (*wait)(const void *, void *), int32_t pending) {
+  wait(&pending, nullptr);
 }
 
 TEST(KernelEmulator, Shuffles) {
@@ -206,6 +221,142 @@ TEST(KernelEmulator, LoadMatricesGiveTheFragmentLayout) {
       }
     }
   }
+}
+
+float staged[32], source[32];
+
+TEST(KernelEmulator, AsyncCopiesLandWhenWaitedFor) {
+  // Each thread copies two words in two groups: neither is there before a
+  // wait, the older after waiting for all but one, both after waiting for
+  // all.
+  for (int i = 0; i < 32; ++i)
+    source[i] = float(i + 1);
+  auto kernel = [](void **params) {
+    uint32_t t = threadId();
+    staged[t] = staged[16 + t] = -1;
+    for (int g = 0; g < 2; ++g) {
+      struct {
+        float *to;
+        const float *from;
+      } args = {&staged[16 * g + t], &source[16 * g + t]};
+      llmc_emu_cp_async_ca_shared_global_4(&args, nullptr);
+      llmc_emu_cp_async_commit_group(nullptr, nullptr);
+    }
+    float *out = output(params) + 6 * t;
+    out[0] = staged[t];
+    out[1] = staged[16 + t];
+    waitGroups(llmc_emu_cp_async_wait_group, 1);
+    out[2] = staged[t];
+    out[3] = staged[16 + t];
+    waitGroups(llmc_emu_cp_async_wait_group, 0);
+    out[4] = staged[t];
+    out[5] = staged[16 + t];
+  };
+  std::vector<float> out(16 * 6);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 16, out.data(), error)) << error;
+  for (int t = 0; t < 16; ++t) {
+    float first = float(t + 1), second = float(t + 17);
+    std::vector<float> want = {-1, -1, first, -1, first, second};
+    EXPECT_EQ(std::vector<float>(out.begin() + 6 * t, out.begin() + 6 * t + 6),
+              want)
+        << t;
+  }
+}
+
+// wgmma operands as the kernels store them: 8 x 8 core matrices of 128
+// bytes, along k (LBO 128) then by 8 rows (SBO 256 for 16 steps of k).
+alignas(128) uint16_t tileA[8][2][8][8], tileB[2][8][8];
+
+uint64_t descriptor(const void *tile) {
+  uint64_t address = llmc_emu_shared_address(tile);
+  return ((address >> 4) & 0x3fff) | uint64_t(128 >> 4) << 16 |
+         uint64_t(256 >> 4) << 32;
+}
+
+float wgmmaA(int r, int k) { return float((r * 5 + k * 3) % 9 - 4); }
+float wgmmaB(int n, int k) { return float((n * 7 + k) % 5 - 2); }
+
+/// A warpgroup's m64n8k16 wgmma into accumulators of 1, committed and
+/// waited for; thread 0 writes `overwrite` into A's first element before
+/// the wait where it is not 0.
+void wgmmaKernel(void **params, float overwrite) {
+  for (int r = 0; r < 64; ++r)
+    for (int k = 0; k < 16; ++k)
+      tileA[r / 8][k / 8][r % 8][k % 8] = toHalf(wgmmaA(r, k));
+  for (int n = 0; n < 8; ++n)
+    for (int k = 0; k < 16; ++k)
+      tileB[k / 8][n][k % 8] = toHalf(wgmmaB(n, k));
+  struct {
+    float d[4];
+    uint64_t a, b;
+    int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
+  } args = {{1, 1, 1, 1}, descriptor(tileA), descriptor(tileB), 1, 1, 1, 0, 0};
+  float d[4];
+  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8);
+  llmc_emu_wgmma_commit_group(nullptr, nullptr);
+  uint32_t t = threadId();
+  if (overwrite != 0 && t == 0)
+    tileA[0][0][0][0] = toHalf(overwrite);
+  waitGroups(llmc_emu_wgmma_wait_group, 0);
+  // Thread t: rows 16 (t / 32) + (t % 32) / 4 and + 8, columns 2 (t % 4)
+  // and + 1: register 2 h + e.
+  int row = 16 * int(t / 32) + int(t % 32) / 4, column = 2 * int(t % 4);
+  for (int h = 0; h < 2; ++h)
+    for (int e = 0; e < 2; ++e)
+      output(params)[(row + 8 * h) * 8 + column + e] = d[2 * h + e];
+}
+
+TEST(KernelEmulator, WgmmaMatchesAMatrixProduct) {
+  std::vector<float> out(64 * 8);
+  std::string error;
+  ASSERT_TRUE(run([](void **params) { wgmmaKernel(params, 0); }, 128,
+                  out.data(), error))
+      << error;
+  for (int r = 0; r < 64; ++r)
+    for (int n = 0; n < 8; ++n) {
+      float want = 1;
+      for (int k = 0; k < 16; ++k)
+        want += wgmmaA(r, k) * wgmmaB(n, k);
+      EXPECT_EQ(out[r * 8 + n], want) << r << ", " << n;
+    }
+}
+
+TEST(KernelEmulator, WgmmaOperandsOverwrittenInFlightAreAnError) {
+  std::vector<float> out(64 * 8);
+  std::string error;
+  EXPECT_FALSE(run([](void **params) { wgmmaKernel(params, 3); }, 128,
+                   out.data(), error));
+  EXPECT_EQ(error, "block (0, 0, 0), thread 0: shared memory read by a wgmma "
+                   "in flight changed before wgmma.wait_group completed it");
+}
+
+alignas(128) unsigned char landing[4096];
+
+TEST(KernelEmulator, SharedTrafficCountsBankConflicts) {
+  // A warp's 16-byte cp.async stores, 8 lanes a phase: lane l at 16 l (each
+  // phase 128 consecutive bytes: one wavefront), then 8 lanes of a phase
+  // 128 bytes apart (all in banks 0-3: 8 wavefronts).
+  auto kernel = [](void **) {
+    uint32_t lane = threadId();
+    for (uint32_t offset : {16 * lane, 128 * (lane % 8) + 16 * (lane / 8)}) {
+      struct {
+        void *to;
+        const void *from;
+      } args = {&landing[offset], &source[0]};
+      llmc_emu_cp_async_cg_shared_global_16(&args, nullptr);
+    }
+    llmc_emu_cp_async_commit_group(nullptr, nullptr);
+    waitGroups(llmc_emu_cp_async_wait_group, 0);
+  };
+  fakecuda::countSharedTraffic(true);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 32, nullptr, error, 1, "copies")) << error;
+  fakecuda::countSharedTraffic(false);
+  const fakecuda::SharedTraffic &copies =
+      fakecuda::sharedTraffic().at("copies").copies;
+  EXPECT_EQ(copies.ideal, 8);
+  EXPECT_EQ(copies.wavefronts, 4 + 4 * 8);
 }
 
 TEST(KernelEmulator, ThreadsThatNeverMeetAreAnError) {
