@@ -361,9 +361,15 @@ private:
     }
     firstRow = mul(b, ivs[0], blockRows);
     firstCol = mul(b, ivs[1], cols);
-    // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
-    // row chunk / (steps / 8), column 8 (chunk % (steps / 8)); x has
-    // blockRows rows, w cols.
+    // The thread's part of a tile: chunks t, t + 256, ... of 8 elements
+    // (16 bytes), 8 consecutive chunks the 8 rows of a group at the same
+    // steps: row 8 (chunk / 8 / (steps / 8)) + chunk % 8, column 8 (chunk /
+    // 8 % (steps / 8)); x has blockRows rows, w cols. The 8 threads whose
+    // 16-byte stores shared memory serves at once then write 8 rows (padded
+    // rows: 8 different banks; wgmma's core matrices: 128 consecutive
+    // bytes), where a row's chunks side by side hit the same banks 2 to 8
+    // times (FAKE_CUDA_BANKS); a warp still reads 8 rows' 64 consecutive
+    // bytes from global memory.
     Value thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
@@ -371,9 +377,11 @@ private:
     wChunks = cols * tileSteps / 8 / kThreads;
     for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
       Value chunk = add(b, thread, c * kThreads);
-      Value row = div(b, chunk, tileSteps / 8);
+      Value group = div(b, chunk, 8);
+      Value row = b.create<arith::AddIOp>(
+          loc, mul(b, div(b, group, tileSteps / 8), 8), rem(b, chunk, 8));
       chunkRows.push_back(row);
-      chunkCols.push_back(mul(b, rem(b, chunk, tileSteps / 8), 8));
+      chunkCols.push_back(mul(b, rem(b, group, tileSteps / 8), 8));
       if (c < xChunks)
         xRows.push_back(rowIndices(
             b, b.create<arith::MinUIOp>(
