@@ -165,6 +165,11 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       *this, "mma-block-cols",
       llvm::cl::desc("With wgmma: block tile columns (64 or 128)"),
       llvm::cl::init(64)};
+  Option<bool> wgmmaInFlight{
+      *this, "wgmma-in-flight",
+      llvm::cl::desc("With wgmma: a tile's group in flight across the next "
+                     "barrier"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -182,6 +187,7 @@ void registerPipelines() {
         target.wgmma = options.wgmma;
         target.mmaBlockCols = options.mmaBlockCols;
         target.mmaStages = options.mmaStages;
+        target.wgmmaInFlight = options.wgmmaInFlight;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

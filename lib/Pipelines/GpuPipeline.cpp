@@ -47,6 +47,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.wgmma = gpu.wgmma;
   reductions.mmaBlockCols = gpu.mmaBlockCols;
   reductions.mmaStages = gpu.mmaStages;
+  reductions.wgmmaInFlight = gpu.wgmmaInFlight;
   pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(

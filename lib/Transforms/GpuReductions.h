@@ -149,6 +149,9 @@ struct MmaOptions {
   int64_t blockCols = 64;
   /// Stages of the cp.async pipeline; 0: as many as 48 KiB hold, up to 4.
   int64_t stages = 0;
+  /// With wgmma and 3 stages or more: a tile's wgmma group stays in flight
+  /// until the next tile's is issued (the copies run a stage less ahead).
+  bool wgmmaInFlight = true;
 };
 
 

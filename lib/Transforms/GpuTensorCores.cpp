@@ -295,6 +295,7 @@ public:
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
     stages = async ? stagesFor(tiles) : 1;
+    inFlight = wgmma && options.wgmmaInFlight && stages >= 3;
     warpsAcross = kWarps / (blockRows / kWarpRows);
     colTiles = kCols / warpsAcross / 8;
   }
@@ -448,25 +449,29 @@ private:
     store(b, loop.getResults().drop_front(loaded));
   }
 
-  /// The asynchronous pipeline: tile i + stages - 1's copies are issued
-  /// while the warps run tile i, each tile a group of copies; a thread
-  /// waits until at most stages - 2 groups of its own are in flight (tile
-  /// i's has landed), then the barrier makes every thread's copies visible
-  /// and tells that tile i - 1 (whose stage the new copies take) is done.
-  /// Past the last tile the copies repeat it (a group per iteration all the
-  /// same). The accumulators at the end.
+  /// The asynchronous pipeline: tile i + ahead's copies are issued while
+  /// the warps run tile i, each tile a group of copies; a thread waits
+  /// until at most ahead - 1 groups of its own are in flight (tile i's has
+  /// landed), then the barrier makes every thread's copies visible and
+  /// tells that the tile whose stage the new copies take is done: ahead =
+  /// stages - 1 where every thread waits for its multiplies before that
+  /// barrier; with a wgmma group in flight (inFlight), tile i - 1's may
+  /// still read its stage, which the barrier tells of tile i - 2 only, so
+  /// ahead = stages - 2. Past the last tile the copies repeat it (a group
+  /// per iteration all the same). The accumulators at the end.
   SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
     int64_t tiles = mma.k / tileSteps;
+    int64_t ahead = inFlight ? stages - 2 : stages - 1;
     Value last = index(b, tiles - 1);
     Value token;
-    for (int64_t t = 0; t + 1 < stages; ++t)
+    for (int64_t t = 0; t < ahead; ++t)
       token = copyTile(b, index(b, std::min(t, tiles - 1)), index(b, t));
     accs.push_back(token);
     auto loop = b.create<scf::ForOp>(
         loc, zero, index(b, tiles), index(b, 1), accs,
         [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
           fb.create<nvgpu::DeviceAsyncWaitOp>(loc, carried.back(),
-                                              fb.getI32IntegerAttr(stages - 2));
+                                              fb.getI32IntegerAttr(ahead - 1));
           // cp.async wrote the stage through the generic proxy; wgmma reads
           // it through the async proxy.
           if (wgmma)
@@ -475,10 +480,10 @@ private:
                 NVVM::SharedSpaceAttr::get(fb.getContext(),
                                            NVVM::SharedSpace::shared_cta));
           fb.create<gpu::BarrierOp>(loc);
-          Value ahead = add(fb, tile, stages - 1);
+          Value copied = add(fb, tile, ahead);
           Value next = copyTile(fb,
-                                fb.create<arith::MinUIOp>(loc, ahead, last),
-                                rem(fb, ahead, stages));
+                                fb.create<arith::MinUIOp>(loc, copied, last),
+                                rem(fb, copied, stages));
           Value stage = rem(fb, tile, stages);
           SmallVector<Value> results(carried.drop_back());
           if (wgmma)
@@ -491,6 +496,8 @@ private:
         });
     b.create<nvgpu::DeviceAsyncWaitOp>(loc, loop.getResults().back(),
                                        b.getI32IntegerAttr(0));
+    if (inFlight)
+      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
     return SmallVector<Value>(loop.getResults().drop_back());
   }
 
@@ -737,8 +744,12 @@ private:
   }
 
   /// The stage's 16-step slices of k, one wgmma.mma_async each on the
-  /// warpgroup's accumulators, waited for before the next iteration's
-  /// copies may overwrite the stage. A descriptor moves along the tile by
+  /// warpgroup's accumulators, committed as a group and waited for (with
+  /// inFlight, all but that group: the previous tile's) before the next
+  /// barrier, after which copies may overwrite the stage it read (see
+  /// pipeline()). The accumulators of a wgmma in flight are only an
+  /// operand of the next wgmma, which the PTX ISA allows without a wait.
+  /// A descriptor moves along the tile by
   /// its address bits: a stage's bytes / 16; kk steps are kk / 8 core
   /// matrices of 128 bytes, kk units of 16 bytes.
   Value multiplyStage(OpBuilder &b, Value stage, Value accumulators) {
@@ -760,7 +771,7 @@ private:
           NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
           /*satfinite=*/nullptr);
     b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
-    b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+    b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, inFlight ? 1 : 0);
     return accumulators;
   }
 
@@ -799,7 +810,7 @@ private:
   // Asynchronous copies or loads through registers; the tile's steps of k,
   // its rows' padded length, the stages and the thread's chunks of x and
   // of w per tile.
-  bool async = false, wgmma = false;
+  bool async = false, wgmma = false, inFlight = false;
   Value descriptorX, descriptorW;
   int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
           wChunks = 2;

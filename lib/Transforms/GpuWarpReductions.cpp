@@ -1388,7 +1388,7 @@ struct GpuWarpReductionsPass
     }
     MmaOptions mmaOptions{asyncCopies,   loadMatrices, mmaBlockRows,
                           mmaStageSteps, wgmma,        mmaBlockCols,
-                          mmaStages};
+                          mmaStages,     wgmmaInFlight};
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.

@@ -6,6 +6,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores ldmatrix=false mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-stage-steps=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=TC64
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WG
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma wgmma-in-flight=false" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WGWAIT
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-cols=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKCOLS
@@ -478,11 +479,20 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WG: %[[WOFF:.*]] = arith.muli %[[GROUP]], %c2048
 // WG: arith.addi %[[WP]], %[[WOFF]]
 // WG: %[[WD:.*]] = arith.ori %{{.*}}, %c137439477760_i64
+// A tile's wgmma group stays in flight across the next barrier, so the
+// copies run 2 tiles ahead of the 4 stages (the stage of tile i - 1 is
+// still read during tile i).
 // WG: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %[[X]][%c0, %{{.*}}, %{{.*}}, %{{.*}}, %c0], 8 {bypassL1}
-// WG: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (!llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>, !nvgpu.device.async.token)
-// WG: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// WG: nvgpu.device_async_create_group
+// WG: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %[[X]][%c1, %{{.*}}, %{{.*}}, %{{.*}}, %c0], 8 {bypassL1}
+// WG: nvgpu.device_async_create_group
+// WG-NOT: nvgpu.device_async_copy
+// WG: scf.for %[[TILE:.*]] = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (!llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>, !nvgpu.device.async.token)
+// WG: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // WG-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // WG-NEXT: gpu.barrier
+// WG-NEXT: %[[AHEAD:.*]] = arith.addi %[[TILE]], %c2
+// WG: arith.remui %[[AHEAD]], %c4
 // WG: nvgpu.device_async_create_group
 // WG: nvvm.wgmma.fence.aligned
 // WG: %[[STAGE:.*]] = arith.muli %{{.*}}, %c256
@@ -496,14 +506,29 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WG: %[[B1:.*]] = arith.addi %[[WD]], %[[N64]]
 // WG: nvvm.wgmma.mma_async %[[A1]], %[[B1]], %[[D0]], <m = 64, n = 32, k = 16>
 // WG-NEXT: nvvm.wgmma.commit.group.sync.aligned
-// WG-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WG-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // WG: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// WG-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // WG-COUNT-16: llvm.extractvalue
 // WG-NOT: nvgpu.mma.sync
 // WG: return
 // 128-row blocks: warpgroup g takes rows 64 g and all 64 columns
 // (m64n64k16, 32 accumulators per thread), still 4 stages (the tiles are
 // not padded: 12 KiB a stage).
+// Without a group in flight: copies 3 tiles ahead, each group waited for
+// at once.
+// WGWAIT-LABEL: func.func @block_tensor_cores
+// WGWAIT-COUNT-3: nvgpu.device_async_create_group
+// WGWAIT: scf.for %[[TILE:.*]] = %c0 to %c4 step %c1
+// WGWAIT: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// WGWAIT: gpu.barrier
+// WGWAIT-NEXT: arith.addi %[[TILE]], %c3
+// WGWAIT: nvvm.wgmma.commit.group.sync.aligned
+// WGWAIT-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WGWAIT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// WGWAIT-NOT: nvvm.wgmma.wait.group
+// WGWAIT: return
+
 // WG128-LABEL: func.func @block_tensor_cores
 // WG128: memref.alloca() : memref<4x16x4x8x8xf16, #gpu.address_space<workgroup>>
 // WG128: memref.alloca() : memref<4x8x4x8x8xf16, #gpu.address_space<workgroup>>
@@ -517,6 +542,8 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WGC: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %c8, %c32)
 // WGC: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
 // WGC: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>
+// WGC: scf.for
+// WGC: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC-COUNT-64: llvm.extractvalue

@@ -163,6 +163,14 @@ cl::opt<int64_t> gpuMmaStages(
              "4; more takes dynamic shared memory, up to the GPU's limit)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuWgmmaInFlight(
+    "gpu-wgmma-in-flight",
+    cl::desc("GPU targets with --gpu-wgmma and 3 cp.async stages or more: "
+             "a tile's wgmma group stays in flight while the next tile's "
+             "barrier and copies run (=false: waited for at once; the "
+             "copies then run a stage further ahead)"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -335,6 +343,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.wgmma = gpuWgmma;
   options.gpuTarget.mmaBlockCols = gpuMmaBlockCols;
   options.gpuTarget.mmaStages = gpuMmaStages;
+  options.gpuTarget.wgmmaInFlight = gpuWgmmaInFlight;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

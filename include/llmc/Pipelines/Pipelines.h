@@ -77,6 +77,8 @@ struct GpuTarget {
   int64_t mmaBlockCols = 64;
   /// Stages of those tiles' cp.async pipeline (0: as many as 48 KiB hold).
   int64_t mmaStages = 0;
+  /// With wgmma: a tile's wgmma group in flight across the next barrier.
+  bool wgmmaInFlight = true;
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).

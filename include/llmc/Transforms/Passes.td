@@ -211,6 +211,10 @@ def GpuWarpReductions
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Run the block tiles that cp.async fills on warpgroup matrix "
            "multiplies (nvvm.wgmma.mma_async, sm_90a) instead of mma.sync">,
+    Option<"wgmmaInFlight", "wgmma-in-flight", "bool", /*default=*/"true",
+           "With wgmma and 3 stages or more: keep a tile's wgmma group in "
+           "flight while the next tile's barrier and copies run (the "
+           "copies then run a stage less ahead)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",

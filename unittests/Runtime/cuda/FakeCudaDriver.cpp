@@ -92,13 +92,26 @@ struct Device {
                  .substr(0, 4) +
              "x)";
     };
-    for (const auto &[name, stats] : fakecuda::sharedTraffic())
-      if (stats.copies.ideal || stats.matrices.ideal)
-        std::fprintf(stderr,
-                     "fake-cuda: shared memory of %s: cp.async stores %s, "
-                     "ldmatrix %s\n",
-                     name.c_str(), line(stats.copies).c_str(),
-                     line(stats.matrices).c_str());
+    fakecuda::SharedStats all;
+    for (const auto &[name, stats] : fakecuda::sharedTraffic()) {
+      if (!stats.copies.ideal && !stats.matrices.ideal)
+        continue;
+      std::fprintf(stderr,
+                   "fake-cuda: shared memory of %s: cp.async stores %s, "
+                   "ldmatrix %s\n",
+                   name.c_str(), line(stats.copies).c_str(),
+                   line(stats.matrices).c_str());
+      for (auto [sum, part] : {std::pair{&all.copies, &stats.copies},
+                               std::pair{&all.matrices, &stats.matrices}}) {
+        sum->wavefronts += part->wavefronts;
+        sum->ideal += part->ideal;
+      }
+    }
+    if (all.copies.ideal || all.matrices.ideal)
+      std::fprintf(stderr,
+                   "fake-cuda: shared memory, all kernels: cp.async stores "
+                   "%s, ldmatrix %s\n",
+                   line(all.copies).c_str(), line(all.matrices).c_str());
   }
   bool isDevice(const void *p) const {
     auto *c = static_cast<const char *>(p);
@@ -369,8 +382,17 @@ CUresult cuEventElapsedTime(float *ms, CUevent, CUevent) {
   return CUDA_SUCCESS;
 }
 CUresult cuGetErrorString(CUresult result, const char **message) {
-  *message = result == CUDA_ERROR_OUT_OF_MEMORY ? "out of memory"
-                                                : "invalid value";
+  // The real driver's strings for the errors this driver returns.
+  switch (result) {
+  case CUDA_ERROR_OUT_OF_MEMORY:
+    *message = "out of memory";
+    break;
+  case CUDA_ERROR_LAUNCH_FAILED:
+    *message = "unspecified launch failure";
+    break;
+  default:
+    *message = "invalid value";
+  }
   return CUDA_SUCCESS;
 }
 
