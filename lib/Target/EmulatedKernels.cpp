@@ -7,6 +7,8 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
@@ -15,7 +17,15 @@
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/ReplaceConstant.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/Regex.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Vectorize/LoadStoreVectorizer.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
+
+#include <mutex>
 
 using namespace mlir;
 
@@ -173,6 +183,47 @@ static void redirectSharedAddresses(llvm::Module &module) {
     }
 }
 
+/// Every load and store of shared memory first calls
+/// `llmc_emu_shared_access(ptr, i32 bytes, i32 site, i32 store)` where the
+/// emulator's `llmc_emu_counting` is set, `site` numbering the module's
+/// loads and stores, so that the emulator can gather a warp's lanes'
+/// accesses and count their bank conflicts (FAKE_CUDA_BANKS).
+static void reportSharedAccesses(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  auto *i32 = llvm::Type::getInt32Ty(context);
+  llvm::FunctionCallee report =
+      module.getOrInsertFunction("llmc_emu_shared_access",
+                                 llvm::Type::getVoidTy(context), pointer, i32,
+                                 i32, i32);
+  auto *counting = new llvm::GlobalVariable(
+      module, i32, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+      nullptr, "llmc_emu_counting");
+  const llvm::DataLayout &layout = module.getDataLayout();
+  SmallVector<llvm::Instruction *> accesses;
+  for (llvm::Function &function : module)
+    for (llvm::Instruction &inst : llvm::instructions(function))
+      if (llvm::Value *address = llvm::getLoadStorePointerOperand(&inst);
+          address && address->getType()->getPointerAddressSpace() == 3)
+        accesses.push_back(&inst);
+  for (auto [site, inst] : llvm::enumerate(accesses)) {
+    llvm::Value *address = llvm::getLoadStorePointerOperand(inst);
+    llvm::Type *type = llvm::getLoadStoreType(inst);
+    llvm::IRBuilder<> check(inst);
+    llvm::Instruction *then = llvm::SplitBlockAndInsertIfThen(
+        check.CreateICmpNE(check.CreateLoad(i32, counting), check.getInt32(0)),
+        inst, /*Unreachable=*/false);
+    {
+      llvm::IRBuilder<> b(then);
+      b.CreateCall(report,
+                   {b.CreateAddrSpaceCast(address, pointer),
+                    b.getInt32(uint32_t(layout.getTypeStoreSize(type))),
+                    b.getInt32(uint32_t(site)),
+                    b.getInt32(isa<llvm::StoreInst>(inst) ? 1 : 0)});
+    }
+  }
+}
+
 /// `void K__llmc_emu(ptr params)`: K(*params[0], *params[1], ...), as
 /// cuLaunchKernel passes a kernel's parameters.
 static void addEntry(llvm::Function &kernel) {
@@ -231,6 +282,7 @@ static llvm::Error retarget(llvm::Module &module,
     }
   }
   redirectSharedAddresses(module);
+  reportSharedAccesses(module);
   for (const std::string &name : kernels) {
     llvm::Function *kernel = module.getFunction(name);
     if (!kernel)
@@ -269,6 +321,51 @@ static llvm::Error retarget(llvm::Module &module,
   return llvm::Error::success();
 }
 
+/// Optimizes the kernels as the PTX path does before instruction
+/// selection: O3 for NVPTX (`chip`), then NVPTX's load/store vectorizer,
+/// so that the emulated kernels access memory as the PTX does (a thread's
+/// 8 halves one 16-byte shared store, where it was 8 stores of 2 bytes:
+/// FAKE_CUDA_BANKS counts the accesses the GPU makes).
+static llvm::Error optimizeAsNvptx(llvm::Module &module, llvm::StringRef chip) {
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+  });
+  const char *triple = "nvptx64-nvidia-cuda";
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return makeError("no LLVM target for " + llvm::Twine(triple) + ": " +
+                     error);
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, chip, "", {}, std::nullopt, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return makeError("cannot create a target machine for " + chip);
+  module.setTargetTriple(triple);
+  module.setDataLayout(machine->createDataLayout());
+  if (llvm::Error error =
+          makeOptimizingTransformer(3, 0, machine.get())(&module))
+    return error;
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgscc;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(machine.get());
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgscc);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  llvm::ModulePassManager passes;
+  passes.addPass(llvm::createModuleToFunctionPassAdaptor(
+      llvm::LoadStoreVectorizerPass()));
+  passes.run(module, modules);
+  return llvm::Error::success();
+}
+
 llvm::Error emitEmulatedKernels(ModuleOp module, llvm::StringRef path) {
   SmallVector<gpu::GPUModuleOp> kernelModules(
       module.getOps<gpu::GPUModuleOp>());
@@ -285,6 +382,13 @@ llvm::Error emitEmulatedKernels(ModuleOp module, llvm::StringRef path) {
       translateModuleToLLVMIR(kernelModules[0], context, "llmc-kernels");
   if (!llvmModule)
     return makeError("cannot translate the kernel module to LLVM IR");
+  std::string chip = "sm_80";
+  if (ArrayAttr targets = kernelModules[0].getTargetsAttr())
+    for (Attribute target : targets)
+      if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target))
+        chip = nvvm.getChip().str();
+  if (llvm::Error error = optimizeAsNvptx(*llvmModule, chip))
+    return error;
   if (llvm::Error error = retarget(*llvmModule, kernels))
     return error;
   return emitHostSharedLibrary(*llvmModule, path);

@@ -94,24 +94,29 @@ struct Device {
     };
     fakecuda::SharedStats all;
     for (const auto &[name, stats] : fakecuda::sharedTraffic()) {
-      if (!stats.copies.ideal && !stats.matrices.ideal)
+      if (!stats.copies.ideal && !stats.matrices.ideal && !stats.loads.ideal &&
+          !stats.stores.ideal)
         continue;
       std::fprintf(stderr,
                    "fake-cuda: shared memory of %s: cp.async stores %s, "
-                   "ldmatrix %s\n",
+                   "ldmatrix %s, loads %s, stores %s\n",
                    name.c_str(), line(stats.copies).c_str(),
-                   line(stats.matrices).c_str());
+                   line(stats.matrices).c_str(), line(stats.loads).c_str(),
+                   line(stats.stores).c_str());
       for (auto [sum, part] : {std::pair{&all.copies, &stats.copies},
-                               std::pair{&all.matrices, &stats.matrices}}) {
+                               std::pair{&all.matrices, &stats.matrices},
+                               std::pair{&all.loads, &stats.loads},
+                               std::pair{&all.stores, &stats.stores}}) {
         sum->wavefronts += part->wavefronts;
         sum->ideal += part->ideal;
       }
     }
-    if (all.copies.ideal || all.matrices.ideal)
+    if (all.copies.ideal || all.matrices.ideal || all.loads.ideal)
       std::fprintf(stderr,
                    "fake-cuda: shared memory, all kernels: cp.async stores "
-                   "%s, ldmatrix %s\n",
-                   line(all.copies).c_str(), line(all.matrices).c_str());
+                   "%s, ldmatrix %s, loads %s, stores %s\n",
+                   line(all.copies).c_str(), line(all.matrices).c_str(),
+                   line(all.loads).c_str(), line(all.stores).c_str());
   }
   bool isDevice(const void *p) const {
     auto *c = static_cast<const char *>(p);

@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <tuple>
 #include <sys/mman.h>
 #include <utility>
 #include <vector>
@@ -76,6 +77,10 @@ fake_cuda_fiber_start:
   ud2
   .size fake_cuda_fiber_start, .-fake_cuda_fiber_start
 )");
+
+// Set while shared-memory traffic is counted: the emulated kernels then
+// report their loads and stores of shared memory (llmc_emu_shared_access).
+extern "C" int32_t llmc_emu_counting = 0;
 
 namespace fakecuda {
 namespace {
@@ -124,6 +129,8 @@ struct Thread {
   Dim3 id{};
   int warp = 0, lane = 0;
   long warpOps = 0, barriers = 0, copiesIssued = 0;
+  /// How many times the thread ran each shared load or store (by site).
+  std::vector<long> accesses;
   bool done = false;
   AsyncGroups<AsyncCopy> copies;
   AsyncGroups<WgmmaIssue> wgmmas;
@@ -137,8 +144,8 @@ struct Access {
 using WarpAccess = std::array<Access, 32>;
 
 /// Adds a warp-wide access to `traffic`: lanes in phases of 128 bytes'
-/// worth (8 of 16 bytes, 16 of 8, 32 of 4), each phase as many wavefronts
-/// as the most distinct words one bank serves.
+/// worth (8 of 16 bytes, 16 of 8, 32 of 4 or less), each phase as many
+/// wavefronts as the most distinct words one bank serves.
 void addWarpAccess(const WarpAccess &lanes, SharedTraffic &traffic) {
   int width = 4;
   for (const Access &access : lanes)
@@ -148,8 +155,10 @@ void addWarpAccess(const WarpAccess &lanes, SharedTraffic &traffic) {
     std::vector<uintptr_t> banks[32];
     bool active = false;
     for (int lane = first; lane < first + perPhase; ++lane)
-      for (int w = 0; w < lanes[lane].bytes / 4; ++w) {
-        uintptr_t word = lanes[lane].address / 4 + w;
+      for (uintptr_t word = lanes[lane].address / 4;
+           lanes[lane].bytes &&
+           word <= (lanes[lane].address + lanes[lane].bytes - 1) / 4;
+           ++word) {
         std::vector<uintptr_t> &bank = banks[word % 32];
         if (std::find(bank.begin(), bank.end(), word) == bank.end())
           bank.push_back(word);
@@ -218,6 +227,17 @@ struct Emulator {
   std::string kernelName;
   std::map<std::string, SharedStats> traffic;
   std::map<std::pair<int, long>, WarpAccess> blockCopies;
+  /// The running block's plain accesses by (warp, site, the lanes' count
+  /// of that site's runs), loads and stores.
+  std::map<std::tuple<int, int, long>, WarpAccess> blockAccesses[2];
+
+  void access(const void *address, int bytes, int site, bool store) {
+    Thread &t = *current;
+    if (t.accesses.size() <= size_t(site))
+      t.accesses.resize(site + 1);
+    blockAccesses[store][{t.warp, site, t.accesses[site]++}][t.lane] = {
+        reinterpret_cast<uintptr_t>(address), bytes};
+  }
 
   void fail(const std::string &message) {
     if (failure.empty())
@@ -378,9 +398,15 @@ bool Emulator::runBlock(std::string &error) {
   // can run: all done, or all waiting.
   current = &threads[reverse ? count - 1 : 0];
   fake_cuda_switch(&schedulerSp, current->sp);
+  SharedStats &stats = traffic[kernelName];
   for (const auto &[key, lanes] : blockCopies)
-    addWarpAccess(lanes, traffic[kernelName].copies);
+    addWarpAccess(lanes, stats.copies);
   blockCopies.clear();
+  for (bool store : {false, true}) {
+    for (const auto &[key, lanes] : blockAccesses[store])
+      addWarpAccess(lanes, store ? stats.stores : stats.loads);
+    blockAccesses[store].clear();
+  }
   if (!failure.empty()) {
     error = failure;
     return false;
@@ -485,7 +511,10 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
   return true;
 }
 
-void countSharedTraffic(bool on) { emulator.counting = on; }
+void countSharedTraffic(bool on) {
+  emulator.counting = on;
+  llmc_emu_counting = on;
+}
 
 const std::map<std::string, SharedStats> &sharedTraffic() {
   return emulator.traffic;
@@ -652,6 +681,13 @@ extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
     d[r] = sum;
   }
   std::memcpy(result, d, sizeof d);
+}
+
+// A load or store of shared memory (EmulatedKernels.cpp: `site` numbers
+// the kernels' loads and stores), reported while llmc_emu_counting is set.
+extern "C" void llmc_emu_shared_access(const void *address, int32_t bytes,
+                                       int32_t site, int32_t store) {
+  emulator.access(address, bytes, site, store != 0);
 }
 
 // A shared buffer's address taken as an integer (EmulatedKernels.cpp).

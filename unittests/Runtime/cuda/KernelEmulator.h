@@ -44,9 +44,11 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
 struct SharedTraffic {
   long wavefronts = 0, ideal = 0;
 };
-/// A kernel's cp.async stores and ldmatrix loads.
+/// A kernel's cp.async stores, ldmatrix loads, and its plain loads and
+/// stores (a warp's executions of one load or store in the kernel's code,
+/// the n-th of each lane together).
 struct SharedStats {
-  SharedTraffic copies, matrices;
+  SharedTraffic copies, matrices, loads, stores;
 };
 /// Starts (or stops) counting; counted so far, by kernel name.
 void countSharedTraffic(bool on);

@@ -36,6 +36,7 @@ void llmc_emu_cp_async_cg_shared_global_16(const void *, void *);
 void llmc_emu_cp_async_commit_group(const void *, void *);
 void llmc_emu_cp_async_wait_group(const void *, void *);
 uint64_t llmc_emu_shared_address(const void *);
+void llmc_emu_shared_access(const void *, int32_t, int32_t, int32_t);
 void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t);
 void llmc_emu_wgmma_commit_group(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
@@ -348,6 +349,10 @@ TEST(KernelEmulator, SharedTrafficCountsBankConflicts) {
     }
     llmc_emu_cp_async_commit_group(nullptr, nullptr);
     waitGroups(llmc_emu_cp_async_wait_group, 0);
+    // Plain accesses, each site a warp-wide access: 2-byte loads side by
+    // side (one wavefront), 4-byte stores 128 bytes apart (one bank: 32).
+    llmc_emu_shared_access(&landing[2 * lane], 2, 0, 0);
+    llmc_emu_shared_access(&landing[128 * lane], 4, 1, 1);
   };
   fakecuda::countSharedTraffic(true);
   std::string error;
@@ -357,6 +362,11 @@ TEST(KernelEmulator, SharedTrafficCountsBankConflicts) {
       fakecuda::sharedTraffic().at("copies").copies;
   EXPECT_EQ(copies.ideal, 8);
   EXPECT_EQ(copies.wavefronts, 4 + 4 * 8);
+  const fakecuda::SharedStats &stats = fakecuda::sharedTraffic().at("copies");
+  EXPECT_EQ(stats.loads.ideal, 1);
+  EXPECT_EQ(stats.loads.wavefronts, 1);
+  EXPECT_EQ(stats.stores.ideal, 1);
+  EXPECT_EQ(stats.stores.wavefronts, 32);
 }
 
 TEST(KernelEmulator, ThreadsThatNeverMeetAreAnError) {
