@@ -586,10 +586,16 @@ ASYNC_COPY(cg, 16)
 extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {
   emulator.current->copies.commit();
 }
-extern "C" void llmc_emu_cp_async_wait_group(const void *args, void *) {
+namespace fakecuda {
+/// The N of a `wait_group N` (its only argument).
+size_t pendingGroups(const void *args) {
   int32_t pending;
   std::memcpy(&pending, args, 4);
-  emulator.waitCopies(size_t(pending));
+  return size_t(pending);
+}
+} // namespace fakecuda
+extern "C" void llmc_emu_cp_async_wait_group(const void *args, void *) {
+  emulator.waitCopies(fakecuda::pendingGroups(args));
 }
 extern "C" void llmc_emu_cp_async_wait_all(const void *, void *) {
   emulator.current->copies.commit();
@@ -805,7 +811,5 @@ extern "C" void llmc_emu_wgmma_commit_group(const void *, void *) {
   emulator.current->wgmmas.commit();
 }
 extern "C" void llmc_emu_wgmma_wait_group(const void *args, void *) {
-  int32_t pending;
-  std::memcpy(&pending, args, 4);
-  emulator.waitWgmmas(size_t(pending));
+  emulator.waitWgmmas(fakecuda::pendingGroups(args));
 }
