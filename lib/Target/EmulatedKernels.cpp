@@ -8,7 +8,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
@@ -209,18 +208,14 @@ static void reportSharedAccesses(llvm::Module &module) {
   for (auto [site, inst] : llvm::enumerate(accesses)) {
     llvm::Value *address = llvm::getLoadStorePointerOperand(inst);
     llvm::Type *type = llvm::getLoadStoreType(inst);
-    llvm::IRBuilder<> check(inst);
-    llvm::Instruction *then = llvm::SplitBlockAndInsertIfThen(
-        check.CreateICmpNE(check.CreateLoad(i32, counting), check.getInt32(0)),
-        inst, /*Unreachable=*/false);
-    {
-      llvm::IRBuilder<> b(then);
-      b.CreateCall(report,
-                   {b.CreateAddrSpaceCast(address, pointer),
-                    b.getInt32(uint32_t(layout.getTypeStoreSize(type))),
-                    b.getInt32(uint32_t(site)),
-                    b.getInt32(isa<llvm::StoreInst>(inst) ? 1 : 0)});
-    }
+    llvm::IRBuilder<> b(inst);
+    b.SetInsertPoint(llvm::SplitBlockAndInsertIfThen(
+        b.CreateICmpNE(b.CreateLoad(i32, counting), b.getInt32(0)), inst,
+        /*Unreachable=*/false));
+    b.CreateCall(report, {b.CreateAddrSpaceCast(address, pointer),
+                          b.getInt32(uint32_t(layout.getTypeStoreSize(type))),
+                          b.getInt32(uint32_t(site)),
+                          b.getInt32(isa<llvm::StoreInst>(inst) ? 1 : 0)});
   }
 }
 
@@ -323,9 +318,10 @@ static llvm::Error retarget(llvm::Module &module,
 
 /// Optimizes the kernels as the PTX path does before instruction
 /// selection: O3 for NVPTX (`chip`), then NVPTX's load/store vectorizer,
-/// so that the emulated kernels access memory as the PTX does (a thread's
-/// 8 halves one 16-byte shared store, where it was 8 stores of 2 bytes:
-/// FAKE_CUDA_BANKS counts the accesses the GPU makes).
+/// so that the emulated kernels access memory much as the PTX does (a
+/// thread's 8 halves one 16-byte load, where they were 8 loads of 2 bytes;
+/// instruction selection merges some stores further, which the emulated
+/// code does not: FAKE_CUDA_BANKS counts plain accesses as it makes them).
 static llvm::Error optimizeAsNvptx(llvm::Module &module, llvm::StringRef chip) {
   static std::once_flag initialized;
   std::call_once(initialized, [] {
@@ -344,10 +340,7 @@ static llvm::Error optimizeAsNvptx(llvm::Module &module, llvm::StringRef chip) {
       llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return makeError("cannot create a target machine for " + chip);
-  module.setTargetTriple(triple);
-  module.setDataLayout(machine->createDataLayout());
-  if (llvm::Error error =
-          makeOptimizingTransformer(3, 0, machine.get())(&module))
+  if (llvm::Error error = optimizeFor(module, *machine))
     return error;
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;

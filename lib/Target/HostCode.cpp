@@ -46,10 +46,7 @@ createHostTargetMachine() {
   return std::move(machine);
 }
 
-/// Gives `module` the machine's triple and data layout and optimizes it at
-/// O3.
-static llvm::Error optimizeFor(llvm::Module &module,
-                               llvm::TargetMachine &machine) {
+llvm::Error optimizeFor(llvm::Module &module, llvm::TargetMachine &machine) {
   module.setTargetTriple(machine.getTargetTriple().str());
   module.setDataLayout(machine.createDataLayout());
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,

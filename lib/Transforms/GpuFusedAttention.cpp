@@ -754,12 +754,9 @@ private:
   /// loadTile's 8 elements a thread, loaded from a one-dimensional view of
   /// the source at an offset LLVM sees is a multiple of 8 (NVPTX then loads
   /// them as one 16-byte vector, and stores a 16-bit tile's the same way).
-  /// Chunk q of 8 elements (thread i: q = i, i + 256, ...) is row 8 (q / 8
-  /// / (width / 8)) + q % 8, columns from 8 (q / 8 % (width / 8)): 8
-  /// consecutive threads take 8 rows at the same columns, so that their
-  /// stores fall in different banks (an f32 tile's rows of width + 1: a
-  /// warp's stores 2-way conflicts when 8 threads took one row's 8 chunks,
-  /// FAKE_CUDA_BANKS), with as many global sectors per warp.
+  /// Thread i takes chunks i, i + 256, ... of 8 elements, placed by
+  /// tileChunkPlace (an f32 tile's rows of width + 1: a warp's stores were
+  /// 2-way conflicts when 8 threads took one row's 8 chunks).
   void vectorTile(memref::ExtractStridedMetadataOp metadata, Value tile,
                   int64_t width, Value t0, Value thread, Value bIdx,
                   Value kvHead, bool toF32) {
@@ -786,16 +783,8 @@ private:
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
     ValueRange strides = metadata.getStrides();
     for (int64_t c0 = 0; c0 < kWarp * width / 8; c0 += kThreads) {
-      Value q = b.create<arith::AddIOp>(loc, thread, index(c0));
-      Value group = b.create<arith::DivUIOp>(loc, q, eight);
-      Value r = b.create<arith::AddIOp>(
-          loc,
-          b.create<arith::MulIOp>(
-              loc, b.create<arith::DivUIOp>(loc, group, index(width / 8)),
-              eight),
-          b.create<arith::RemUIOp>(loc, q, eight));
-      Value d = b.create<arith::MulIOp>(
-          loc, b.create<arith::RemUIOp>(loc, group, index(width / 8)), eight);
+      auto [r, d] = llmc::gpu::tileChunkPlace(
+          b, loc, b.create<arith::AddIOp>(loc, thread, index(c0)), width / 8);
       Value key = b.create<arith::MinUIOp>(
           loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
       // (b, key, kvHead, d) in the source, from the view's offset.

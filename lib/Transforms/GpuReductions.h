@@ -121,6 +121,18 @@ Value packFragment(OpBuilder &b, Location loc,
 Value loadMatrices(OpBuilder &b, Location loc, Value tile,
                    mlir::ValueRange indices, int64_t count, bool transpose);
 
+/// Where chunk `chunk` of 8 elements (16 bytes) of a tile goes, rows of
+/// `rowChunks` chunks: 8 consecutive chunks are the 8 rows of a group at
+/// the same columns (row 8 (chunk / 8 / rowChunks) + chunk % 8, first column
+/// 8 (chunk / 8 % rowChunks)), so that the 8 threads whose 16-byte stores
+/// shared memory serves at once write 8 rows (padded rows fall in
+/// different banks; wgmma's core matrices are 128 consecutive bytes), where
+/// one row's chunks side by side hit the same banks 2 to 8 times
+/// (FAKE_CUDA_BANKS); a warp still reads 8 rows' consecutive bytes from
+/// global memory. {row, first column}.
+std::pair<Value, Value> tileChunkPlace(OpBuilder &b, Location loc, Value chunk,
+                                       int64_t rowChunks);
+
 /// The B fragments (vector<2x2>) of loadMatrices' result: its rows 0-1,
 /// then 2-3.
 SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices);

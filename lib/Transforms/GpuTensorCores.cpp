@@ -362,27 +362,18 @@ private:
     }
     firstRow = mul(b, ivs[0], blockRows);
     firstCol = mul(b, ivs[1], cols);
-    // The thread's part of a tile: chunks t, t + 256, ... of 8 elements
-    // (16 bytes), 8 consecutive chunks the 8 rows of a group at the same
-    // steps: row 8 (chunk / 8 / (steps / 8)) + chunk % 8, column 8 (chunk /
-    // 8 % (steps / 8)); x has blockRows rows, w cols. The 8 threads whose
-    // 16-byte stores shared memory serves at once then write 8 rows (padded
-    // rows: 8 different banks; wgmma's core matrices: 128 consecutive
-    // bytes), where a row's chunks side by side hit the same banks 2 to 8
-    // times (FAKE_CUDA_BANKS); a warp still reads 8 rows' 64 consecutive
-    // bytes from global memory.
+    // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
+    // placed by tileChunkPlace; x has blockRows rows, w cols.
     Value thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     xChunks = blockRows * tileSteps / 8 / kThreads;
     wChunks = cols * tileSteps / 8 / kThreads;
     for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
-      Value chunk = add(b, thread, c * kThreads);
-      Value group = div(b, chunk, 8);
-      Value row = b.create<arith::AddIOp>(
-          loc, mul(b, div(b, group, tileSteps / 8), 8), rem(b, chunk, 8));
+      auto [row, column] = llmc::gpu::tileChunkPlace(
+          b, loc, add(b, thread, c * kThreads), tileSteps / 8);
       chunkRows.push_back(row);
-      chunkCols.push_back(mul(b, rem(b, group, tileSteps / 8), 8));
+      chunkCols.push_back(column);
       if (c < xChunks)
         xRows.push_back(rowIndices(
             b, b.create<arith::MinUIOp>(
@@ -748,10 +739,10 @@ private:
   /// inFlight, all but that group: the previous tile's) before the next
   /// barrier, after which copies may overwrite the stage it read (see
   /// pipeline()). The accumulators of a wgmma in flight are only an
-  /// operand of the next wgmma, which the PTX ISA allows without a wait.
-  /// A descriptor moves along the tile by
-  /// its address bits: a stage's bytes / 16; kk steps are kk / 8 core
-  /// matrices of 128 bytes, kk units of 16 bytes.
+  /// operand of the next wgmma, which the PTX ISA allows without a wait. A
+  /// descriptor moves along the tile by its address bits: a stage's bytes /
+  /// 16; kk steps are kk / 8 core matrices of 128 bytes, kk units of 16
+  /// bytes.
   Value multiplyStage(OpBuilder &b, Value stage, Value accumulators) {
     Type i64 = b.getI64Type();
     auto at = [&](Value descriptor, int64_t tileRows, int64_t kk) -> Value {
@@ -943,6 +934,24 @@ Value rowCount(OpBuilder &b, Location loc, const MmaContraction &mma,
   for (unsigned d : mma.rowDims)
     rows = b.create<arith::MulIOp>(loc, rows, sizes[d]);
   return rows;
+}
+
+std::pair<Value, Value> tileChunkPlace(OpBuilder &b, Location loc, Value chunk,
+                                       int64_t rowChunks) {
+  auto constant = [&](int64_t v) -> Value {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  };
+  Value group = b.create<arith::DivUIOp>(loc, chunk, constant(8));
+  Value row = b.create<arith::AddIOp>(
+      loc,
+      b.create<arith::MulIOp>(
+          loc, b.create<arith::DivUIOp>(loc, group, constant(rowChunks)),
+          constant(8)),
+      b.create<arith::RemUIOp>(loc, chunk, constant(8)));
+  Value column = b.create<arith::MulIOp>(
+      loc, b.create<arith::RemUIOp>(loc, group, constant(rowChunks)),
+      constant(8));
+  return {row, column};
 }
 
 Value loadMatrices(OpBuilder &b, Location loc, Value tile,

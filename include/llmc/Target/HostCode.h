@@ -16,7 +16,15 @@
 
 #include <memory>
 
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
+
 namespace llmc {
+
+/// Gives `module` the machine's triple and data layout and optimizes it at
+/// O3 for that machine.
+llvm::Error optimizeFor(llvm::Module &module, llvm::TargetMachine &machine);
 
 /// Translates `module` (LLVM dialect) to LLVM IR with the host's triple and
 /// data layout, optimized at O3.

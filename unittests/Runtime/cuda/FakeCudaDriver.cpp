@@ -24,9 +24,10 @@
 // (KernelEmulator.h). Device memory is then readable and writable from the
 // host too (the kernels run here). FAKE_CUDA_ORDER=reverse starts each
 // block's threads last to first. FAKE_CUDA_BANKS=1 prints at exit, per
-// kernel, the shared-memory wavefronts of its cp.async stores and ldmatrix
-// loads against the least they could take (bank conflicts make more). The collectives of sharded artifacts then
-// run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
+// kernel and in all, the shared-memory wavefronts of its cp.async stores,
+// ldmatrix loads and plain loads and stores against the least they could
+// take (bank conflicts make more). The collectives of sharded artifacts
+// then run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,38 +86,31 @@ struct Device {
                  "allocations, %ld frees, %ld copies%s\n",
                  launches, kernels.size(), early, allocations, frees, copies,
                  failed ? ", INVALID CALLS" : "");
-    auto line = [](const fakecuda::SharedTraffic &t) {
-      return std::to_string(t.wavefronts) + " wavefronts for " +
-             std::to_string(t.ideal) + " (" +
-             std::to_string(t.ideal ? double(t.wavefronts) / t.ideal : 0.0)
-                 .substr(0, 4) +
-             "x)";
-    };
     fakecuda::SharedStats all;
-    for (const auto &[name, stats] : fakecuda::sharedTraffic()) {
-      if (!stats.copies.ideal && !stats.matrices.ideal && !stats.loads.ideal &&
-          !stats.stores.ideal)
-        continue;
-      std::fprintf(stderr,
-                   "fake-cuda: shared memory of %s: cp.async stores %s, "
-                   "ldmatrix %s, loads %s, stores %s\n",
-                   name.c_str(), line(stats.copies).c_str(),
-                   line(stats.matrices).c_str(), line(stats.loads).c_str(),
-                   line(stats.stores).c_str());
-      for (auto [sum, part] : {std::pair{&all.copies, &stats.copies},
-                               std::pair{&all.matrices, &stats.matrices},
-                               std::pair{&all.loads, &stats.loads},
-                               std::pair{&all.stores, &stats.stores}}) {
-        sum->wavefronts += part->wavefronts;
-        sum->ideal += part->ideal;
+    for (const auto &[name, stats] : fakecuda::sharedTraffic())
+      if (!stats.empty()) {
+        printSharedStats(" of " + name, stats);
+        all.add(stats);
       }
-    }
-    if (all.copies.ideal || all.matrices.ideal || all.loads.ideal)
-      std::fprintf(stderr,
-                   "fake-cuda: shared memory, all kernels: cp.async stores "
-                   "%s, ldmatrix %s, loads %s, stores %s\n",
-                   line(all.copies).c_str(), line(all.matrices).c_str(),
-                   line(all.loads).c_str(), line(all.stores).c_str());
+    if (!all.empty())
+      printSharedStats(", all kernels", all);
+  }
+  /// One line of FAKE_CUDA_BANKS: "fake-cuda: shared memory`what`: ...".
+  static void printSharedStats(const std::string &what,
+                               const fakecuda::SharedStats &stats) {
+    auto line = [](const fakecuda::SharedTraffic &t) {
+      char text[96];
+      std::snprintf(text, sizeof text, "%ld wavefronts for %ld (%.2fx)",
+                    t.wavefronts, t.ideal,
+                    t.ideal ? double(t.wavefronts) / t.ideal : 0.0);
+      return std::string(text);
+    };
+    std::fprintf(stderr,
+                 "fake-cuda: shared memory%s: cp.async stores %s, ldmatrix "
+                 "%s, loads %s, stores %s\n",
+                 what.c_str(), line(stats.copies).c_str(),
+                 line(stats.matrices).c_str(), line(stats.loads).c_str(),
+                 line(stats.stores).c_str());
   }
   bool isDevice(const void *p) const {
     auto *c = static_cast<const char *>(p);

@@ -221,38 +221,42 @@ struct Emulator {
   std::vector<uintptr_t> sharedBases;
   /// The first broken rule of the running kernel, if any.
   std::string failure;
-  /// Shared-memory traffic: counted (countSharedTraffic), by kernel; the
-  /// running block's cp.async by (warp, the lanes' count of them).
-  bool counting = false;
+  /// Shared-memory traffic while llmc_emu_counting is set, by kernel; the
+  /// running block's accesses of each kind (cp.async stores, plain loads,
+  /// plain stores) by (warp, site, the lanes' count of that site's runs).
   std::string kernelName;
   std::map<std::string, SharedStats> traffic;
-  std::map<std::pair<int, long>, WarpAccess> blockCopies;
-  /// The running block's plain accesses by (warp, site, the lanes' count
-  /// of that site's runs), loads and stores.
-  std::map<std::tuple<int, int, long>, WarpAccess> blockAccesses[2];
+  enum Kind { Copies, Loads, Stores };
+  std::map<std::tuple<int, int, long>, WarpAccess> blockAccesses[3];
 
+  /// The current thread's `run`-th access of the kind at `site`.
+  void record(Kind kind, int site, long run, const void *address, int bytes) {
+    Thread &t = *current;
+    blockAccesses[kind][{t.warp, site, run}][t.lane] = {
+        reinterpret_cast<uintptr_t>(address), bytes};
+  }
   void access(const void *address, int bytes, int site, bool store) {
     Thread &t = *current;
     if (t.accesses.size() <= size_t(site))
       t.accesses.resize(site + 1);
-    blockAccesses[store][{t.warp, site, t.accesses[site]++}][t.lane] = {
-        reinterpret_cast<uintptr_t>(address), bytes};
+    record(store ? Stores : Loads, site, t.accesses[site]++, address, bytes);
   }
 
+  std::string blockName() const {
+    return "block (" + std::to_string(blockId.x) + ", " +
+           std::to_string(blockId.y) + ", " + std::to_string(blockId.z) + ")";
+  }
   void fail(const std::string &message) {
     if (failure.empty())
-      failure = "block (" + std::to_string(blockId.x) + ", " +
-                std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
-                "), thread " + std::to_string(current - threads.data()) +
-                ": " + message;
+      failure = blockName() + ", thread " +
+                std::to_string(current - threads.data()) + ": " + message;
   }
 
   void issueCopy(void *to, const void *from, int bytes) {
     Thread &t = *current;
     t.copies.open.push_back({to, from, bytes});
-    if (counting)
-      blockCopies[{t.warp, t.copiesIssued}][t.lane] = {
-          reinterpret_cast<uintptr_t>(to), bytes};
+    if (llmc_emu_counting)
+      record(Copies, 0, t.copiesIssued, to, bytes);
     ++t.copiesIssued;
   }
   void waitCopies(size_t pending) {
@@ -399,22 +403,20 @@ bool Emulator::runBlock(std::string &error) {
   current = &threads[reverse ? count - 1 : 0];
   fake_cuda_switch(&schedulerSp, current->sp);
   SharedStats &stats = traffic[kernelName];
-  for (const auto &[key, lanes] : blockCopies)
-    addWarpAccess(lanes, stats.copies);
-  blockCopies.clear();
-  for (bool store : {false, true}) {
-    for (const auto &[key, lanes] : blockAccesses[store])
-      addWarpAccess(lanes, store ? stats.stores : stats.loads);
-    blockAccesses[store].clear();
+  for (auto [kind, counted] : {std::pair{Copies, &stats.copies},
+                               std::pair{Loads, &stats.loads},
+                               std::pair{Stores, &stats.stores}}) {
+    for (const auto &[key, lanes] : blockAccesses[kind])
+      addWarpAccess(lanes, *counted);
+    blockAccesses[kind].clear();
   }
   if (!failure.empty()) {
     error = failure;
     return false;
   }
   if (barriers.live > 0) {
-    error = "block (" + std::to_string(blockId.x) + ", " +
-            std::to_string(blockId.y) + ", " + std::to_string(blockId.z) +
-            "): threads wait at a barrier or warp operation the others "
+    error = blockName() +
+            ": threads wait at a barrier or warp operation the others "
             "never reach";
     return false;
   }
@@ -511,10 +513,7 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
   return true;
 }
 
-void countSharedTraffic(bool on) {
-  emulator.counting = on;
-  llmc_emu_counting = on;
-}
+void countSharedTraffic(bool on) { llmc_emu_counting = on; }
 
 const std::map<std::string, SharedStats> &sharedTraffic() {
   return emulator.traffic;
@@ -614,7 +613,7 @@ void loadMatrices(const void *args, void *result) {
   std::memcpy(&address, args, sizeof address);
   auto slots = emulator.exchange(&address, sizeof address);
   int lane = emulator.current->lane;
-  if (emulator.counting && lane == 0) { // each matrix's 8 rows: a phase
+  if (llmc_emu_counting && lane == 0) { // each matrix's 8 rows: a phase
     WarpAccess rows;
     for (int r = 0; r < 8 * Matrices; ++r) {
       std::memcpy(&rows[r].address, slots[r], sizeof rows[r].address);
@@ -739,9 +738,7 @@ struct MatrixOperand {
     return halfToFloat(h);
   }
 };
-} // namespace fakecuda
 
-namespace fakecuda {
 /// A thread's N / 2 accumulators of wgmma m64nNk16 f32 += f16 x f16:
 /// `in` (or 0 without scale-d) plus its rows of A times B.
 void wgmmaProduct(const Thread &t, uint64_t descriptorA, uint64_t descriptorB,

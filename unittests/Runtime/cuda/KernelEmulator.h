@@ -43,12 +43,27 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
 /// per such phase, the least it can take.
 struct SharedTraffic {
   long wavefronts = 0, ideal = 0;
+
+  void add(const SharedTraffic &other) {
+    wavefronts += other.wavefronts;
+    ideal += other.ideal;
+  }
 };
 /// A kernel's cp.async stores, ldmatrix loads, and its plain loads and
 /// stores (a warp's executions of one load or store in the kernel's code,
 /// the n-th of each lane together).
 struct SharedStats {
   SharedTraffic copies, matrices, loads, stores;
+
+  void add(const SharedStats &other) {
+    copies.add(other.copies);
+    matrices.add(other.matrices);
+    loads.add(other.loads);
+    stores.add(other.stores);
+  }
+  bool empty() const {
+    return !copies.ideal && !matrices.ideal && !loads.ideal && !stores.ideal;
+  }
 };
 /// Starts (or stops) counting; counted so far, by kernel name.
 void countSharedTraffic(bool on);
