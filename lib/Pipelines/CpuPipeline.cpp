@@ -170,6 +170,11 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With wgmma: a tile's group in flight across the next "
                      "barrier"),
       llvm::cl::init(true)};
+  Option<bool> mmaSplitK{
+      *this, "mma-split-k",
+      llvm::cl::desc("k split across blocks where a projection's tiles are "
+                     "fewer than the multiprocessors"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -188,6 +193,7 @@ void registerPipelines() {
         target.mmaBlockCols = options.mmaBlockCols;
         target.mmaStages = options.mmaStages;
         target.wgmmaInFlight = options.wgmmaInFlight;
+        target.mmaSplitK = options.mmaSplitK;
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

@@ -48,7 +48,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.mmaBlockCols = gpu.mmaBlockCols;
   reductions.mmaStages = gpu.mmaStages;
   reductions.wgmmaInFlight = gpu.wgmmaInFlight;
-  pm.addNestedPass<func::FuncOp>(createGpuWarpReductions(reductions));
+  reductions.mmaSplitK = gpu.mmaSplitK;
+  pm.addPass(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(
       {/*loadMatrices=*/gpu.loadMatrices,

@@ -130,6 +130,24 @@ static bool redirectWgmmaGroup(llvm::CallInst &call, llvm::StringRef ptx) {
   return true;
 }
 
+/// A cp.async with a source size (MLIR's NVVM writes it as inline PTX:
+/// `cp.async.cg.shared.global [$0], [$1], $2, $3;`, the copy's bytes and
+/// how many of them it reads) becomes
+/// `llmc_emu_cp_async_cg_shared_global_zfill(args, result)` (callEmulator).
+/// False for other PTX.
+static bool redirectSizedCopy(llvm::CallInst &call, llvm::StringRef ptx) {
+  if (ptx.trim() != "cp.async.cg.shared.global [$0], [$1], $2, $3;" ||
+      call.arg_size() != 4)
+    return false;
+  llvm::Module &module = *call.getModule();
+  auto *pointer = llvm::PointerType::get(module.getContext(), 0);
+  callEmulator(call, module.getOrInsertFunction(
+                         "llmc_emu_cp_async_cg_shared_global_zfill",
+                         llvm::Type::getVoidTy(module.getContext()), pointer,
+                         pointer));
+  return true;
+}
+
 /// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
 /// writes it: N / 2 accumulators, the two descriptors, scale-d and the
 /// four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr args, ptr
@@ -271,7 +289,8 @@ static llvm::Error retarget(llvm::Module &module,
         call->eraseFromParent();
         continue;
       }
-      if (!redirectWgmmaGroup(*call, ptx) && !redirectWgmma(*call, ptx))
+      if (!redirectWgmmaGroup(*call, ptx) && !redirectWgmma(*call, ptx) &&
+          !redirectSizedCopy(*call, ptx))
         return makeError("the kernel emulator cannot run the inline PTX '" +
                          ptx + "' in " + function.getName());
     }

@@ -28,6 +28,8 @@ namespace llmc {
 
 using namespace mlir;
 using llmc::gpu::bFragments;
+using llmc::gpu::globalFence;
+using llmc::gpu::lastToArrive;
 using llmc::gpu::packFragment;
 
 namespace {
@@ -419,71 +421,27 @@ private:
     combineInLastBlock(bIdx, tile, kvHead, warp, lane, at);
   }
 
-  /// A fence over the GPU's memory, `__threadfence()` (NVPTX in LLVM 19
-  /// selects no LLVM fence instruction).
-  void fence() {
-    b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.nvvm.membar.gl",
-                                    ValueRange{});
-  }
-
   /// The block that stores the last split of its rows (an arrival counter
   /// per row, tile and KV head) combines them, a warp per row, as the
-  /// combination kernel would: every thread's stores, a barrier, then
-  /// thread 0 fences and counts (the pattern of a cooperative grid sync);
-  /// the last one resets the counter for the next launch.
+  /// combination kernel would.
   void combineInLastBlock(Value bIdx, Value tile, Value kvHead, Value warp,
                           Value lane, const RowPlace &at) {
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    Value flag = b.create<memref::AllocaOp>(
-        loc, MemRefType::get({1}, b.getI32Type(), MemRefLayoutAttrInterface(),
-                             workgroup));
-    b.create<gpu::BarrierOp>(loc);
-    Value first = b.create<arith::AndIOp>(loc, isZero(warp), isZero(lane));
-    {
-      auto arrive = b.create<scf::IfOp>(loc, first, false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&arrive.getThenRegion().front());
-      Value table = b.create<memref::GetGlobalOp>(loc, counters.getType(),
-                                                  counters.getSymName());
-      Value slot = b.create<arith::AddIOp>(
-          loc,
-          b.create<arith::MulIOp>(
-              loc,
-              b.create<arith::AddIOp>(
-                  loc, b.create<arith::MulIOp>(loc, bIdx, rowTiles), tile),
-              index(kvHeads)),
-          kvHead);
-      fence();
-      Value before = b.create<memref::AtomicRMWOp>(
-          loc, arith::AtomicRMWKind::addi,
-          b.create<arith::ConstantIntOp>(loc, 1, 32), table, ValueRange{slot});
-      Value isLast = b.create<arith::CmpIOp>(
-          loc, arith::CmpIPredicate::eq, before,
-          b.create<arith::IndexCastOp>(
-              loc, b.getI32Type(),
-              b.create<arith::SubIOp>(loc, splits, index(1))));
-      auto reset = b.create<scf::IfOp>(loc, isLast, false);
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&reset.getThenRegion().front());
-        b.create<memref::StoreOp>(loc, b.create<arith::ConstantIntOp>(loc, 0, 32),
-                                  table, ValueRange{slot});
-      }
-      b.create<memref::StoreOp>(
-          loc, b.create<arith::ExtUIOp>(loc, b.getI32Type(), isLast), flag,
-          ValueRange{index(0)});
-    }
-    b.create<gpu::BarrierOp>(loc);
-    Value isLast = b.create<arith::CmpIOp>(
-        loc, arith::CmpIPredicate::ne,
-        b.create<memref::LoadOp>(loc, flag, ValueRange{index(0)}),
-        b.create<arith::ConstantIntOp>(loc, 0, 32));
+    Value slot = b.create<arith::AddIOp>(
+        loc,
+        b.create<arith::MulIOp>(
+            loc,
+            b.create<arith::AddIOp>(
+                loc, b.create<arith::MulIOp>(loc, bIdx, rowTiles), tile),
+            index(kvHeads)),
+        kvHead);
+    Value isLast = lastToArrive(
+        b, loc, counters, slot, splits,
+        b.create<arith::AndIOp>(loc, isZero(warp), isZero(lane)));
     auto combine = b.create<scf::IfOp>(
         loc, b.create<arith::AndIOp>(loc, isLast, at.inside), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&combine.getThenRegion().front());
-    fence();
+    globalFence(b, loc);
     combineKernel({bIdx, at.s, at.head, lane});
   }
 

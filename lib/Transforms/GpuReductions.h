@@ -10,7 +10,9 @@
 #define LLMC_LIB_TRANSFORMS_GPUREDUCTIONS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
 
@@ -26,6 +28,9 @@ using mlir::Value;
 namespace linalg = mlir::linalg;
 
 constexpr int64_t kWarp = 32;
+/// Multiprocessors of the GPUs the kernels are sized for (an H100's and an
+/// H200's; an A100 has 108): a grid of fewer blocks leaves some idle.
+constexpr int64_t kMultiprocessors = 132;
 /// Bytes a lane loads at once where it can: NVPTX's widest load.
 constexpr int64_t kVectorBytes = 16;
 
@@ -164,15 +169,37 @@ struct MmaOptions {
   /// With wgmma and 3 stages or more: a tile's wgmma group stays in flight
   /// until the next tile's is issued (the copies run a stage less ahead).
   bool wgmmaInFlight = true;
+  /// Where a projection's tiles are fewer than the multiprocessors (a
+  /// short prompt, a batch of decode rows), its k is split across blocks
+  /// whose partial totals the last block of each tile adds up.
+  bool splitK = false;
 };
+
+/// Makes a zero device global of `slots` i32 arrival counters for one
+/// kernel (see lastToArrive).
+using CountersMaker = llvm::function_ref<mlir::memref::GlobalOp(int64_t slots)>;
+
+/// A fence over the GPU's memory, `__threadfence()` (NVPTX in LLVM 19
+/// selects no LLVM fence instruction).
+void globalFence(OpBuilder &b, Location loc);
+
+/// Whether this block is the last of `arrivals` blocks to arrive at counter
+/// `slot` of `counters` (i1, the same in every thread): every thread's
+/// stores so far, a barrier, then thread `leader` fences and counts (the
+/// pattern of a cooperative grid sync) and the last one resets the counter
+/// for the next launch; a barrier. The last block must fence before it
+/// reads what the others stored.
+Value lastToArrive(OpBuilder &b, Location loc, mlir::memref::GlobalOp counters,
+                   Value slot, Value arrivals, Value leader);
 
 
 /// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
 /// shared memory where 64 divides n and k (or they are dynamic), as
-/// `options` say; else warps of 16 x 16 outputs.
+/// `options` say (a split k's arrival counters from `counters`); else warps
+/// of 16 x 16 outputs.
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink,
-                         const MmaOptions &options);
+                         const MmaOptions &options, CountersMaker counters);
 
 } // namespace llmc::gpu
 

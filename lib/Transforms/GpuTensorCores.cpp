@@ -266,11 +266,18 @@ public:
            (ShapedType::isDynamic(mma.k) || mma.k % kSteps == 0);
   }
 
+  /// Split k (MmaOptions::splitK): where the tiles are fewer than the
+  /// multiprocessors, splits enough for two blocks per multiprocessor, at
+  /// most kMaxSplits, each of kMinSplitStages stages of k or more.
+  static constexpr int64_t kSplitTargetBlocks = 2 * kMultiprocessors,
+                           kMaxSplits = 8, kMinSplitStages = 2;
+
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 const MmaContraction &mma, ResultSink &sink,
-                const MmaOptions &options)
+                const MmaOptions &options, CountersMaker makeCounters)
       : MmaKernel(builder, loc, op, mma, sink),
-        loadMatrices(options.loadMatrices), blockRows(options.blockRows) {
+        makeCounters(makeCounters), loadMatrices(options.loadMatrices),
+        blockRows(options.blockRows) {
     // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
     // chunk's 8 steps of k are 8 consecutive elements of each operand and
     // 16-byte aligned: both row-major with no offset, k their last index
@@ -296,6 +303,11 @@ public:
     padded = tileSteps + 8;
     stages = async ? stagesFor(tiles) : 1;
     inFlight = wgmma && options.wgmmaInFlight && stages >= 3;
+    // Projections (no batch loops) of a static n, k long enough for two
+    // splits.
+    splitK = options.splitK && async && mma.batchDims.empty() &&
+             !ShapedType::isDynamic(mma.n) &&
+             mma.k / tileSteps >= 2 * kMinSplitStages;
     warpsAcross = kWarps / (blockRows / kWarpRows);
     colTiles = kCols / warpsAcross / 8;
   }
@@ -308,21 +320,29 @@ public:
           builder.create<arith::AddIOp>(loc, extent, index(builder, tile - 1)),
           index(builder, tile));
     };
-    // The batch loops, then the tiles of rows and columns, the warps and
-    // their lanes.
+    // The batch loops (or a split k's splits), then the tiles of rows and
+    // columns, the warps and their lanes.
+    Value rowBlocks = blocks(rows, blockRows);
     SmallVector<Value> upper;
     for (unsigned d : mma.batchDims)
       upper.push_back(sizes[d]);
-    upper.append({blocks(rows, blockRows), blocks(sizes[mma.nDim], cols),
+    if (splitK)
+      upper.push_back(planSplits(builder, rowBlocks));
+    upper.append({rowBlocks, blocks(sizes[mma.nDim], cols),
                   index(builder, kWarps), index(builder, kWarp)});
     builder.create<scf::ParallelOp>(
         loc, SmallVector<Value>(upper.size(), zero), upper,
         SmallVector<Value>(upper.size(), one),
         [&](OpBuilder &b, Location, ValueRange ivs) {
-          ValueRange batchIvs = ivs.drop_back(4);
-          batch.assign(batchIvs.begin(), batchIvs.end());
+          ValueRange outer = ivs.drop_back(4);
+          if (splitK)
+            split = outer.front();
+          else
+            batch.assign(outer.begin(), outer.end());
           block(b, ivs.take_back(4));
         });
+    if (splitK)
+      builder.create<memref::DeallocOp>(loc, workspace);
   }
 
 private:
@@ -339,6 +359,138 @@ private:
     return b.create<arith::RemUIOp>(loc, x, index(b, v));
   }
   int64_t accumulators() const { return 2 * colTiles; }
+
+  /// Host code: the splits of k for `rowBlocks` rows of tiles (one where
+  /// the tiles fill the multiprocessors), each of splitStages stages of k
+  /// (the last may have fewer), the workspace of their partial totals, and
+  /// the kernel's arrival counters (a tile's, while tiles are fewer than
+  /// the multiprocessors).
+  Value planSplits(OpBuilder &b, Value rowBlocks) {
+    // (arith.ceildivui has no lowering to LLVM.)
+    auto ceilDiv = [&](Value x, Value y) -> Value {
+      Value rounded = b.create<arith::AddIOp>(
+          loc, x, b.create<arith::SubIOp>(loc, y, index(b, 1)));
+      return b.create<arith::DivUIOp>(loc, rounded, y);
+    };
+    int64_t kTiles = mma.k / tileSteps;
+    Value tiles = mul(b, rowBlocks, mma.n / cols);
+    Value wanted = b.create<arith::MinUIOp>(
+        loc, ceilDiv(index(b, kSplitTargetBlocks), tiles),
+        index(b, std::min(kMaxSplits, kTiles / kMinSplitStages)));
+    Value few = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tiles,
+                                        index(b, kMultiprocessors));
+    wanted = b.create<arith::SelectOp>(loc, few, wanted, index(b, 1));
+    splitStages = ceilDiv(index(b, kTiles), wanted);
+    splits = ceilDiv(index(b, kTiles), splitStages);
+    Value apart = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt,
+                                          splits, index(b, 1));
+    Value elements = b.create<arith::SelectOp>(
+        loc, apart, mul(b, b.create<arith::MulIOp>(loc, splits, tiles),
+                        blockRows * cols),
+        index(b, 1));
+    workspace = b.create<memref::AllocOp>(
+        loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+        ValueRange{elements});
+    counters = makeCounters(kMultiprocessors);
+    return splits;
+  }
+
+  /// Stores the block's totals `accs` with `storeAll`, or, split, adds up
+  /// its tile's partial totals first (see finishSplit).
+  void finish(OpBuilder &b, ValueRange accs,
+              llvm::function_ref<void(OpBuilder &, ValueRange)> storeAll) {
+    if (!splitK)
+      return storeAll(b, accs);
+    auto choice = b.create<scf::IfOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, splits,
+                                index(b, 1)),
+        /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getElseRegion().front());
+    storeAll(b, accs);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    finishSplit(b, accs, storeAll);
+  }
+
+  /// The thread's partial totals into the workspace (element e of split s
+  /// of tile t at ((t splits + s) elements + e) 256 + thread: a warp's
+  /// stores are consecutive), then in the last block of the tile to
+  /// arrive each thread adds its elements of every split, in the order of
+  /// the splits, and stores them with `storeAll`.
+  void finishSplit(OpBuilder &b, ValueRange accs,
+                   llvm::function_ref<void(OpBuilder &, ValueRange)> storeAll) {
+    SmallVector<Value> elements = accumulatorElements(b, accs);
+    int64_t count = elements.size();
+    auto at = [&](OpBuilder &ab, Value s, int64_t e) -> Value {
+      Value part = ab.create<arith::AddIOp>(
+          loc, ab.create<arith::MulIOp>(loc, tileIndex, splits), s);
+      return ab.create<arith::AddIOp>(
+          loc, mul(ab, add(ab, mul(ab, part, count), e), kThreads), thread);
+    };
+    for (auto [e, element] : llvm::enumerate(elements))
+      b.create<memref::StoreOp>(loc, element, workspace,
+                                ValueRange{at(b, split, e)});
+    Value leader = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                           thread, zero);
+    Value isLast = lastToArrive(b, loc, counters, tileIndex, splits, leader);
+    auto last = b.create<scf::IfOp>(loc, isLast, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&last.getThenRegion().front());
+    globalFence(b, loc);
+    Value zeroF32 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    auto sum = b.create<scf::ForOp>(
+        loc, zero, splits, index(b, 1), SmallVector<Value>(count, zeroF32),
+        [&](OpBuilder &fb, Location, Value s, ValueRange totals) {
+          SmallVector<Value> next;
+          for (int64_t e = 0; e < count; ++e)
+            next.push_back(fb.create<arith::AddFOp>(
+                loc, totals[e],
+                fb.create<memref::LoadOp>(loc, workspace,
+                                          ValueRange{at(fb, s, e)})));
+          fb.create<scf::YieldOp>(loc, next);
+        });
+    storeAll(b, withAccumulatorElements(b, accs, sum.getResults()));
+  }
+
+  /// The f32 elements of the thread's accumulators: mma.sync's
+  /// vector<2x2xf32> fragments or wgmma's struct.
+  SmallVector<Value> accumulatorElements(OpBuilder &b, ValueRange accs) {
+    SmallVector<Value> elements;
+    for (Value acc : accs) {
+      if (auto type = dyn_cast<LLVM::LLVMStructType>(acc.getType())) {
+        for (int64_t i = 0, e = type.getBody().size(); i < e; ++i)
+          elements.push_back(b.create<LLVM::ExtractValueOp>(
+              loc, acc, ArrayRef<int64_t>{i}));
+        continue;
+      }
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < 2; ++j)
+          elements.push_back(
+              b.create<vector::ExtractOp>(loc, acc, ArrayRef<int64_t>{i, j}));
+    }
+    return elements;
+  }
+  /// `accs` with accumulatorElements' elements replaced by `elements`.
+  SmallVector<Value> withAccumulatorElements(OpBuilder &b, ValueRange accs,
+                                             ValueRange elements) {
+    SmallVector<Value> result;
+    auto next = elements.begin();
+    for (Value acc : accs) {
+      if (auto type = dyn_cast<LLVM::LLVMStructType>(acc.getType())) {
+        for (int64_t i = 0, e = type.getBody().size(); i < e; ++i)
+          acc = b.create<LLVM::InsertValueOp>(loc, acc, *next++,
+                                              ArrayRef<int64_t>{i});
+      } else {
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 2; ++j)
+            acc = b.create<vector::InsertOp>(loc, *next++, acc,
+                                             ArrayRef<int64_t>{i, j});
+      }
+      result.push_back(acc);
+    }
+    return result;
+  }
 
   void block(OpBuilder &b, ValueRange ivs) {
     Value warp = ivs[2], lane = ivs[3];
@@ -364,7 +516,10 @@ private:
     firstCol = mul(b, ivs[1], cols);
     // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
     // placed by tileChunkPlace; x has blockRows rows, w cols.
-    Value thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
+    thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
+    if (splitK)
+      tileIndex = b.create<arith::AddIOp>(loc, mul(b, ivs[0], mma.n / cols),
+                                          ivs[1]);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     xChunks = blockRows * tileSteps / 8 / kThreads;
@@ -392,7 +547,10 @@ private:
     group = div(b, lane, 4);
     pair = mul(b, rem(b, lane, 4), 2);
     if (wgmma) {
-      storeWarpgroup(b, pipeline(b, {startWarpgroup(b, warp)}).front());
+      finish(b, pipeline(b, {startWarpgroup(b, warp)}),
+             [&](OpBuilder &sb, ValueRange accs) {
+               storeWarpgroup(sb, accs.front());
+             });
       return;
     }
     // The warp's place: rows 32 (v / across), columns (64 / across) (v %
@@ -409,7 +567,8 @@ private:
 
     Value zeros = zeroAccumulator(b);
     if (async) {
-      store(b, pipeline(b, SmallVector<Value>(accumulators(), zeros)));
+      finish(b, pipeline(b, SmallVector<Value>(accumulators(), zeros)),
+             [&](OpBuilder &sb, ValueRange accs) { store(sb, accs); });
       return;
     }
     SmallVector<Value> carried = loadTile(b, zero);
@@ -448,18 +607,41 @@ private:
   /// stages - 1 where every thread waits for its multiplies before that
   /// barrier; with a wgmma group in flight (inFlight), tile i - 1's may
   /// still read its stage, which the barrier tells of tile i - 2 only, so
-  /// ahead = stages - 2. Past the last tile the copies repeat it (a group
-  /// per iteration all the same). The accumulators at the end.
+  /// ahead = stages - 2. Past the last tile the copies read nothing (a
+  /// group per iteration all the same). The accumulators at the end. Split
+  /// k: the split's tiles of k only.
   SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
-    int64_t tiles = mma.k / tileSteps;
     int64_t ahead = inFlight ? stages - 2 : stages - 1;
-    Value last = index(b, tiles - 1);
+    Value first = zero, tiles = index(b, mma.k / tileSteps);
+    if (splitK) {
+      first = b.create<arith::MulIOp>(loc, split, splitStages);
+      tiles = b.create<arith::MinUIOp>(
+          loc, splitStages,
+          b.create<arith::SubIOp>(loc, tiles, first));
+    }
+    Value last = b.createOrFold<arith::SubIOp>(loc, tiles, index(b, 1));
+    // The copies of the split's tile `tile`; past its last, a group of
+    // copies that read nothing and write zeros into a stage no multiply
+    // reads (at the last tile's addresses).
+    auto copyAt = [&](OpBuilder &cb, Value tile, Value stage) {
+      Value at = cb.create<arith::AddIOp>(
+          loc, first, cb.create<arith::MinUIOp>(loc, tile, last));
+      std::optional<int64_t> t = getConstantIntValue(tile),
+                             l = getConstantIntValue(last);
+      if (t && l && *t <= *l)
+        return copyTile(cb, at, stage);
+      Value inside =
+          cb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, tile, last);
+      return copyTile(cb, at, stage,
+                      cb.create<arith::SelectOp>(loc, inside, index(cb, 8),
+                                                 index(cb, 0)));
+    };
     Value token;
     for (int64_t t = 0; t < ahead; ++t)
-      token = copyTile(b, index(b, std::min(t, tiles - 1)), index(b, t));
+      token = copyAt(b, index(b, t), index(b, t));
     accs.push_back(token);
     auto loop = b.create<scf::ForOp>(
-        loc, zero, index(b, tiles), index(b, 1), accs,
+        loc, zero, tiles, index(b, 1), accs,
         [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
           fb.create<nvgpu::DeviceAsyncWaitOp>(loc, carried.back(),
                                               fb.getI32IntegerAttr(ahead - 1));
@@ -472,9 +654,7 @@ private:
                                            NVVM::SharedSpace::shared_cta));
           fb.create<gpu::BarrierOp>(loc);
           Value copied = add(fb, tile, ahead);
-          Value next = copyTile(fb,
-                                fb.create<arith::MinUIOp>(loc, copied, last),
-                                rem(fb, copied, stages));
+          Value next = copyAt(fb, copied, rem(fb, copied, stages));
           Value stage = rem(fb, tile, stages);
           SmallVector<Value> results(carried.drop_back());
           if (wgmma)
@@ -492,8 +672,10 @@ private:
     return SmallVector<Value>(loop.getResults().drop_back());
   }
 
-  /// Copies tile `tile` of x and w into stage `stage`: one group, its token.
-  Value copyTile(OpBuilder &b, Value tile, Value stage) {
+  /// Copies tile `tile` of x and w into stage `stage`: one group, its token;
+  /// `sourceElements` (8 or 0: zeros) of each chunk read where given.
+  Value copyTile(OpBuilder &b, Value tile, Value stage,
+                 Value sourceElements = {}) {
     Value k0 = mul(b, tile, tileSteps);
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     SmallVector<Value> tokens;
@@ -506,7 +688,7 @@ private:
       tokens.push_back(b.create<nvgpu::DeviceAsyncCopyOp>(
           loc, tokenType, tileBuffer, at, operand->get(),
           indicesAt(b, loc, op, *operand, dims), b.getIndexAttr(8),
-          /*srcElements=*/Value(), b.getUnitAttr()));
+          sourceElements, b.getUnitAttr()));
     };
     for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
@@ -793,7 +975,14 @@ private:
     }
   }
 
-  Value sharedX, sharedW, firstRow, firstCol;
+  CountersMaker makeCounters;
+  Value sharedX, sharedW, firstRow, firstCol, thread;
+  // Split k: whether it may, the splits and each one's stages of k (host
+  // values), the workspace of partial totals and the counters; in the
+  // kernel, the block's split and its tile's place among the tiles.
+  bool splitK = false;
+  Value splits, splitStages, workspace, split, tileIndex;
+  memref::GlobalOp counters;
   // Fragments by ldmatrix; the block's rows; warps across its 64 columns
   // and each warp's column tiles of 8.
   bool loadMatrices = true;
@@ -972,11 +1161,58 @@ SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {
 }
 
 
+void globalFence(OpBuilder &b, Location loc) {
+  b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.nvvm.membar.gl",
+                                  ValueRange{});
+}
+
+Value lastToArrive(OpBuilder &b, Location loc, memref::GlobalOp counters,
+                   Value slot, Value arrivals, Value leader) {
+  OpBuilder::InsertionGuard guard(b);
+  auto workgroup = mlir::gpu::AddressSpaceAttr::get(b.getContext(),
+                                              mlir::gpu::AddressSpace::Workgroup);
+  Type i32 = b.getI32Type();
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value flag = b.create<memref::AllocaOp>(
+      loc, MemRefType::get({1}, i32, MemRefLayoutAttrInterface(), workgroup));
+  b.create<mlir::gpu::BarrierOp>(loc);
+  auto arrive = b.create<scf::IfOp>(loc, leader, false);
+  b.setInsertionPointToStart(&arrive.getThenRegion().front());
+  Value table = b.create<memref::GetGlobalOp>(loc, counters.getType(),
+                                              counters.getSymName());
+  globalFence(b, loc);
+  Value before = b.create<memref::AtomicRMWOp>(
+      loc, arith::AtomicRMWKind::addi, b.create<arith::ConstantIntOp>(loc, 1, 32),
+      table, ValueRange{slot});
+  Value isLast = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::eq, before,
+      b.create<arith::IndexCastOp>(
+          loc, i32,
+          b.create<arith::SubIOp>(
+              loc, arrivals, b.create<arith::ConstantIndexOp>(loc, 1))));
+  auto reset = b.create<scf::IfOp>(loc, isLast, false);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&reset.getThenRegion().front());
+    b.create<memref::StoreOp>(loc, b.create<arith::ConstantIntOp>(loc, 0, 32),
+                              table, ValueRange{slot});
+  }
+  b.create<memref::StoreOp>(loc, b.create<arith::ExtUIOp>(loc, i32, isLast),
+                            flag, ValueRange{zero});
+  b.setInsertionPointAfter(arrive);
+  b.create<mlir::gpu::BarrierOp>(loc);
+  return b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::ne,
+      b.create<memref::LoadOp>(loc, flag, ValueRange{zero}),
+      b.create<arith::ConstantIntOp>(loc, 0, 32));
+}
+
 void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
                          const MmaContraction &mma, ResultSink &sink,
-                         const MmaOptions &options) {
+                         const MmaOptions &options, CountersMaker counters) {
   if (BlockMmaTiles::fits(mma))
-    BlockMmaTiles(builder, loc, op, mma, sink, options).build(builder);
+    BlockMmaTiles(builder, loc, op, mma, sink, options, counters)
+        .build(builder);
   else
     MmaTiles(builder, loc, op, mma, sink).build(builder);
 }

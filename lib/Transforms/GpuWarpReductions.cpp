@@ -1191,7 +1191,8 @@ linalg::GenericOp siblingReduction(linalg::GenericOp op,
 /// norm `prologue` recomputed where it runs a warp per output, if any).
 void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
              RewriterBase &rewriter, bool tensorCores,
-             const MmaOptions &mmaOptions, const Prologue *prologue) {
+             const MmaOptions &mmaOptions, CountersMaker counters,
+             const Prologue *prologue) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op,
@@ -1234,10 +1235,10 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
                                    /*broadcast=*/{}, /*storeTotal=*/true,
                                    /*sibling=*/{}, /*siblingFill=*/{}};
             buildMmaContraction(b, loc, sibling, *matchMma(sibling),
-                                siblingSink, mmaOptions);
+                                siblingSink, mmaOptions, counters);
             alone.sibling = {};
           }
-          buildMmaContraction(b, loc, op, *mma, alone, mmaOptions);
+          buildMmaContraction(b, loc, op, *mma, alone, mmaOptions, counters);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
@@ -1388,7 +1389,24 @@ struct GpuWarpReductionsPass
     }
     MmaOptions mmaOptions{asyncCopies,   loadMatrices, mmaBlockRows,
                           mmaStageSteps, wgmma,        mmaBlockCols,
-                          mmaStages,     wgmmaInFlight};
+                          mmaStages,     wgmmaInFlight, mmaSplitK};
+    // A split k's arrival counters: a zero device global per kernel (two
+    // kernels fused into one launch must not share them).
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    auto makeCounters = [&](int64_t slots) {
+      OpBuilder detached(module.getContext());
+      auto type = MemRefType::get({slots}, detached.getI32Type());
+      auto counters = detached.create<memref::GlobalOp>(
+          module.getLoc(), "__llmc_split_k_counters",
+          detached.getStringAttr("private"), type,
+          DenseElementsAttr::get(
+              RankedTensorType::get({slots}, detached.getI32Type()),
+              detached.getI32IntegerAttr(0).getValue()),
+          /*constant=*/false, /*alignment=*/nullptr);
+      symbols.insert(counters, module.getBody()->begin());
+      return counters;
+    };
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
     // it.
@@ -1432,6 +1450,7 @@ struct GpuWarpReductionsPass
       for (linalg::GenericOp op : reductions)
         if (!taken.contains(op) && prologues.count(op) == withPrologue)
           rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions,
+                  makeCounters,
                   withPrologue ? &prologues[op] : nullptr);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {

@@ -9,6 +9,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma wgmma-in-flight=false" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WGWAIT
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-split-k" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SPLIT
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-cols=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKCOLS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
@@ -404,7 +405,8 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // row-major: blocks of 8 warps for 64 x 64 outputs; tiles of 32 steps of k
 // copied straight into a 4-stage ring in shared memory (cp.async, 16 bytes;
 // rows padded to 40): 3 tiles ahead, then per tile a wait for all but the
-// 2 latest groups, a barrier, the copies of the tile 3 ahead and the
+// 2 latest groups, a barrier, the copies of the tile 3 ahead (past the
+// last tile, copies that read nothing and write zeros) and the
 // warp's 8 mma.sync (2 x 2 per 16 steps, after the 3 ldmatrix of their
 // fragments: 2 for A, 1 for both B). Blocks of 128 rows: 3 stages, 2 x 4
 // mma.sync per 16 steps; without ldmatrix, 32-bit loads of halves.
@@ -439,8 +441,11 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // TC: nvgpu.device_async_wait %[[TOKEN]] {numGroups = 2 : i32}
 // TC-NEXT: gpu.barrier
 // TC: %[[AHEAD:.*]] = arith.addi %[[TILE]], %c3
+// TC: %[[RING:.*]] = arith.remui %[[AHEAD]], %c4
 // TC: arith.minui %[[AHEAD]], %c3
-// TC: arith.remui %[[AHEAD]], %c4
+// TC: %[[INSIDE:.*]] = arith.cmpi ule, %[[AHEAD]], %c3
+// TC: %[[READ:.*]] = arith.select %[[INSIDE]], %c8, %c0
+// TC: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %[[X]][%[[RING]], %{{.*}}, %{{.*}}], 8, %[[READ]] {bypassL1}
 // TC: nvgpu.device_async_create_group
 // TC-COUNT-3: nvgpu.ldmatrix
 // TC-COUNT-4: nvgpu.mma.sync
@@ -547,6 +552,47 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC-COUNT-64: llvm.extractvalue
+// Split k (mma-split-k): the host takes splits enough for 264 blocks where
+// the tiles are fewer than 132, each of 2 stages of k or more (here at
+// most 2 of the 4), and a workspace of their partial totals; the splits
+// are the grid's outer dimension, each running its stages of k (the
+// copies past its last read nothing). With 2 splits or more, every
+// thread stores its 16 partial totals, thread 0 fences and counts the
+// block's arrival at its tile's counter (the last one resets it), and
+// the last block to arrive adds the splits' totals in their order before
+// the epilogue; with one, the epilogue as unsplit.
+// SPLIT: memref.global "private" @__llmc_split_k_counters : memref<132xi32> = dense<0>
+// SPLIT-LABEL: func.func @block_tensor_cores
+// SPLIT: %[[ROWBLOCKS:.*]] = arith.divui %{{.*}}, %c64
+// SPLIT: %[[TILES:.*]] = arith.muli %[[ROWBLOCKS]], %c2
+// SPLIT: %[[WANTED:.*]] = arith.minui %{{.*}}, %c2
+// SPLIT: %[[FEW:.*]] = arith.cmpi ult, %[[TILES]], %c132
+// SPLIT: arith.select %[[FEW]], %[[WANTED]], %c1
+// SPLIT: %[[STAGES:.*]] = arith.divui
+// SPLIT: %[[SPLITS:.*]] = arith.divui
+// SPLIT: %[[APART:.*]] = arith.cmpi ugt, %[[SPLITS]], %c1
+// SPLIT: %[[WS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// SPLIT: scf.parallel (%[[SPLIT:.*]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0, %c0) to (%[[SPLITS]], %[[ROWBLOCKS]], %c2, %c8, %c32)
+// SPLIT: %[[FIRST:.*]] = arith.muli %[[SPLIT]], %[[STAGES]]
+// SPLIT: %[[LEFT:.*]] = arith.subi %c4, %[[FIRST]]
+// SPLIT: %[[COUNT:.*]] = arith.minui %[[STAGES]], %[[LEFT]]
+// SPLIT: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1}
+// SPLIT: scf.for %{{.*}} = %c0 to %[[COUNT]] step %c1
+// SPLIT: scf.if %[[APART]] {
+// SPLIT-COUNT-16: memref.store %{{.*}}, %[[WS]]
+// SPLIT: gpu.barrier
+// SPLIT: memref.get_global @__llmc_split_k_counters
+// SPLIT-NEXT: llvm.call_intrinsic "llvm.nvvm.membar.gl"
+// SPLIT-NEXT: memref.atomic_rmw addi %c1_i32
+// SPLIT: gpu.barrier
+// SPLIT: scf.if
+// SPLIT-NEXT: llvm.call_intrinsic "llvm.nvvm.membar.gl"
+// SPLIT-NEXT: scf.for %{{.*}} = %c0 to %[[SPLITS]] step %c1
+// SPLIT: memref.load %[[WS]]
+// SPLIT: arith.truncf
+// SPLIT: } else {
+// SPLIT: arith.truncf
+// SPLIT: memref.dealloc %[[WS]]
 // TCREG-LABEL: func.func @block_tensor_cores
 // TCREG: %[[X:.*]] = memref.alloca() : memref<1x64x72xf16, #gpu.address_space<workgroup>>
 // TCREG-NOT: nvgpu.device_async_copy

@@ -171,6 +171,14 @@ cl::opt<bool> gpuWgmmaInFlight(
              "copies then run a stage further ahead)"),
     cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
 
+cl::opt<bool> gpuMmaSplitK(
+    "gpu-mma-split-k",
+    cl::desc("GPU targets: a projection whose tensor-core block tiles are "
+             "fewer than the GPU's 132 multiprocessors (a short prompt, a "
+             "few decode rows) splits k across blocks, the last block of "
+             "each tile adding the partial totals in a fixed order"),
+    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+
 cl::opt<bool> gpuFusedAttention(
     "gpu-fused-attention",
     cl::desc("GPU targets: attention in two kernels with an online softmax "
@@ -344,6 +352,7 @@ static int runCompile(MLIRContext &context) {
   options.gpuTarget.mmaBlockCols = gpuMmaBlockCols;
   options.gpuTarget.mmaStages = gpuMmaStages;
   options.gpuTarget.wgmmaInFlight = gpuWgmmaInFlight;
+  options.gpuTarget.mmaSplitK = gpuMmaSplitK;
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

@@ -79,6 +79,9 @@ struct GpuTarget {
   int64_t mmaStages = 0;
   /// With wgmma: a tile's wgmma group in flight across the next barrier.
   bool wgmmaInFlight = true;
+  /// k split across blocks where a projection's block tiles are fewer
+  /// than the multiprocessors (llmc-gpu-warp-reductions' mma-split-k).
+  bool mmaSplitK = true;
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).

@@ -105,7 +105,7 @@ def ReductionsInnermost
 }
 
 def GpuWarpReductions
-    : Pass<"llmc-gpu-warp-reductions", "::mlir::func::FuncOp"> {
+    : Pass<"llmc-gpu-warp-reductions", "::mlir::ModuleOp"> {
   let summary = "Give each output of a reduction a warp of 32 threads";
   let description = [{
     A linalg.generic (on buffers) whose last loop is its only reduction and
@@ -166,6 +166,17 @@ def GpuWarpReductions
     descriptors (no swizzle), a proxy fence between the copies and the
     barrier, one wgmma group per tile waited for before the next.
 
+    With `mma-split-k`, a projection whose cp.async block tiles are fewer
+    than the GPU's 132 multiprocessors (a short prompt, a few decode rows)
+    takes a grid of splits x tiles: each split's blocks run an equal share
+    of k's stages (2 or more; splits enough for 264 blocks, at most 8),
+    store their f32 accumulators to a workspace, and the last block of a
+    tile to arrive (an arrival counter per tile in a device global of the
+    kernel's own, reset by that block) adds the splits' totals in their
+    order (the same sums whichever block arrives last) and stores them as
+    the unsplit kernel would. The host picks the splits from the row
+    count; one split is the unsplit kernel.
+
     Each rewrite starts from its output's `linalg.fill` when the output is
     a fresh buffer only the fill wrote (no load), and runs the elementwise
     generic that follows and alone reads the output (bias, rounding to the
@@ -215,6 +226,11 @@ def GpuWarpReductions
            "With wgmma and 3 stages or more: keep a tile's wgmma group in "
            "flight while the next tile's barrier and copies run (the "
            "copies then run a stage less ahead)">,
+    Option<"mmaSplitK", "mma-split-k", "bool", /*default=*/"false",
+           "Split k across blocks where a projection's block tiles are "
+           "fewer than the GPU's 132 multiprocessors: the last block of "
+           "each tile adds the partial totals (in the order of the splits) "
+           "and stores them">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",

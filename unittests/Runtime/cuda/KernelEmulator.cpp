@@ -92,7 +92,8 @@ constexpr int kSlotBytes = 32;
 struct AsyncCopy {
   void *to;
   const void *from;
-  int bytes;
+  /// Bytes written, the first `sourceBytes` of them read (the rest zeros).
+  int bytes, sourceBytes;
 };
 
 /// A wgmma as its thread issued it: operands, accumulators in and out.
@@ -212,8 +213,9 @@ struct Emulator {
   Thread *current = nullptr;
   void *schedulerSp = nullptr;
   std::vector<char *> stacks;
-  /// FAKE_CUDA_ORDER=reverse: the block's last thread runs first (races
-  /// that the usual order hides show).
+  /// FAKE_CUDA_ORDER=reverse: the block's last thread runs first, and the
+  /// grid's last block (races that the usual order hides show; another
+  /// block arrives last where blocks count their arrivals).
   bool reverse = false;
   /// Where the running kernel's shared memory lies (addresses it took as
   /// integers): a wgmma descriptor holds an address's low 18 bits, the
@@ -252,16 +254,18 @@ struct Emulator {
                 std::to_string(current - threads.data()) + ": " + message;
   }
 
-  void issueCopy(void *to, const void *from, int bytes) {
+  void issueCopy(void *to, const void *from, int bytes, int sourceBytes) {
     Thread &t = *current;
-    t.copies.open.push_back({to, from, bytes});
+    t.copies.open.push_back({to, from, bytes, std::min(sourceBytes, bytes)});
     if (llmc_emu_counting)
       record(Copies, 0, t.copiesIssued, to, bytes);
     ++t.copiesIssued;
   }
   void waitCopies(size_t pending) {
     current->copies.wait(pending, [](const AsyncCopy &copy) {
-      std::memcpy(copy.to, copy.from, copy.bytes);
+      std::memcpy(copy.to, copy.from, copy.sourceBytes);
+      std::memset(static_cast<char *>(copy.to) + copy.sourceBytes, 0,
+                  copy.bytes - copy.sourceBytes);
     });
   }
   void waitWgmmas(size_t pending);
@@ -503,13 +507,15 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
   emulator.params = params;
   emulator.grid = grid;
   emulator.block = block;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        emulator.blockId = {x, y, z};
-        if (!emulator.runBlock(error))
-          return false;
-      }
+  size_t blocks = size_t(grid.x) * grid.y * grid.z;
+  for (size_t i = 0; i < blocks; ++i) {
+    size_t linear = reverse ? blocks - 1 - i : i;
+    emulator.blockId = {unsigned(linear % grid.x),
+                        unsigned(linear / grid.x % grid.y),
+                        unsigned(linear / grid.x / grid.y)};
+    if (!emulator.runBlock(error))
+      return false;
+  }
   return true;
 }
 
@@ -575,13 +581,25 @@ SHUFFLE(idx, 3, i32)
       const void *args, void *) {                                              \
     void *pointers[2];                                                         \
     std::memcpy(pointers, args, sizeof pointers);                              \
-    emulator.issueCopy(pointers[0], pointers[1], bytes);                       \
+    emulator.issueCopy(pointers[0], pointers[1], bytes, bytes);                \
   }
 ASYNC_COPY(ca, 4)
 ASYNC_COPY(ca, 8)
 ASYNC_COPY(ca, 16)
 ASYNC_COPY(cg, 16)
 #undef ASYNC_COPY
+// `cp.async.cg.shared.global [to], [from], bytes, source bytes;` (inline
+// PTX: the copy reads the first source bytes and writes zeros after them).
+extern "C" void llmc_emu_cp_async_cg_shared_global_zfill(const void *args,
+                                                         void *) {
+  struct {
+    void *to;
+    const void *from;
+    int32_t bytes, sourceBytes;
+  } copy;
+  std::memcpy(&copy, args, sizeof copy);
+  emulator.issueCopy(copy.to, copy.from, copy.bytes, copy.sourceBytes);
+}
 extern "C" void llmc_emu_cp_async_commit_group(const void *, void *) {
   emulator.current->copies.commit();
 }
