@@ -19,7 +19,8 @@ std 0.02; norm weights 1), then in one invocation measures
   - the GPU's ceilings: device-to-device copy bandwidth (bytes read + written)
     and an 8192^3 f16 matrix product through PyTorch;
   - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
-    (llmc-run --warmup --timings; the median of 3 runs, interleaved with
+    (--batch B: B different prompts of PROMPT tokens together, decode
+    steps of B rows) (llmc-run --warmup --timings; the median of 3 runs, interleaved with
     the baseline's), its per-kernel profile
     (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
     (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
@@ -47,6 +48,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "bench/configs/llama-1b.json")
 CHECKPOINT = "/tmp/llmc-gpu-bench/llama-1b"
 REPEATS = 3
+# The artifacts' largest batch (--batch).
+MAX_BATCH = 16
 
 
 def make_sparse_checkpoint():
@@ -72,7 +75,8 @@ def prepare(out, variants=()):
             # sm_90): llmc says so and the other target goes without it.
             done = subprocess.run(
                 [llmc, "compile", CHECKPOINT, "--target=" + sm, "--dtype",
-                 "f16", "--max-seq-len", "1024", *flags, "-o",
+                 "f16", "--max-seq-len", "1024", "--max-batch",
+                 str(MAX_BATCH), *flags, "-o",
                  os.path.join(where, f"llama-1b.{sm}.llmc")],
                 stderr=subprocess.PIPE, text=True)
             if done.returncode and flags and "needs --target=" in done.stderr:
@@ -130,7 +134,7 @@ def ceilings(torch):
     return bandwidth, 2 * 8192 ** 3 / matmul / 1e12
 
 
-def pytorch_run(torch, prompt, new_tokens):
+def pytorch_run(torch, prompts, new_tokens):
     import transformers
     try:
         model = transformers.LlamaForCausalLM.from_pretrained(
@@ -139,7 +143,7 @@ def pytorch_run(torch, prompt, new_tokens):
         model = transformers.LlamaForCausalLM.from_pretrained(
             CHECKPOINT, torch_dtype=torch.float16)
     model = model.cuda().eval()
-    ids = torch.tensor([prompt], device="cuda")
+    ids = torch.tensor(prompts, device="cuda")
 
     @torch.no_grad()
     def generate():
@@ -149,15 +153,17 @@ def pytorch_run(torch, prompt, new_tokens):
         mid.record()
         cache = out.past_key_values
         logits = out.logits[0].float().cpu()
-        tokens = [int(out.logits[0, -1].argmax())]
+        # The greedy tokens of each prompt.
+        tokens = [[int(t)] for t in out.logits[:, -1].argmax(-1)]
         mid.synchronize()
         decode_start = torch.cuda.Event(True)
         decode_start.record()
         for _ in range(new_tokens - 1):
-            out = model(input_ids=torch.tensor([[tokens[-1]]], device="cuda"),
-                        past_key_values=cache, use_cache=True)
+            last = torch.tensor([[row[-1]] for row in tokens], device="cuda")
+            out = model(input_ids=last, past_key_values=cache, use_cache=True)
             cache = out.past_key_values
-            tokens.append(int(out.logits[0, -1].argmax()))
+            for row, t in zip(tokens, out.logits[:, -1].argmax(-1)):
+                row.append(int(t))
         end.record()
         end.synchronize()
         return (start.elapsed_time(mid) / 1e3,
@@ -167,18 +173,22 @@ def pytorch_run(torch, prompt, new_tokens):
     return generate()
 
 
-def llmc_run(out, artifact, prompt, new_tokens, extra_env=None, extra=()):
+def llmc_run(out, artifact, prompts, new_tokens, extra_env=None, extra=()):
+    """Prefill and decode seconds, each prompt's greedy tokens, stderr."""
     env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(out, "lib"))
     env.update(extra_env or {})
+    ids = []
+    for prompt in prompts:
+        ids += ["--prompt-ids", ",".join(map(str, prompt))]
     result = subprocess.run(
         [os.path.join(out, "bin/llmc-run"), artifact, "--warmup", "--timings",
-         "--prompt-ids", ",".join(map(str, prompt)),
-         "--max-new-tokens", str(new_tokens), *extra],
+         *ids, "--max-new-tokens", str(new_tokens), *extra],
         env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"llmc-run failed: {result.stderr.strip()}")
     times = re.findall(r"in ([0-9.]+) ms", result.stderr)
-    tokens = [int(t) for t in result.stdout.split(",")]
+    tokens = [[int(t) for t in line.split(",")]
+              for line in result.stdout.splitlines() if line.strip()]
     return float(times[0]) / 1e3, float(times[1]) / 1e3, tokens, result.stderr
 
 
@@ -187,7 +197,7 @@ def load_npy_rows(path, rows):
     return numpy.load(path)[:rows]
 
 
-def run(out, prompt_len, new_tokens, baseline=None):
+def run(out, prompt_len, new_tokens, baseline=None, batch=1):
     import torch
     config = json.load(open(CONFIG))
     make_sparse_checkpoint()
@@ -196,13 +206,16 @@ def run(out, prompt_len, new_tokens, baseline=None):
     name = torch.cuda.get_device_name()
     major, minor = torch.cuda.get_device_capability()
     artifact = os.path.join(out, f"llama-1b.sm_{major}{minor}.llmc")
-    prompt = [(i * 7919) % config["vocab_size"] for i in range(prompt_len)]
+    if not 1 <= batch <= MAX_BATCH:
+        sys.exit(f"--batch: expected 1 to {MAX_BATCH}, found {batch}")
+    prompts = [[(i * 7919 + r * 104729) % config["vocab_size"]
+                for i in range(prompt_len)] for r in range(batch)]
 
     manifest = json.load(open(os.path.join(artifact, "manifest.json")))
     weight_bytes = sum(f["bytes"] for f in manifest["weights"]["files"])
     params = weight_bytes // 2
 
-    t_prefill, t_decode, t_tokens, t_logits = pytorch_run(torch, prompt,
+    t_prefill, t_decode, t_tokens, t_logits = pytorch_run(torch, prompts,
                                                           new_tokens)
     print(f"PyTorch: prefill {t_prefill * 1e3:.2f} ms, decode "
           f"{t_decode * 1e3 / (new_tokens - 1):.2f} ms/step; copy "
@@ -227,12 +240,12 @@ def run(out, prompt_len, new_tokens, baseline=None):
     runs, other_runs = [], [[] for _ in others]
     for _ in range(REPEATS):
         try:
-            runs.append(llmc_run(out, artifact, prompt, new_tokens))
+            runs.append(llmc_run(out, artifact, prompts, new_tokens))
         except RuntimeError as error:
             sys.exit(str(error))
         for (label, path), timed in zip(others, other_runs):
             try:
-                timed.append(llmc_run(out, path, prompt, new_tokens))
+                timed.append(llmc_run(out, path, prompts, new_tokens))
             except RuntimeError as error:
                 timed.append(None)
                 print(f"{label}: {error}", flush=True)
@@ -242,22 +255,32 @@ def run(out, prompt_len, new_tokens, baseline=None):
 
     prefill, decode, tokens = median(runs, 0), median(runs, 1), runs[0][2]
     try:
-        *_, profile = llmc_run(out, artifact, prompt, 8,
+        *_, profile = llmc_run(out, artifact, prompts, 8,
                                {"LLMRT_CUDA_PROFILE": "1"})
-        *_, steps_profile = llmc_run(out, artifact, prompt, new_tokens,
+        *_, steps_profile = llmc_run(out, artifact, prompts, new_tokens,
                                      {"LLMRT_CUDA_PROFILE": "steps"})
-        llmc_run(out, artifact, prompt, 2, extra=("--logits-out", logits_path))
+        llmc_run(out, artifact, prompts, 2,
+                 extra=("--logits-out", logits_path))
     except RuntimeError as error:
         sys.exit(str(error))
     import numpy
+    # The first prompt's logits (a batch writes one file per prompt).
+    if batch > 1:
+        logits_path = logits_path[:-len(".npy")] + ".0.npy"
     ours = numpy.load(logits_path)[:prompt_len]
     theirs = t_logits.numpy()
     diff = float(numpy.abs(ours - theirs).max())
     scale = float(numpy.abs(theirs).max())
-    agree = 0
-    while agree < len(tokens) and agree < len(t_tokens) and \
-            tokens[agree] == t_tokens[agree]:
-        agree += 1
+    # Greedy tokens that agree with PyTorch's: each prompt's up to the first
+    # difference.
+    agree, total = 0, 0
+    for ours_row, theirs_row in zip(tokens, t_tokens):
+        same = 0
+        while same < min(len(ours_row), len(theirs_row)) and \
+                ours_row[same] == theirs_row[same]:
+            same += 1
+        agree += same
+        total += len(ours_row)
 
     steps = new_tokens - 1
     print(profile.strip())
@@ -268,10 +291,11 @@ def run(out, prompt_len, new_tokens, baseline=None):
           f"f16 matmul {peak:.0f} TFLOP/s (PyTorch, this run)")
     print(f"model: Llama-shaped, {params / 1e9:.2f}B parameters, f16, "
           f"{weight_bytes / 1e9:.2f} GB of weights; prompt {prompt_len}, "
-          f"{new_tokens} new tokens, batch 1")
+          f"{new_tokens} new tokens, batch {batch}")
     print(f"{'':10}{'llmc tok/s':>12}{'PyTorch tok/s':>15}{'llmc/PyTorch':>14}")
-    rows = [("prefill", prompt_len / prefill, prompt_len / t_prefill),
-            ("decode", steps / decode, steps / t_decode)]
+    rows = [("prefill", batch * prompt_len / prefill,
+             batch * prompt_len / t_prefill),
+            ("decode", batch * steps / decode, batch * steps / t_decode)]
     for label, a, b in rows:
         print(f"{label:10}{a:12.1f}{b:15.1f}{a / b:14.3f}")
     for label, seconds in (("llmc", decode / steps), ("PyTorch", t_decode / steps)):
@@ -280,7 +304,7 @@ def run(out, prompt_len, new_tokens, baseline=None):
               f"{achieved:.0f} GB/s = {achieved / bandwidth:.1%} of copy "
               f"bandwidth (if read once per step)")
     for label, seconds in (("llmc", prefill), ("PyTorch", t_prefill)):
-        rate = 2 * params * prompt_len / seconds / 1e12
+        rate = 2 * params * batch * prompt_len / seconds / 1e12
         print(f"{label} prefill: {rate:.2f} TFLOP/s = {rate / peak:.2%} of "
               f"the f16 matmul rate")
     for (label, _), timed in zip(others, other_runs):
@@ -293,9 +317,9 @@ def run(out, prompt_len, new_tokens, baseline=None):
               f"prefill {o_prefill / prefill:.3f}x, decode "
               f"{o_decode / decode:.3f}x faster (medians of {len(timed)}); "
               f"tokens equal: {timed[0][2] == tokens}")
-    print(f"greedy tokens: the first {agree} of {len(tokens)} agree with "
-          f"PyTorch; prompt logits max abs difference {diff:.3g} "
-          f"(largest logit {scale:.3g})")
+    print(f"greedy tokens: {agree} of {total} agree with PyTorch (each "
+          f"prompt's up to its first difference); the first prompt's logits "
+          f"max abs difference {diff:.3g} (largest logit {scale:.3g})")
 
 
 def main():
@@ -304,6 +328,8 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--prompt", type=int, default=128)
     parser.add_argument("--new", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=1,
+                        help=f"run: prompts at once (1 to {MAX_BATCH})")
     parser.add_argument("--baseline", help="DIR of a baseline's artifacts")
     parser.add_argument("--variant", action="append", default=[],
                         help="prepare: NAME=FLAGS, the model compiled with "
@@ -314,7 +340,7 @@ def main():
         prepare(os.path.abspath(args.dir), args.variant)
     else:
         run(os.path.abspath(args.dir), args.prompt, args.new,
-            args.baseline and os.path.abspath(args.baseline))
+            args.baseline and os.path.abspath(args.baseline), args.batch)
 
 
 if __name__ == "__main__":
