@@ -125,56 +125,10 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
   Option<std::string> toolkit{*this, "toolkit",
                               llvm::cl::desc("The CUDA toolkit (libdevice)"),
                               llvm::cl::init(LLMC_CUDA_TOOLKIT)};
-  Option<bool> asyncCopies{
-      *this, "async-copies",
-      llvm::cl::desc("GEMM tiles into shared memory with cp.async"),
-      llvm::cl::init(true)};
-  Option<bool> dependentLaunches{
-      *this, "dependent-launches",
-      llvm::cl::desc("sm_90: kernels launch while the one before finishes"),
-      llvm::cl::init(true)};
-  Option<bool> fuseLaunches{
-      *this, "fuse-launches",
-      llvm::cl::desc("Neighbouring independent launches as one"),
-      llvm::cl::init(true)};
-  Option<bool> loadMatrices{
-      *this, "ldmatrix",
-      llvm::cl::desc("Tensor-core fragments from shared memory by ldmatrix"),
-      llvm::cl::init(true)};
-  Option<int64_t> mmaBlockRows{
-      *this, "mma-block-rows",
-      llvm::cl::desc("Rows of a tensor-core block tile (64 or 128)"),
-      llvm::cl::init(64)};
-  Option<int64_t> mmaStageSteps{
-      *this, "mma-stage-steps",
-      llvm::cl::desc("Steps of k per cp.async stage (32 or 64)"),
-      llvm::cl::init(32)};
-  Option<bool> fuseNorms{
-      *this, "fuse-norms",
-      llvm::cl::desc("Norms recomputed in the projections' warps at decode"),
-      llvm::cl::init(true)};
-  Option<bool> wgmma{
-      *this, "wgmma",
-      llvm::cl::desc("sm_90: GEMM block tiles on wgmma.mma_async (sm_90a)"),
-      llvm::cl::init(false)};
-  Option<int64_t> mmaStages{
-      *this, "mma-stages",
-      llvm::cl::desc("cp.async stages of the GEMM tiles (0: automatic)"),
-      llvm::cl::init(0)};
-  Option<int64_t> mmaBlockCols{
-      *this, "mma-block-cols",
-      llvm::cl::desc("With wgmma: block tile columns (64 or 128)"),
-      llvm::cl::init(64)};
-  Option<bool> wgmmaInFlight{
-      *this, "wgmma-in-flight",
-      llvm::cl::desc("With wgmma: a tile's group in flight across the next "
-                     "barrier"),
-      llvm::cl::init(true)};
-  Option<bool> mmaSplitK{
-      *this, "mma-split-k",
-      llvm::cl::desc("k split across blocks where a projection's tiles are "
-                     "fewer than the multiprocessors"),
-      llvm::cl::init(true)};
+#define LLMC_GPU_OPTION(TYPE, FIELD, NAME, DEFAULT, HELP)                      \
+  Option<TYPE> FIELD{*this, NAME, llvm::cl::desc(HELP),                        \
+                     llvm::cl::init(DEFAULT)};
+#include "llmc/Pipelines/GpuOptions.def"
 };
 } // namespace
 
@@ -183,17 +137,10 @@ void registerPipelines() {
       "llmc-gpu-codegen",
       "linalg on tensors to host code in the LLVM dialect and PTX kernels",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
-        GpuTarget target{options.chip, options.toolkit, options.asyncCopies,
-                         options.dependentLaunches, options.fuseLaunches};
-        target.loadMatrices = options.loadMatrices;
-        target.mmaBlockRows = options.mmaBlockRows;
-        target.mmaStageSteps = options.mmaStageSteps;
-        target.fuseNorms = options.fuseNorms;
-        target.wgmma = options.wgmma;
-        target.mmaBlockCols = options.mmaBlockCols;
-        target.mmaStages = options.mmaStages;
-        target.wgmmaInFlight = options.wgmmaInFlight;
-        target.mmaSplitK = options.mmaSplitK;
+        GpuTarget target{options.chip, options.toolkit};
+#define LLMC_GPU_OPTION(TYPE, FIELD, NAME, DEFAULT, HELP)                      \
+  target.FIELD = options.FIELD;
+#include "llmc/Pipelines/GpuOptions.def"
         buildGpuCodegenPipeline(pm, target);
       });
   PassPipelineRegistration<>("llmc-llm-to-linalg",

@@ -434,9 +434,9 @@ private:
                 loc, b.create<arith::MulIOp>(loc, bIdx, rowTiles), tile),
             index(kvHeads)),
         kvHead);
-    Value isLast = lastToArrive(
-        b, loc, counters, slot, splits,
-        b.create<arith::AndIOp>(loc, isZero(warp), isZero(lane)));
+    Value isLast =
+        lastToArrive(b, loc, counters, slot, splits,
+                     b.create<arith::AndIOp>(loc, isZero(warp), isZero(lane)));
     auto combine = b.create<scf::IfOp>(
         loc, b.create<arith::AndIOp>(loc, isLast, at.inside), false);
     OpBuilder::InsertionGuard guard(b);

@@ -192,7 +192,6 @@ void globalFence(OpBuilder &b, Location loc);
 Value lastToArrive(OpBuilder &b, Location loc, mlir::memref::GlobalOp counters,
                    Value slot, Value arrivals, Value leader);
 
-
 /// `op` as `mma` on tensor cores, its totals into `sink`: block tiles in
 /// shared memory where 64 divides n and k (or they are dynamic), as
 /// `options` say (a split k's arrival counters from `counters`); else warps

@@ -275,9 +275,8 @@ public:
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 const MmaContraction &mma, ResultSink &sink,
                 const MmaOptions &options, CountersMaker makeCounters)
-      : MmaKernel(builder, loc, op, mma, sink),
-        makeCounters(makeCounters), loadMatrices(options.loadMatrices),
-        blockRows(options.blockRows) {
+      : MmaKernel(builder, loc, op, mma, sink), makeCounters(makeCounters),
+        loadMatrices(options.loadMatrices), blockRows(options.blockRows) {
     // Tiles copy straight into shared memory (cp.async, 16 bytes) where a
     // chunk's 8 steps of k are 8 consecutive elements of each operand and
     // 16-byte aligned: both row-major with no offset, k their last index
@@ -385,8 +384,8 @@ private:
     Value apart = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt,
                                           splits, index(b, 1));
     Value elements = b.create<arith::SelectOp>(
-        loc, apart, mul(b, b.create<arith::MulIOp>(loc, splits, tiles),
-                        blockRows * cols),
+        loc, apart,
+        mul(b, b.create<arith::MulIOp>(loc, splits, tiles), blockRows * cols),
         index(b, 1));
     workspace = b.create<memref::AllocOp>(
         loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
@@ -431,8 +430,8 @@ private:
     for (auto [e, element] : llvm::enumerate(elements))
       b.create<memref::StoreOp>(loc, element, workspace,
                                 ValueRange{at(b, split, e)});
-    Value leader = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                           thread, zero);
+    Value leader =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, zero);
     Value isLast = lastToArrive(b, loc, counters, tileIndex, splits, leader);
     auto last = b.create<scf::IfOp>(loc, isLast, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
@@ -460,8 +459,8 @@ private:
     for (Value acc : accs) {
       if (auto type = dyn_cast<LLVM::LLVMStructType>(acc.getType())) {
         for (int64_t i = 0, e = type.getBody().size(); i < e; ++i)
-          elements.push_back(b.create<LLVM::ExtractValueOp>(
-              loc, acc, ArrayRef<int64_t>{i}));
+          elements.push_back(
+              b.create<LLVM::ExtractValueOp>(loc, acc, ArrayRef<int64_t>{i}));
         continue;
       }
       for (int64_t i = 0; i < 2; ++i)
@@ -518,8 +517,8 @@ private:
     // placed by tileChunkPlace; x has blockRows rows, w cols.
     thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     if (splitK)
-      tileIndex = b.create<arith::AddIOp>(loc, mul(b, ivs[0], mma.n / cols),
-                                          ivs[1]);
+      tileIndex =
+          b.create<arith::AddIOp>(loc, mul(b, ivs[0], mma.n / cols), ivs[1]);
     Value lastRow = b.create<arith::SubIOp>(loc, rows, index(b, 1));
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     xChunks = blockRows * tileSteps / 8 / kThreads;
@@ -616,8 +615,7 @@ private:
     if (splitK) {
       first = b.create<arith::MulIOp>(loc, split, splitStages);
       tiles = b.create<arith::MinUIOp>(
-          loc, splitStages,
-          b.create<arith::SubIOp>(loc, tiles, first));
+          loc, splitStages, b.create<arith::SubIOp>(loc, tiles, first));
     }
     Value last = b.createOrFold<arith::SubIOp>(loc, tiles, index(b, 1));
     // The copies of the split's tile `tile`; past its last, a group of
@@ -632,9 +630,9 @@ private:
         return copyTile(cb, at, stage);
       Value inside =
           cb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, tile, last);
-      return copyTile(cb, at, stage,
-                      cb.create<arith::SelectOp>(loc, inside, index(cb, 8),
-                                                 index(cb, 0)));
+      return copyTile(
+          cb, at, stage,
+          cb.create<arith::SelectOp>(loc, inside, index(cb, 8), index(cb, 0)));
     };
     Value token;
     for (int64_t t = 0; t < ahead; ++t)
@@ -1160,7 +1158,6 @@ SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {
   return fragments;
 }
 
-
 void globalFence(OpBuilder &b, Location loc) {
   b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.nvvm.membar.gl",
                                   ValueRange{});
@@ -1169,8 +1166,8 @@ void globalFence(OpBuilder &b, Location loc) {
 Value lastToArrive(OpBuilder &b, Location loc, memref::GlobalOp counters,
                    Value slot, Value arrivals, Value leader) {
   OpBuilder::InsertionGuard guard(b);
-  auto workgroup = mlir::gpu::AddressSpaceAttr::get(b.getContext(),
-                                              mlir::gpu::AddressSpace::Workgroup);
+  auto workgroup = mlir::gpu::AddressSpaceAttr::get(
+      b.getContext(), mlir::gpu::AddressSpace::Workgroup);
   Type i32 = b.getI32Type();
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value flag = b.create<memref::AllocaOp>(
@@ -1182,14 +1179,14 @@ Value lastToArrive(OpBuilder &b, Location loc, memref::GlobalOp counters,
                                               counters.getSymName());
   globalFence(b, loc);
   Value before = b.create<memref::AtomicRMWOp>(
-      loc, arith::AtomicRMWKind::addi, b.create<arith::ConstantIntOp>(loc, 1, 32),
-      table, ValueRange{slot});
+      loc, arith::AtomicRMWKind::addi,
+      b.create<arith::ConstantIntOp>(loc, 1, 32), table, ValueRange{slot});
   Value isLast = b.create<arith::CmpIOp>(
       loc, arith::CmpIPredicate::eq, before,
       b.create<arith::IndexCastOp>(
           loc, i32,
-          b.create<arith::SubIOp>(
-              loc, arrivals, b.create<arith::ConstantIndexOp>(loc, 1))));
+          b.create<arith::SubIOp>(loc, arrivals,
+                                  b.create<arith::ConstantIndexOp>(loc, 1))));
   auto reset = b.create<scf::IfOp>(loc, isLast, false);
   {
     OpBuilder::InsertionGuard inner(b);

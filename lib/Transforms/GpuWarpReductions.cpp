@@ -1387,8 +1387,8 @@ struct GpuWarpReductionsPass
       getOperation().emitError(error);
       return signalPassFailure();
     }
-    MmaOptions mmaOptions{asyncCopies,   loadMatrices, mmaBlockRows,
-                          mmaStageSteps, wgmma,        mmaBlockCols,
+    MmaOptions mmaOptions{asyncCopies,   loadMatrices,  mmaBlockRows,
+                          mmaStageSteps, wgmma,         mmaBlockCols,
                           mmaStages,     wgmmaInFlight, mmaSplitK};
     // A split k's arrival counters: a zero device global per kernel (two
     // kernels fused into one launch must not share them).
@@ -1450,8 +1450,7 @@ struct GpuWarpReductionsPass
       for (linalg::GenericOp op : reductions)
         if (!taken.contains(op) && prologues.count(op) == withPrologue)
           rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions,
-                  makeCounters,
-                  withPrologue ? &prologues[op] : nullptr);
+                  makeCounters, withPrologue ? &prologues[op] : nullptr);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

@@ -95,110 +95,12 @@ cl::opt<std::string> cudaPath(
     cl::value_desc("dir"), cl::init(LLMC_CUDA_TOOLKIT),
     cl::sub(compileCommand), cl::cat(llmcCategory));
 
-cl::opt<bool> gpuAsyncCopies(
-    "gpu-async-copies",
-    cl::desc("GPU targets: copy the tensor-core GEMM tiles into shared memory "
-             "with cp.async (=false: through registers)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuLoadMatrices(
-    "gpu-ldmatrix",
-    cl::desc("GPU targets: read the tensor-core GEMMs' fragments from shared "
-             "memory with ldmatrix (=false: 32-bit loads)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<int64_t> gpuMmaBlockRows(
-    "gpu-mma-block-rows",
-    cl::desc("GPU targets: rows of a tensor-core GEMM block tile, 64 (warps "
-             "of 32 x 16) or 128 (warps of 32 x 32)"),
-    cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
-    cl::cat(llmcCategory));
-
-cl::opt<int64_t> gpuMmaStageSteps(
-    "gpu-mma-stage-steps",
-    cl::desc("GPU targets: steps of k per cp.async stage of a tensor-core "
-             "GEMM block tile, 32 (4 stages) or 64 (2 stages, 64-row blocks)"),
-    cl::value_desc("32|64"), cl::init(32), cl::sub(compileCommand),
-    cl::cat(llmcCategory));
-
-cl::opt<bool> gpuFuseSiblings(
-    "gpu-fuse-siblings",
-    cl::desc("GPU targets: compute a projection that another's epilogue "
-             "reads in the same warps (SwiGLU's gate and up: one kernel; "
-             "=false: a kernel each)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuFuseNorms(
-    "gpu-fuse-norms",
-    cl::desc("GPU targets: a norm read only by projections runs in their "
-             "warps at decode, each recomputing its row's sum as it loads "
-             "x (=false: a kernel of its own)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuCombineInBlocks(
-    "gpu-combine-in-blocks",
-    cl::desc("GPU targets: the fused attention's last block of each tile "
-             "combines the splits of the keys at decode (=false: a kernel "
-             "of its own)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuWgmma(
-    "gpu-wgmma",
-    cl::desc("sm_90: the tensor-core GEMMs' block tiles on warpgroup "
-             "matrix multiplies (wgmma.mma_async, operands in shared "
-             "memory; kernels for sm_90a) instead of mma.sync"),
-    cl::init(false), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<int64_t> gpuMmaBlockCols(
-    "gpu-mma-block-cols",
-    cl::desc("GPU targets with --gpu-wgmma: columns of a tensor-core GEMM "
-             "block tile where they divide n, 64 or 128"),
-    cl::value_desc("64|128"), cl::init(64), cl::sub(compileCommand),
-    cl::cat(llmcCategory));
-
-cl::opt<int64_t> gpuMmaStages(
-    "gpu-mma-stages",
-    cl::desc("GPU targets: stages of the tensor-core GEMMs' cp.async "
-             "pipeline (0: as many as 48 KiB of shared memory hold, up to "
-             "4; more takes dynamic shared memory, up to the GPU's limit)"),
-    cl::init(0), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuWgmmaInFlight(
-    "gpu-wgmma-in-flight",
-    cl::desc("GPU targets with --gpu-wgmma and 3 cp.async stages or more: "
-             "a tile's wgmma group stays in flight while the next tile's "
-             "barrier and copies run (=false: waited for at once; the "
-             "copies then run a stage further ahead)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuMmaSplitK(
-    "gpu-mma-split-k",
-    cl::desc("GPU targets: a projection whose tensor-core block tiles are "
-             "fewer than the GPU's 132 multiprocessors (a short prompt, a "
-             "few decode rows) splits k across blocks, the last block of "
-             "each tile adding the partial totals in a fixed order"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuFusedAttention(
-    "gpu-fused-attention",
-    cl::desc("GPU targets: attention in two kernels with an online softmax "
-             "(=false: scores, softmax and values as separate kernels, the "
-             "scores in memory)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuDependentLaunches(
-    "gpu-dependent-launches",
-    cl::desc("sm_90: each kernel may launch while the one before it "
-             "finishes (programmatic dependent launch; =false: one after "
-             "the other)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
-
-cl::opt<bool> gpuFuseLaunches(
-    "gpu-fuse-launches",
-    cl::desc("GPU targets: run neighbouring independent kernels (a decode "
-             "step's q, k and v projections) as one launch (=false: one "
-             "launch each)"),
-    cl::init(true), cl::sub(compileCommand), cl::cat(llmcCategory));
+// --gpu-NAME for each option of a GPU target: gpuOption_FIELD.
+#define LLMC_GPU_OPTION(TYPE, FIELD, NAME, DEFAULT, HELP)                      \
+  cl::opt<TYPE> gpuOption_##FIELD("gpu-" NAME, cl::desc(HELP),                 \
+                                  cl::init(DEFAULT), cl::sub(compileCommand),  \
+                                  cl::cat(llmcCategory));
+#include "llmc/Pipelines/GpuOptions.def"
 
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Largest batch the artifact runs"),
@@ -326,11 +228,12 @@ static int runCompile(MLIRContext &context) {
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
   if (std::string error = llmc::mmaTileOptionsError(
-          gpuMmaBlockRows, gpuMmaBlockCols, gpuMmaStageSteps, gpuMmaStages,
-          gpuWgmma, llmc::maxSharedBytes(target), "--gpu-");
+          gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
+          gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,
+          llmc::maxSharedBytes(target), "--gpu-");
       !error.empty())
     return fail(error);
-  if (gpuWgmma && target != "sm_90")
+  if (gpuOption_wgmma && target != "sm_90")
     return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
@@ -340,19 +243,10 @@ static int runCompile(MLIRContext &context) {
   options.rank = emitRank;
   options.packWeights = packWeights;
   options.target = target;
-  options.gpuTarget = {target,          cudaPath,          gpuAsyncCopies,
-                       gpuDependentLaunches, gpuFuseLaunches, gpuFusedAttention};
-  options.gpuTarget.loadMatrices = gpuLoadMatrices;
-  options.gpuTarget.mmaBlockRows = gpuMmaBlockRows;
-  options.gpuTarget.mmaStageSteps = gpuMmaStageSteps;
-  options.gpuTarget.fuseSiblings = gpuFuseSiblings;
-  options.gpuTarget.fuseNorms = gpuFuseNorms;
-  options.gpuTarget.combineInBlocks = gpuCombineInBlocks;
-  options.gpuTarget.wgmma = gpuWgmma;
-  options.gpuTarget.mmaBlockCols = gpuMmaBlockCols;
-  options.gpuTarget.mmaStages = gpuMmaStages;
-  options.gpuTarget.wgmmaInFlight = gpuWgmmaInFlight;
-  options.gpuTarget.mmaSplitK = gpuMmaSplitK;
+  options.gpuTarget = {target, cudaPath};
+#define LLMC_GPU_OPTION(TYPE, FIELD, NAME, DEFAULT, HELP)                      \
+  options.gpuTarget.FIELD = gpuOption_##FIELD;
+#include "llmc/Pipelines/GpuOptions.def"
   if (printPipeline) {
     llvm::outs() << llmc::describePipeline(emitStage, options, context)
                  << "\n";

@@ -44,44 +44,9 @@ struct GpuTarget {
   std::string chip;
   /// The CUDA toolkit (libdevice, for the kernels' math functions).
   std::string toolkit;
-  /// GEMM tiles copied into shared memory with cp.async (else through
-  /// registers).
-  bool asyncCopies = true;
-  /// sm_90: every kernel may launch while the one before it finishes
-  /// (programmatic dependent launch; llmc-gpu-dependent-launches).
-  bool dependentLaunches = true;
-  /// Neighbouring independent launches as one (llmc-gpu-fuse-launches).
-  bool fuseLaunches = true;
-  /// Attention as llm.fused_attention, two kernels with an online softmax
-  /// (llmc-gpu-fused-attention), instead of scores in memory.
-  bool fusedAttention = true;
-  /// Tensor-core fragments read from shared memory with ldmatrix.
-  bool loadMatrices = true;
-  /// Rows of a tensor-core GEMM's block tile: 64 or 128.
-  int64_t mmaBlockRows = 64;
-  /// Steps of k per cp.async stage of those tiles: 32 or 64.
-  int64_t mmaStageSteps = 32;
-  /// A reduction that another's fused consumer reads computed in the same
-  /// warps (SwiGLU's gate and up projections: one kernel).
-  bool fuseSiblings = true;
-  /// A norm that only projections read recomputed in their warps at decode
-  /// (its own kernel only where they run on tensor cores).
-  bool fuseNorms = true;
-  /// The fused attention's splits combined by the last block of each tile
-  /// (decode), not by a kernel of their own.
-  bool combineInBlocks = true;
-  /// sm_90: the tensor-core block tiles on wgmma.mma_async (the kernels
-  /// then need sm_90a).
-  bool wgmma = false;
-  /// With wgmma: columns of a block tile where they divide n (64 or 128).
-  int64_t mmaBlockCols = 64;
-  /// Stages of those tiles' cp.async pipeline (0: as many as 48 KiB hold).
-  int64_t mmaStages = 0;
-  /// With wgmma: a tile's wgmma group in flight across the next barrier.
-  bool wgmmaInFlight = true;
-  /// k split across blocks where a projection's block tiles are fewer
-  /// than the multiprocessors (llmc-gpu-warp-reductions' mma-split-k).
-  bool mmaSplitK = true;
+  /// How the kernels are made (GpuOptions.def says what each does).
+#define LLMC_GPU_OPTION(TYPE, FIELD, NAME, DEFAULT, HELP) TYPE FIELD = DEFAULT;
+#include "llmc/Pipelines/GpuOptions.def"
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).

@@ -23,10 +23,10 @@
 // model, and each launch runs its kernel's emulator entry on the CPU
 // (KernelEmulator.h). Device memory is then readable and writable from the
 // host too (the kernels run here). FAKE_CUDA_ORDER=reverse runs the
-// blocks and each block's threads last to first. FAKE_CUDA_BANKS=1 prints at exit, per
-// kernel and in all, the shared-memory wavefronts of its cp.async stores,
-// ldmatrix loads and plain loads and stores against the least they could
-// take (bank conflicts make more). The collectives of sharded artifacts
+// blocks and each block's threads last to first. FAKE_CUDA_BANKS=1 prints at
+// exit, per kernel and in all, the shared-memory wavefronts of its cp.async
+// stores, ldmatrix loads and plain loads and stores against the least they
+// could take (bank conflicts make more). The collectives of sharded artifacts
 // then run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
 //
 //===----------------------------------------------------------------------===//
