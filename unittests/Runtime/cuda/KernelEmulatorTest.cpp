@@ -33,6 +33,7 @@ void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_b16_p3(const void *, void *);
 void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_trans_b16_p3(const void *, void *);
 void llmc_emu_cp_async_ca_shared_global_4(const void *, void *);
 void llmc_emu_cp_async_cg_shared_global_16(const void *, void *);
+void llmc_emu_cp_async_cg_shared_global_zfill(const void *, void *);
 void llmc_emu_cp_async_commit_group(const void *, void *);
 void llmc_emu_cp_async_wait_group(const void *, void *);
 uint64_t llmc_emu_shared_address(const void *);
@@ -225,6 +226,33 @@ TEST(KernelEmulator, LoadMatricesGiveTheFragmentLayout) {
 }
 
 float staged[32], source[32];
+
+TEST(KernelEmulator, SizedAsyncCopiesReadTheirSourceBytes) {
+  // `cp.async.cg.shared.global [to], [from], 16, N`: thread t copies 16
+  // bytes reading 4 t of them (0, 4, 8, 12, 16), zeros after them.
+  for (int i = 0; i < 32; ++i)
+    source[i] = float(i + 1);
+  auto kernel = [](void **params) {
+    uint32_t t = threadId();
+    float to[4] = {-1, -1, -1, -1};
+    struct {
+      float *to;
+      const float *from;
+      int32_t bytes, sourceBytes;
+    } args = {to, &source[4 * t], 16, int32_t(4 * t)};
+    llmc_emu_cp_async_cg_shared_global_zfill(&args, nullptr);
+    llmc_emu_cp_async_commit_group(nullptr, nullptr);
+    waitGroups(llmc_emu_cp_async_wait_group, 0);
+    std::memcpy(output(params) + 4 * t, to, sizeof to);
+  };
+  std::vector<float> out(5 * 4);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 5, out.data(), error)) << error;
+  for (int t = 0; t < 5; ++t)
+    for (int e = 0; e < 4; ++e)
+      EXPECT_EQ(out[4 * t + e], e < t ? float(4 * t + e + 1) : 0.0f)
+          << t << ", " << e;
+}
 
 TEST(KernelEmulator, AsyncCopiesLandWhenWaitedFor) {
   // Each thread copies two words in two groups: neither is there before a
