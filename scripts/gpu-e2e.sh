@@ -21,7 +21,11 @@
 # artifacts with --gpu-wgmma (sm_90a kernels). With two GPUs or more
 # and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
 # mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
-# same golden files.
+# same golden files. A random head_dim-64 Llama (test/Runtime/Inputs/
+# llama-d64.json: k up to 256, so its projections at 70 and 20 rows split
+# k across blocks) runs f16 on the GPU (mma.sync and wgmma tiles) against
+# the CPU's f16 run of it, made at prepare time: the same greedy tokens,
+# logits within 2e-2.
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
@@ -29,12 +33,15 @@ dir=${2:?usage: gpu-e2e.sh prepare|run DIR}
 src=$(cd "$(dirname "$0")/.." && pwd)
 models="llama-gqa gpt2 qwen2-mqa"
 prompts=("1,17,42,99,7,250,3,64" "200,5" "9,9,9,128,77,31,1,0,255,14,60,2")
+d64_prompts=(--prompt-ids "$(seq -s, 1 70)" --prompt-ids "$(seq -s, 5 24)"
+             --max-new-tokens 10)
 
 if [[ $mode == prepare ]]; then
   llmc=${LLMC:-$src/build/bin/llmc}
   run=${LLMC_RUN:-$src/build/bin/llmc-run}
   mkdir -p "$dir/bin" "$dir/lib" "$dir/golden"
-  cp "$run" "$src/test/e2e/compare_golden.py" "$dir/bin/"
+  cp "$run" "$src/test/e2e/compare_golden.py" "$src/test/e2e/compare_runs.py" \
+    "$dir/bin/"
   # The GPU machine runs another distribution: llmc-run takes its shared
   # libraries along (all but the C and C++ runtimes, which are newer there).
   ldd "$run" | awk '$3 ~ /^\// {print $3}' |
@@ -64,6 +71,20 @@ if [[ $mode == prepare ]]; then
       --gpu-fused-attention=false --pack-weights \
       -o "$dir/llama-gqa.$sm.f16.unfused.llmc"
   done
+  # The d64 model: its CPU f16 run is the reference.
+  python3 "$src/scripts/make_checkpoint.py" random \
+    "$src/test/Runtime/Inputs/llama-d64.json" "$dir/d64-checkpoint" --std 0.08
+  "$llmc" compile "$dir/d64-checkpoint" --dtype f16 -o "$dir/d64.cpu.f16.llmc"
+  mkdir -p "$dir/golden/d64"
+  "$run" "$dir/d64.cpu.f16.llmc" "${d64_prompts[@]}" \
+    --logits-out "$dir/golden/d64/cpu.npy" > "$dir/golden/d64/cpu.txt"
+  for sm in sm_80 sm_90; do
+    "$llmc" compile "$dir/d64-checkpoint" --target=$sm --dtype f16 \
+      --pack-weights -o "$dir/d64.$sm.f16.llmc"
+  done
+  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
+    --gpu-wgmma --pack-weights -o "$dir/d64.sm_90.f16.wgmma.llmc"
+  rm -rf "$dir/d64-checkpoint" "$dir/d64.cpu.f16.llmc"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
 fi
@@ -151,6 +172,27 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
 done
 for model in $models; do cat "$dir/out/$model.log"; done
+# check_d64 NAME ARTIFACT: the d64 model against its CPU f16 run.
+check_d64() {
+  local out="$dir/out/d64-${1// /_}"
+  mkdir -p "$out"
+  if ! llmc_run "$2" "${d64_prompts[@]}" --logits-out "$out/gpu.npy" \
+         > "$out/gpu.txt" 2> "$out/gpu.err"; then
+    echo "FAIL $1: $(tail -1 "$out/gpu.err")"; return 1
+  fi
+  if python3 "$dir/bin/compare_runs.py" "$dir/golden/d64/cpu" "$out/gpu" 2 \
+       --atol 2e-2 > "$out/cmp" 2>&1; then
+    echo "PASS $1 against the CPU's f16 run: $(head -1 "$out/cmp")"
+  else
+    echo "FAIL $1 against the CPU's f16 run: $(head -3 "$out/cmp" | tr '\n' ' ')"
+    return 1
+  fi
+}
+check_d64 "d64.$sm.f16" "$dir/d64.$sm.f16.llmc" || status=1
+if [[ $sm == sm_90 ]]; then
+  check_d64 "d64.sm_90.f16 --gpu-wgmma" "$dir/d64.sm_90.f16.wgmma.llmc" ||
+    status=1
+fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then
   LAUNCH="mpirun --allow-run-as-root --oversubscribe -np 2"
