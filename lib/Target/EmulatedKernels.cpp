@@ -54,13 +54,20 @@ static void defineRsqrt(llvm::Function &function) {
   function.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
-/// Replaces `call` by a call of the emulator's `emulated(ptr args, ptr
+/// Replaces `call` by a call of the emulator's `void name(ptr args, ptr
 /// result, extra...)`: its arguments stored in a struct of their types, its
 /// result (if any; else a null pointer) loaded from a slot, both slots
 /// allocas at the caller's entry.
-static void callEmulator(llvm::CallInst &call, llvm::FunctionCallee emulated,
+static void callEmulator(llvm::CallInst &call, llvm::StringRef name,
                          ArrayRef<llvm::Value *> extra = {}) {
   llvm::LLVMContext &context = call.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  SmallVector<llvm::Type *> params = {pointer, pointer};
+  for (llvm::Value *value : extra)
+    params.push_back(value->getType());
+  llvm::FunctionCallee emulated = call.getModule()->getOrInsertFunction(
+      name, llvm::FunctionType::get(llvm::Type::getVoidTy(context), params,
+                                    /*isVarArg=*/false));
   SmallVector<llvm::Type *> types;
   for (llvm::Value *arg : call.args())
     types.push_back(arg->getType());
@@ -69,8 +76,7 @@ static void callEmulator(llvm::CallInst &call, llvm::FunctionCallee emulated,
   llvm::IRBuilder<> entry(
       &*call.getFunction()->getEntryBlock().getFirstInsertionPt());
   llvm::Value *args = entry.CreateAlloca(argsType);
-  llvm::Value *result =
-      llvm::ConstantPointerNull::get(llvm::PointerType::get(context, 0));
+  llvm::Value *result = llvm::ConstantPointerNull::get(pointer);
   if (!resultType->isVoidTy())
     result = entry.CreateAlloca(resultType);
   llvm::IRBuilder<> b(&call);
@@ -87,15 +93,11 @@ static void callEmulator(llvm::CallInst &call, llvm::FunctionCallee emulated,
 /// Every call of the intrinsic `intrinsic` becomes a call of
 /// `llmc_emu_NAME(ptr args, ptr result)` (callEmulator).
 static void redirectIntrinsic(llvm::Function &intrinsic) {
-  llvm::Module &module = *intrinsic.getParent();
-  llvm::LLVMContext &context = module.getContext();
-  std::string name = intrinsic.getName().drop_front(strlen("llvm.nvvm.")).str();
+  std::string name = "llmc_emu_" +
+                     intrinsic.getName().drop_front(strlen("llvm.nvvm.")).str();
   std::replace(name.begin(), name.end(), '.', '_');
-  auto *pointer = llvm::PointerType::get(context, 0);
-  llvm::FunctionCallee emulated = module.getOrInsertFunction(
-      "llmc_emu_" + name, llvm::Type::getVoidTy(context), pointer, pointer);
   for (llvm::User *user : llvm::make_early_inc_range(intrinsic.users()))
-    callEmulator(*cast<llvm::CallInst>(user), emulated);
+    callEmulator(*cast<llvm::CallInst>(user), name);
   intrinsic.eraseFromParent();
 }
 
@@ -110,42 +112,29 @@ static bool isEmulatedAsNothing(llvm::StringRef ptx) {
   return nothing.contains(ptx);
 }
 
-/// wgmma's groups: `wgmma.commit_group` and `wgmma.wait_group N` (N the
-/// call's argument) become `llmc_emu_wgmma_commit_group(args, result)` and
-/// `llmc_emu_wgmma_wait_group` (callEmulator). False for other PTX.
-static bool redirectWgmmaGroup(llvm::CallInst &call, llvm::StringRef ptx) {
-  llvm::StringRef name;
-  if (ptx == "wgmma.commit_group.sync.aligned;" && call.arg_size() == 0)
-    name = "llmc_emu_wgmma_commit_group";
-  else if (ptx == "wgmma.wait_group.sync.aligned $0;" &&
-           call.arg_size() == 1)
-    name = "llmc_emu_wgmma_wait_group";
-  else
-    return false;
-  llvm::Module &module = *call.getModule();
-  auto *pointer = llvm::PointerType::get(module.getContext(), 0);
-  callEmulator(call, module.getOrInsertFunction(
-                         name, llvm::Type::getVoidTy(module.getContext()),
-                         pointer, pointer));
-  return true;
-}
-
-/// A cp.async with a source size (MLIR's NVVM writes it as inline PTX:
-/// `cp.async.cg.shared.global [$0], [$1], $2, $3;`, the copy's bytes and
-/// how many of them it reads) becomes
-/// `llmc_emu_cp_async_cg_shared_global_zfill(args, result)` (callEmulator).
-/// False for other PTX.
-static bool redirectSizedCopy(llvm::CallInst &call, llvm::StringRef ptx) {
-  if (ptx.trim() != "cp.async.cg.shared.global [$0], [$1], $2, $3;" ||
-      call.arg_size() != 4)
-    return false;
-  llvm::Module &module = *call.getModule();
-  auto *pointer = llvm::PointerType::get(module.getContext(), 0);
-  callEmulator(call, module.getOrInsertFunction(
-                         "llmc_emu_cp_async_cg_shared_global_zfill",
-                         llvm::Type::getVoidTy(module.getContext()), pointer,
-                         pointer));
-  return true;
+/// Inline PTX of a fixed form that an emulator function runs, as
+/// `llmc_emu_NAME(args, result)` (callEmulator): wgmma's groups
+/// (`wgmma.commit_group`, `wgmma.wait_group N`, N the call's argument) and
+/// a cp.async with a source size (MLIR's NVVM writes it as inline PTX: the
+/// copy's bytes and how many of them it reads, zeros after them). False for
+/// other PTX.
+static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
+  static const struct {
+    llvm::StringRef ptx;
+    unsigned args;
+    llvm::StringRef emulated;
+  } forms[] = {
+      {"wgmma.commit_group.sync.aligned;", 0, "llmc_emu_wgmma_commit_group"},
+      {"wgmma.wait_group.sync.aligned $0;", 1, "llmc_emu_wgmma_wait_group"},
+      {"cp.async.cg.shared.global [$0], [$1], $2, $3;", 4,
+       "llmc_emu_cp_async_cg_shared_global_zfill"},
+  };
+  for (const auto &form : forms)
+    if (ptx.trim() == form.ptx && call.arg_size() == form.args) {
+      callEmulator(call, form.emulated);
+      return true;
+    }
+  return false;
 }
 
 /// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
@@ -160,14 +149,9 @@ static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
   if (!form.match(ptx, &match) || match[1].getAsInteger(10, n) ||
       call.arg_size() != n / 2 + 7)
     return false;
-  llvm::Module &module = *call.getModule();
-  llvm::LLVMContext &context = module.getContext();
-  auto *pointer = llvm::PointerType::get(context, 0);
-  auto *i32 = llvm::Type::getInt32Ty(context);
-  llvm::FunctionCallee emulated = module.getOrInsertFunction(
-      "llmc_emu_wgmma_m64k16_f32_f16", llvm::Type::getVoidTy(context),
-      pointer, pointer, i32);
-  callEmulator(call, emulated, {llvm::ConstantInt::get(i32, n)});
+  callEmulator(call, "llmc_emu_wgmma_m64k16_f32_f16",
+               {llvm::ConstantInt::get(
+                   llvm::Type::getInt32Ty(call.getContext()), n)});
   return true;
 }
 
@@ -289,8 +273,7 @@ static llvm::Error retarget(llvm::Module &module,
         call->eraseFromParent();
         continue;
       }
-      if (!redirectWgmmaGroup(*call, ptx) && !redirectWgmma(*call, ptx) &&
-          !redirectSizedCopy(*call, ptx))
+      if (!redirectFixedPtx(*call, ptx) && !redirectWgmma(*call, ptx))
         return makeError("the kernel emulator cannot run the inline PTX '" +
                          ptx + "' in " + function.getName());
     }
