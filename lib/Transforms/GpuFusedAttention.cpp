@@ -27,6 +27,7 @@ namespace llmc {
 } // namespace llmc
 
 using namespace mlir;
+using llmc::gpu::addCounters;
 using llmc::gpu::bFragments;
 using llmc::gpu::globalFence;
 using llmc::gpu::lastToArrive;
@@ -932,14 +933,8 @@ struct GpuFusedAttentionPass
     memref::GlobalOp counters =
         module.lookupSymbol<memref::GlobalOp>(kCountersName);
     if (!counters && combineInBlocks) {
-      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
-      auto type = MemRefType::get({kCounters}, top.getI32Type());
-      counters = top.create<memref::GlobalOp>(
-          module.getLoc(), kCountersName, top.getStringAttr("private"), type,
-          DenseElementsAttr::get(
-              RankedTensorType::get({kCounters}, top.getI32Type()),
-              top.getI32IntegerAttr(0).getValue()),
-          /*constant=*/false, /*alignment=*/nullptr);
+      SymbolTable symbols(module);
+      counters = addCounters(symbols, kCountersName, kCounters);
     }
     for (llm::FusedAttentionOp op : ops) {
       if (op.getNumResults() != 0) {

@@ -179,6 +179,12 @@ struct MmaOptions {
 /// kernel (see lastToArrive).
 using CountersMaker = llvm::function_ref<mlir::memref::GlobalOp(int64_t slots)>;
 
+/// A zero device global of `slots` i32 arrival counters (see lastToArrive)
+/// at the start of the symbol table's op, named `name` or, where that is
+/// taken, a name made from it.
+mlir::memref::GlobalOp addCounters(mlir::SymbolTable &symbols,
+                                   llvm::StringRef name, int64_t slots);
+
 /// A fence over the GPU's memory, `__threadfence()` (NVPTX in LLVM 19
 /// selects no LLVM fence instruction).
 void globalFence(OpBuilder &b, Location loc);

@@ -1158,6 +1158,21 @@ SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {
   return fragments;
 }
 
+memref::GlobalOp addCounters(SymbolTable &symbols, StringRef name,
+                             int64_t slots) {
+  Operation *module = symbols.getOp();
+  OpBuilder detached(module->getContext());
+  auto type = MemRefType::get({slots}, detached.getI32Type());
+  auto counters = detached.create<memref::GlobalOp>(
+      module->getLoc(), name, detached.getStringAttr("private"), type,
+      DenseElementsAttr::get(
+          RankedTensorType::get({slots}, detached.getI32Type()),
+          detached.getI32IntegerAttr(0).getValue()),
+      /*constant=*/false, /*alignment=*/nullptr);
+  symbols.insert(counters, module->getRegion(0).front().begin());
+  return counters;
+}
+
 void globalFence(OpBuilder &b, Location loc) {
   b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.nvvm.membar.gl",
                                   ValueRange{});

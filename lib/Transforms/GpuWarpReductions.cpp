@@ -1392,20 +1392,9 @@ struct GpuWarpReductionsPass
                           mmaStages,     wgmmaInFlight, mmaSplitK};
     // A split k's arrival counters: a zero device global per kernel (two
     // kernels fused into one launch must not share them).
-    ModuleOp module = getOperation();
-    SymbolTable symbols(module);
+    SymbolTable symbols(getOperation());
     auto makeCounters = [&](int64_t slots) {
-      OpBuilder detached(module.getContext());
-      auto type = MemRefType::get({slots}, detached.getI32Type());
-      auto counters = detached.create<memref::GlobalOp>(
-          module.getLoc(), "__llmc_split_k_counters",
-          detached.getStringAttr("private"), type,
-          DenseElementsAttr::get(
-              RankedTensorType::get({slots}, detached.getI32Type()),
-              detached.getI32IntegerAttr(0).getValue()),
-          /*constant=*/false, /*alignment=*/nullptr);
-      symbols.insert(counters, module.getBody()->begin());
-      return counters;
+      return addCounters(symbols, "__llmc_split_k_counters", slots);
     };
     // Siblings first (rewriting one reduction leaves the others' places as
     // they are): each is rewritten with the reduction whose consumer reads
