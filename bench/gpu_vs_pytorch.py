@@ -20,8 +20,8 @@ std 0.02; norm weights 1), then in one invocation measures
     and an 8192^3 f16 matrix product through PyTorch;
   - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
     (--batch B: B different prompts of PROMPT tokens together, decode
-    steps of B rows) (llmc-run --warmup --timings; the median of 3 runs, interleaved with
-    the baseline's), its per-kernel profile
+    steps of B rows; llmc-run --warmup --timings; the median of 3 runs,
+    interleaved with the baseline's), its per-kernel profile
     (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
     (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
