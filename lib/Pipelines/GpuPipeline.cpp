@@ -49,6 +49,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.mmaStages = gpu.mmaStages;
   reductions.wgmmaInFlight = gpu.wgmmaInFlight;
   reductions.mmaSplitK = gpu.mmaSplitK;
+  reductions.tma = gpu.tma;
   pm.addPass(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(

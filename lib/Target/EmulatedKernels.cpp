@@ -9,6 +9,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InlineAsm.h"
@@ -101,22 +102,34 @@ static void redirectIntrinsic(llvm::Function &intrinsic) {
   intrinsic.eraseFromParent();
 }
 
+/// `ptx` without its white space (MLIR's NVVM lays some out on lines).
+static std::string withoutSpaces(llvm::StringRef ptx) {
+  std::string text;
+  for (char c : ptx)
+    if (!llvm::isSpace(c))
+      text.push_back(c);
+  return text;
+}
+
 /// Inline PTX that the emulator runs as nothing: a kernel's wait for its
 /// predecessor (kernels run one after the other), the fences that order
-/// wgmma after other accesses (the emulator's memory is one, and it orders
-/// wgmma's reads by its groups).
+/// wgmma after other accesses and mbarriers' initialization before their
+/// use (the emulator's memory is one, and it orders wgmma's reads by its
+/// groups).
 static bool isEmulatedAsNothing(llvm::StringRef ptx) {
-  static const llvm::StringSet<> nothing = {"griddepcontrol.wait;",
-                                            "fence.proxy.async.shared::cta;",
-                                            "wgmma.fence.sync.aligned;"};
+  static const llvm::StringSet<> nothing = {
+      "griddepcontrol.wait;", "fence.proxy.async.shared::cta;",
+      "wgmma.fence.sync.aligned;", "fence.mbarrier_init.release.cluster;"};
   return nothing.contains(ptx);
 }
 
-/// Inline PTX of a fixed form that an emulator function runs, as
-/// `llmc_emu_NAME(args, result)` (callEmulator): wgmma's groups
-/// (`wgmma.commit_group`, `wgmma.wait_group N`, N the call's argument) and
-/// a cp.async with a source size (MLIR's NVVM writes it as inline PTX: the
-/// copy's bytes and how many of them it reads, zeros after them). False for
+/// Inline PTX of a fixed form (white space aside) that an emulator
+/// function runs, as `llmc_emu_NAME(args, result)` (callEmulator): wgmma's
+/// groups (`wgmma.commit_group`, `wgmma.wait_group N`, N the call's
+/// argument), a cp.async with a source size (MLIR's NVVM writes it as
+/// inline PTX: the copy's bytes and how many of them it reads, zeros after
+/// them), an mbarrier's expected bytes and arrival, the loop that waits for
+/// an mbarrier's phase, and TMA's two-dimensional tile copy. False for
 /// other PTX.
 static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
   static const struct {
@@ -128,9 +141,19 @@ static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
       {"wgmma.wait_group.sync.aligned $0;", 1, "llmc_emu_wgmma_wait_group"},
       {"cp.async.cg.shared.global [$0], [$1], $2, $3;", 4,
        "llmc_emu_cp_async_cg_shared_global_zfill"},
+      {"mbarrier.arrive.expect_tx.shared.b64 _, [$0], $1;", 2,
+       "llmc_emu_mbarrier_arrive_expect_tx_shared"},
+      {"{ .reg .pred P1; LAB_WAIT: "
+       "mbarrier.try_wait.parity.shared.b64 P1, [$0], $1, $2; "
+       "@P1 bra.uni DONE; bra.uni LAB_WAIT; DONE: }",
+       3, "llmc_emu_mbarrier_try_wait_parity_shared"},
+      {"cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::"
+       "bytes [$0], [$1, {$2,$3} ], [$4];",
+       5, "llmc_emu_cp_async_bulk_tensor_2d"},
   };
+  std::string text = withoutSpaces(ptx);
   for (const auto &form : forms)
-    if (ptx.trim() == form.ptx && call.arg_size() == form.args) {
+    if (text == withoutSpaces(form.ptx) && call.arg_size() == form.args) {
       callEmulator(call, form.emulated);
       return true;
     }

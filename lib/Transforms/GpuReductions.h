@@ -173,6 +173,9 @@ struct MmaOptions {
   /// short prompt, a batch of decode rows), its k is split across blocks
   /// whose partial totals the last block of each tile adds up.
   bool splitK = false;
+  /// With wgmma: the tiles copied by TMA (cp.async.bulk.tensor) into
+  /// swizzled stages, one thread issuing them, an mbarrier per stage.
+  bool tma = false;
 };
 
 /// Makes a zero device global of `slots` i32 arrival counters for one

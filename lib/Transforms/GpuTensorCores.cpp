@@ -9,8 +9,10 @@
 #include "GpuReductions.h"
 
 #include "llmc/Transforms/Passes.h"
+#include "llmrt/GpuABI.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -246,13 +248,27 @@ public:
 
   /// The stages `options` give, 0 where fewer than 2 fit.
   static int64_t stagesFor(const MmaOptions &options) {
-    int64_t bytes = stageBytes(options);
     if (options.stages)
-      return options.stages * bytes <= llmc::maxSharedBytes("sm_90")
+      return sharedBytes(options, options.stages) <=
+                     llmc::maxSharedBytes("sm_90")
                  ? options.stages
                  : 0;
-    int64_t stages = std::min(kMaxStages, llmc::kStaticSharedBytes / bytes);
+    int64_t stages = kMaxStages;
+    while (stages >= 2 &&
+           sharedBytes(options, stages) > llmc::kStaticSharedBytes)
+      --stages;
     return stages >= 2 ? stages : 0;
+  }
+  /// A TMA stage's tiles start at a multiple of kTileAlignment bytes (the
+  /// swizzle's 8 rows of 128 bytes); the buffer has that much to spare.
+  static constexpr int64_t kTileAlignment = 1024;
+  /// The shared memory of `stages` stages: their tiles, and with TMA the
+  /// alignment's spare bytes and an mbarrier (8 bytes) per stage.
+  static int64_t sharedBytes(const MmaOptions &options, int64_t stages) {
+    int64_t bytes = stages * stageBytes(options);
+    if (options.tma)
+      bytes += kTileAlignment + 8 * stages;
+    return bytes;
   }
   /// A stage's bytes: tiles of x and w.
   static int64_t stageBytes(const MmaOptions &options) {
@@ -292,6 +308,12 @@ public:
                type.getShape().back() % 8 == 0;
     }
     wgmma = async && options.wgmma;
+    // TMA copies 2-d boxes: x's rows (its loops in order, then k) and w's
+    // n by k, no batch loops.
+    SmallVector<unsigned> xDims(mma.rowDims);
+    xDims.push_back(kDim);
+    tma = wgmma && options.tma && mma.batchDims.empty() &&
+          indexedBy(*mma.x, xDims) && indexedBy(*mma.w, {mma.nDim, kDim});
     // 128 columns (wgmma only) where they divide n; else 64, as many stages
     // as the narrower tiles allow.
     MmaOptions tiles = options;
@@ -300,6 +322,7 @@ public:
     cols = tiles.blockCols;
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
+    tiles.tma = tma;
     stages = async ? stagesFor(tiles) : 1;
     inFlight = wgmma && options.wgmmaInFlight && stages >= 3;
     // Projections (no batch loops) of a static n, k long enough for two
@@ -327,6 +350,10 @@ public:
       upper.push_back(sizes[d]);
     if (splitK)
       upper.push_back(planSplits(builder, rowBlocks));
+    if (tma) {
+      xMap = tensorMap(builder, mma.x->get(), rows, blockRows);
+      wMap = tensorMap(builder, mma.w->get(), sizes[mma.nDim], cols);
+    }
     upper.append({rowBlocks, blocks(sizes[mma.nDim], cols),
                   index(builder, kWarps), index(builder, kWarp)});
     builder.create<scf::ParallelOp>(
@@ -358,6 +385,51 @@ private:
     return b.create<arith::RemUIOp>(loc, x, index(b, v));
   }
   int64_t accumulators() const { return 2 * colTiles; }
+
+  /// Whether `operand` is indexed by the loops `dims`, in order.
+  bool indexedBy(OpOperand &operand, ArrayRef<unsigned> dims) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (map.getNumResults() != dims.size())
+      return false;
+    for (auto [expr, d] : llvm::zip(map.getResults(), dims))
+      if (expr != getAffineDimExpr(d, op.getContext()))
+        return false;
+    return true;
+  }
+
+  /// Host code: the TMA tensor map (its device address, i64) of the
+  /// row-major f16 `matrix` of `matrixRows` rows of k, in boxes of
+  /// `boxRows` rows of a stage's steps, swizzled in spans of a box row's
+  /// bytes (LLMRT_GPU_TENSOR_MAP_CALL).
+  Value tensorMap(OpBuilder &b, Value matrix, Value matrixRows,
+                  int64_t boxRows) {
+    Type i64 = b.getI64Type(), i32 = b.getI32Type();
+    auto module = op->getParentOfType<ModuleOp>();
+    auto function =
+        module.lookupSymbol<func::FuncOp>(LLMRT_GPU_TENSOR_MAP_CALL);
+    if (!function) {
+      OpBuilder declare = OpBuilder::atBlockEnd(module.getBody());
+      function = declare.create<func::FuncOp>(
+          loc, LLMRT_GPU_TENSOR_MAP_CALL,
+          b.getFunctionType({i64, i64, i64, i64, i32, i32, i32}, {i64}));
+      function.setPrivate();
+    }
+    auto i64Of = [&](Value v) -> Value {
+      return b.create<arith::IndexCastUIOp>(loc, i64, v);
+    };
+    auto constant = [&](int64_t v, Type type) -> Value {
+      return b.create<arith::ConstantIntOp>(loc, v, type);
+    };
+    Value base =
+        i64Of(b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, matrix));
+    return b
+        .create<func::CallOp>(
+            loc, function,
+            ValueRange{base, i64Of(matrixRows), constant(mma.k, i64),
+                       constant(mma.k * 2, i64), constant(boxRows, i32),
+                       constant(tileSteps, i32), constant(tileSteps * 2, i32)})
+        .getResult(0);
+  }
 
   /// Host code: the splits of k for `rowBlocks` rows of tiles (one where
   /// the tiles fill the multiprocessors), each of splitStages stages of k
@@ -502,8 +574,29 @@ private:
       return MemRefType::get(shape, b.getF16Type(),
                              MemRefLayoutAttrInterface(), workgroup);
     };
-    sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
-    sharedW = b.create<memref::AllocaOp>(loc, tileType(cols));
+    if (tma) {
+      // One buffer: the stages' x tiles, their w tiles (the first aligned
+      // to kTileAlignment bytes, each a multiple of it), an mbarrier per
+      // stage.
+      MmaOptions tiles;
+      tiles.tma = true;
+      tiles.wgmma = tiles.asyncCopies = true;
+      tiles.blockRows = blockRows;
+      tiles.blockCols = cols;
+      tiles.stageSteps = tileSteps;
+      Value buffer = b.create<memref::AllocaOp>(
+          loc, MemRefType::get({sharedBytes(tiles, stages) / 2},
+                               b.getF16Type(), MemRefLayoutAttrInterface(),
+                               workgroup));
+      Value start = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer);
+      xTiles = b.create<arith::AndIOp>(loc, add(b, start, kTileAlignment - 1),
+                                       index(b, -kTileAlignment));
+      wTiles = add(b, xTiles, stages * blockRows * tileSteps * 2);
+      barriers = add(b, wTiles, stages * cols * tileSteps * 2);
+    } else {
+      sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
+      sharedW = b.create<memref::AllocaOp>(loc, tileType(cols));
+    }
     // Row-major buffers with no offset are allocations' (256-byte aligned):
     // 8 elements from a multiple of 8 load as one 16-byte vector.
     for (OpOperand *operand : {mma.x, mma.w}) {
@@ -610,13 +703,10 @@ private:
   /// group per iteration all the same). The accumulators at the end. Split
   /// k: the split's tiles of k only.
   SmallVector<Value> pipeline(OpBuilder &b, SmallVector<Value> accs) {
+    if (tma)
+      return tmaPipeline(b, accs.front());
     int64_t ahead = inFlight ? stages - 2 : stages - 1;
-    Value first = zero, tiles = index(b, mma.k / tileSteps);
-    if (splitK) {
-      first = b.create<arith::MulIOp>(loc, split, splitStages);
-      tiles = b.create<arith::MinUIOp>(
-          loc, splitStages, b.create<arith::SubIOp>(loc, tiles, first));
-    }
+    auto [first, tiles] = splitTiles(b);
     Value last = b.createOrFold<arith::SubIOp>(loc, tiles, index(b, 1));
     // The copies of the split's tile `tile`; past its last, a group of
     // copies that read nothing and write zeros into a stage no multiply
@@ -668,6 +758,114 @@ private:
     if (inFlight)
       b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
     return SmallVector<Value>(loop.getResults().drop_back());
+  }
+
+  /// The block's first tile of k and its count: all of k's, or with split k
+  /// its split's.
+  std::pair<Value, Value> splitTiles(OpBuilder &b) {
+    Value first = zero, tiles = index(b, mma.k / tileSteps);
+    if (splitK) {
+      first = b.create<arith::MulIOp>(loc, split, splitStages);
+      tiles = b.create<arith::MinUIOp>(
+          loc, splitStages, b.create<arith::SubIOp>(loc, tiles, first));
+    }
+    return {first, tiles};
+  }
+
+  /// pipeline() with TMA: thread 0 issues each tile's two copies (x's rows
+  /// and w's columns of the tile, by the tensor maps; rows past the end
+  /// read zeros) on its stage's mbarrier with the bytes they bring (one
+  /// arrival expected per phase); every thread waits for the phase of its
+  /// tile (the stage's use count modulo 2) instead of for its own copies.
+  /// The barrier after that wait tells thread 0 that the stage the next
+  /// copies take is no longer read (as in pipeline(): `ahead` tiles in
+  /// flight, one less with a wgmma group in flight). Copies past the last
+  /// tile are not issued.
+  SmallVector<Value> tmaPipeline(OpBuilder &b, Value accumulators) {
+    int64_t ahead = inFlight ? stages - 2 : stages - 1;
+    auto [first, tiles] = splitTiles(b);
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    auto sharedPointer = [&](OpBuilder &pb, Value address) -> Value {
+      return pb.create<LLVM::IntToPtrOp>(
+          loc, LLVM::LLVMPointerType::get(pb.getContext(), 3),
+          pb.create<arith::IndexCastUIOp>(loc, i64, address));
+    };
+    auto barrierOf = [&](OpBuilder &pb, Value stage) {
+      return sharedPointer(pb, pb.create<arith::AddIOp>(
+                                   loc, barriers, mul(pb, stage, 8)));
+    };
+    auto i32Of = [&](OpBuilder &pb, Value v) -> Value {
+      return pb.create<arith::IndexCastUIOp>(loc, i32, v);
+    };
+    Value leader =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, zero);
+    auto ifLeader = [&](OpBuilder &pb, Value condition,
+                        llvm::function_ref<void(OpBuilder &)> body) {
+      auto choice = pb.create<scf::IfOp>(loc, condition, false);
+      OpBuilder::InsertionGuard guard(pb);
+      pb.setInsertionPointToStart(&choice.getThenRegion().front());
+      body(pb);
+    };
+    ifLeader(b, leader, [&](OpBuilder &ib) {
+      Value one = ib.create<arith::ConstantIntOp>(loc, 1, i32);
+      for (int64_t s = 0; s < stages; ++s)
+        ib.create<NVVM::MBarrierInitSharedOp>(loc, barrierOf(ib, index(ib, s)),
+                                              one, Value());
+      ib.create<NVVM::FenceMbarrierInitOp>(loc);
+    });
+    b.create<gpu::BarrierOp>(loc);
+    Value xMapPointer = b.create<LLVM::IntToPtrOp>(
+        loc, LLVM::LLVMPointerType::get(b.getContext()), xMap);
+    Value wMapPointer = b.create<LLVM::IntToPtrOp>(
+        loc, LLVM::LLVMPointerType::get(b.getContext()), wMap);
+    int64_t xBytes = blockRows * tileSteps * 2, wBytes = cols * tileSteps * 2;
+    // The split's tile `tile` into its stage.
+    auto issue = [&](OpBuilder &ib, Value tile) {
+      Value stage = rem(ib, tile, stages);
+      Value barrier = barrierOf(ib, stage);
+      ib.create<NVVM::MBarrierArriveExpectTxSharedOp>(
+          loc, barrier, ib.create<arith::ConstantIntOp>(loc, xBytes + wBytes, i32),
+          Value());
+      Value k0 = i32Of(ib, mul(ib, ib.create<arith::AddIOp>(loc, first, tile),
+                               tileSteps));
+      ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
+          loc,
+          sharedPointer(ib, ib.create<arith::AddIOp>(loc, xTiles,
+                                                     mul(ib, stage, xBytes))),
+          xMapPointer, ValueRange{k0, i32Of(ib, firstRow)}, barrier,
+          ValueRange(), Value(), Value(), Value());
+      ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
+          loc,
+          sharedPointer(ib, ib.create<arith::AddIOp>(loc, wTiles,
+                                                     mul(ib, stage, wBytes))),
+          wMapPointer, ValueRange{k0, i32Of(ib, firstCol)}, barrier,
+          ValueRange(), Value(), Value(), Value());
+    };
+    auto issueIfInside = [&](OpBuilder &ib, Value tile) {
+      Value inside = ib.create<arith::AndIOp>(
+          loc, leader,
+          ib.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tile,
+                                   tiles));
+      ifLeader(ib, inside, [&](OpBuilder &tb) { issue(tb, tile); });
+    };
+    for (int64_t t = 0; t < ahead; ++t)
+      issueIfInside(b, index(b, t));
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, tiles, index(b, 1), ValueRange{accumulators},
+        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
+          Value stage = rem(fb, tile, stages);
+          Value phase = i32Of(fb, rem(fb, div(fb, tile, stages), 2));
+          fb.create<NVVM::MBarrierTryWaitParitySharedOp>(
+              loc, barrierOf(fb, stage), phase,
+              fb.create<arith::ConstantIntOp>(loc, kWaitTicks, i32));
+          fb.create<gpu::BarrierOp>(loc);
+          issueIfInside(fb, add(fb, tile, ahead));
+          fb.create<scf::YieldOp>(
+              loc, multiplyStage(fb, stage, carried.front()));
+        });
+    if (inFlight)
+      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+    return {loop.getResult(0)};
   }
 
   /// Copies tile `tile` of x and w into stage `stage`: one group, its token;
@@ -887,16 +1085,21 @@ private:
     warpRow = b.create<arith::AddIOp>(loc, rowOffset,
                                       mul(b, rem(b, warp, 4), 16));
     warpCol = colOffset;
-    descriptorX = descriptor(b, sharedX, rowOffset);
-    descriptorW = descriptor(b, sharedW, colOffset);
+    auto address = [&](Value tile) -> Value {
+      return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile);
+    };
+    descriptorX = descriptor(b, tma ? xTiles : address(sharedX), rowOffset);
+    descriptorW = descriptor(b, tma ? wTiles : address(sharedW), colOffset);
     return b.create<LLVM::ZeroOp>(loc, accumulatorType(b));
   }
 
-  /// The matrix descriptor (PTX ISA, wgmma) of `tile`'s stage 0 from row
-  /// `row` (a multiple of 8): start address / 16 in bits 0-13, the leading
-  /// byte offset (between core matrices along k: 128) / 16 in bits 16-29,
-  /// the stride byte offset (between groups of 8 rows: 16 bytes per step
-  /// of k) / 16 in bits 32-45, no swizzle (bits 62-63: 0).
+  /// The matrix descriptor (PTX ISA, wgmma) of stage 0 of the tile at
+  /// `tile` (a shared address) from row `row` (a multiple of 8): start
+  /// address / 16 in bits 0-13, the leading byte offset (between core
+  /// matrices along k: 128; with TMA's swizzle none: 16) / 16 in bits
+  /// 16-29, the stride byte offset (between groups of 8 rows: 16 bytes per
+  /// step of k) / 16 in bits 32-45, the swizzle in bits 62-63 (none; with
+  /// TMA a row's bytes: 64 (2) or 128 (1)).
   Value descriptor(OpBuilder &b, Value tile, Value row) {
     Type i64 = b.getI64Type();
     auto constant = [&](int64_t v) -> Value {
@@ -904,14 +1107,15 @@ private:
     };
     Value address = b.create<arith::IndexCastUIOp>(
         loc, i64,
-        b.create<arith::AddIOp>(
-            loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile),
-            mul(b, row, tileSteps * 2)));
+        b.create<arith::AddIOp>(loc, tile, mul(b, row, tileSteps * 2)));
     Value start = b.create<arith::AndIOp>(
         loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
         constant(0x3FFF));
-    int64_t strides = (128 >> 4) << 16 | (int64_t(tileSteps * 16) >> 4) << 32;
-    return b.create<arith::OrIOp>(loc, start, constant(strides));
+    int64_t leading = tma ? 16 : 128;
+    int64_t swizzle = !tma ? 0 : tileSteps == 64 ? 1 : 2;
+    int64_t fields = (leading >> 4) << 16 |
+                     (int64_t(tileSteps * 16) >> 4) << 32 | swizzle << 62;
+    return b.create<arith::OrIOp>(loc, start, constant(fields));
   }
 
   /// The stage's 16-step slices of k, one wgmma.mma_async each on the
@@ -922,13 +1126,15 @@ private:
   /// operand of the next wgmma, which the PTX ISA allows without a wait. A
   /// descriptor moves along the tile by its address bits: a stage's bytes /
   /// 16; kk steps are kk / 8 core matrices of 128 bytes, kk units of 16
-  /// bytes.
+  /// bytes (swizzled: kk 2 bytes along the row, kk / 8 units, the swizzle
+  /// applying to the address so moved).
   Value multiplyStage(OpBuilder &b, Value stage, Value accumulators) {
     Type i64 = b.getI64Type();
     auto at = [&](Value descriptor, int64_t tileRows, int64_t kk) -> Value {
       Value offset = b.create<arith::IndexCastUIOp>(
           loc, i64,
-          add(b, mul(b, stage, tileRows * tileSteps * 2 / 16), kk));
+          add(b, mul(b, stage, tileRows * tileSteps * 2 / 16),
+              tma ? kk / 8 : kk));
       return b.create<arith::AddIOp>(loc, descriptor, offset);
     };
     b.create<NVVM::WgmmaFenceAlignedOp>(loc);
@@ -990,6 +1196,12 @@ private:
   // of w per tile.
   bool async = false, wgmma = false, inFlight = false;
   Value descriptorX, descriptorW;
+  // TMA: the tensor maps of x and w (host values), the shared addresses of
+  // the stages' x tiles, w tiles and mbarriers; how long an mbarrier wait
+  // may suspend its thread (a hint, ns).
+  bool tma = false;
+  Value xMap, wMap, xTiles, wTiles, barriers;
+  static constexpr int64_t kWaitTicks = 10000000;
   int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
           wChunks = 2;
   // The thread's chunks of a tile: their rows and columns in the tile, the
@@ -1233,7 +1445,8 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 
 std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                       int64_t stageSteps, int64_t stages,
-                                      bool wgmma, int64_t sharedLimit,
+                                      bool wgmma, bool tma,
+                                      int64_t sharedLimit,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
               cols = (prefix + "mma-block-cols").str(),
@@ -1245,6 +1458,8 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
     return cols + ": expected 64 or 128, found " + std::to_string(blockCols);
   if (blockCols == 128 && !wgmma)
     return cols + "=128 needs " + prefix.str() + "wgmma";
+  if (tma && !wgmma)
+    return prefix.str() + "tma needs " + prefix.str() + "wgmma";
   if (stageSteps != 32 && stageSteps != 64)
     return steps + ": expected 32 or 64, found " + std::to_string(stageSteps);
   if (stages == 1 || stages < 0)
@@ -1255,8 +1470,9 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
   options.blockCols = blockCols;
   options.stageSteps = stageSteps;
   options.wgmma = wgmma;
+  options.tma = tma;
   options.stages = stages;
-  int64_t bytes = stages * BlockMmaTiles::stageBytes(options);
+  int64_t bytes = BlockMmaTiles::sharedBytes(options, stages);
   if (stages && bytes > sharedLimit)
     return stagesName + "=" + std::to_string(stages) + ": the tiles need " +
            std::to_string(bytes / 1024) + " KiB of shared memory, the GPU " +

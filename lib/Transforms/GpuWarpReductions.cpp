@@ -1382,14 +1382,15 @@ struct GpuWarpReductionsPass
     });
     if (std::string error = llmc::mmaTileOptionsError(
             mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma,
-            llmc::maxSharedBytes("sm_90"), "");
+            tma, llmc::maxSharedBytes("sm_90"), "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();
     }
     MmaOptions mmaOptions{asyncCopies,   loadMatrices,  mmaBlockRows,
                           mmaStageSteps, wgmma,         mmaBlockCols,
-                          mmaStages,     wgmmaInFlight, mmaSplitK};
+                          mmaStages,     wgmmaInFlight, mmaSplitK,
+                          tma};
     // A split k's arrival counters: a zero device global per kernel (two
     // kernels fused into one launch must not share them).
     SymbolTable symbols(getOperation());

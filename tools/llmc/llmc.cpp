@@ -230,6 +230,7 @@ static int runCompile(MLIRContext &context) {
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,
+          gpuOption_tma,
           llmc::maxSharedBytes(target), "--gpu-");
       !error.empty())
     return fail(error);

@@ -231,6 +231,10 @@ def GpuWarpReductions
            "fewer than the GPU's 132 multiprocessors: the last block of "
            "each tile adds the partial totals (in the order of the splits) "
            "and stores them">,
+    Option<"tma", "tma", "bool", /*default=*/"false",
+           "With wgmma: the block tiles reach shared memory by TMA "
+           "(cp.async.bulk.tensor into swizzled stages, an mbarrier per "
+           "stage) instead of each thread's cp.async">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",

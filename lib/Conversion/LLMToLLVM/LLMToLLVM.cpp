@@ -378,6 +378,34 @@ void allocateOnDevice(ModuleOp module) {
       func.erase();
 }
 
+/// Calls of LLMRT_GPU_TENSOR_MAP_CALL (the GPU kernels' tensor maps: base
+/// address, then the slot's other arguments; the map's address back, both
+/// as i64) -> the runtime's tensor-map function.
+void callTensorMaps(ModuleOp module) {
+  auto ptrType = LLVM::LLVMPointerType::get(module.getContext());
+  SmallVector<LLVM::CallOp> calls;
+  module.walk([&](LLVM::CallOp call) {
+    if (call.getCallee() == LLMRT_GPU_TENSOR_MAP_CALL)
+      calls.push_back(call);
+  });
+  for (LLVM::CallOp call : calls) {
+    OpBuilder b(call);
+    Location loc = call.getLoc();
+    SmallVector<Value> args(call.getOperands());
+    args.front() = b.create<LLVM::IntToPtrOp>(loc, ptrType, args.front());
+    Value map = callThroughTable(b, loc, kGpu, LLMRT_GPU_SLOT_TENSOR_MAP, args,
+                                 ptrType)
+                    .getResult();
+    call.getResult().replaceAllUsesWith(
+        b.create<LLVM::PtrToIntOp>(loc, call.getResult().getType(), map)
+            .getResult());
+    call.erase();
+  }
+  if (auto func = module.lookupSymbol<LLVM::LLVMFuncOp>(
+          LLMRT_GPU_TENSOR_MAP_CALL))
+    func.erase();
+}
+
 struct ConvertLLMToLLVMPass
     : llmc::impl::ConvertLLMToLLVMBase<ConvertLLMToLLVMPass> {
   void runOnOperation() override {
@@ -461,8 +489,10 @@ struct ConvertLLMToLLVMPass
     target.addLegalOp<ModuleOp, llm::ParamOp, mesh::MeshOp, gpu::BinaryOp>();
     if (failed(applyFullConversion(module, target, std::move(patterns))))
       return signalPassFailure();
-    if (gpu)
+    if (gpu) {
       allocateOnDevice(module);
+      callTensorMaps(module);
+    }
     for (llm::ParamOp param : params)
       param.erase();
     // The mesh was the collectives' vocabulary; the runtime knows the ranks.

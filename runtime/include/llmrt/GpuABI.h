@@ -27,6 +27,7 @@ enum {
   LLMRT_GPU_SLOT_FREE,
   LLMRT_GPU_SLOT_LAUNCH,
   LLMRT_GPU_SLOT_MEMCPY,
+  LLMRT_GPU_SLOT_TENSOR_MAP,
   LLMRT_GPU_SLOTS
 };
 
@@ -44,6 +45,22 @@ typedef void (*llmrt_gpu_launch_fn)(void *context, int32_t kernel,
    the copy is done (host code reads the result next). */
 typedef void (*llmrt_gpu_memcpy_fn)(void *context, void *destination,
                                     const void *source, int64_t bytes);
+
+/* A TMA tensor map (sm_90, cuTensorMapEncodeTiled) of the f16 matrix at
+   `base`: `rows` rows of `columns` elements, `row_bytes` apart (a multiple
+   of 16), read in boxes of box_rows x box_columns elements that land in
+   shared memory swizzled in spans of `swizzle_bytes` (0: none, 32, 64 or
+   128); elements outside the matrix read as zeros. Returns the map's device
+   address (64-byte aligned, in global memory), valid while the program is
+   loaded: the same arguments give the same map. Host code calls it under
+   the name LLMRT_GPU_TENSOR_MAP_CALL until the GPU table replaces the
+   name. */
+typedef void *(*llmrt_gpu_tensor_map_fn)(void *context, const void *base,
+                                         int64_t rows, int64_t columns,
+                                         int64_t row_bytes, int32_t box_rows,
+                                         int32_t box_columns,
+                                         int32_t swizzle_bytes);
+#define LLMRT_GPU_TENSOR_MAP_CALL "__llmc_gpu_tensor_map"
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,8 @@ Status CudaDriver::load(const CudaDriver *&out) {
     resolve(lib, "cuFuncSetAttribute", driver.funcSetAttribute, missing);
     std::string optional;
     resolve(lib, "cuLaunchKernelEx", driver.launchKernelEx, optional);
+    resolve(lib, "cuTensorMapEncodeTiled", driver.tensorMapEncodeTiled,
+            optional);
     if (!missing.empty()) {
       status = Status::error("libcuda.so.1 has no " + missing +
                              ": the NVIDIA driver is too old");

@@ -64,6 +64,14 @@ struct CudaDriver {
   /// for programmatic dependent launch.
   CUresult (*launchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
                              void **);
+  /// Optional (CUDA 12 and later): TMA tensor maps, for sm_90 kernels that
+  /// copy tiles with cp.async.bulk.tensor.
+  CUresult (*tensorMapEncodeTiled)(CUtensorMap *, CUtensorMapDataType,
+                                   cuuint32_t, void *, const cuuint64_t *,
+                                   const cuuint64_t *, const cuuint32_t *,
+                                   const cuuint32_t *, CUtensorMapInterleave,
+                                   CUtensorMapSwizzle, CUtensorMapL2promotion,
+                                   CUtensorMapFloatOOBfill);
 
   /// Opens libcuda.so.1 once per process and initializes the driver; the
   /// error says whether the driver is missing or failed to start.

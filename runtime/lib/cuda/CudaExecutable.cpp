@@ -40,6 +40,12 @@ void gpuMemcpy(void *context, void *destination, const void *source,
                int64_t size) {
   static_cast<CudaExecutable *>(context)->copy(destination, source, size);
 }
+void *gpuTensorMap(void *context, const void *base, int64_t rows,
+                   int64_t columns, int64_t rowBytes, int32_t boxRows,
+                   int32_t boxColumns, int32_t swizzleBytes) {
+  return static_cast<CudaExecutable *>(context)->tensorMap(
+      base, rows, columns, rowBytes, boxRows, boxColumns, swizzleBytes);
+}
 
 Status readFile(const std::string &path, std::string &out) {
   std::ifstream file(path, std::ios::binary);
@@ -329,6 +335,72 @@ void CudaExecutable::copy(void *destination, const void *source,
     failed(api->streamSynchronize(stream), "cuStreamSynchronize");
 }
 
+void *CudaExecutable::tensorMap(const void *base, int64_t rows,
+                                int64_t columns, int64_t rowBytes,
+                                int32_t boxRows, int32_t boxColumns,
+                                int32_t swizzleBytes) {
+  if (!error.ok() || base == failedAllocation)
+    return failedAllocation;
+  TensorMapKey key{base,    rows,       columns,     rowBytes,
+                   boxRows, boxColumns, swizzleBytes};
+  if (auto found = tensorMaps.find(key); found != tensorMaps.end())
+    return reinterpret_cast<void *>(found->second);
+  std::string what = "cuTensorMapEncodeTiled (" + std::to_string(rows) +
+                     " x " + std::to_string(columns) + " f16, rows " +
+                     std::to_string(rowBytes) + " bytes apart, boxes of " +
+                     std::to_string(boxRows) + " x " +
+                     std::to_string(boxColumns) + ", swizzle " +
+                     std::to_string(swizzleBytes) + " bytes)";
+  if (!api->tensorMapEncodeTiled) {
+    error = Status::error(what + ": the CUDA driver has no such function "
+                                 "(it needs CUDA 12 or later); compile "
+                                 "without --gpu-tma");
+    return failedAllocation;
+  }
+  CUtensorMapSwizzle swizzle = CU_TENSOR_MAP_SWIZZLE_NONE;
+  switch (swizzleBytes) {
+  case 32:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_32B;
+    break;
+  case 64:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_64B;
+    break;
+  case 128:
+    swizzle = CU_TENSOR_MAP_SWIZZLE_128B;
+    break;
+  }
+  auto map = std::make_unique<CUtensorMap>();
+  const cuuint64_t dims[2] = {cuuint64_t(columns), cuuint64_t(rows)};
+  const cuuint64_t strides[1] = {cuuint64_t(rowBytes)};
+  const cuuint32_t box[2] = {cuuint32_t(boxColumns), cuuint32_t(boxRows)};
+  const cuuint32_t elementStrides[2] = {1, 1};
+  if (failed(api->tensorMapEncodeTiled(
+                 map.get(), CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2,
+                 const_cast<void *>(base), dims, strides, box, elementStrides,
+                 CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
+                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+             what))
+    return failedAllocation;
+  size_t used = tensorMaps.size() % kTensorMapsPerChunk;
+  if (used == 0) {
+    CUdeviceptr chunk = 0;
+    if (failed(api->memAlloc(&chunk, kTensorMapsPerChunk * sizeof(CUtensorMap)),
+               "cuMemAlloc (tensor maps)"))
+      return failedAllocation;
+    tensorMapChunks.push_back(chunk);
+  }
+  CUdeviceptr slot = tensorMapChunks.back() + used * sizeof(CUtensorMap);
+  // On the stream, before the launch that reads it; the host copy stays.
+  if (failed(api->memcpyAsync(slot, devicePointer(map.get()),
+                              sizeof(CUtensorMap), stream),
+             "cuMemcpyAsync (tensor map)"))
+    return failedAllocation;
+  hostTensorMaps.push_back(std::move(map));
+  tensorMaps[key] = slot;
+  return reinterpret_cast<void *>(slot);
+}
+
 Status CudaExecutable::loadModule() {
   // The cubin when it was made for this GPU (and the driver takes it);
   // else the PTX, which the driver compiles for the GPU.
@@ -485,6 +557,7 @@ Status CudaExecutable::load(const Manifest &manifest,
   table[LLMRT_GPU_SLOT_FREE] = reinterpret_cast<void *>(&gpuFree);
   table[LLMRT_GPU_SLOT_LAUNCH] = reinterpret_cast<void *>(&gpuLaunch);
   table[LLMRT_GPU_SLOT_MEMCPY] = reinterpret_cast<void *>(&gpuMemcpy);
+  table[LLMRT_GPU_SLOT_TENSOR_MAP] = reinterpret_cast<void *>(&gpuTensorMap);
   if (const char *profile = std::getenv("LLMRT_CUDA_PROFILE")) {
     executable->timingSteps = true;
     executable->profiling = std::strcmp(profile, "steps") != 0;
@@ -520,6 +593,8 @@ CudaExecutable::~CudaExecutable() {
       api->eventDestroy(event);
   for (CUdeviceptr pointer : weights)
     api->memFree(pointer);
+  for (CUdeviceptr chunk : tensorMapChunks)
+    api->memFree(chunk);
   if (module)
     api->moduleUnload(module);
   if (stream)

@@ -19,6 +19,7 @@
 #include "llmrt/WeightStore.h"
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <vector>
 
@@ -49,6 +50,9 @@ public:
   void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3],
               int32_t sharedBytes, void **args);
   void copy(void *destination, const void *source, int64_t size);
+  void *tensorMap(const void *base, int64_t rows, int64_t columns,
+                  int64_t rowBytes, int32_t boxRows, int32_t boxColumns,
+                  int32_t swizzleBytes);
 
 private:
   CudaExecutable(const Manifest &manifest, const ArtifactProgram &program)
@@ -96,6 +100,17 @@ private:
   std::map<size_t, std::vector<CUdeviceptr>> freeBlocks;
   std::map<CUdeviceptr, size_t> blockSizes;
   void releaseCachedBlocks();
+  /// TMA tensor maps by their arguments (the host code asks for a
+  /// launch's maps before every launch), each in 128 bytes of device memory
+  /// from chunks of kTensorMapsPerChunk, uploaded once on the stream from
+  /// its host copy here.
+  static constexpr size_t kTensorMapsPerChunk = 512;
+  using TensorMapKey =
+      std::tuple<const void *, int64_t, int64_t, int64_t, int32_t, int32_t,
+                 int32_t>;
+  std::map<TensorMapKey, CUdeviceptr> tensorMaps;
+  std::vector<std::unique_ptr<CUtensorMap>> hostTensorMaps;
+  std::vector<CUdeviceptr> tensorMapChunks;
   const std::byte *deviceInputs = nullptr;
   std::vector<std::byte> hostInputs;
 

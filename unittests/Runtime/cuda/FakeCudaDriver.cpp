@@ -31,6 +31,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeTensorMap.h"
 #include "KernelEmulator.h"
 
 #include <cuda.h>
@@ -336,6 +337,53 @@ CUresult cuMemcpyDtoH(void *to, CUdeviceptr from, size_t bytes) {
 CUresult cuMemcpyAsync(CUdeviceptr to, CUdeviceptr from, size_t bytes,
                        CUstream) {
   return gpu().copy(to, from, bytes);
+}
+// Two-dimensional tiled f16/f32 maps as llmrt asks for them, checked
+// against the driver's documented limits; the map holds a FakeTensorMap.
+CUresult cuTensorMapEncodeTiled(
+    CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank, void *base,
+    const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
+    const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,
+    CUtensorMapSwizzle swizzle, CUtensorMapL2promotion,
+    CUtensorMapFloatOOBfill fill) {
+  auto invalid = [](const char *why) {
+    std::fprintf(stderr, "fake-cuda: cuTensorMapEncodeTiled: %s\n", why);
+    return CUDA_ERROR_INVALID_VALUE;
+  };
+  uint32_t elementBytes = type == CU_TENSOR_MAP_DATA_TYPE_FLOAT16    ? 2
+                          : type == CU_TENSOR_MAP_DATA_TYPE_FLOAT32 ? 4
+                                                                    : 0;
+  static const uint32_t spans[] = {0, 32, 64, 128};
+  if (!elementBytes || rank != 2 || interleave != CU_TENSOR_MAP_INTERLEAVE_NONE ||
+      swizzle > CU_TENSOR_MAP_SWIZZLE_128B ||
+      fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
+    return invalid("the fake driver takes 2-d f16/f32 maps, no interleave, "
+                   "swizzle up to 128B, zeros outside");
+  uint32_t span = spans[swizzle];
+  if (reinterpret_cast<uintptr_t>(map) % 64 ||
+      reinterpret_cast<uintptr_t>(base) % 16)
+    return invalid("the map must be 64-byte aligned, the tensor 16-byte");
+  if (!dims[0] || !dims[1] || strides[0] % 16 ||
+      strides[0] < dims[0] * elementBytes)
+    return invalid("dimensions must be non-zero, the row stride a multiple "
+                   "of 16 bytes and no less than a row");
+  if (!box[0] || !box[1] || box[0] > 256 || box[1] > 256 ||
+      box[0] * elementBytes % 16 || (span && box[0] * elementBytes > span))
+    return invalid("box dimensions must be 1 to 256, the inner one a "
+                   "multiple of 16 bytes within the swizzle span");
+  if (elementStrides[0] != 1 || elementStrides[1] != 1)
+    return invalid("the fake driver takes element strides of 1");
+  fakecuda::FakeTensorMap fake{fakecuda::FakeTensorMap::kMagic,
+                               static_cast<const unsigned char *>(base),
+                               {dims[0], dims[1]},
+                               strides[0],
+                               {box[0], box[1]},
+                               elementBytes,
+                               span};
+  static_assert(sizeof fake <= sizeof *map);
+  std::memset(map, 0, sizeof *map);
+  std::memcpy(map, &fake, sizeof fake);
+  return CUDA_SUCCESS;
 }
 CUresult cuMemcpy2DAsync(const CUDA_MEMCPY2D *copy, CUstream) {
   Device &device = gpu();

@@ -16,10 +16,14 @@
 // it reads what was there before; a wgmma computes its result when issued
 // (its registers are SSA values of the emulated code) and again when its
 // group completes, and the two must agree: shared memory it reads must not
-// change while it is in flight.
+// change while it is in flight. TMA's tile copies (cp.async.bulk.tensor)
+// are kept by the mbarrier they complete on, and land when a thread waits
+// for that mbarrier's phase once its arrivals are in: a kernel that reads
+// a stage without waiting reads what was there before.
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeTensorMap.h"
 #include "KernelEmulator.h"
 
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <tuple>
 #include <sys/mman.h>
 #include <utility>
@@ -94,6 +99,23 @@ struct AsyncCopy {
   const void *from;
   /// Bytes written, the first `sourceBytes` of them read (the rest zeros).
   int bytes, sourceBytes;
+};
+
+/// A TMA tile copy in flight: the box at (inner, outer) of `map`'s tensor
+/// into shared memory at `to`.
+struct TmaCopy {
+  const FakeTensorMap *map;
+  unsigned char *to;
+  int32_t inner, outer;
+};
+
+/// An mbarrier (PTX ISA): the arrivals and transaction bytes its current
+/// phase still waits for, and the TMA copies that will bring those bytes.
+struct MBarrier {
+  int count = 0, pending = 0;
+  long bytes = 0;
+  unsigned phase = 0;
+  std::vector<TmaCopy> copies;
 };
 
 /// A wgmma as its thread issued it: operands, accumulators in and out.
@@ -270,6 +292,42 @@ struct Emulator {
   }
   void waitWgmmas(size_t pending);
 
+  /// The block's mbarriers by address (shared memory: one block at a time).
+  std::map<uintptr_t, MBarrier> mbarriers;
+  MBarrier *mbarrier(const void *address) {
+    auto found = mbarriers.find(reinterpret_cast<uintptr_t>(address));
+    if (found == mbarriers.end()) {
+      fail("an mbarrier used before mbarrier.init");
+      return nullptr;
+    }
+    return &found->second;
+  }
+  /// Ends the phase once its arrivals and bytes are all in.
+  void completePhase(MBarrier &barrier) {
+    if (barrier.pending || barrier.bytes || !barrier.copies.empty())
+      return;
+    ++barrier.phase;
+    barrier.pending = barrier.count;
+  }
+  void landCopies(MBarrier &barrier);
+  /// Waits until the phase of parity `parity` has completed: lands the
+  /// phase's copies once its arrivals are in, else lets the other threads
+  /// run (a thread that cannot get there spins until kMaxSpins).
+  void waitPhase(const void *address, unsigned parity) {
+    constexpr long kMaxSpins = 1 << 20;
+    for (long spins = 0; spins < kMaxSpins; ++spins) {
+      MBarrier *barrier = mbarrier(address);
+      if (!barrier || (barrier->phase & 1) != parity)
+        return;
+      if (!barrier->pending && !barrier->copies.empty()) {
+        landCopies(*barrier);
+        continue;
+      }
+      yield();
+    }
+    fail("waits for an mbarrier phase that never completes");
+  }
+
   /// The address whose low 18 bits are `low`: the one nearest above a
   /// base the kernel took (the buffers of one kernel lie within 256 KiB of
   /// each other), null without one.
@@ -381,6 +439,7 @@ bool Emulator::runBlock(std::string &error) {
   warps.assign((count + 31) / 32, Warp());
   barriers = Rendezvous();
   barriers.live = static_cast<int>(count);
+  mbarriers.clear();
   for (size_t i = 0; i < count; ++i) {
     Thread &t = threads[i];
     t.id = {unsigned(i % block.x), unsigned(i / block.x % block.y),
@@ -724,9 +783,11 @@ extern "C" uint64_t llmc_emu_shared_address(const void *pointer) {
 
 // wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16 d, a-desc, b-desc,
 // scale-d, 1, 1, 0, 0 (PTX ISA): A (64 x 16) and B (N x 16) both k-major
-// in shared memory without swizzling, element (r, k) at start + (r / 8)
-// SBO + (k / 8) LBO + (r % 8) 16 + (k % 8) 2 (descriptor: start / 16 in
-// bits 0-13, LBO / 16 in 16-29, SBO / 16 in 32-45, swizzle in 62-63).
+// in shared memory, element (r, k) without swizzling at start + (r / 8)
+// SBO + (k / 8) LBO + (r % 8) 16 + (k % 8) 2, swizzled in spans of S bytes
+// at swizzled(start + (r / 8) SBO + (r % 8) S + 2 k) (FakeTensorMap.h: the
+// address TMA wrote it to) (descriptor: start / 16 in bits 0-13, LBO / 16
+// in 16-29, SBO / 16 in 32-45, the swizzle in 62-63).
 // Thread t of the warpgroup holds D's rows 16 (t / 32) + (t % 32) / 4 and
 // + 8, columns 8 j + 2 (t % 4) and + 1: register 4 j + 2 h + e. A thread's
 // results depend on shared memory and its own accumulators only, so each
@@ -738,11 +799,14 @@ namespace fakecuda {
 struct MatrixOperand {
   const unsigned char *start;
   uint64_t lbo, sbo;
+  /// The swizzle's span in bytes (bits 62-63: none, 128, 64, 32).
+  uint32_t span;
 
   explicit MatrixOperand(uint64_t descriptor)
       : start(emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4)),
         lbo(((descriptor >> 16) & 0x3fff) << 4),
-        sbo(((descriptor >> 32) & 0x3fff) << 4) {
+        sbo(((descriptor >> 32) & 0x3fff) << 4),
+        span(std::array<uint32_t, 4>{0, 128, 64, 32}[descriptor >> 62]) {
     if (!start) {
       std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
                            "memory of the kernel\n");
@@ -751,8 +815,16 @@ struct MatrixOperand {
   }
   float at(int row, int k) const {
     uint16_t h;
-    std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
-                        k % 8 * 2, 2);
+    if (span)
+      std::memcpy(&h,
+                  reinterpret_cast<const void *>(swizzled(
+                      reinterpret_cast<uintptr_t>(start) + row / 8 * sbo +
+                          row % 8 * span + k * 2,
+                      span)),
+                  2);
+    else
+      std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
+                          k % 8 * 2, 2);
     return halfToFloat(h);
   }
 };
@@ -805,9 +877,9 @@ extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
   } o;
   std::memcpy(&o, bytes + issue.in.size() * 4, sizeof o);
   if (o.scaleA != 1 || o.scaleB != 1 || o.transposeA || o.transposeB ||
-      ((o.a | o.b) >> 49)) {
+      ((o.a | o.b) >> 49 & 0x1fff)) {
     std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with k-major, "
-                         "unscaled, unswizzled operands only\n");
+                         "unscaled operands only, at no base offset\n");
     std::abort();
   }
   issue.a = o.a;
@@ -828,3 +900,100 @@ extern "C" void llmc_emu_wgmma_commit_group(const void *, void *) {
 extern "C" void llmc_emu_wgmma_wait_group(const void *args, void *) {
   emulator.waitWgmmas(fakecuda::pendingGroups(args));
 }
+
+// mbarrier.init, mbarrier.arrive.expect_tx (its bytes, then an arrival),
+// mbarrier.try_wait.parity in MLIR's loop (EmulatedKernels.cpp: waits until
+// the phase completed), and cp.async.bulk.tensor.2d (tile mode, completing
+// on an mbarrier).
+extern "C" void llmc_emu_mbarrier_init_shared(const void *args, void *) {
+  struct {
+    void *address;
+    int32_t count;
+  } init;
+  std::memcpy(&init, args, sizeof init);
+  fakecuda::MBarrier &barrier =
+      emulator.mbarriers[reinterpret_cast<uintptr_t>(init.address)];
+  barrier = fakecuda::MBarrier();
+  barrier.count = barrier.pending = init.count;
+}
+extern "C" void llmc_emu_mbarrier_arrive_expect_tx_shared(const void *args,
+                                                          void *) {
+  struct {
+    void *address;
+    int32_t bytes;
+  } arrive;
+  std::memcpy(&arrive, args, sizeof arrive);
+  fakecuda::MBarrier *barrier = emulator.mbarrier(arrive.address);
+  if (!barrier)
+    return;
+  if (barrier->pending == 0)
+    return emulator.fail("an mbarrier arrival beyond its count");
+  barrier->bytes += arrive.bytes;
+  --barrier->pending;
+  emulator.completePhase(*barrier);
+}
+extern "C" void llmc_emu_mbarrier_try_wait_parity_shared(const void *args,
+                                                         void *) {
+  struct {
+    void *address;
+    int32_t parity, ticks;
+  } wait;
+  std::memcpy(&wait, args, sizeof wait);
+  emulator.waitPhase(wait.address, unsigned(wait.parity) & 1);
+}
+extern "C" void llmc_emu_cp_async_bulk_tensor_2d(const void *args, void *) {
+  struct {
+    unsigned char *to;
+    const fakecuda::FakeTensorMap *map;
+    int32_t inner, outer;
+    void *barrier;
+  } copy;
+  std::memcpy(&copy, args, sizeof copy);
+  if (copy.map->magic != fakecuda::FakeTensorMap::kMagic)
+    return emulator.fail("cp.async.bulk.tensor: the tensor map was not made "
+                         "by cuTensorMapEncodeTiled");
+  // The destination: 128-byte aligned, swizzled boxes at a multiple of
+  // the swizzle's 8 rows.
+  uintptr_t to = reinterpret_cast<uintptr_t>(copy.to);
+  if (to % 128 || to % (8 * std::max<uint32_t>(copy.map->swizzleBytes, 16)))
+    return emulator.fail("cp.async.bulk.tensor: a misaligned shared "
+                         "destination");
+  fakecuda::MBarrier *barrier = emulator.mbarrier(copy.barrier);
+  if (!barrier)
+    return;
+  barrier->copies.push_back({copy.map, copy.to, copy.inner, copy.outer});
+}
+
+namespace fakecuda {
+/// Writes every copy of `barrier`'s phase into shared memory (element (r,
+/// e) of the box at its row-major place, swizzled; zeros outside the
+/// tensor) and takes its bytes off the phase's.
+void Emulator::landCopies(MBarrier &barrier) {
+  for (const TmaCopy &copy : barrier.copies) {
+    const FakeTensorMap &map = *copy.map;
+    uint32_t size = map.elementBytes, rowBytes = map.box[0] * size;
+    for (uint32_t r = 0; r < map.box[1]; ++r) {
+      int64_t outer = int64_t(copy.outer) + r;
+      for (uint32_t e = 0; e < map.box[0]; ++e) {
+        int64_t inner = int64_t(copy.inner) + e;
+        auto *to = reinterpret_cast<unsigned char *>(swizzled(
+            reinterpret_cast<uintptr_t>(copy.to) + r * rowBytes + e * size,
+            map.swizzleBytes));
+        if (inner < 0 || outer < 0 || uint64_t(inner) >= map.dims[0] ||
+            uint64_t(outer) >= map.dims[1])
+          std::memset(to, 0, size);
+        else
+          std::memcpy(to, map.base + outer * map.rowBytes + inner * size,
+                      size);
+      }
+    }
+    barrier.bytes -= long(rowBytes) * map.box[1];
+  }
+  barrier.copies.clear();
+  if (barrier.bytes != 0) {
+    fail("an mbarrier's expected bytes differ from its copies' bytes");
+    barrier.bytes = 0;
+  }
+  completePhase(barrier);
+}
+} // namespace fakecuda

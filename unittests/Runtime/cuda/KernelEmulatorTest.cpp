@@ -5,12 +5,15 @@
 // of every mode, a barrier with shared memory, mma.sync against a plain
 // matrix product, ldmatrix (plain and transposed) against the fragment
 // layout, wgmma against a plain product, cp.async landing only when waited
-// for, a wgmma whose operands change in flight (an error), shared-memory
+// for, a wgmma whose operands change in flight (an error), TMA tiles
+// landing swizzled when their mbarrier phase is waited for and read back
+// by a wgmma through swizzled descriptors, shared-memory
 // bank conflicts counted, and threads that wait for each other forever (an
 // error, not a hang).
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeTensorMap.h"
 #include "KernelEmulator.h"
 
 #include <gtest/gtest.h>
@@ -41,6 +44,10 @@ void llmc_emu_shared_access(const void *, int32_t, int32_t, int32_t);
 void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t);
 void llmc_emu_wgmma_commit_group(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
+void llmc_emu_mbarrier_init_shared(const void *, void *);
+void llmc_emu_mbarrier_arrive_expect_tx_shared(const void *, void *);
+void llmc_emu_mbarrier_try_wait_parity_shared(const void *, void *);
+void llmc_emu_cp_async_bulk_tensor_2d(const void *, void *);
 }
 
 namespace {
@@ -358,6 +365,142 @@ TEST(KernelEmulator, WgmmaOperandsOverwrittenInFlightAreAnError) {
                    out.data(), error));
   EXPECT_EQ(error, "block (0, 0, 0), thread 0: shared memory read by a wgmma "
                    "in flight changed before wgmma.wait_group completed it");
+}
+
+// TMA: boxes of a 60 x 64 f16 matrix land in shared memory swizzled in
+// 128-byte spans (16-byte chunk c of box row r at chunk c ^ (r % 8)) once
+// a thread waits for their mbarrier's phase; a wgmma reads them through
+// swizzled descriptors from k = 16 (32 bytes into each row).
+alignas(1024) unsigned char tmaA[64 * 128], tmaB[8 * 128];
+alignas(8) uint64_t tmaBarrier;
+std::vector<uint16_t> tmaMatrix;
+fakecuda::FakeTensorMap tmaMapA, tmaMapB;
+bool tmaLandedEarly;
+
+float tmaValue(int r, int c) { return float((r * 3 + c * 5) % 11 - 5); }
+
+uint64_t swizzledDescriptor(const void *tile, int byteOffset) {
+  uint64_t address = llmc_emu_shared_address(tile) + byteOffset;
+  return ((address >> 4) & 0x3fff) | uint64_t(1) << 16 |
+         uint64_t(1024 >> 4) << 32 | uint64_t(1) << 62;
+}
+
+void tmaKernel(void **params) {
+  uint32_t t = threadId();
+  if (t == 0) {
+    struct {
+      void *address;
+      int32_t count;
+    } init = {&tmaBarrier, 1};
+    llmc_emu_mbarrier_init_shared(&init, nullptr);
+  }
+  llmc_emu_barrier0(nullptr, nullptr);
+  if (t == 0) {
+    struct {
+      void *address;
+      int32_t bytes;
+    } expect = {&tmaBarrier, int32_t(sizeof tmaA + sizeof tmaB)};
+    llmc_emu_mbarrier_arrive_expect_tx_shared(&expect, nullptr);
+    struct {
+      unsigned char *to;
+      const fakecuda::FakeTensorMap *map;
+      int32_t inner, outer;
+      void *barrier;
+    } copyA = {tmaA, &tmaMapA, 0, 0, &tmaBarrier},
+      copyB = {tmaB, &tmaMapB, 0, 20, &tmaBarrier};
+    llmc_emu_cp_async_bulk_tensor_2d(&copyA, nullptr);
+    llmc_emu_cp_async_bulk_tensor_2d(&copyB, nullptr);
+    tmaLandedEarly = tmaA[0] != 0xab;
+  }
+  struct {
+    void *address;
+    int32_t parity, ticks;
+  } wait = {&tmaBarrier, 0, 1000};
+  llmc_emu_mbarrier_try_wait_parity_shared(&wait, nullptr);
+  struct {
+    float d[4];
+    uint64_t a, b;
+    int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
+  } args = {{0, 0, 0, 0}, swizzledDescriptor(tmaA, 32),
+            swizzledDescriptor(tmaB, 32), 0, 1, 1, 0, 0};
+  float d[4];
+  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8);
+  llmc_emu_wgmma_commit_group(nullptr, nullptr);
+  waitGroups(llmc_emu_wgmma_wait_group, 0);
+  int row = 16 * int(t / 32) + int(t % 32) / 4, column = 2 * int(t % 4);
+  for (int h = 0; h < 2; ++h)
+    for (int e = 0; e < 2; ++e)
+      output(params)[(row + 8 * h) * 8 + column + e] = d[2 * h + e];
+}
+
+TEST(KernelEmulator, TmaLandsSwizzledAndWgmmaReadsItBack) {
+  tmaMatrix.resize(60 * 64);
+  for (int r = 0; r < 60; ++r)
+    for (int c = 0; c < 64; ++c)
+      tmaMatrix[r * 64 + c] = toHalf(tmaValue(r, c));
+  auto map = [](uint32_t boxRows) {
+    return fakecuda::FakeTensorMap{
+        fakecuda::FakeTensorMap::kMagic,
+        reinterpret_cast<const unsigned char *>(tmaMatrix.data()),
+        {64, 60},
+        128,
+        {64, boxRows},
+        2,
+        128};
+  };
+  tmaMapA = map(64);
+  tmaMapB = map(8);
+  std::memset(tmaA, 0xab, sizeof tmaA);
+  std::vector<float> out(64 * 8);
+  std::string error;
+  ASSERT_TRUE(run(tmaKernel, 128, out.data(), error)) << error;
+  EXPECT_FALSE(tmaLandedEarly);
+  // Rows 60-63 lie outside the matrix: zeros.
+  for (int r = 0; r < 64; ++r)
+    for (int c = 0; c < 64; ++c) {
+      uint16_t h;
+      std::memcpy(&h, &tmaA[r * 128 + ((c / 8) ^ (r % 8)) * 16 + c % 8 * 2],
+                  2);
+      EXPECT_EQ(h, r < 60 ? toHalf(tmaValue(r, c)) : 0) << r << ", " << c;
+    }
+  for (int r = 0; r < 64; ++r)
+    for (int n = 0; n < 8; ++n) {
+      float want = 0;
+      for (int k = 16; k < 32; ++k)
+        want += (r < 60 ? tmaValue(r, k) : 0) * tmaValue(20 + n, k);
+      EXPECT_EQ(out[r * 8 + n], want) << r << ", " << n;
+    }
+}
+
+TEST(KernelEmulator, WaitingForAPhaseThatNeverCompletesIsAnError) {
+  // Thread 0 expects bytes that no copy brings.
+  auto kernel = [](void **) {
+    uint32_t t = threadId();
+    if (t == 0) {
+      struct {
+        void *address;
+        int32_t count;
+      } init = {&tmaBarrier, 1};
+      llmc_emu_mbarrier_init_shared(&init, nullptr);
+      struct {
+        void *address;
+        int32_t bytes;
+      } expect = {&tmaBarrier, 128};
+      llmc_emu_mbarrier_arrive_expect_tx_shared(&expect, nullptr);
+    }
+    llmc_emu_barrier0(nullptr, nullptr);
+    struct {
+      void *address;
+      int32_t parity, ticks;
+    } wait = {&tmaBarrier, 0, 1000};
+    llmc_emu_mbarrier_try_wait_parity_shared(&wait, nullptr);
+  };
+  std::string error;
+  EXPECT_FALSE(run(kernel, 32, nullptr, error));
+  // (The thread that gives up first reports it.)
+  EXPECT_NE(error.find("waits for an mbarrier phase that never completes"),
+            std::string::npos)
+      << error;
 }
 
 alignas(128) unsigned char landing[4096];
