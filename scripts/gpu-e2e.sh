@@ -18,12 +18,13 @@
 # are still the golden tokens (as the CPU bf16 test). Each artifact runs the three
 # golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
 # artifacts run too (the driver compiles their PTX), and the sm_90 f16
-# artifacts with --gpu-wgmma (sm_90a kernels). With two GPUs or more
+# artifacts with --gpu-wgmma (sm_90a kernels), and with --gpu-wgmma
+# --gpu-tma (the tiles copied by TMA). With two GPUs or more
 # and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
 # mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
 # same golden files. A random head_dim-64 Llama (test/Runtime/Inputs/
 # llama-d64.json: k up to 256, so its projections at 70 and 20 rows split
-# k across blocks) runs f16 on the GPU (mma.sync and wgmma tiles) against
+# k across blocks) runs f16 on the GPU (mma.sync, wgmma and TMA tiles) against
 # the CPU's f16 run of it, made at prepare time: the same greedy tokens,
 # logits within 2e-2.
 set -euo pipefail
@@ -61,6 +62,8 @@ if [[ $mode == prepare ]]; then
     # sm_90's GEMM tiles on wgmma (sm_90a kernels), 64 x 64 blocks.
     "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
       --gpu-wgmma --pack-weights -o "$dir/$model.sm_90.f16.wgmma.llmc"
+    "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
+      --gpu-wgmma --gpu-tma --pack-weights -o "$dir/$model.sm_90.f16.tma.llmc"
   done
   for sm in sm_80 sm_90; do
     "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 --tp 2 \
@@ -84,6 +87,12 @@ if [[ $mode == prepare ]]; then
   done
   "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
     --gpu-wgmma --pack-weights -o "$dir/d64.sm_90.f16.wgmma.llmc"
+  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
+    --gpu-wgmma --gpu-tma --pack-weights -o "$dir/d64.sm_90.f16.tma.llmc"
+  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
+    --gpu-wgmma --gpu-tma --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
+    --gpu-mma-stage-steps=64 --gpu-mma-stages=4 --pack-weights \
+    -o "$dir/d64.sm_90.f16.tmadeep.llmc"
   rm -rf "$dir/d64-checkpoint" "$dir/d64.cpu.f16.llmc"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
@@ -154,6 +163,8 @@ check_model() {
   if [[ $sm == sm_90 ]]; then
     check "$model.sm_90.f16 --gpu-wgmma" "$dir/$model.sm_90.f16.wgmma.llmc" \
       1e-2 $model || status=1
+    check "$model.sm_90.f16 --gpu-wgmma --gpu-tma" \
+      "$dir/$model.sm_90.f16.tma.llmc" 1e-2 $model || status=1
   fi
   # An artifact for an older GPU: the driver compiles its PTX.
   if [[ $sm != sm_80 ]]; then
@@ -192,6 +203,10 @@ check_d64 "d64.$sm.f16" "$dir/d64.$sm.f16.llmc" || status=1
 if [[ $sm == sm_90 ]]; then
   check_d64 "d64.sm_90.f16 --gpu-wgmma" "$dir/d64.sm_90.f16.wgmma.llmc" ||
     status=1
+  check_d64 "d64.sm_90.f16 --gpu-wgmma --gpu-tma" \
+    "$dir/d64.sm_90.f16.tma.llmc" || status=1
+  check_d64 "d64.sm_90.f16 --gpu-tma, 128 x 128 x 4 stages of 64" \
+    "$dir/d64.sm_90.f16.tmadeep.llmc" || status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then

@@ -10,12 +10,15 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-split-k" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SPLIT
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=TMA
+// RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores tma" --split-input-file 2>&1 | FileCheck %s --check-prefix=TMANEEDS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-cols=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKCOLS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=128 mma-stage-steps=64" --split-input-file 2>&1 | FileCheck %s --check-prefix=TILEFIT
 // TILEFIT: error: mma-stage-steps=64 with mma-block-rows=128: two stages need more than 48 KiB of shared memory
 // BLOCKCOLS: error: mma-block-cols=128 needs wgmma
+// TMANEEDS: error: tma needs wgmma
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a
@@ -552,6 +555,66 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // WGC-COUNT-64: llvm.extractvalue
+// With TMA (wgmma tma): the host makes a tensor map of x (its rows by
+// 128 steps, rows 256 bytes apart, boxes of 64 rows x 32 steps swizzled
+// in 64-byte spans) and of w (128 x 128); the kernel takes one buffer,
+// aligns it to 1024 bytes (x's 4 stages of 4 KiB, w's, then 4
+// mbarriers), thread 0 initializes the mbarriers (one arrival a phase),
+// then issues tiles 0 and 1 (2 ahead: a wgmma group in flight): the
+// stage's 8192 bytes expected, x's box at (k 0, the block's first row)
+// and w's at (k 0, its first column). Each tile waits for its stage's
+// phase (tile / 4 % 2), the barrier, then thread 0 issues the tile 2
+// ahead if there is one. The descriptors: LBO 16, SBO 512, 64-byte
+// swizzle (bits 62-63: 2): 0x8000002000010000; 16 steps of k move them 32
+// bytes (2 units) along the swizzled rows.
+// TMA-LABEL: func.func @block_tensor_cores
+// TMA: %[[XBASE:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// TMA: %[[XMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %{{.*}}, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32)
+// TMA: %[[WMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %c128_i64, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32)
+// TMA: scf.parallel
+// TMA: %[[BUF:.*]] = memref.alloca() : memref<16912xf16, #gpu.address_space<workgroup>>
+// TMA: %[[START:.*]] = memref.extract_aligned_pointer_as_index %[[BUF]]
+// TMA: %[[UP:.*]] = arith.addi %[[START]], %c1023
+// TMA: %[[XT:.*]] = arith.andi %[[UP]], %c-1024
+// TMA: %[[WT:.*]] = arith.addi %[[XT]], %c16384
+// TMA: %[[BARS:.*]] = arith.addi %[[XT]], %c32768
+// TMA: arith.ori %{{.*}}, %c-9223371899415756800_i64
+// TMA: %[[LEADER:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// TMA: scf.if %[[LEADER]] {
+// TMA-COUNT-4: nvvm.mbarrier.init.shared %{{.*}}, %c1_i32
+// TMA: nvvm.fence.mbarrier.init
+// TMA: gpu.barrier
+// TMA: %[[XP:.*]] = llvm.inttoptr %[[XMAP]] : i64 to !llvm.ptr
+// TMA: %[[WP:.*]] = llvm.inttoptr %[[WMAP]] : i64 to !llvm.ptr
+// TMA: scf.if %[[LEADER]] {
+// TMA: nvvm.mbarrier.arrive.expect_tx.shared %[[B0:.*]], %c8192_i32
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[XP]], %[[B0]], box[%c0_i32, %{{.*}}]
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[WP]], %[[B0]], box[%c0_i32, %{{.*}}]
+// TMA: nvvm.mbarrier.arrive.expect_tx.shared %[[B1:.*]], %c8192_i32
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[XP]], %[[B1]], box[%c32_i32, %{{.*}}]
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[WP]], %[[B1]], box[%c32_i32, %{{.*}}]
+// TMA-NOT: nvvm.cp.async.bulk.tensor
+// TMA: scf.for %[[TILE:.*]] = %c0 to %c4 step %c1
+// TMA: %[[USE:.*]] = arith.divui %[[TILE]], %c4
+// TMA: %[[PARITY:.*]] = arith.remui %[[USE]], %c2
+// TMA: %[[P32:.*]] = arith.index_castui %[[PARITY]] : index to i32
+// TMA: nvvm.mbarrier.try_wait.parity.shared %{{.*}}, %[[P32]], %c10000000_i32
+// TMA-NEXT: gpu.barrier
+// TMA-NEXT: %[[AHEAD:.*]] = arith.addi %[[TILE]], %c2
+// TMA-NEXT: %[[INSIDE:.*]] = arith.cmpi ult, %[[AHEAD]], %c4
+// TMA-NEXT: %[[ISSUE:.*]] = arith.andi %[[LEADER]], %[[INSIDE]]
+// TMA-NEXT: scf.if %[[ISSUE]] {
+// TMA: nvvm.mbarrier.arrive.expect_tx.shared
+// TMA-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// TMA: nvvm.wgmma.fence.aligned
+// TMA: nvvm.wgmma.mma_async
+// TMA: arith.addi %{{.*}}, %c2 : index
+// TMA: nvvm.wgmma.mma_async
+// TMA-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// TMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// TMA-NOT: nvgpu.device_async_copy
+// TMA: nvvm.wgmma.wait.group.sync.aligned 0
+// TMA: func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32) -> i64
 // Split k (mma-split-k): the host takes splits enough for 264 blocks where
 // the tiles are fewer than 132, each of 2 stages of k or more (here at
 // most 2 of the 4), and a workspace of their partial totals; the splits

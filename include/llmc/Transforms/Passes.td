@@ -166,6 +166,18 @@ def GpuWarpReductions
     descriptors (no swizzle), a proxy fence between the copies and the
     barrier, one wgmma group per tile waited for before the next.
 
+    With `tma` (and `wgmma`), a projection's tiles (no batch loops; x its
+    rows by k, w n by k) come by TMA instead: the host asks the runtime for
+    a tensor map of each operand (a call of `__llmc_gpu_tensor_map`, which
+    the LLVM lowering turns into the GPU table's tensor-map function), and
+    in the kernel thread 0 issues each stage's two
+    `nvvm.cp.async.bulk.tensor` on the stage's mbarrier (its bytes
+    expected, one arrival a phase); every thread waits for the phase of its
+    tile, then the barrier that frees the stage the next copies take. The
+    stages lie in one buffer aligned to 1024 bytes, rows swizzled in spans
+    of a stage's row (64 bytes for 32 steps, 128 for 64), which the wgmma
+    descriptors name (LBO 16, 16 steps of k 32 bytes along the row).
+
     With `mma-split-k`, a projection whose cp.async block tiles are fewer
     than the GPU's 132 multiprocessors (a short prompt, a few decode rows)
     takes a grid of splits x tiles: each split's blocks run an equal share
