@@ -80,7 +80,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   // libdevice for their math functions.
   GpuNVVMAttachTargetOptions target;
   target.chip = gpu.kernelChip();
-  target.features = "+ptx80";
+  // PTX 8.0 has wgmma and TMA; the tensor-map proxy fence needs 8.3.
+  target.features = gpu.tma ? "+ptx83" : "+ptx80";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();

@@ -812,6 +812,15 @@ private:
         ib.create<NVVM::MBarrierInitSharedOp>(loc, barrierOf(ib, index(ib, s)),
                                               one, Value());
       ib.create<NVVM::FenceMbarrierInitOp>(loc);
+      // The maps came to global memory by a copy from the host: the thread
+      // that hands them to TMA acquires them through the tensor-map proxy
+      // first (CUDA programming guide, TMA).
+      for (Value map : {xMap, wMap})
+        ib.create<LLVM::InlineAsmOp>(
+            loc, TypeRange(), ValueRange{map},
+            "fence.proxy.tensormap::generic.acquire.sys [$0], 128;", "l",
+            /*has_side_effects=*/true, /*is_align_stack=*/false,
+            LLVM::AsmDialectAttr(), ArrayAttr());
     });
     b.create<gpu::BarrierOp>(loc);
     Value xMapPointer = b.create<LLVM::IntToPtrOp>(

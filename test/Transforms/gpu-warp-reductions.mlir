@@ -559,8 +559,9 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // 128 steps, rows 256 bytes apart, boxes of 64 rows x 32 steps swizzled
 // in 64-byte spans) and of w (128 x 128); the kernel takes one buffer,
 // aligns it to 1024 bytes (x's 4 stages of 4 KiB, w's, then 4
-// mbarriers), thread 0 initializes the mbarriers (one arrival a phase),
-// then issues tiles 0 and 1 (2 ahead: a wgmma group in flight): the
+// mbarriers), thread 0 initializes the mbarriers (one arrival a phase)
+// and acquires the maps (copied from the host) through the tensor-map
+// proxy, then issues tiles 0 and 1 (2 ahead: a wgmma group in flight): the
 // stage's 8192 bytes expected, x's box at (k 0, the block's first row)
 // and w's at (k 0, its first column). Each tile waits for its stage's
 // phase (tile / 4 % 2), the barrier, then thread 0 issues the tile 2
@@ -583,6 +584,8 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // TMA: scf.if %[[LEADER]] {
 // TMA-COUNT-4: nvvm.mbarrier.init.shared %{{.*}}, %c1_i32
 // TMA: nvvm.fence.mbarrier.init
+// TMA-NEXT: llvm.inline_asm has_side_effects "fence.proxy.tensormap::generic.acquire.sys [$0], 128;", "l" %[[XMAP]]
+// TMA-NEXT: llvm.inline_asm has_side_effects "fence.proxy.tensormap::generic.acquire.sys [$0], 128;", "l" %[[WMAP]]
 // TMA: gpu.barrier
 // TMA: %[[XP:.*]] = llvm.inttoptr %[[XMAP]] : i64 to !llvm.ptr
 // TMA: %[[WP:.*]] = llvm.inttoptr %[[WMAP]] : i64 to !llvm.ptr
