@@ -228,7 +228,7 @@ private:
 /// multiply from shared memory instead (see multiplyStage()): each takes 64
 /// rows and all the block's columns (128-row tiles) or all 64 rows and half
 /// of them; blocks may then be 128 columns wide where 128 divides n
-/// (`blockCols`): wgmma m64nNk16 with N = 32, 64 or 128. The tiles are
+/// (`blockCols`), or 256: wgmma m64nNk16 with N = 32 to 256. The tiles are
 /// stored as wgmma reads its operands without swizzling: 8 x 8 core
 /// matrices of 128 contiguous bytes (8 rows of 8 steps of k), a row
 /// group's core matrices one after the other along k.
@@ -314,11 +314,14 @@ public:
     xDims.push_back(kDim);
     tma = wgmma && options.tma && mma.batchDims.empty() &&
           indexedBy(*mma.x, xDims) && indexedBy(*mma.w, {mma.nDim, kDim});
-    // 128 columns (wgmma only) where they divide n; else 64, as many stages
-    // as the narrower tiles allow.
+    // 256 or 128 columns (wgmma only) where they divide n, else half as
+    // many, down to 64; as many stages as the narrower tiles allow.
     MmaOptions tiles = options;
-    if (!wgmma || ShapedType::isDynamic(mma.n) || mma.n % 128 != 0)
+    if (!wgmma)
       tiles.blockCols = kCols;
+    while (tiles.blockCols > kCols &&
+           (ShapedType::isDynamic(mma.n) || mma.n % tiles.blockCols != 0))
+      tiles.blockCols /= 2;
     cols = tiles.blockCols;
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
@@ -1463,10 +1466,12 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
               stagesName = (prefix + "mma-stages").str();
   if (blockRows != 64 && blockRows != 128)
     return rows + ": expected 64 or 128, found " + std::to_string(blockRows);
-  if (blockCols != 64 && blockCols != 128)
-    return cols + ": expected 64 or 128, found " + std::to_string(blockCols);
-  if (blockCols == 128 && !wgmma)
-    return cols + "=128 needs " + prefix.str() + "wgmma";
+  if (blockCols != 64 && blockCols != 128 && blockCols != 256)
+    return cols + ": expected 64, 128 or 256, found " +
+           std::to_string(blockCols);
+  if (blockCols != 64 && !wgmma)
+    return cols + "=" + std::to_string(blockCols) + " needs " + prefix.str() +
+           "wgmma";
   if (tma && !wgmma)
     return prefix.str() + "tma needs " + prefix.str() + "wgmma";
   if (stageSteps != 32 && stageSteps != 64)
@@ -1490,7 +1495,9 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
   if (!BlockMmaTiles::stagesFor(options))
     return steps + "=" + std::to_string(stageSteps) + " with " + rows + "=" +
            std::to_string(blockRows) +
-           (blockCols == 64 ? "" : " and " + cols + "=128") +
+           (blockCols == 64
+                ? ""
+                : " and " + cols + "=" + std::to_string(blockCols)) +
            ": two stages need more than 48 KiB of shared memory";
   return {};
 }

@@ -9,6 +9,7 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma wgmma-in-flight=false" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=WGWAIT
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WG128
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=128" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma mma-block-rows=128 mma-block-cols=256 mma-stages=3" --canonicalize --split-input-file | FileCheck %s --check-prefix=WGC
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-split-k" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SPLIT
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=TMA
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores tma" --split-input-file 2>&1 | FileCheck %s --check-prefix=TMANEEDS
@@ -545,7 +546,8 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // WG128-COUNT-32: llvm.extractvalue
 // 128 x 128 blocks: one block across the 128 columns (its loop folded), each
 // warpgroup's 64 rows x 128 columns (m64n128k16, 64 accumulators), 3
-// stages of 16 KiB.
+// stages of 16 KiB. Blocks of 256 columns are 128 wide where 256 does
+// not divide n (here 128): the same kernel.
 // WGC-LABEL: func.func @block_tensor_cores
 // WGC: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0) to (%{{.*}}, %c8, %c32)
 // WGC: memref.alloca() : memref<3x16x4x8x8xf16, #gpu.address_space<workgroup>>

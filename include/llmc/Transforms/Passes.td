@@ -160,8 +160,9 @@ def GpuWarpReductions
     With `wgmma` (sm_90a), block tiles that cp.async fills run on
     `nvvm.wgmma.mma_async` instead: the block's two warpgroups multiply
     from shared memory (m64n32k16 per warpgroup for 64 x 64 blocks,
-    m64n64k16 for 128 x 64; `mma-block-cols`=128 makes blocks 128 columns
-    wide where 128 divides n: m64n64k16 or m64n128k16), the tiles stored
+    m64n64k16 for 128 x 64; `mma-block-cols`=128 or 256 makes blocks that
+    many columns wide where they divide n, else half as many down to 64:
+    m64n64k16 to m64n256k16), the tiles stored
     as 8 x 8 core matrices without padding and read through matrix
     descriptors (no swizzle), a proxy fence between the copies and the
     barrier, one wgmma group per tile waited for before the next.
@@ -229,8 +230,8 @@ def GpuWarpReductions
            "Stages of the cp.async pipeline (0: as many as 48 KiB hold, up "
            "to 4); beyond 48 KiB the tiles take dynamic shared memory">,
     Option<"mmaBlockCols", "mma-block-cols", "int64_t", /*default=*/"64",
-           "With wgmma: columns of a block tile where they divide n, 64 or "
-           "128 (else 64)">,
+           "With wgmma: columns of a block tile where they divide n, 64, "
+           "128 or 256 (else half as many, down to 64)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Run the block tiles that cp.async fills on warpgroup matrix "
            "multiplies (nvvm.wgmma.mma_async, sm_90a) instead of mma.sync">,
