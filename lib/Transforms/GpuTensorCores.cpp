@@ -709,7 +709,8 @@ private:
     if (tma)
       return tmaPipeline(b, accs.front());
     int64_t ahead = inFlight ? stages - 2 : stages - 1;
-    auto [first, tiles] = splitTiles(b);
+    Value first, tiles;
+    std::tie(first, tiles) = splitTiles(b);
     Value last = b.createOrFold<arith::SubIOp>(loc, tiles, index(b, 1));
     // The copies of the split's tile `tile`; past its last, a group of
     // copies that read nothing and write zeros into a stage no multiply
@@ -786,7 +787,8 @@ private:
   /// tile are not issued.
   SmallVector<Value> tmaPipeline(OpBuilder &b, Value accumulators) {
     int64_t ahead = inFlight ? stages - 2 : stages - 1;
-    auto [first, tiles] = splitTiles(b);
+    Value first, tiles;
+    std::tie(first, tiles) = splitTiles(b);
     Type i32 = b.getI32Type(), i64 = b.getI64Type();
     auto sharedPointer = [&](OpBuilder &pb, Value address) -> Value {
       return pb.create<LLVM::IntToPtrOp>(
@@ -840,18 +842,17 @@ private:
           Value());
       Value k0 = i32Of(ib, mul(ib, ib.create<arith::AddIOp>(loc, first, tile),
                                tileSteps));
-      ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
-          loc,
-          sharedPointer(ib, ib.create<arith::AddIOp>(loc, xTiles,
-                                                     mul(ib, stage, xBytes))),
-          xMapPointer, ValueRange{k0, i32Of(ib, firstRow)}, barrier,
-          ValueRange(), Value(), Value(), Value());
-      ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
-          loc,
-          sharedPointer(ib, ib.create<arith::AddIOp>(loc, wTiles,
-                                                     mul(ib, stage, wBytes))),
-          wMapPointer, ValueRange{k0, i32Of(ib, firstCol)}, barrier,
-          ValueRange(), Value(), Value(), Value());
+      // x's box at (k0, the block's first row), w's at (k0, its first
+      // column), each into its tiles' part of the stage.
+      for (auto [base, bytes, map, origin] :
+           {std::tuple{xTiles, xBytes, xMapPointer, firstRow},
+            std::tuple{wTiles, wBytes, wMapPointer, firstCol}})
+        ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
+            loc,
+            sharedPointer(ib, ib.create<arith::AddIOp>(loc, base,
+                                                       mul(ib, stage, bytes))),
+            map, ValueRange{k0, i32Of(ib, origin)}, barrier, ValueRange(),
+            Value(), Value(), Value());
     };
     auto issueIfInside = [&](OpBuilder &ib, Value tile) {
       Value inside = ib.create<arith::AndIOp>(

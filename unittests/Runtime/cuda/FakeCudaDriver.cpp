@@ -17,6 +17,8 @@
 // (cuFuncSetAttribute) to at least that much, which fails beyond the GPU's
 // limit. FAKE_CUDA_FAIL_LAUNCH=N makes the N-th launch fail
 // (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel does.
+// FAKE_CUDA_NO_TMA=1 makes cuTensorMapEncodeTiled refuse every map
+// (CUDA_ERROR_NOT_SUPPORTED).
 //
 // FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
@@ -346,6 +348,8 @@ CUresult cuTensorMapEncodeTiled(
     const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,
     CUtensorMapSwizzle swizzle, CUtensorMapL2promotion,
     CUtensorMapFloatOOBfill fill) {
+  if (std::getenv("FAKE_CUDA_NO_TMA"))
+    return CUDA_ERROR_NOT_SUPPORTED;
   auto invalid = [](const char *why) {
     std::fprintf(stderr, "fake-cuda: cuTensorMapEncodeTiled: %s\n", why);
     return CUDA_ERROR_INVALID_VALUE;
@@ -436,6 +440,9 @@ CUresult cuGetErrorString(CUresult result, const char **message) {
     break;
   case CUDA_ERROR_LAUNCH_FAILED:
     *message = "unspecified launch failure";
+    break;
+  case CUDA_ERROR_NOT_SUPPORTED:
+    *message = "operation not supported";
     break;
   default:
     *message = "invalid value";

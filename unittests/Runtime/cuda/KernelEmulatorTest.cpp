@@ -385,22 +385,37 @@ uint64_t swizzledDescriptor(const void *tile, int byteOffset) {
          uint64_t(1024 >> 4) << 32 | uint64_t(1) << 62;
 }
 
+/// tmaBarrier's mbarrier.init (one arrival a phase), arrive.expect_tx and
+/// try_wait.parity, as the kernels call them.
+void initBarrier() {
+  struct {
+    void *address;
+    int32_t count;
+  } init = {&tmaBarrier, 1};
+  llmc_emu_mbarrier_init_shared(&init, nullptr);
+}
+void expectBytes(int32_t bytes) {
+  struct {
+    void *address;
+    int32_t bytes;
+  } expect = {&tmaBarrier, bytes};
+  llmc_emu_mbarrier_arrive_expect_tx_shared(&expect, nullptr);
+}
+void waitPhase(int32_t parity) {
+  struct {
+    void *address;
+    int32_t parity, ticks;
+  } wait = {&tmaBarrier, parity, 1000};
+  llmc_emu_mbarrier_try_wait_parity_shared(&wait, nullptr);
+}
+
 void tmaKernel(void **params) {
   uint32_t t = threadId();
-  if (t == 0) {
-    struct {
-      void *address;
-      int32_t count;
-    } init = {&tmaBarrier, 1};
-    llmc_emu_mbarrier_init_shared(&init, nullptr);
-  }
+  if (t == 0)
+    initBarrier();
   llmc_emu_barrier0(nullptr, nullptr);
   if (t == 0) {
-    struct {
-      void *address;
-      int32_t bytes;
-    } expect = {&tmaBarrier, int32_t(sizeof tmaA + sizeof tmaB)};
-    llmc_emu_mbarrier_arrive_expect_tx_shared(&expect, nullptr);
+    expectBytes(int32_t(sizeof tmaA + sizeof tmaB));
     struct {
       unsigned char *to;
       const fakecuda::FakeTensorMap *map;
@@ -412,11 +427,7 @@ void tmaKernel(void **params) {
     llmc_emu_cp_async_bulk_tensor_2d(&copyB, nullptr);
     tmaLandedEarly = tmaA[0] != 0xab;
   }
-  struct {
-    void *address;
-    int32_t parity, ticks;
-  } wait = {&tmaBarrier, 0, 1000};
-  llmc_emu_mbarrier_try_wait_parity_shared(&wait, nullptr);
+  waitPhase(0);
   struct {
     float d[4];
     uint64_t a, b;
@@ -475,25 +486,12 @@ TEST(KernelEmulator, TmaLandsSwizzledAndWgmmaReadsItBack) {
 TEST(KernelEmulator, WaitingForAPhaseThatNeverCompletesIsAnError) {
   // Thread 0 expects bytes that no copy brings.
   auto kernel = [](void **) {
-    uint32_t t = threadId();
-    if (t == 0) {
-      struct {
-        void *address;
-        int32_t count;
-      } init = {&tmaBarrier, 1};
-      llmc_emu_mbarrier_init_shared(&init, nullptr);
-      struct {
-        void *address;
-        int32_t bytes;
-      } expect = {&tmaBarrier, 128};
-      llmc_emu_mbarrier_arrive_expect_tx_shared(&expect, nullptr);
+    if (threadId() == 0) {
+      initBarrier();
+      expectBytes(128);
     }
     llmc_emu_barrier0(nullptr, nullptr);
-    struct {
-      void *address;
-      int32_t parity, ticks;
-    } wait = {&tmaBarrier, 0, 1000};
-    llmc_emu_mbarrier_try_wait_parity_shared(&wait, nullptr);
+    waitPhase(0);
   };
   std::string error;
   EXPECT_FALSE(run(kernel, 32, nullptr, error));
