@@ -50,6 +50,9 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.wgmmaInFlight = gpu.wgmmaInFlight;
   reductions.mmaSplitK = gpu.mmaSplitK;
   reductions.tma = gpu.tma;
+  // Its wait replaces the one llmc-gpu-dependent-launches would add.
+  reductions.prefetchWeights =
+      gpu.prefetchWeights && gpu.dependentLaunches && gpu.chip >= "sm_90";
   pm.addPass(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
   pm.addPass(createGpuFusedAttention(

@@ -112,13 +112,15 @@ static std::string withoutSpaces(llvm::StringRef ptx) {
 }
 
 /// Inline PTX that the emulator runs as nothing: a kernel's wait for its
-/// predecessor (kernels run one after the other), the fences that order
+/// predecessor and its signal to its successor (kernels run one after the
+/// other), L2 prefetches (the emulator has no caches), the fences that order
 /// wgmma after other accesses, mbarriers' initialization before their use
 /// and tensor maps copied from the host before TMA reads them (the
 /// emulator's memory is one, and it orders wgmma's reads by its groups).
 static bool isEmulatedAsNothing(llvm::StringRef ptx) {
   static const llvm::StringSet<> nothing = {
-      "griddepcontrol.wait;", "fence.proxy.async.shared::cta;",
+      "griddepcontrol.wait;", "griddepcontrol.launch_dependents;",
+      "prefetch.global.L2 [$0];", "fence.proxy.async.shared::cta;",
       "wgmma.fence.sync.aligned;", "fence.mbarrier_init.release.cluster;",
       "fence.proxy.tensormap::generic.acquire.sys [$0], 128;"};
   return nothing.contains(ptx);

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -70,6 +71,17 @@ struct Access {
   bool write;
 };
 
+/// PTX that touches no buffer of the program: the kernel's wait for the
+/// kernel launched before it and its signal to the next (programmatic
+/// dependent launch), and L2 prefetches (hints).
+bool isOrderingOrHint(Operation *op) {
+  auto ptx = dyn_cast<LLVM::InlineAsmOp>(op);
+  return ptx && llvm::is_contained({"griddepcontrol.wait;",
+                                    "griddepcontrol.launch_dependents;",
+                                    "prefetch.global.L2 [$0];"},
+                                   ptx.getAsmString());
+}
+
 /// The buffers from outside `launch` that it reads and writes, or nothing
 /// when some access cannot be told (an op with unknown effects).
 std::optional<SmallVector<Access>> accessesOf(gpu::LaunchOp launch) {
@@ -79,6 +91,7 @@ std::optional<SmallVector<Access>> accessesOf(gpu::LaunchOp launch) {
     // A barrier orders the block's own threads, an alignment is a promise;
     // nested ops are visited.
     if (isa<gpu::BarrierOp, memref::AssumeAlignmentOp>(op) ||
+        isOrderingOrHint(op) ||
         op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
       return WalkResult::advance();
     auto interface = dyn_cast<MemoryEffectOpInterface>(op);
@@ -277,7 +290,20 @@ void cloneBody(OpBuilder &b, gpu::LaunchOp launch, Value block, Value thread,
     });
 }
 
-/// One launch doing `first`'s blocks, then `second`'s; replaces both.
+/// Whether `launch` waits for the kernel before it itself (a
+/// `griddepcontrol.wait` of llmc-gpu-warp-reductions' prefetch-weights).
+bool waitsItself(gpu::LaunchOp launch) {
+  bool waits = false;
+  launch.walk([&](LLVM::InlineAsmOp ptx) {
+    waits |= ptx.getAsmString() == "griddepcontrol.wait;";
+  });
+  return waits;
+}
+
+/// One launch doing `first`'s blocks, then `second`'s; replaces both. Where
+/// one of them waits for the kernel before itself, the other's blocks wait
+/// first thing (llmc-gpu-dependent-launches adds no wait to a kernel that
+/// has one).
 void fuse(gpu::LaunchOp first, gpu::LaunchOp second) {
   OpBuilder b(first);
   Location loc = first.getLoc();
@@ -304,13 +330,23 @@ void fuse(gpu::LaunchOp first, gpu::LaunchOp second) {
   Value block = fused.getBlockIds().x, thread = fused.getThreadIds().x;
   Value isFirst = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, block,
                                           firstBlocks);
+  bool firstWaits = waitsItself(first), secondWaits = waitsItself(second);
+  auto waitIf = [&](OpBuilder &nb, bool needed) {
+    if (needed)
+      nb.create<LLVM::InlineAsmOp>(
+          loc, TypeRange(), ValueRange(), "griddepcontrol.wait;", "~{memory}",
+          /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::AsmDialectAttr(), ArrayAttr());
+  };
   b.create<scf::IfOp>(
       loc, isFirst,
       [&](OpBuilder &nb, Location) {
+        waitIf(nb, secondWaits && !firstWaits);
         cloneBody(nb, first, block, thread, buffers.take_front(firstShared));
         nb.create<scf::YieldOp>(loc);
       },
       [&](OpBuilder &nb, Location) {
+        waitIf(nb, firstWaits && !secondWaits);
         Value rest = nb.create<arith::SubIOp>(loc, block, firstBlocks);
         cloneBody(nb, second, rest, thread, buffers.drop_front(firstShared));
         nb.create<scf::YieldOp>(loc);

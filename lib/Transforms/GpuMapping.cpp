@@ -409,13 +409,21 @@ struct GpuDependentLaunchesPass
     module.walk([&](gpu::GPUFuncOp kernel) {
       if (!kernel.isKernel() || kernel.getBody().empty())
         return;
+      // A kernel that waits where it needs to (after prefetching weights:
+      // llmc-gpu-warp-reductions' prefetch-weights) keeps its waits.
+      bool waits = false;
+      kernel.walk([&](LLVM::InlineAsmOp ptx) {
+        waits |= ptx.getAsmString() == "griddepcontrol.wait;";
+      });
+      any = true;
+      if (waits)
+        return;
       OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
       // The memory clobber keeps every load and store after the wait.
       b.create<LLVM::InlineAsmOp>(
           kernel.getLoc(), TypeRange(), ValueRange(), "griddepcontrol.wait;",
           "~{memory}", /*has_side_effects=*/true, /*is_align_stack=*/false,
           LLVM::AsmDialectAttr(), ArrayAttr());
-      any = true;
     });
     if (any)
       module->setAttr("llmc.gpu_dependent_launch",

@@ -1,5 +1,7 @@
 //===- GpuWarpReductions.cpp - One warp per output of a reduction ---------===//
 
+#include "llmc/Dialect/LLM/IR/LLMOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llmc/Transforms/Passes.h"
 
 #include "GpuReductions.h"
@@ -595,8 +597,10 @@ Value warpTotal(OpBuilder &b, Location loc, Operation *combiner,
 class WarpReduction {
 public:
   WarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                ResultSink &sink, const Prologue *prologue)
-      : loc(loc), op(op), sink(sink), prologue(prologue) {
+                ResultSink &sink, const Prologue *prologue,
+                bool prefetchWeights)
+      : loc(loc), op(op), sink(sink), prologue(prologue),
+        prefetchWeights(prefetchWeights) {
     type = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
                .getElementType();
     sizes = loopSizes(builder, loc, op);
@@ -732,6 +736,8 @@ private:
       start = b.create<arith::AddIOp>(
           loc, b.create<arith::MulIOp>(loc, warpOfOutput, lanes), lane);
     start = b.create<arith::MulIOp>(loc, start, perStep);
+    if (prefetchWeights)
+      prefetchWeightSteps(b, start, outers);
     if (prologue)
       rowTotal = prologueTotal(b, lane, start, outers[0]);
     scf::ForOp loop = partials(b, start, outers);
@@ -786,6 +792,100 @@ private:
         ib.create<scf::YieldOp>(loc);
       });
     broadcastConsumer(b, start, outers[0], result);
+  }
+
+  /// The most steps of a lane whose weights prefetchWeightSteps asks for.
+  static constexpr int64_t kMaxPrefetchSteps = 16;
+
+  /// With programmatic dependent launch: the model's weights do not depend
+  /// on the kernel before, so the kernel lets the next one launch
+  /// (`griddepcontrol.launch_dependents`), each lane asks L2 for the
+  /// weight elements of its first steps (up to kMaxPrefetchSteps, one
+  /// `prefetch.global.L2` each: a warp's 32 lanes as many lines as its
+  /// loads), and only then waits for the kernel before
+  /// (`griddepcontrol.wait`, which llmc-gpu-dependent-launches then does
+  /// not add at the kernel's start): the weights stream while that
+  /// kernel's last blocks finish. Weights: inputs read from model
+  /// parameters (isWeight), the reduction their last index.
+  void prefetchWeightSteps(OpBuilder &b, Value start,
+                           ArrayRef<SmallVector<Value>> outers) {
+    unsigned rank = op.getNumLoops();
+    SmallVector<std::pair<linalg::GenericOp, OpOperand *>> weights;
+    for (linalg::GenericOp reduction : reductions)
+      for (OpOperand *input : reduction.getDpsInputOperands())
+        if (isa<MemRefType>(input->get().getType()) &&
+            isWeight(input->get()) &&
+            lastIndexIs(reduction, *input, rank - 1))
+          weights.push_back({reduction, input});
+    int64_t extent = op.getStaticLoopRanges().back();
+    if (weights.empty() || ShapedType::isDynamic(extent))
+      return;
+    auto ptx = [&](StringRef text, ValueRange operands,
+                   StringRef constraints) {
+      b.create<LLVM::InlineAsmOp>(loc, TypeRange(), operands, text,
+                                  constraints, /*has_side_effects=*/true,
+                                  /*is_align_stack=*/false,
+                                  LLVM::AsmDialectAttr(), ArrayAttr());
+    };
+    int64_t steps = std::min(kMaxPrefetchSteps,
+                             extent / (kWarp * split * elements));
+    if (steps == 0)
+      return;
+    ptx("griddepcontrol.launch_dependents;", {}, "");
+    for (auto [reduction, input] : weights)
+      for (const SmallVector<Value> &outer : outers)
+        for (int64_t u = 0; u < steps; ++u) {
+          SmallVector<Value> dims(outer);
+          dims.push_back(b.create<arith::AddIOp>(
+              loc, start,
+              b.create<arith::ConstantIndexOp>(
+                  loc, u * kWarp * split * elements)));
+          ptx("prefetch.global.L2 [$0];",
+              elementAddress(b, input->get(),
+                             indicesAt(b, loc, reduction, *input, dims)),
+              "l");
+        }
+    // The memory clobber keeps every load and store after the wait.
+    ptx("griddepcontrol.wait;", {}, "~{memory}");
+  }
+
+  /// Whether `value` views a model parameter: an `llm.param_buffer`, or an
+  /// argument of a function (a layer's) that every call passes one.
+  static bool isWeight(Value value) {
+    Value root = rootOf(value);
+    if (root.getDefiningOp<llm::ParamBufferOp>())
+      return true;
+    auto arg = dyn_cast<BlockArgument>(root);
+    auto function =
+        arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+    if (!function || arg.getOwner() != &function.getBody().front())
+      return false;
+    std::optional<SymbolTable::UseRange> uses = SymbolTable::getSymbolUses(
+        function, function->getParentOfType<ModuleOp>());
+    if (!uses || uses->empty())
+      return false;
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      if (!call || !isWeight(call.getOperand(arg.getArgNumber())))
+        return false;
+    }
+    return true;
+  }
+
+  /// The global address (i64) of `memref`'s element at `indices`.
+  Value elementAddress(OpBuilder &b, Value memref, ValueRange indices) {
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+    Value linear = metadata.getOffset();
+    for (auto [index, stride] : llvm::zip(indices, metadata.getStrides()))
+      linear = b.create<arith::AddIOp>(
+          loc, linear, b.create<arith::MulIOp>(loc, index, stride));
+    int64_t bytes =
+        cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+    Value address = b.create<arith::AddIOp>(
+        loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref),
+        b.create<arith::MulIOp>(
+            loc, linear, b.create<arith::ConstantIndexOp>(loc, bytes)));
+    return b.create<arith::IndexCastUIOp>(loc, b.getI64Type(), address);
   }
 
   /// The total of the output's warps, in every lane of each: each warp's
@@ -1066,6 +1166,9 @@ private:
   /// The norm this warp recomputes for x, if any, and its row's total.
   const Prologue *prologue;
   Value rowTotal;
+  /// Whether the warp prefetches its weights before it waits for the
+  /// kernel before (prefetchWeights()).
+  bool prefetchWeights;
   /// The op, then its sibling if it has one.
   SmallVector<linalg::GenericOp, 2> reductions;
   Type type;
@@ -1078,8 +1181,10 @@ private:
 };
 
 void buildWarpReduction(OpBuilder &builder, Location loc, linalg::GenericOp op,
-                        ResultSink &sink, const Prologue *prologue = nullptr) {
-  WarpReduction(builder, loc, op, sink, prologue).build(builder);
+                        ResultSink &sink, const Prologue *prologue = nullptr,
+                        bool prefetchWeights = false) {
+  WarpReduction(builder, loc, op, sink, prologue, prefetchWeights)
+      .build(builder);
 }
 
 /// Outputs from which a reduction that is no projection, and whose threads
@@ -1192,7 +1297,7 @@ linalg::GenericOp siblingReduction(linalg::GenericOp op,
 void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
              RewriterBase &rewriter, bool tensorCores,
              const MmaOptions &mmaOptions, CountersMaker counters,
-             const Prologue *prologue) {
+             const Prologue *prologue, bool prefetchWeights) {
   Location loc = op.getLoc();
   OpOperand *output = op.getDpsInitOperand(0);
   ResultSink sink{op,
@@ -1242,7 +1347,7 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &b, Location loc) {
-          buildWarpReduction(b, loc, op, sink, prologue);
+          buildWarpReduction(b, loc, op, sink, prologue, prefetchWeights);
           b.create<scf::YieldOp>(loc);
         });
   } else if (!sink.broadcast && op.getNumLoops() >= 2 &&
@@ -1266,7 +1371,7 @@ void rewrite(linalg::GenericOp op, linalg::GenericOp sibling,
           b.create<scf::YieldOp>(loc);
         });
   } else {
-    buildWarpReduction(rewriter, loc, op, sink);
+    buildWarpReduction(rewriter, loc, op, sink, nullptr, prefetchWeights);
   }
 
   Value buffer = output->get();
@@ -1440,7 +1545,8 @@ struct GpuWarpReductionsPass
       for (linalg::GenericOp op : reductions)
         if (!taken.contains(op) && prologues.count(op) == withPrologue)
           rewrite(op, siblings.lookup(op), rewriter, tensorCores, mmaOptions,
-                  makeCounters, withPrologue ? &prologues[op] : nullptr);
+                  makeCounters, withPrologue ? &prologues[op] : nullptr,
+                  prefetchWeights);
     // Every parallel loop is one of those just made.
     getOperation().walk([](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

@@ -236,6 +236,12 @@ static int runCompile(MLIRContext &context) {
     return fail(error);
   if (gpuOption_wgmma && target != "sm_90")
     return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
+  if (gpuOption_prefetchWeights && target != "sm_90")
+    return fail("--gpu-prefetch-weights: needs --target=sm_90 (programmatic "
+                "dependent launch), found --target=" + target);
+  if (gpuOption_prefetchWeights && !gpuOption_dependentLaunches)
+    return fail("--gpu-prefetch-weights: needs dependent launches, found "
+                "--gpu-dependent-launches=false");
   llmc::CompileOptions options;
   options.parallel.dp = dataParallel;
   options.parallel.tp = tensorParallel;

@@ -244,6 +244,11 @@ def GpuWarpReductions
            "fewer than the GPU's 132 multiprocessors: the last block of "
            "each tile adds the partial totals (in the order of the splits) "
            "and stores them">,
+    Option<"prefetchWeights", "prefetch-weights", "bool", /*default=*/"false",
+           "Warp reductions that read weights (llm.param_buffer) let the "
+           "next kernel launch, prefetch their weights to L2 and then wait "
+           "for the kernel before (griddepcontrol; sm_90 with programmatic "
+           "dependent launch)">,
     Option<"tma", "tma", "bool", /*default=*/"false",
            "With wgmma: the block tiles reach shared memory by TMA "
            "(cp.async.bulk.tensor into swizzled stages, an mbarrier per "
