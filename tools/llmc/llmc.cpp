@@ -227,6 +227,9 @@ static int runCompile(MLIRContext &context) {
     return fail("--emit=ptx needs --target=sm_80 or sm_90");
   if (!gpu && emitStage == EmitStage::EmulatedKernels)
     return fail("--emit=emulated-kernels needs --target=sm_80 or sm_90");
+  // The target first: the tiles' limits are the target's.
+  if (gpuOption_wgmma && target != "sm_90")
+    return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,
@@ -234,8 +237,6 @@ static int runCompile(MLIRContext &context) {
           llmc::maxSharedBytes(target), "--gpu-");
       !error.empty())
     return fail(error);
-  if (gpuOption_wgmma && target != "sm_90")
-    return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
   if (gpuOption_prefetchWeights && target != "sm_90")
     return fail("--gpu-prefetch-weights: needs --target=sm_90 (programmatic "
                 "dependent launch), found --target=" + target);
