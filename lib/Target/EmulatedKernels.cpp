@@ -22,8 +22,8 @@
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/Transforms/Vectorize/LoadStoreVectorizer.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
+#include "llvm/Transforms/Vectorize/LoadStoreVectorizer.h"
 
 #include <mutex>
 
@@ -119,9 +119,12 @@ static std::string withoutSpaces(llvm::StringRef ptx) {
 /// emulator's memory is one, and it orders wgmma's reads by its groups).
 static bool isEmulatedAsNothing(llvm::StringRef ptx) {
   static const llvm::StringSet<> nothing = {
-      "griddepcontrol.wait;", "griddepcontrol.launch_dependents;",
-      "prefetch.global.L2 [$0];", "fence.proxy.async.shared::cta;",
-      "wgmma.fence.sync.aligned;", "fence.mbarrier_init.release.cluster;",
+      "griddepcontrol.wait;",
+      "griddepcontrol.launch_dependents;",
+      "prefetch.global.L2 [$0];",
+      "fence.proxy.async.shared::cta;",
+      "wgmma.fence.sync.aligned;",
+      "fence.mbarrier_init.release.cluster;",
       "fence.proxy.tensormap::generic.acquire.sys [$0], 128;"};
   return nothing.contains(ptx);
 }

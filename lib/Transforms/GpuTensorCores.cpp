@@ -588,10 +588,10 @@ private:
       tiles.blockCols = cols;
       tiles.stageSteps = tileSteps;
       Value buffer = b.create<memref::AllocaOp>(
-          loc, MemRefType::get({sharedBytes(tiles, stages) / 2},
-                               b.getF16Type(), MemRefLayoutAttrInterface(),
-                               workgroup));
-      Value start = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer);
+          loc, MemRefType::get({sharedBytes(tiles, stages) / 2}, b.getF16Type(),
+                               MemRefLayoutAttrInterface(), workgroup));
+      Value start =
+          b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer);
       xTiles = b.create<arith::AndIOp>(loc, add(b, start, kTileAlignment - 1),
                                        index(b, -kTileAlignment));
       wTiles = add(b, xTiles, stages * blockRows * tileSteps * 2);
@@ -796,8 +796,8 @@ private:
           pb.create<arith::IndexCastUIOp>(loc, i64, address));
     };
     auto barrierOf = [&](OpBuilder &pb, Value stage) {
-      return sharedPointer(pb, pb.create<arith::AddIOp>(
-                                   loc, barriers, mul(pb, stage, 8)));
+      return sharedPointer(
+          pb, pb.create<arith::AddIOp>(loc, barriers, mul(pb, stage, 8)));
     };
     auto i32Of = [&](OpBuilder &pb, Value v) -> Value {
       return pb.create<arith::IndexCastUIOp>(loc, i32, v);
@@ -838,10 +838,10 @@ private:
       Value stage = rem(ib, tile, stages);
       Value barrier = barrierOf(ib, stage);
       ib.create<NVVM::MBarrierArriveExpectTxSharedOp>(
-          loc, barrier, ib.create<arith::ConstantIntOp>(loc, xBytes + wBytes, i32),
-          Value());
-      Value k0 = i32Of(ib, mul(ib, ib.create<arith::AddIOp>(loc, first, tile),
-                               tileSteps));
+          loc, barrier,
+          ib.create<arith::ConstantIntOp>(loc, xBytes + wBytes, i32), Value());
+      Value k0 = i32Of(
+          ib, mul(ib, ib.create<arith::AddIOp>(loc, first, tile), tileSteps));
       // x's box at (k0, the block's first row), w's at (k0, its first
       // column), each into its tiles' part of the stage.
       for (auto [base, bytes, map, origin] :
@@ -849,8 +849,8 @@ private:
             std::tuple{wTiles, wBytes, wMapPointer, firstCol}})
         ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
             loc,
-            sharedPointer(ib, ib.create<arith::AddIOp>(loc, base,
-                                                       mul(ib, stage, bytes))),
+            sharedPointer(
+                ib, ib.create<arith::AddIOp>(loc, base, mul(ib, stage, bytes))),
             map, ValueRange{k0, i32Of(ib, origin)}, barrier, ValueRange(),
             Value(), Value(), Value());
     };
@@ -873,8 +873,8 @@ private:
               fb.create<arith::ConstantIntOp>(loc, kWaitTicks, i32));
           fb.create<gpu::BarrierOp>(loc);
           issueIfInside(fb, add(fb, tile, ahead));
-          fb.create<scf::YieldOp>(
-              loc, multiplyStage(fb, stage, carried.front()));
+          fb.create<scf::YieldOp>(loc,
+                                  multiplyStage(fb, stage, carried.front()));
         });
     if (inFlight)
       b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
@@ -1458,8 +1458,7 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 
 std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                       int64_t stageSteps, int64_t stages,
-                                      bool wgmma, bool tma,
-                                      int64_t sharedLimit,
+                                      bool wgmma, bool tma, int64_t sharedLimit,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
               cols = (prefix + "mma-block-cols").str(),

@@ -1,8 +1,8 @@
 //===- GpuWarpReductions.cpp - One warp per output of a reduction ---------===//
 
 #include "llmc/Dialect/LLM/IR/LLMOps.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llmc/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "GpuReductions.h"
 
@@ -813,22 +813,20 @@ private:
     SmallVector<std::pair<linalg::GenericOp, OpOperand *>> weights;
     for (linalg::GenericOp reduction : reductions)
       for (OpOperand *input : reduction.getDpsInputOperands())
-        if (isa<MemRefType>(input->get().getType()) &&
-            isWeight(input->get()) &&
+        if (isa<MemRefType>(input->get().getType()) && isWeight(input->get()) &&
             lastIndexIs(reduction, *input, rank - 1))
           weights.push_back({reduction, input});
     int64_t extent = op.getStaticLoopRanges().back();
     if (weights.empty() || ShapedType::isDynamic(extent))
       return;
-    auto ptx = [&](StringRef text, ValueRange operands,
-                   StringRef constraints) {
-      b.create<LLVM::InlineAsmOp>(loc, TypeRange(), operands, text,
-                                  constraints, /*has_side_effects=*/true,
+    auto ptx = [&](StringRef text, ValueRange operands, StringRef constraints) {
+      b.create<LLVM::InlineAsmOp>(loc, TypeRange(), operands, text, constraints,
+                                  /*has_side_effects=*/true,
                                   /*is_align_stack=*/false,
                                   LLVM::AsmDialectAttr(), ArrayAttr());
     };
-    int64_t steps = std::min(kMaxPrefetchSteps,
-                             extent / (kWarp * split * elements));
+    int64_t steps =
+        std::min(kMaxPrefetchSteps, extent / (kWarp * split * elements));
     if (steps == 0)
       return;
     ptx("griddepcontrol.launch_dependents;", {}, "");
@@ -836,10 +834,10 @@ private:
       for (const SmallVector<Value> &outer : outers)
         for (int64_t u = 0; u < steps; ++u) {
           SmallVector<Value> dims(outer);
-          dims.push_back(b.create<arith::AddIOp>(
-              loc, start,
-              b.create<arith::ConstantIndexOp>(
-                  loc, u * kWarp * split * elements)));
+          dims.push_back(
+              b.create<arith::AddIOp>(loc, start,
+                                      b.create<arith::ConstantIndexOp>(
+                                          loc, u * kWarp * split * elements)));
           ptx("prefetch.global.L2 [$0];",
               elementAddress(b, input->get(),
                              indicesAt(b, loc, reduction, *input, dims)),
@@ -883,8 +881,8 @@ private:
         cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
     Value address = b.create<arith::AddIOp>(
         loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref),
-        b.create<arith::MulIOp>(
-            loc, linear, b.create<arith::ConstantIndexOp>(loc, bytes)));
+        b.create<arith::MulIOp>(loc, linear,
+                                b.create<arith::ConstantIndexOp>(loc, bytes)));
     return b.create<arith::IndexCastUIOp>(loc, b.getI64Type(), address);
   }
 
@@ -1486,16 +1484,15 @@ struct GpuWarpReductionsPass
         reductions.push_back(op);
     });
     if (std::string error = llmc::mmaTileOptionsError(
-            mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma,
-            tma, llmc::maxSharedBytes("sm_90"), "");
+            mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma, tma,
+            llmc::maxSharedBytes("sm_90"), "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();
     }
-    MmaOptions mmaOptions{asyncCopies,   loadMatrices,  mmaBlockRows,
-                          mmaStageSteps, wgmma,         mmaBlockCols,
-                          mmaStages,     wgmmaInFlight, mmaSplitK,
-                          tma};
+    MmaOptions mmaOptions{
+        asyncCopies,  loadMatrices, mmaBlockRows,  mmaStageSteps, wgmma,
+        mmaBlockCols, mmaStages,    wgmmaInFlight, mmaSplitK,     tma};
     // A split k's arrival counters: a zero device global per kernel (two
     // kernels fused into one launch must not share them).
     SymbolTable symbols(getOperation());

@@ -233,13 +233,13 @@ static int runCompile(MLIRContext &context) {
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,
-          gpuOption_tma,
-          llmc::maxSharedBytes(target), "--gpu-");
+          gpuOption_tma, llmc::maxSharedBytes(target), "--gpu-");
       !error.empty())
     return fail(error);
   if (gpuOption_prefetchWeights && target != "sm_90")
     return fail("--gpu-prefetch-weights: needs --target=sm_90 (programmatic "
-                "dependent launch), found --target=" + target);
+                "dependent launch), found --target=" +
+                target);
   if (gpuOption_prefetchWeights && !gpuOption_dependentLaunches)
     return fail("--gpu-prefetch-weights: needs dependent launches, found "
                 "--gpu-dependent-launches=false");

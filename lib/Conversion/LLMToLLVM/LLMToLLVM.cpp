@@ -393,16 +393,16 @@ void callTensorMaps(ModuleOp module) {
     Location loc = call.getLoc();
     SmallVector<Value> args(call.getOperands());
     args.front() = b.create<LLVM::IntToPtrOp>(loc, ptrType, args.front());
-    Value map = callThroughTable(b, loc, kGpu, LLMRT_GPU_SLOT_TENSOR_MAP, args,
-                                 ptrType)
-                    .getResult();
+    Value map =
+        callThroughTable(b, loc, kGpu, LLMRT_GPU_SLOT_TENSOR_MAP, args, ptrType)
+            .getResult();
     call.getResult().replaceAllUsesWith(
         b.create<LLVM::PtrToIntOp>(loc, call.getResult().getType(), map)
             .getResult());
     call.erase();
   }
-  if (auto func = module.lookupSymbol<LLVM::LLVMFuncOp>(
-          LLMRT_GPU_TENSOR_MAP_CALL))
+  if (auto func =
+          module.lookupSymbol<LLVM::LLVMFuncOp>(LLMRT_GPU_TENSOR_MAP_CALL))
     func.erase();
 }
 

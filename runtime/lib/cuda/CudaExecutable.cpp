@@ -335,18 +335,17 @@ void CudaExecutable::copy(void *destination, const void *source,
     failed(api->streamSynchronize(stream), "cuStreamSynchronize");
 }
 
-void *CudaExecutable::tensorMap(const void *base, int64_t rows,
-                                int64_t columns, int64_t rowBytes,
-                                int32_t boxRows, int32_t boxColumns,
-                                int32_t swizzleBytes) {
+void *CudaExecutable::tensorMap(const void *base, int64_t rows, int64_t columns,
+                                int64_t rowBytes, int32_t boxRows,
+                                int32_t boxColumns, int32_t swizzleBytes) {
   if (!error.ok() || base == failedAllocation)
     return failedAllocation;
   TensorMapKey key{base,    rows,       columns,     rowBytes,
                    boxRows, boxColumns, swizzleBytes};
   if (auto found = tensorMaps.find(key); found != tensorMaps.end())
     return reinterpret_cast<void *>(found->second);
-  std::string what = "cuTensorMapEncodeTiled (" + std::to_string(rows) +
-                     " x " + std::to_string(columns) + " f16, rows " +
+  std::string what = "cuTensorMapEncodeTiled (" + std::to_string(rows) + " x " +
+                     std::to_string(columns) + " f16, rows " +
                      std::to_string(rowBytes) + " bytes apart, boxes of " +
                      std::to_string(boxRows) + " x " +
                      std::to_string(boxColumns) + ", swizzle " +

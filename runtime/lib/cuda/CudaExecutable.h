@@ -19,8 +19,8 @@
 #include "llmrt/WeightStore.h"
 
 #include <map>
-#include <tuple>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 namespace llmrt {
@@ -105,9 +105,8 @@ private:
   /// from chunks of kTensorMapsPerChunk, uploaded once on the stream from
   /// its host copy here.
   static constexpr size_t kTensorMapsPerChunk = 512;
-  using TensorMapKey =
-      std::tuple<const void *, int64_t, int64_t, int64_t, int32_t, int32_t,
-                 int32_t>;
+  using TensorMapKey = std::tuple<const void *, int64_t, int64_t, int64_t,
+                                  int32_t, int32_t, int32_t>;
   std::map<TensorMapKey, CUdeviceptr> tensorMaps;
   std::vector<std::unique_ptr<CUtensorMap>> hostTensorMaps;
   std::vector<CUdeviceptr> tensorMapChunks;

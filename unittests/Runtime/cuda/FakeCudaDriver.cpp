@@ -354,11 +354,12 @@ CUresult cuTensorMapEncodeTiled(
     std::fprintf(stderr, "fake-cuda: cuTensorMapEncodeTiled: %s\n", why);
     return CUDA_ERROR_INVALID_VALUE;
   };
-  uint32_t elementBytes = type == CU_TENSOR_MAP_DATA_TYPE_FLOAT16    ? 2
+  uint32_t elementBytes = type == CU_TENSOR_MAP_DATA_TYPE_FLOAT16   ? 2
                           : type == CU_TENSOR_MAP_DATA_TYPE_FLOAT32 ? 4
                                                                     : 0;
   static const uint32_t spans[] = {0, 32, 64, 128};
-  if (!elementBytes || rank != 2 || interleave != CU_TENSOR_MAP_INTERLEAVE_NONE ||
+  if (!elementBytes || rank != 2 ||
+      interleave != CU_TENSOR_MAP_INTERLEAVE_NONE ||
       swizzle > CU_TENSOR_MAP_SWIZZLE_128B ||
       fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
     return invalid("the fake driver takes 2-d f16/f32 maps, no interleave, "

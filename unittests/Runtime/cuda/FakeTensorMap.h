@@ -1,4 +1,5 @@
-//===- FakeTensorMap.h - What the fake driver's tensor maps hold -*- C++ -*-===//
+//===- FakeTensorMap.h - What the fake driver's tensor maps hold -*- C++
+//-*-===//
 //
 // A CUtensorMap is opaque: the fake driver's cuTensorMapEncodeTiled writes
 // this into its 128 bytes, and the kernel emulator's cp.async.bulk.tensor

@@ -23,20 +23,20 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FakeTensorMap.h"
 #include "KernelEmulator.h"
+#include "FakeTensorMap.h"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
-#include <tuple>
 #include <sys/mman.h>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -817,14 +817,15 @@ struct MatrixOperand {
     uint16_t h;
     if (span)
       std::memcpy(&h,
-                  reinterpret_cast<const void *>(swizzled(
-                      reinterpret_cast<uintptr_t>(start) + row / 8 * sbo +
-                          row % 8 * span + k * 2,
-                      span)),
+                  reinterpret_cast<const void *>(
+                      swizzled(reinterpret_cast<uintptr_t>(start) +
+                                   row / 8 * sbo + row % 8 * span + k * 2,
+                               span)),
                   2);
     else
-      std::memcpy(&h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 +
-                          k % 8 * 2, 2);
+      std::memcpy(
+          &h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 + k % 8 * 2,
+          2);
     return halfToFloat(h);
   }
 };
@@ -983,8 +984,7 @@ void Emulator::landCopies(MBarrier &barrier) {
             uint64_t(outer) >= map.dims[1])
           std::memset(to, 0, size);
         else
-          std::memcpy(to, map.base + outer * map.rowBytes + inner * size,
-                      size);
+          std::memcpy(to, map.base + outer * map.rowBytes + inner * size, size);
       }
     }
     barrier.bytes -= long(rowBytes) * map.box[1];

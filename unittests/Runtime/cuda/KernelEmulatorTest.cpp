@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FakeTensorMap.h"
 #include "KernelEmulator.h"
+#include "FakeTensorMap.h"
 
 #include <gtest/gtest.h>
 
@@ -432,8 +432,14 @@ void tmaKernel(void **params) {
     float d[4];
     uint64_t a, b;
     int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
-  } args = {{0, 0, 0, 0}, swizzledDescriptor(tmaA, 32),
-            swizzledDescriptor(tmaB, 32), 0, 1, 1, 0, 0};
+  } args = {{0, 0, 0, 0},
+            swizzledDescriptor(tmaA, 32),
+            swizzledDescriptor(tmaB, 32),
+            0,
+            1,
+            1,
+            0,
+            0};
   float d[4];
   llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8);
   llmc_emu_wgmma_commit_group(nullptr, nullptr);
@@ -470,8 +476,7 @@ TEST(KernelEmulator, TmaLandsSwizzledAndWgmmaReadsItBack) {
   for (int r = 0; r < 64; ++r)
     for (int c = 0; c < 64; ++c) {
       uint16_t h;
-      std::memcpy(&h, &tmaA[r * 128 + ((c / 8) ^ (r % 8)) * 16 + c % 8 * 2],
-                  2);
+      std::memcpy(&h, &tmaA[r * 128 + ((c / 8) ^ (r % 8)) * 16 + c % 8 * 2], 2);
       EXPECT_EQ(h, r < 60 ? toHalf(tmaValue(r, c)) : 0) << r << ", " << c;
     }
   for (int r = 0; r < 64; ++r)
