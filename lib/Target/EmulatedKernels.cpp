@@ -166,21 +166,23 @@ static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
   return false;
 }
 
-/// `wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16` (as MLIR's NVVM
-/// writes it: N / 2 accumulators, the two descriptors, scale-d and the
-/// four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr args, ptr
-/// result, i32 N)` (callEmulator). False when `call` is not that form.
+/// `wgmma.mma_async.sync.aligned.m64nNk16.f32.T.T`, T f16 or bf16 (as
+/// MLIR's NVVM writes it: N / 2 accumulators, the two descriptors, scale-d
+/// and the four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr
+/// args, ptr result, i32 N, i32 bf16)` (callEmulator). False when `call`
+/// is not that form.
 static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
-  static const llvm::Regex form(
-      "wgmma\\.mma_async\\.sync\\.aligned\\.m64n([0-9]+)k16\\.f32\\.f16\\.f16 ");
+  static const llvm::Regex form("wgmma\\.mma_async\\.sync\\.aligned\\.m64n([0-9]+)"
+                                "k16\\.f32\\.(b?f16)\\.(b?f16) ");
   llvm::SmallVector<llvm::StringRef> match;
   unsigned n = 0;
   if (!form.match(ptx, &match) || match[1].getAsInteger(10, n) ||
-      call.arg_size() != n / 2 + 7)
+      match[2] != match[3] || call.arg_size() != n / 2 + 7)
     return false;
+  auto *i32 = llvm::Type::getInt32Ty(call.getContext());
   callEmulator(call, "llmc_emu_wgmma_m64k16_f32_f16",
-               {llvm::ConstantInt::get(
-                   llvm::Type::getInt32Ty(call.getContext()), n)});
+               {llvm::ConstantInt::get(i32, n),
+                llvm::ConstantInt::get(i32, match[2] == "bf16")});
   return true;
 }
 

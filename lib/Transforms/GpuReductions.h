@@ -112,10 +112,11 @@ struct MmaContraction {
   SmallVector<unsigned> rowDims;   // the loops only x uses, in order
   SmallVector<unsigned> batchDims; // the parallel loops both use
   int64_t n = 0, k = 0;            // n may be dynamic
+  mlir::Type element;              // of x and w: f16 or bf16
 };
 
-/// A tensor-core fragment of 16-bit pairs: vector<Nx2xf16> from N (first,
-/// second).
+/// A tensor-core fragment of 16-bit pairs: vector<Nx2xT> from N (first,
+/// second), T their type (f16 or bf16).
 Value packFragment(OpBuilder &b, Location loc,
                    ArrayRef<std::pair<Value, Value>> halves);
 
@@ -137,6 +138,13 @@ Value loadMatrices(OpBuilder &b, Location loc, Value tile,
 /// global memory. {row, first column}.
 std::pair<Value, Value> tileChunkPlace(OpBuilder &b, Location loc, Value chunk,
                                        int64_t rowChunks);
+
+/// acc + a b on tensor cores (mma.sync m16n8k16, f32 accumulation): A a
+/// vector<4x2xT>, B vector<2x2xT>, acc vector<2x2xf32>; T f16 (nvgpu's
+/// mma.sync) or bf16 (NVVM's intrinsic on the fragments' 32-bit registers:
+/// MLIR 19's mma ops take no bf16 at this shape).
+mlir::Value mmaSync(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
+                    mlir::Value bFragment, mlir::Value acc);
 
 /// The B fragments (vector<2x2>) of loadMatrices' result: its rows 0-1,
 /// then 2-3.

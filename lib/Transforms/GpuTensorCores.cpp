@@ -169,8 +169,7 @@ private:
       SmallVector<std::pair<Value, Value>> bHalves;
       for (int64_t offset : {0, 8})
         bHalves.push_back({loadW(offset), loadW(offset + 1)});
-      results.push_back(b.create<nvgpu::MmaSyncOp>(
-          loc, a, pack(b, bHalves), partial[t], ArrayRef<int64_t>{16, 8, 16}));
+      results.push_back(mmaSync(b, loc, a, pack(b, bHalves), partial[t]));
     }
     return results;
   }
@@ -401,7 +400,7 @@ private:
   }
 
   /// Host code: the TMA tensor map (its device address, i64) of the
-  /// row-major f16 `matrix` of `matrixRows` rows of k, in boxes of
+  /// row-major f16 or bf16 `matrix` of `matrixRows` rows of k, in boxes of
   /// `boxRows` rows of a stage's steps, swizzled in spans of a box row's
   /// bytes (LLMRT_GPU_TENSOR_MAP_CALL).
   Value tensorMap(OpBuilder &b, Value matrix, Value matrixRows,
@@ -414,7 +413,7 @@ private:
       OpBuilder declare = OpBuilder::atBlockEnd(module.getBody());
       function = declare.create<func::FuncOp>(
           loc, LLMRT_GPU_TENSOR_MAP_CALL,
-          b.getFunctionType({i64, i64, i64, i64, i32, i32, i32}, {i64}));
+          b.getFunctionType({i64, i64, i64, i64, i32, i32, i32, i32}, {i64}));
       function.setPrivate();
     }
     auto i64Of = [&](Value v) -> Value {
@@ -430,7 +429,8 @@ private:
             loc, function,
             ValueRange{base, i64Of(matrixRows), constant(mma.k, i64),
                        constant(mma.k * 2, i64), constant(boxRows, i32),
-                       constant(tileSteps, i32), constant(tileSteps * 2, i32)})
+                       constant(tileSteps, i32), constant(tileSteps * 2, i32),
+                       constant(mma.element.isBF16(), i32)})
         .getResult(0);
   }
 
@@ -574,7 +574,7 @@ private:
       SmallVector<int64_t> shape = {stages, tileRows, padded};
       if (wgmma) // stage, row / 8, step / 8, row % 8, step % 8
         shape = {stages, tileRows / 8, tileSteps / 8, 8, 8};
-      return MemRefType::get(shape, b.getF16Type(),
+      return MemRefType::get(shape, mma.element,
                              MemRefLayoutAttrInterface(), workgroup);
     };
     if (tma) {
@@ -588,7 +588,7 @@ private:
       tiles.blockCols = cols;
       tiles.stageSteps = tileSteps;
       Value buffer = b.create<memref::AllocaOp>(
-          loc, MemRefType::get({sharedBytes(tiles, stages) / 2}, b.getF16Type(),
+          loc, MemRefType::get({sharedBytes(tiles, stages) / 2}, mma.element,
                                MemRefLayoutAttrInterface(), workgroup));
       Value start =
           b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer);
@@ -925,7 +925,7 @@ private:
     Value lastStep =
         tail ? b.create<arith::SubIOp>(loc, sizes[kDim], index(b, 1)) : Value();
     Value zeroHalf =
-        tail ? b.create<arith::ConstantOp>(loc, b.getF16FloatAttr(0.0f))
+        tail ? b.create<arith::ConstantOp>(loc, b.getFloatAttr(mma.element, 0))
              : Value();
     for (int64_t c = 0; c < xChunks; ++c) {
       Value k = b.create<arith::AddIOp>(loc, k0, chunkCols[c]);
@@ -1027,9 +1027,8 @@ private:
     }
     for (int64_t m = 0; m < 2; ++m)
       for (int64_t n = 0; n < colTiles; ++n)
-        accs[m * colTiles + n] = b.create<nvgpu::MmaSyncOp>(
-            loc, as[m], bs[n], accs[m * colTiles + n],
-            ArrayRef<int64_t>{16, 8, 16});
+        accs[m * colTiles + n] =
+            mmaSync(b, loc, as[m], bs[n], accs[m * colTiles + n]);
   }
 
   /// C: rows (lane/4, +8) x columns (pair, +1) of each tile, rows inside
@@ -1156,13 +1155,19 @@ private:
           loc, accumulatorType(b), accumulators,
           at(descriptorX, blockRows, kk), at(descriptorW, cols, kk),
           NVVM::MMAShapeAttr::get(b.getContext(), 64, warpgroupColumns(), 16),
-          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
+          operandType(), operandType(), NVVM::WGMMATypes::f32,
           NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
           NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
           /*satfinite=*/nullptr);
     b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
     b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, inFlight ? 1 : 0);
     return accumulators;
+  }
+
+  /// wgmma's type of x and w.
+  NVVM::WGMMATypes operandType() const {
+    return mma.element.isBF16() ? NVVM::WGMMATypes::bf16
+                                : NVVM::WGMMATypes::f16;
   }
 
   /// wgmma's accumulators (PTX ISA, m64nNk16 D fragments): the thread's
@@ -1235,13 +1240,13 @@ namespace llmc::gpu {
 /// second).
 Value packFragment(OpBuilder &b, Location loc,
                    ArrayRef<std::pair<Value, Value>> halves) {
-  auto type = VectorType::get({int64_t(halves.size()), 2}, b.getF16Type());
+  Type element = halves.front().first.getType();
+  auto type = VectorType::get({int64_t(halves.size()), 2}, element);
   Value vector = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(type, b.getF16FloatAttr(0)));
+      loc, DenseElementsAttr::get(type, b.getFloatAttr(element, 0)));
   for (auto [i, two] : llvm::enumerate(halves)) {
     Value pair = b.create<vector::FromElementsOp>(
-        loc, VectorType::get({2}, b.getF16Type()),
-        ValueRange{two.first, two.second});
+        loc, VectorType::get({2}, element), ValueRange{two.first, two.second});
     vector = b.create<vector::InsertOp>(loc, pair, vector,
                                         ArrayRef<int64_t>{int64_t(i)});
   }
@@ -1271,11 +1276,14 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   for (Value factor : {mul.getLhs(), mul.getRhs()}) {
     auto ext = factor.getDefiningOp<arith::ExtFOp>();
     auto arg = ext ? dyn_cast<BlockArgument>(ext.getIn()) : BlockArgument();
-    if (!arg || !arg.getType().isF16())
+    if (!arg || !(arg.getType().isF16() || arg.getType().isBF16()))
       return std::nullopt;
     extended.push_back(arg.getArgNumber());
   }
-  if (extended[0] == extended[1])
+  Block &args = op.getRegion().front();
+  if (extended[0] == extended[1] ||
+      args.getArgument(extended[0]).getType() !=
+          args.getArgument(extended[1]).getType())
     return std::nullopt;
   for (OpOperand *input : op.getDpsInputOperands())
     if (!op.getMatchingIndexingMap(input).isProjectedPermutation())
@@ -1327,6 +1335,7 @@ std::optional<MmaContraction> matchMma(linalg::GenericOp op) {
   }
   mma.n = ranges[mma.nDim];
   mma.k = ranges[kDim];
+  mma.element = op.getRegion().front().getArgument(extended[0]).getType();
   // Batches, a dynamic n or k (attention's keys): the block tiles only, in
   // steps of 64 (a dynamic k's last tile filled with zeros).
   bool general = !mma.batchDims.empty() || ShapedType::isDynamic(mma.n) ||
@@ -1371,6 +1380,42 @@ Value loadMatrices(OpBuilder &b, Location loc, Value tile,
   Type element = cast<MemRefType>(tile.getType()).getElementType();
   return b.create<nvgpu::LdMatrixOp>(loc, VectorType::get({count, 2}, element),
                                      tile, indices, transpose, count);
+}
+
+Value mmaSync(OpBuilder &b, Location loc, Value a, Value bFragment,
+              Value acc) {
+  if (cast<VectorType>(a.getType()).getElementType().isF16())
+    return b.create<nvgpu::MmaSyncOp>(loc, a, bFragment, acc,
+                                      ArrayRef<int64_t>{16, 8, 16});
+  // Each pair of bf16 is a 32-bit register; C and D are 4 f32.
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  SmallVector<Value> operands;
+  for (Value fragment : {a, bFragment})
+    for (int64_t i = 0,
+                 e = cast<VectorType>(fragment.getType()).getDimSize(0);
+         i < e; ++i)
+      operands.push_back(b.create<LLVM::BitcastOp>(
+          loc, i32,
+          b.create<vector::ExtractOp>(loc, fragment, ArrayRef<int64_t>{i})));
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      operands.push_back(
+          b.create<vector::ExtractOp>(loc, acc, ArrayRef<int64_t>{i, j}));
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  Value d = b.create<LLVM::CallIntrinsicOp>(
+                 loc, resultType,
+                 b.getStringAttr("llvm.nvvm.mma.m16n8k16.row.col.bf16"),
+                 operands)
+                .getResult(0);
+  Value result = acc;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      result = b.create<vector::InsertOp>(
+          loc,
+          b.create<LLVM::ExtractValueOp>(loc, d, ArrayRef<int64_t>{2 * i + j}),
+          result, ArrayRef<int64_t>{i, j});
+  return result;
 }
 
 SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices) {

@@ -572,8 +572,8 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // bytes (2 units) along the swizzled rows.
 // TMA-LABEL: func.func @block_tensor_cores
 // TMA: %[[XBASE:.*]] = memref.extract_aligned_pointer_as_index %arg0
-// TMA: %[[XMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %{{.*}}, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32)
-// TMA: %[[WMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %c128_i64, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32)
+// TMA: %[[XMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %{{.*}}, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32, %c0_i32)
+// TMA: %[[WMAP:.*]] = func.call @__llmc_gpu_tensor_map(%{{.*}}, %c128_i64, %c128_i64, %c256_i64, %c64_i32, %c32_i32, %c64_i32, %c0_i32)
 // TMA: scf.parallel
 // TMA: %[[BUF:.*]] = memref.alloca() : memref<16912xf16, #gpu.address_space<workgroup>>
 // TMA: %[[START:.*]] = memref.extract_aligned_pointer_as_index %[[BUF]]
@@ -619,7 +619,7 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // TMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // TMA-NOT: nvgpu.device_async_copy
 // TMA: nvvm.wgmma.wait.group.sync.aligned 0
-// TMA: func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32) -> i64
+// TMA: func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32, i32) -> i64
 // Split k (mma-split-k): the host takes splits enough for 264 blocks where
 // the tiles are fewer than 132, each of 2 stages of k or more (here at
 // most 2 of the 4), and a workspace of their partial totals; the splits

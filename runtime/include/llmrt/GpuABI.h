@@ -46,11 +46,12 @@ typedef void (*llmrt_gpu_launch_fn)(void *context, int32_t kernel,
 typedef void (*llmrt_gpu_memcpy_fn)(void *context, void *destination,
                                     const void *source, int64_t bytes);
 
-/* A TMA tensor map (sm_90, cuTensorMapEncodeTiled) of the f16 matrix at
-   `base`: `rows` rows of `columns` elements, `row_bytes` apart (a multiple
-   of 16), read in boxes of box_rows x box_columns elements that land in
-   shared memory swizzled in spans of `swizzle_bytes` (0: none, 32, 64 or
-   128); elements outside the matrix read as zeros. Returns the map's device
+/* A TMA tensor map (sm_90, cuTensorMapEncodeTiled) of the matrix at
+   `base`, of 16-bit floats (`bf16`: 0 f16, 1 bf16): `rows` rows of
+   `columns` elements, `row_bytes` apart (a multiple of 16), read in boxes
+   of box_rows x box_columns elements that land in shared memory swizzled
+   in spans of `swizzle_bytes` (0: none, 32, 64 or 128); elements outside
+   the matrix read as zeros. Returns the map's device
    address (64-byte aligned, in global memory), valid while the program is
    loaded: the same arguments give the same map. Host code calls it under
    the name LLMRT_GPU_TENSOR_MAP_CALL until the GPU table replaces the
@@ -59,7 +60,7 @@ typedef void *(*llmrt_gpu_tensor_map_fn)(void *context, const void *base,
                                          int64_t rows, int64_t columns,
                                          int64_t row_bytes, int32_t box_rows,
                                          int32_t box_columns,
-                                         int32_t swizzle_bytes);
+                                         int32_t swizzle_bytes, int32_t bf16);
 #define LLMRT_GPU_TENSOR_MAP_CALL "__llmc_gpu_tensor_map"
 
 #ifdef __cplusplus

@@ -42,9 +42,10 @@ void gpuMemcpy(void *context, void *destination, const void *source,
 }
 void *gpuTensorMap(void *context, const void *base, int64_t rows,
                    int64_t columns, int64_t rowBytes, int32_t boxRows,
-                   int32_t boxColumns, int32_t swizzleBytes) {
+                   int32_t boxColumns, int32_t swizzleBytes, int32_t bf16) {
   return static_cast<CudaExecutable *>(context)->tensorMap(
-      base, rows, columns, rowBytes, boxRows, boxColumns, swizzleBytes);
+      base, rows, columns, rowBytes, boxRows, boxColumns, swizzleBytes,
+      bf16 != 0);
 }
 
 Status readFile(const std::string &path, std::string &out) {
@@ -337,15 +338,17 @@ void CudaExecutable::copy(void *destination, const void *source,
 
 void *CudaExecutable::tensorMap(const void *base, int64_t rows, int64_t columns,
                                 int64_t rowBytes, int32_t boxRows,
-                                int32_t boxColumns, int32_t swizzleBytes) {
+                                int32_t boxColumns, int32_t swizzleBytes,
+                                bool bf16) {
   if (!error.ok() || base == failedAllocation)
     return failedAllocation;
-  TensorMapKey key{base,    rows,       columns,     rowBytes,
-                   boxRows, boxColumns, swizzleBytes};
+  TensorMapKey key{base,       rows,         columns, rowBytes, boxRows,
+                   boxColumns, swizzleBytes, bf16};
   if (auto found = tensorMaps.find(key); found != tensorMaps.end())
     return reinterpret_cast<void *>(found->second);
   std::string what = "cuTensorMapEncodeTiled (" + std::to_string(rows) + " x " +
-                     std::to_string(columns) + " f16, rows " +
+                     std::to_string(columns) +
+                     (bf16 ? " bf16, rows " : " f16, rows ") +
                      std::to_string(rowBytes) + " bytes apart, boxes of " +
                      std::to_string(boxRows) + " x " +
                      std::to_string(boxColumns) + ", swizzle " +
@@ -374,7 +377,10 @@ void *CudaExecutable::tensorMap(const void *base, int64_t rows, int64_t columns,
   const cuuint32_t box[2] = {cuuint32_t(boxColumns), cuuint32_t(boxRows)};
   const cuuint32_t elementStrides[2] = {1, 1};
   if (failed(api->tensorMapEncodeTiled(
-                 map.get(), CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2,
+                 map.get(),
+                 bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                      : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+                 2,
                  const_cast<void *>(base), dims, strides, box, elementStrides,
                  CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B,

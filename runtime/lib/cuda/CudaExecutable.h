@@ -52,7 +52,7 @@ public:
   void copy(void *destination, const void *source, int64_t size);
   void *tensorMap(const void *base, int64_t rows, int64_t columns,
                   int64_t rowBytes, int32_t boxRows, int32_t boxColumns,
-                  int32_t swizzleBytes);
+                  int32_t swizzleBytes, bool bf16);
 
 private:
   CudaExecutable(const Manifest &manifest, const ArtifactProgram &program)
@@ -106,7 +106,7 @@ private:
   /// its host copy here.
   static constexpr size_t kTensorMapsPerChunk = 512;
   using TensorMapKey = std::tuple<const void *, int64_t, int64_t, int64_t,
-                                  int32_t, int32_t, int32_t>;
+                                  int32_t, int32_t, int32_t, bool>;
   std::map<TensorMapKey, CUdeviceptr> tensorMaps;
   std::vector<std::unique_ptr<CUtensorMap>> hostTensorMaps;
   std::vector<CUdeviceptr> tensorMapChunks;

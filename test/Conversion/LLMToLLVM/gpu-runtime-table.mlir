@@ -30,7 +30,7 @@
 // CHECK: %[[BASE:.*]] = llvm.inttoptr %arg0 : i64 to !llvm.ptr
 // CHECK: %[[MAPSLOT:.*]] = llvm.getelementptr %{{.*}}[0, 5] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<6 x ptr>
 // CHECK: %[[MAPFN:.*]] = llvm.load %[[MAPSLOT]]
-// CHECK: %[[MAP:.*]] = llvm.call %[[MAPFN]](%{{.*}}, %[[BASE]], %arg1, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : !llvm.ptr, (!llvm.ptr, !llvm.ptr, i64, i64, i64, i32, i32, i32) -> !llvm.ptr
+// CHECK: %[[MAP:.*]] = llvm.call %[[MAPFN]](%{{.*}}, %[[BASE]], %arg1, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : !llvm.ptr, (!llvm.ptr, !llvm.ptr, i64, i64, i64, i32, i32, i32, i32) -> !llvm.ptr
 // CHECK: %[[ADDRESS:.*]] = llvm.ptrtoint %[[MAP]] : !llvm.ptr to i64
 // CHECK: llvm.return %[[ADDRESS]]
 // CHECK-NOT: __llmc_gpu_tensor_map
@@ -54,8 +54,9 @@ module attributes {gpu.container_module} {
     %c256 = arith.constant 256 : i64
     %c64 = arith.constant 64 : i32
     %c32 = arith.constant 32 : i32
-    %map = func.call @__llmc_gpu_tensor_map(%base, %rows, %c128, %c256, %c64, %c32, %c64) : (i64, i64, i64, i64, i32, i32, i32) -> i64
+    %c0 = arith.constant 0 : i32
+    %map = func.call @__llmc_gpu_tensor_map(%base, %rows, %c128, %c256, %c64, %c32, %c64, %c0) : (i64, i64, i64, i64, i32, i32, i32, i32) -> i64
     return %map : i64
   }
-  func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32) -> i64
+  func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32, i32) -> i64
 }

@@ -340,7 +340,7 @@ CUresult cuMemcpyAsync(CUdeviceptr to, CUdeviceptr from, size_t bytes,
                        CUstream) {
   return gpu().copy(to, from, bytes);
 }
-// Two-dimensional tiled f16/f32 maps as llmrt asks for them, checked
+// Two-dimensional tiled f16/bf16/f32 maps as llmrt asks for them, checked
 // against the driver's documented limits; the map holds a FakeTensorMap.
 CUresult cuTensorMapEncodeTiled(
     CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank, void *base,
@@ -354,16 +354,18 @@ CUresult cuTensorMapEncodeTiled(
     std::fprintf(stderr, "fake-cuda: cuTensorMapEncodeTiled: %s\n", why);
     return CUDA_ERROR_INVALID_VALUE;
   };
-  uint32_t elementBytes = type == CU_TENSOR_MAP_DATA_TYPE_FLOAT16   ? 2
-                          : type == CU_TENSOR_MAP_DATA_TYPE_FLOAT32 ? 4
-                                                                    : 0;
+  uint32_t elementBytes = type == CU_TENSOR_MAP_DATA_TYPE_FLOAT16 ||
+                                 type == CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                             ? 2
+                         : type == CU_TENSOR_MAP_DATA_TYPE_FLOAT32 ? 4
+                                                                   : 0;
   static const uint32_t spans[] = {0, 32, 64, 128};
   if (!elementBytes || rank != 2 ||
       interleave != CU_TENSOR_MAP_INTERLEAVE_NONE ||
       swizzle > CU_TENSOR_MAP_SWIZZLE_128B ||
       fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
-    return invalid("the fake driver takes 2-d f16/f32 maps, no interleave, "
-                   "swizzle up to 128B, zeros outside");
+    return invalid("the fake driver takes 2-d f16/bf16/f32 maps, no "
+                   "interleave, swizzle up to 128B, zeros outside");
   uint32_t span = spans[swizzle];
   if (reinterpret_cast<uintptr_t>(map) % 64 ||
       reinterpret_cast<uintptr_t>(base) % 16)

@@ -122,7 +122,7 @@ struct MBarrier {
 struct WgmmaIssue {
   uint64_t a, b;
   int n;
-  bool scaleD;
+  bool scaleD, bf16 = false;
   std::vector<float> in, out;
 };
 
@@ -508,6 +508,18 @@ float halfToFloat(uint16_t h) {
   return f;
 }
 
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// A 16-bit float's value: f16, or bf16 where `bf16`.
+float toFloat(uint16_t h, bool bf16) {
+  return bf16 ? bf16ToFloat(h) : halfToFloat(h);
+}
+
 /// shfl.sync: the lane whose value this lane reads (PTX ISA; c packs the
 /// segment mask and the clamp).
 int shuffleSource(int mode, int lane, int b, int c) {
@@ -725,13 +737,15 @@ LOAD_MATRICES(2, _trans_b16, true)
 LOAD_MATRICES(4, _trans_b16, true)
 #undef LOAD_MATRICES
 
-// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 (PTX ISA fragment
-// layouts; g = lane / 4, t = lane % 4): A's four registers hold rows g,
-// g + 8, g, g + 8 at columns 2t, 2t, 2t + 8, 2t + 8 (and the next column);
-// B's two hold rows (k) 2t and 2t + 8 (and the next) of column g; C and D
-// rows g, g, g + 8, g + 8 at columns 2t, 2t + 1, 2t, 2t + 1.
-extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
-                                                      void *result) {
+// mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32 (PTX
+// ISA fragment layouts; g = lane / 4, t = lane % 4): A's four registers
+// hold rows g, g + 8, g, g + 8 at columns 2t, 2t, 2t + 8, 2t + 8 (and the
+// next column); B's two hold rows (k) 2t and 2t + 8 (and the next) of
+// column g; C and D rows g, g, g + 8, g + 8 at columns 2t, 2t + 1, 2t,
+// 2t + 1. The f16 intrinsic takes vector<2 x half> registers, the bf16 one
+// i32: the same bytes.
+namespace fakecuda {
+void mmaM16n8k16(const void *args, void *result, bool bf16) {
   struct Args {
     uint16_t a[4][2], b[2][2];
     float c[4];
@@ -745,12 +759,12 @@ extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
     std::memcpy(&other, slots[lane], 24);
     int g = lane / 4, t = lane % 4;
     for (int i = 0; i < 2; ++i) {
-      a[g][2 * t + i] = fakecuda::halfToFloat(other.a[0][i]);
-      a[g + 8][2 * t + i] = fakecuda::halfToFloat(other.a[1][i]);
-      a[g][2 * t + 8 + i] = fakecuda::halfToFloat(other.a[2][i]);
-      a[g + 8][2 * t + 8 + i] = fakecuda::halfToFloat(other.a[3][i]);
-      b[2 * t + i][g] = fakecuda::halfToFloat(other.b[0][i]);
-      b[2 * t + 8 + i][g] = fakecuda::halfToFloat(other.b[1][i]);
+      a[g][2 * t + i] = toFloat(other.a[0][i], bf16);
+      a[g + 8][2 * t + i] = toFloat(other.a[1][i], bf16);
+      a[g][2 * t + 8 + i] = toFloat(other.a[2][i], bf16);
+      a[g + 8][2 * t + 8 + i] = toFloat(other.a[3][i], bf16);
+      b[2 * t + i][g] = toFloat(other.b[0][i], bf16);
+      b[2 * t + 8 + i][g] = toFloat(other.b[1][i], bf16);
     }
   }
   int lane = emulator.current->lane, g = lane / 4, t = lane % 4;
@@ -763,6 +777,15 @@ extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
     d[r] = sum;
   }
   std::memcpy(result, d, sizeof d);
+}
+} // namespace fakecuda
+extern "C" void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *args,
+                                                      void *result) {
+  fakecuda::mmaM16n8k16(args, result, /*bf16=*/false);
+}
+extern "C" void llmc_emu_mma_m16n8k16_row_col_bf16(const void *args,
+                                                   void *result) {
+  fakecuda::mmaM16n8k16(args, result, /*bf16=*/true);
 }
 
 // A load or store of shared memory (EmulatedKernels.cpp: `site` numbers
@@ -801,12 +824,15 @@ struct MatrixOperand {
   uint64_t lbo, sbo;
   /// The swizzle's span in bytes (bits 62-63: none, 128, 64, 32).
   uint32_t span;
+  /// Elements in bf16 (else f16).
+  bool bf16;
 
-  explicit MatrixOperand(uint64_t descriptor)
+  MatrixOperand(uint64_t descriptor, bool bf16)
       : start(emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4)),
         lbo(((descriptor >> 16) & 0x3fff) << 4),
         sbo(((descriptor >> 32) & 0x3fff) << 4),
-        span(std::array<uint32_t, 4>{0, 128, 64, 32}[descriptor >> 62]) {
+        span(std::array<uint32_t, 4>{0, 128, 64, 32}[descriptor >> 62]),
+        bf16(bf16) {
     if (!start) {
       std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
                            "memory of the kernel\n");
@@ -826,15 +852,17 @@ struct MatrixOperand {
       std::memcpy(
           &h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 + k % 8 * 2,
           2);
-    return halfToFloat(h);
+    return toFloat(h, bf16);
   }
 };
 
-/// A thread's N / 2 accumulators of wgmma m64nNk16 f32 += f16 x f16:
-/// `in` (or 0 without scale-d) plus its rows of A times B.
-void wgmmaProduct(const Thread &t, uint64_t descriptorA, uint64_t descriptorB,
-                  int n, bool scaleD, const float *in, float *out) {
-  MatrixOperand a(descriptorA), b(descriptorB);
+/// A thread's N / 2 accumulators of wgmma m64nNk16 f32 += f16 x f16 (or
+/// bf16 x bf16): `in` (or 0 without scale-d) plus its rows of A times B.
+void wgmmaProduct(const Thread &t, const WgmmaIssue &issue, const float *in,
+                  float *out) {
+  MatrixOperand a(issue.a, issue.bf16), b(issue.b, issue.bf16);
+  int n = issue.n;
+  bool scaleD = issue.scaleD;
   int group = t.lane / 4, pair = 2 * (t.lane % 4);
   // The thread's two rows of A, read once for all its columns.
   float rows[2][16];
@@ -855,8 +883,7 @@ void wgmmaProduct(const Thread &t, uint64_t descriptorA, uint64_t descriptorB,
 void Emulator::waitWgmmas(size_t pending) {
   current->wgmmas.wait(pending, [this](const WgmmaIssue &issue) {
     std::vector<float> now(issue.out.size());
-    wgmmaProduct(*current, issue.a, issue.b, issue.n, issue.scaleD,
-                 issue.in.data(), now.data());
+    wgmmaProduct(*current, issue, issue.in.data(), now.data());
     if (std::memcmp(now.data(), issue.out.data(), now.size() * 4) != 0)
       fail("shared memory read by a wgmma in flight changed before "
            "wgmma.wait_group completed it");
@@ -865,10 +892,11 @@ void Emulator::waitWgmmas(size_t pending) {
 } // namespace fakecuda
 
 extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
-                                              int32_t n) {
+                                              int32_t n, int32_t bf16) {
   const auto *bytes = static_cast<const unsigned char *>(args);
   fakecuda::WgmmaIssue issue;
   issue.n = n;
+  issue.bf16 = bf16 != 0;
   issue.in.resize(n / 2);
   issue.out.resize(n / 2);
   std::memcpy(issue.in.data(), bytes, issue.in.size() * 4);
@@ -887,8 +915,7 @@ extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
   issue.b = o.b;
   issue.scaleD = o.scaleD != 0;
   fakecuda::Thread &t = *emulator.current;
-  fakecuda::wgmmaProduct(t, issue.a, issue.b, n, issue.scaleD,
-                         issue.in.data(), issue.out.data());
+  fakecuda::wgmmaProduct(t, issue, issue.in.data(), issue.out.data());
   std::memcpy(result, issue.out.data(), issue.out.size() * 4);
   t.wgmmas.open.push_back(std::move(issue));
 }

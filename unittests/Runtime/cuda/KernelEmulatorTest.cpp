@@ -41,7 +41,7 @@ void llmc_emu_cp_async_commit_group(const void *, void *);
 void llmc_emu_cp_async_wait_group(const void *, void *);
 uint64_t llmc_emu_shared_address(const void *);
 void llmc_emu_shared_access(const void *, int32_t, int32_t, int32_t);
-void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t);
+void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t, int32_t);
 void llmc_emu_wgmma_commit_group(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
 void llmc_emu_mbarrier_init_shared(const void *, void *);
@@ -329,7 +329,7 @@ void wgmmaKernel(void **params, float overwrite) {
     int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
   } args = {{1, 1, 1, 1}, descriptor(tileA), descriptor(tileB), 1, 1, 1, 0, 0};
   float d[4];
-  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8);
+  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8, 0);
   llmc_emu_wgmma_commit_group(nullptr, nullptr);
   uint32_t t = threadId();
   if (overwrite != 0 && t == 0)
@@ -441,7 +441,7 @@ void tmaKernel(void **params) {
             0,
             0};
   float d[4];
-  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8);
+  llmc_emu_wgmma_m64k16_f32_f16(&args, d, 8, 0);
   llmc_emu_wgmma_commit_group(nullptr, nullptr);
   waitGroups(llmc_emu_wgmma_wait_group, 0);
   int row = 16 * int(t / 32) + int(t % 32) / 4, column = 2 * int(t % 4);
