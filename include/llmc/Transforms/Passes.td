@@ -143,7 +143,7 @@ def GpuWarpReductions
     Other generics (several reductions, other combiners, 64-bit
     accumulators) are left to the one-thread-per-output mapping.
 
-    With `tensor-cores`, an f16 contraction into f32, y[batch, rows, n] +=
+    With `tensor-cores`, an f16 or bf16 contraction into f32, y[batch, rows, n] +=
     x[batch, rows, k] * w[batch, n, k] (or w[k, n]), runs on tensor cores
     from 8 rows (16 with batch loops: attention), checked on the host:
     blocks of 8 warps for 64 x 64 outputs (`mma-block-rows`=128: 128 x 64),
@@ -206,7 +206,8 @@ def GpuWarpReductions
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
-           "Run f16 projections of at least 8 rows on tensor cores (sm_80+)">,
+           "Run f16 and bf16 projections of at least 8 rows on tensor cores "
+           "(sm_80+)">,
     Option<"asyncCopies", "async-copies", "bool", /*default=*/"true",
            "Copy the tensor-core tiles into shared memory with cp.async "
            "where both operands are row-major (else through registers)">,

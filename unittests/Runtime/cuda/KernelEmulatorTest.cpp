@@ -2,8 +2,8 @@
 //
 // Kernels written here the way `llmc --emit=emulated-kernels` compiles them
 // (calls `llmc_emu_NAME(args, result)` for the NVVM intrinsics): shuffles
-// of every mode, a barrier with shared memory, mma.sync against a plain
-// matrix product, ldmatrix (plain and transposed) against the fragment
+// of every mode, a barrier with shared memory, mma.sync (f16 and bf16)
+// against a plain matrix product, ldmatrix (plain and transposed) against the fragment
 // layout, wgmma against a plain product, cp.async landing only when waited
 // for, a wgmma whose operands change in flight (an error), TMA tiles
 // landing swizzled when their mbarrier phase is waited for and read back
@@ -32,6 +32,7 @@ void llmc_emu_shfl_sync_idx_f32(const void *, void *);
 void llmc_emu_shfl_sync_down_f32(const void *, void *);
 void llmc_emu_shfl_sync_up_i32(const void *, void *);
 void llmc_emu_mma_m16n8k16_row_col_f32_f32(const void *, void *);
+void llmc_emu_mma_m16n8k16_row_col_bf16(const void *, void *);
 void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_b16_p3(const void *, void *);
 void llmc_emu_ldmatrix_sync_aligned_m8n8_x4_trans_b16_p3(const void *, void *);
 void llmc_emu_cp_async_ca_shared_global_4(const void *, void *);
@@ -146,9 +147,18 @@ uint16_t toHalf(float f) {
   return uint16_t(sign << 15 | (exponent - 112) << 10 | ((bits >> 13) & 0x3ff));
 }
 
+/// bf16 is f32's upper half: exact for small integers.
+uint16_t toBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return uint16_t(bits >> 16);
+}
+
 float a[16][16], b[16][8];
 
-TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
+/// mma.sync m16n8k16 through `mma` (the f16 or the bf16 form), the
+/// operands converted by `convert`, against a plain product.
+void checkMma(void (*mma)(const void *, void *), uint16_t (*convert)(float)) {
   for (int i = 0; i < 16; ++i)
     for (int k = 0; k < 16; ++k)
       a[i][k] = float((i * 3 + k * 7) % 11 - 5);
@@ -156,7 +166,12 @@ TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
     for (int j = 0; j < 8; ++j)
       b[k][j] = float((k * 5 + j) % 7 - 3);
   // Each lane passes its fragments in the PTX ISA layout, C = 1.
+  static void (*theMma)(const void *, void *);
+  static uint16_t (*theConvert)(float);
+  theMma = mma;
+  theConvert = convert;
   auto kernel = [](void **params) {
+    auto toHalf = theConvert;
     int lane = int(threadId()), g = lane / 4, t = lane % 4;
     struct {
       uint16_t a[4][2], b[2][2];
@@ -173,7 +188,7 @@ TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
     for (float &c : args.c)
       c = 1;
     float d[4];
-    llmc_emu_mma_m16n8k16_row_col_f32_f32(&args, d);
+    theMma(&args, d);
     float *out = output(params);
     for (int r = 0; r < 4; ++r)
       out[(g + (r >= 2 ? 8 : 0)) * 8 + 2 * t + (r & 1)] = d[r];
@@ -188,6 +203,15 @@ TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
         want += a[i][k] * b[k][j];
       EXPECT_EQ(out[i * 8 + j], want) << i << ", " << j;
     }
+}
+
+TEST(KernelEmulator, MmaMatchesAMatrixProduct) {
+  checkMma(llmc_emu_mma_m16n8k16_row_col_f32_f32, toHalf);
+}
+
+TEST(KernelEmulator, Bf16MmaMatchesAMatrixProduct) {
+  // The bf16 intrinsic's registers are i32: the same bytes.
+  checkMma(llmc_emu_mma_m16n8k16_row_col_bf16, toBf16);
 }
 
 uint16_t tile[16][24]; // rows padded as the kernels' shared tiles
