@@ -31,6 +31,7 @@ using llmc::gpu::addCounters;
 using llmc::gpu::bFragments;
 using llmc::gpu::globalFence;
 using llmc::gpu::lastToArrive;
+using llmc::gpu::mmaSync;
 using llmc::gpu::packFragment;
 
 namespace {
@@ -73,7 +74,7 @@ public:
     keys = b.create<memref::DimOp>(loc, op.getKeys(), 1);
     // Rows of a KV head: its group's heads for every query.
     rows = b.create<arith::MulIOp>(loc, seq, index(group));
-    // f16 with 16 rows or more per KV head (prefill) on tensor cores, 128
+    // f16 or bf16 with 16 rows or more per KV head (prefill) on tensor cores, 128
     // rows a block; else a warp per row, 8 a block.
     Value useMma = b.create<arith::ConstantIntOp>(loc, 0, 1);
     if (mmaApplies())
@@ -446,10 +447,11 @@ private:
     combineKernel({bIdx, at.s, at.head, lane});
   }
 
-  /// Whether the f16 tensor-core variant applies: head dimensions in steps
-  /// of 16 (keys) and 8 (values).
+  /// Whether the tensor-core variant applies: f16 or bf16, head dimensions
+  /// in steps of 16 (keys) and 8 (values).
   bool mmaApplies() const {
-    return elementType.isF16() && headDim % 16 == 0 && valueDim % 8 == 0;
+    return (elementType.isF16() || elementType.isBF16()) && headDim % 16 == 0 &&
+           valueDim % 8 == 0;
   }
 
   /// A vector<2x2xf32> accumulator from its four values (rows g, g, g + 8,
@@ -488,7 +490,7 @@ private:
 
   /// The tensor-core variant of partialKernel: a warp per 16 query rows
   /// (128 per block), S = Q K^T and O += P V with mma.sync.m16n8k16 (f16
-  /// operands, f32 accumulators) on each step's 32 keys, the online
+  /// or bf16 operands, f32 accumulators) on each step's 32 keys, the online
   /// softmax on the accumulator fragments (lane l holds rows l / 4 and
   /// l / 4 + 8, keys 2 (l % 4) and + 1 of each 8; a row's maximum and sum
   /// over the 4 lanes of its quad), P's fragments turned into A fragments
@@ -580,9 +582,7 @@ private:
             }
             Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
             for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c)
-              acc = b.create<nvgpu::MmaSyncOp>(loc, queryFragments[c],
-                                               keyFragments[c], acc,
-                                               ArrayRef<int64_t>{16, 8, 16});
+              acc = mmaSync(b, loc, queryFragments[c], keyFragments[c], acc);
             SmallVector<Value> values = elementsOf(acc);
             for (int64_t r = 0; r < 4; ++r) {
               int h = r / 2;
@@ -654,9 +654,8 @@ private:
                     /*alongRows=*/true));
             }
             for (int64_t kc = 0; kc < 2; ++kc)
-              acc = b.create<nvgpu::MmaSyncOp>(loc, probabilities[kc],
-                                               valueFragments[kc], acc,
-                                               ArrayRef<int64_t>{16, 8, 16});
+              acc = mmaSync(b, loc, probabilities[kc], valueFragments[kc],
+                            acc);
             SmallVector<Value> updated = elementsOf(acc);
             next.append(updated.begin(), updated.end());
           }
