@@ -9,6 +9,8 @@
 
 #include "llmc/Transforms/Passes.h"
 
+#include "GpuReductions.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -290,16 +292,6 @@ void cloneBody(OpBuilder &b, gpu::LaunchOp launch, Value block, Value thread,
     });
 }
 
-/// Whether `launch` waits for the kernel before it itself (a
-/// `griddepcontrol.wait` of llmc-gpu-warp-reductions' prefetch-weights).
-bool waitsItself(gpu::LaunchOp launch) {
-  bool waits = false;
-  launch.walk([&](LLVM::InlineAsmOp ptx) {
-    waits |= ptx.getAsmString() == "griddepcontrol.wait;";
-  });
-  return waits;
-}
-
 /// One launch doing `first`'s blocks, then `second`'s; replaces both. Where
 /// one of them waits for the kernel before itself, the other's blocks wait
 /// first thing (llmc-gpu-dependent-launches adds no wait to a kernel that
@@ -330,13 +322,13 @@ void fuse(gpu::LaunchOp first, gpu::LaunchOp second) {
   Value block = fused.getBlockIds().x, thread = fused.getThreadIds().x;
   Value isFirst = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, block,
                                           firstBlocks);
-  bool firstWaits = waitsItself(first), secondWaits = waitsItself(second);
+  // A part that waits for the kernel before itself: one of
+  // llmc-gpu-warp-reductions' prefetch-weights.
+  bool firstWaits = llmc::gpu::waitsForPredecessor(first),
+       secondWaits = llmc::gpu::waitsForPredecessor(second);
   auto waitIf = [&](OpBuilder &nb, bool needed) {
     if (needed)
-      nb.create<LLVM::InlineAsmOp>(
-          loc, TypeRange(), ValueRange(), "griddepcontrol.wait;", "~{memory}",
-          /*has_side_effects=*/true, /*is_align_stack=*/false,
-          LLVM::AsmDialectAttr(), ArrayAttr());
+      llmc::gpu::waitForPredecessor(nb, loc);
   };
   b.create<scf::IfOp>(
       loc, isFirst,

@@ -9,6 +9,8 @@
 
 #include "llmc/Transforms/Passes.h"
 
+#include "GpuReductions.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -411,19 +413,11 @@ struct GpuDependentLaunchesPass
         return;
       // A kernel that waits where it needs to (after prefetching weights:
       // llmc-gpu-warp-reductions' prefetch-weights) keeps its waits.
-      bool waits = false;
-      kernel.walk([&](LLVM::InlineAsmOp ptx) {
-        waits |= ptx.getAsmString() == "griddepcontrol.wait;";
-      });
       any = true;
-      if (waits)
+      if (llmc::gpu::waitsForPredecessor(kernel))
         return;
       OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
-      // The memory clobber keeps every load and store after the wait.
-      b.create<LLVM::InlineAsmOp>(
-          kernel.getLoc(), TypeRange(), ValueRange(), "griddepcontrol.wait;",
-          "~{memory}", /*has_side_effects=*/true, /*is_align_stack=*/false,
-          LLVM::AsmDialectAttr(), ArrayAttr());
+      llmc::gpu::waitForPredecessor(b, kernel.getLoc());
     });
     if (any)
       module->setAttr("llmc.gpu_dependent_launch",

@@ -200,6 +200,19 @@ mlir::memref::GlobalOp addCounters(mlir::SymbolTable &symbols,
 /// selects no LLVM fence instruction).
 void globalFence(OpBuilder &b, Location loc);
 
+/// Inline PTX `text` with side effects, of `operands` under `constraints`.
+void inlinePtx(OpBuilder &b, Location loc, llvm::StringRef text,
+               mlir::ValueRange operands = {},
+               llvm::StringRef constraints = "");
+
+/// `griddepcontrol.wait` (programmatic dependent launch): the threads wait
+/// until the kernel launched before has completed and its writes are
+/// visible; the memory clobber keeps every load and store after it.
+void waitForPredecessor(OpBuilder &b, Location loc);
+
+/// Whether `op` holds a waitForPredecessor.
+bool waitsForPredecessor(mlir::Operation *op);
+
 /// Whether this block is the last of `arrivals` blocks to arrive at counter
 /// `slot` of `counters` (i1, the same in every thread): every thread's
 /// stores so far, a barrier, then thread `leader` fences and counts (the

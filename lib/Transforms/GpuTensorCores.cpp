@@ -326,6 +326,8 @@ public:
     padded = tileSteps + 8;
     tiles.tma = tma;
     stages = async ? stagesFor(tiles) : 1;
+    if (tma)
+      tmaBufferBytes = sharedBytes(tiles, stages);
     inFlight = wgmma && options.wgmmaInFlight && stages >= 3;
     // Projections (no batch loops) of a static n, k long enough for two
     // splits.
@@ -581,14 +583,8 @@ private:
       // One buffer: the stages' x tiles, their w tiles (the first aligned
       // to kTileAlignment bytes, each a multiple of it), an mbarrier per
       // stage.
-      MmaOptions tiles;
-      tiles.tma = true;
-      tiles.wgmma = tiles.asyncCopies = true;
-      tiles.blockRows = blockRows;
-      tiles.blockCols = cols;
-      tiles.stageSteps = tileSteps;
       Value buffer = b.create<memref::AllocaOp>(
-          loc, MemRefType::get({sharedBytes(tiles, stages) / 2}, mma.element,
+          loc, MemRefType::get({tmaBufferBytes / 2}, mma.element,
                                MemRefLayoutAttrInterface(), workgroup));
       Value start =
           b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer);
@@ -610,7 +606,8 @@ private:
     firstRow = mul(b, ivs[0], blockRows);
     firstCol = mul(b, ivs[1], cols);
     // The thread's part of a tile: chunks t, t + 256, ... of 8 elements,
-    // placed by tileChunkPlace; x has blockRows rows, w cols.
+    // placed by tileChunkPlace; x has blockRows rows, w cols (none with
+    // TMA, which copies whole boxes).
     thread = b.create<arith::AddIOp>(loc, mul(b, warp, kWarp), lane);
     if (splitK)
       tileIndex =
@@ -619,7 +616,7 @@ private:
     Value lastCol = b.create<arith::SubIOp>(loc, sizes[mma.nDim], index(b, 1));
     xChunks = blockRows * tileSteps / 8 / kThreads;
     wChunks = cols * tileSteps / 8 / kThreads;
-    for (int64_t c = 0; c < std::max(xChunks, wChunks); ++c) {
+    for (int64_t c = 0; !tma && c < std::max(xChunks, wChunks); ++c) {
       auto [row, column] = llmc::gpu::tileChunkPlace(
           b, loc, add(b, thread, c * kThreads), tileSteps / 8);
       chunkRows.push_back(row);
@@ -821,11 +818,9 @@ private:
       // that hands them to TMA acquires them through the tensor-map proxy
       // first (CUDA programming guide, TMA).
       for (Value map : {xMap, wMap})
-        ib.create<LLVM::InlineAsmOp>(
-            loc, TypeRange(), ValueRange{map},
-            "fence.proxy.tensormap::generic.acquire.sys [$0], 128;", "l",
-            /*has_side_effects=*/true, /*is_align_stack=*/false,
-            LLVM::AsmDialectAttr(), ArrayAttr());
+        inlinePtx(ib, loc,
+                  "fence.proxy.tensormap::generic.acquire.sys [$0], 128;",
+                  map, "l");
     });
     b.create<gpu::BarrierOp>(loc);
     Value xMapPointer = b.create<LLVM::IntToPtrOp>(
@@ -1218,6 +1213,7 @@ private:
   // the stages' x tiles, w tiles and mbarriers; how long an mbarrier wait
   // may suspend its thread (a hint, ns).
   bool tma = false;
+  int64_t tmaBufferBytes = 0;
   Value xMap, wMap, xTiles, wTiles, barriers;
   static constexpr int64_t kWaitTicks = 10000000;
   int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
@@ -1441,6 +1437,31 @@ memref::GlobalOp addCounters(SymbolTable &symbols, StringRef name,
       /*constant=*/false, /*alignment=*/nullptr);
   symbols.insert(counters, module->getRegion(0).front().begin());
   return counters;
+}
+
+void inlinePtx(OpBuilder &b, Location loc, StringRef text, ValueRange operands,
+               StringRef constraints) {
+  b.create<LLVM::InlineAsmOp>(loc, TypeRange(), operands, text, constraints,
+                              /*has_side_effects=*/true,
+                              /*is_align_stack=*/false, LLVM::AsmDialectAttr(),
+                              ArrayAttr());
+}
+
+static constexpr llvm::StringLiteral kWaitForPredecessor =
+    "griddepcontrol.wait;";
+
+void waitForPredecessor(OpBuilder &b, Location loc) {
+  inlinePtx(b, loc, kWaitForPredecessor, {}, "~{memory}");
+}
+
+bool waitsForPredecessor(Operation *op) {
+  return op
+      ->walk([](LLVM::InlineAsmOp ptx) {
+        return ptx.getAsmString() == kWaitForPredecessor
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 void globalFence(OpBuilder &b, Location loc) {

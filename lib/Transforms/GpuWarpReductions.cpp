@@ -809,42 +809,37 @@ private:
   /// parameters (isWeight), the reduction their last index.
   void prefetchWeightSteps(OpBuilder &b, Value start,
                            ArrayRef<SmallVector<Value>> outers) {
+    // The lane's steps first: isWeight looks at the module's calls.
+    int64_t extent = op.getStaticLoopRanges().back();
+    if (ShapedType::isDynamic(extent))
+      return;
+    int64_t laneStride = kWarp * split * elements;
+    int64_t steps = std::min(kMaxPrefetchSteps, extent / laneStride);
+    if (steps == 0)
+      return;
     unsigned rank = op.getNumLoops();
     SmallVector<std::pair<linalg::GenericOp, OpOperand *>> weights;
     for (linalg::GenericOp reduction : reductions)
       for (OpOperand *input : reduction.getDpsInputOperands())
-        if (isa<MemRefType>(input->get().getType()) && isWeight(input->get()) &&
-            lastIndexIs(reduction, *input, rank - 1))
+        if (isa<MemRefType>(input->get().getType()) &&
+            lastIndexIs(reduction, *input, rank - 1) && isWeight(input->get()))
           weights.push_back({reduction, input});
-    int64_t extent = op.getStaticLoopRanges().back();
-    if (weights.empty() || ShapedType::isDynamic(extent))
+    if (weights.empty())
       return;
-    auto ptx = [&](StringRef text, ValueRange operands, StringRef constraints) {
-      b.create<LLVM::InlineAsmOp>(loc, TypeRange(), operands, text, constraints,
-                                  /*has_side_effects=*/true,
-                                  /*is_align_stack=*/false,
-                                  LLVM::AsmDialectAttr(), ArrayAttr());
-    };
-    int64_t steps =
-        std::min(kMaxPrefetchSteps, extent / (kWarp * split * elements));
-    if (steps == 0)
-      return;
-    ptx("griddepcontrol.launch_dependents;", {}, "");
+    inlinePtx(b, loc, "griddepcontrol.launch_dependents;");
     for (auto [reduction, input] : weights)
       for (const SmallVector<Value> &outer : outers)
         for (int64_t u = 0; u < steps; ++u) {
           SmallVector<Value> dims(outer);
-          dims.push_back(
-              b.create<arith::AddIOp>(loc, start,
-                                      b.create<arith::ConstantIndexOp>(
-                                          loc, u * kWarp * split * elements)));
-          ptx("prefetch.global.L2 [$0];",
-              elementAddress(b, input->get(),
-                             indicesAt(b, loc, reduction, *input, dims)),
-              "l");
+          dims.push_back(b.create<arith::AddIOp>(
+              loc, start,
+              b.create<arith::ConstantIndexOp>(loc, u * laneStride)));
+          inlinePtx(b, loc, "prefetch.global.L2 [$0];",
+                    elementAddress(b, input->get(),
+                                   indicesAt(b, loc, reduction, *input, dims)),
+                    "l");
         }
-    // The memory clobber keeps every load and store after the wait.
-    ptx("griddepcontrol.wait;", {}, "~{memory}");
+    waitForPredecessor(b, loc);
   }
 
   /// Whether `value` views a model parameter: an `llm.param_buffer`, or an
