@@ -19,7 +19,8 @@
 # golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
 # artifacts run too (the driver compiles their PTX), and the sm_90 f16
 # artifacts with --gpu-wgmma (sm_90a kernels), and with --gpu-wgmma
-# --gpu-tma (the tiles copied by TMA). With two GPUs or more
+# --gpu-tma (the tiles copied by TMA; the d64 model below also with
+# --gpu-tma-producer). With two GPUs or more
 # and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
 # mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
 # same golden files. A random head_dim-64 Llama (test/Runtime/Inputs/
@@ -93,6 +94,14 @@ if [[ $mode == prepare ]]; then
     --gpu-wgmma --gpu-tma --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
     --gpu-mma-stage-steps=64 --gpu-mma-stages=4 --pack-weights \
     -o "$dir/d64.sm_90.f16.tmadeep.llmc"
+  # TMA with a producer warp, k whole (stages reused) and deep tiles.
+  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
+    --gpu-wgmma --gpu-tma --gpu-tma-producer --gpu-mma-split-k=false \
+    --pack-weights -o "$dir/d64.sm_90.f16.producer.llmc"
+  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
+    --gpu-wgmma --gpu-tma --gpu-tma-producer --gpu-mma-block-rows=128 \
+    --gpu-mma-block-cols=128 --gpu-mma-stage-steps=64 --gpu-mma-stages=4 \
+    --pack-weights -o "$dir/d64.sm_90.f16.producerdeep.llmc"
   rm -rf "$dir/d64-checkpoint" "$dir/d64.cpu.f16.llmc"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
@@ -207,6 +216,10 @@ if [[ $sm == sm_90 ]]; then
     "$dir/d64.sm_90.f16.tma.llmc" || status=1
   check_d64 "d64.sm_90.f16 --gpu-tma, 128 x 128 x 4 stages of 64" \
     "$dir/d64.sm_90.f16.tmadeep.llmc" || status=1
+  check_d64 "d64.sm_90.f16 --gpu-tma-producer --gpu-mma-split-k=false" \
+    "$dir/d64.sm_90.f16.producer.llmc" || status=1
+  check_d64 "d64.sm_90.f16 --gpu-tma-producer, 128 x 128 x 4 stages of 64" \
+    "$dir/d64.sm_90.f16.producerdeep.llmc" || status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then

@@ -50,6 +50,7 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   reductions.wgmmaInFlight = gpu.wgmmaInFlight;
   reductions.mmaSplitK = gpu.mmaSplitK;
   reductions.tma = gpu.tma;
+  reductions.tmaProducer = gpu.tmaProducer;
   // Its wait replaces the one llmc-gpu-dependent-launches would add.
   reductions.prefetchWeights =
       gpu.prefetchWeights && gpu.dependentLaunches && gpu.chip >= "sm_90";

@@ -152,9 +152,13 @@ struct GpuMapParallelLoopsPass
         if (inner != loop)
           llmc::sequentializeParallelLoop(inner);
       }
+      int64_t blockThreads = threads;
+      if (auto attr = loop->getAttrOfType<IntegerAttr>(
+              llmc::gpu::kBlockThreadsAttr))
+        blockThreads = attr.getInt();
       loop = collapseToThreeDimensions(loop);
       auto [blocks, tile] = scf::tileParallelLoop(
-          loop, threadTileSizes(loop, threads), /*noMinMaxBounds=*/true);
+          loop, threadTileSizes(loop, blockThreads), /*noMinMaxBounds=*/true);
       // Blocks: the outermost dimension (tokens, heads x tokens: the one
       // that grows with the input) on x, which takes 2^31 - 1 blocks; y and
       // z take 65535.

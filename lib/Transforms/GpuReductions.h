@@ -184,6 +184,9 @@ struct MmaOptions {
   /// With wgmma: the tiles copied by TMA (cp.async.bulk.tensor) into
   /// swizzled stages, one thread issuing them, an mbarrier per stage.
   bool tma = false;
+  /// With tma: a ninth warp issues the copies; the eight that multiply
+  /// release each stage by an mbarrier (no block barrier per tile).
+  bool tmaProducer = false;
 };
 
 /// Makes a zero device global of `slots` i32 arrival counters for one
@@ -199,6 +202,11 @@ mlir::memref::GlobalOp addCounters(mlir::SymbolTable &symbols,
 /// A fence over the GPU's memory, `__threadfence()` (NVPTX in LLVM 19
 /// selects no LLVM fence instruction).
 void globalFence(OpBuilder &b, Location loc);
+
+/// On a root scf.parallel: the threads of its blocks (an i64), where they
+/// are more than llmc-gpu-map-parallel-loops' `threads` (a tensor-core
+/// kernel's producer warp).
+constexpr llvm::StringLiteral kBlockThreadsAttr = "llmc.block_threads";
 
 /// Inline PTX `text` with side effects, of `operands` under `constraints`.
 void inlinePtx(OpBuilder &b, Location loc, llvm::StringRef text,

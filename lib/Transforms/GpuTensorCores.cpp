@@ -262,11 +262,12 @@ public:
   /// swizzle's 8 rows of 128 bytes); the buffer has that much to spare.
   static constexpr int64_t kTileAlignment = 1024;
   /// The shared memory of `stages` stages: their tiles, and with TMA the
-  /// alignment's spare bytes and an mbarrier (8 bytes) per stage.
+  /// alignment's spare bytes and an mbarrier (8 bytes) per stage, two
+  /// with a producer warp.
   static int64_t sharedBytes(const MmaOptions &options, int64_t stages) {
     int64_t bytes = stages * stageBytes(options);
     if (options.tma)
-      bytes += kTileAlignment + 8 * stages;
+      bytes += kTileAlignment + 8 * stages * (options.tmaProducer ? 2 : 1);
     return bytes;
   }
   /// A stage's bytes: tiles of x and w.
@@ -325,6 +326,8 @@ public:
     tileSteps = async ? options.stageSteps : kSteps;
     padded = tileSteps + 8;
     tiles.tma = tma;
+    producer = tma && options.tmaProducer;
+    tiles.tmaProducer = producer;
     stages = async ? stagesFor(tiles) : 1;
     if (tma)
       tmaBufferBytes = sharedBytes(tiles, stages);
@@ -358,9 +361,10 @@ public:
       xMap = tensorMap(builder, mma.x->get(), rows, blockRows);
       wMap = tensorMap(builder, mma.w->get(), sizes[mma.nDim], cols);
     }
+    int64_t warps = producer ? kWarps + 1 : kWarps;
     upper.append({rowBlocks, blocks(sizes[mma.nDim], cols),
-                  index(builder, kWarps), index(builder, kWarp)});
-    builder.create<scf::ParallelOp>(
+                  index(builder, warps), index(builder, kWarp)});
+    auto parallel = builder.create<scf::ParallelOp>(
         loc, SmallVector<Value>(upper.size(), zero), upper,
         SmallVector<Value>(upper.size(), one),
         [&](OpBuilder &b, Location, ValueRange ivs) {
@@ -371,6 +375,10 @@ public:
             batch.assign(outer.begin(), outer.end());
           block(b, ivs.take_back(4));
         });
+    // A block of 288 threads, more than llmc-gpu-map-parallel-loops gives.
+    if (producer)
+      parallel->setAttr(llmc::gpu::kBlockThreadsAttr,
+                        builder.getI64IntegerAttr(warps * kWarp));
     if (splitK)
       builder.create<memref::DeallocOp>(loc, workspace);
   }
@@ -475,8 +483,14 @@ private:
   /// its tile's partial totals first (see finishSplit).
   void finish(OpBuilder &b, ValueRange accs,
               llvm::function_ref<void(OpBuilder &, ValueRange)> storeAll) {
+    // A producer warp's accumulators are not the block's.
+    auto consumersStore = [&](OpBuilder &sb, ValueRange values) {
+      if (!producer)
+        return storeAll(sb, values);
+      thenIf(sb, consumer, [&](OpBuilder &cb) { storeAll(cb, values); });
+    };
     if (!splitK)
-      return storeAll(b, accs);
+      return consumersStore(b, accs);
     auto choice = b.create<scf::IfOp>(
         loc,
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, splits,
@@ -484,7 +498,7 @@ private:
         /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
-    storeAll(b, accs);
+    consumersStore(b, accs);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
     finishSplit(b, accs, storeAll);
   }
@@ -504,12 +518,22 @@ private:
       return ab.create<arith::AddIOp>(
           loc, mul(ab, add(ab, mul(ab, part, count), e), kThreads), thread);
     };
-    for (auto [e, element] : llvm::enumerate(elements))
-      b.create<memref::StoreOp>(loc, element, workspace,
-                                ValueRange{at(b, split, e)});
+    auto storeParts = [&](OpBuilder &sb) {
+      for (auto [e, element] : llvm::enumerate(elements))
+        sb.create<memref::StoreOp>(loc, element, workspace,
+                                   ValueRange{at(sb, split, e)});
+    };
+    // Without the producer warp's (no place there), which still takes
+    // part in lastToArrive's block barriers.
+    if (producer)
+      thenIf(b, consumer, storeParts);
+    else
+      storeParts(b);
     Value leader =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, zero);
     Value isLast = lastToArrive(b, loc, counters, tileIndex, splits, leader);
+    if (producer)
+      isLast = b.create<arith::AndIOp>(loc, isLast, consumer);
     auto last = b.create<scf::IfOp>(loc, isLast, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&last.getThenRegion().front());
@@ -569,7 +593,8 @@ private:
   }
 
   void block(OpBuilder &b, ValueRange ivs) {
-    Value warp = ivs[2], lane = ivs[3];
+    Value warp = ivs[2];
+    lane = ivs[3];
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     auto tileType = [&](int64_t tileRows) {
@@ -592,6 +617,11 @@ private:
                                        index(b, -kTileAlignment));
       wTiles = add(b, xTiles, stages * blockRows * tileSteps * 2);
       barriers = add(b, wTiles, stages * cols * tileSteps * 2);
+      if (producer) {
+        empties = add(b, barriers, stages * 8);
+        consumer = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                           warp, index(b, kWarps));
+      }
     } else {
       sharedX = b.create<memref::AllocaOp>(loc, tileType(blockRows));
       sharedW = b.create<memref::AllocaOp>(loc, tileType(cols));
@@ -783,36 +813,143 @@ private:
   /// flight, one less with a wgmma group in flight). Copies past the last
   /// tile are not issued.
   SmallVector<Value> tmaPipeline(OpBuilder &b, Value accumulators) {
+    if (producer)
+      return producerPipeline(b, accumulators);
     int64_t ahead = inFlight ? stages - 2 : stages - 1;
     Value first, tiles;
     std::tie(first, tiles) = splitTiles(b);
-    Type i32 = b.getI32Type(), i64 = b.getI64Type();
-    auto sharedPointer = [&](OpBuilder &pb, Value address) -> Value {
-      return pb.create<LLVM::IntToPtrOp>(
-          loc, LLVM::LLVMPointerType::get(pb.getContext(), 3),
-          pb.create<arith::IndexCastUIOp>(loc, i64, address));
-    };
-    auto barrierOf = [&](OpBuilder &pb, Value stage) {
-      return sharedPointer(
-          pb, pb.create<arith::AddIOp>(loc, barriers, mul(pb, stage, 8)));
-    };
-    auto i32Of = [&](OpBuilder &pb, Value v) -> Value {
-      return pb.create<arith::IndexCastUIOp>(loc, i32, v);
-    };
     Value leader =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, zero);
-    auto ifLeader = [&](OpBuilder &pb, Value condition,
-                        llvm::function_ref<void(OpBuilder &)> body) {
-      auto choice = pb.create<scf::IfOp>(loc, condition, false);
-      OpBuilder::InsertionGuard guard(pb);
-      pb.setInsertionPointToStart(&choice.getThenRegion().front());
-      body(pb);
+    initBarriers(b, leader);
+    auto issueIfInside = [&](OpBuilder &ib, Value tile) {
+      Value inside = ib.create<arith::AndIOp>(
+          loc, leader,
+          ib.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tile,
+                                   tiles));
+      thenIf(ib, inside, [&](OpBuilder &tb) { issueTile(tb, first, tile); });
     };
-    ifLeader(b, leader, [&](OpBuilder &ib) {
+    for (int64_t t = 0; t < ahead; ++t)
+      issueIfInside(b, index(b, t));
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, tiles, index(b, 1), ValueRange{accumulators},
+        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
+          Value stage = rem(fb, tile, stages);
+          waitPhase(fb, barrierAt(fb, barriers, stage), div(fb, tile, stages));
+          fb.create<gpu::BarrierOp>(loc);
+          issueIfInside(fb, add(fb, tile, ahead));
+          fb.create<scf::YieldOp>(loc,
+                                  multiplyStage(fb, stage, carried.front()));
+        });
+    if (inFlight)
+      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+    return {loop.getResult(0)};
+  }
+
+  /// tmaPipeline() with a producer warp (warp specialization): the block's
+  /// ninth warp goes through the split's tiles, its lane 0 issuing each
+  /// tile's copies into stage tile % stages once the stage is free: once
+  /// the stage's `empty` mbarrier (an arrival from each of the 8 consumer
+  /// warps) completed the phase of the stage's use before (the phase before
+  /// the first, parity 1, counts as completed). The consumer warps wait for
+  /// their tile's phase of the stage's `full` mbarrier, multiply, and their
+  /// lanes 0 release the stage whose wgmma group completed: the tile's own,
+  /// or with a group in flight the tile's before. No block barrier per
+  /// tile: a slow warp holds up only the copies into the stage it reads.
+  /// The producer's accumulators stay zero and are not stored (finish()).
+  SmallVector<Value> producerPipeline(OpBuilder &b, Value accumulators) {
+    Value first, tiles;
+    std::tie(first, tiles) = splitTiles(b);
+    Value laneZero =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
+    initBarriers(
+        b, b.create<arith::AndIOp>(
+               loc, b.create<arith::XOrIOp>(
+                        loc, consumer,
+                        b.create<arith::ConstantIntOp>(loc, 1, 1)),
+               laneZero));
+    auto roles = b.create<scf::IfOp>(loc, accumulators.getType(), consumer,
+                                     /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&roles.getElseRegion().front());
+    b.create<scf::ForOp>(
+        loc, zero, tiles, index(b, 1), ValueRange(),
+        [&](OpBuilder &fb, Location, Value tile, ValueRange) {
+          Value stage = rem(fb, tile, stages);
+          waitPhase(fb, barrierAt(fb, empties, stage),
+                    add(fb, div(fb, tile, stages), 1));
+          thenIf(fb, laneZero,
+                 [&](OpBuilder &ib) { issueTile(ib, first, tile); });
+          fb.create<scf::YieldOp>(loc);
+        });
+    b.create<scf::YieldOp>(loc, accumulators);
+
+    b.setInsertionPointToStart(&roles.getThenRegion().front());
+    int64_t lag = inFlight ? 1 : 0;
+    auto loop = b.create<scf::ForOp>(
+        loc, zero, tiles, index(b, 1), ValueRange{accumulators},
+        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
+          Value stage = rem(fb, tile, stages);
+          waitPhase(fb, barrierAt(fb, barriers, stage), div(fb, tile, stages));
+          Value accs = multiplyStage(fb, stage, carried.front());
+          // The tile whose group completed (none before the first).
+          Value released = laneZero;
+          if (lag)
+            released = fb.create<arith::AndIOp>(
+                loc, released,
+                fb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tile,
+                                         index(fb, lag)));
+          thenIf(fb, released, [&](OpBuilder &ib) {
+            Value done = ib.createOrFold<arith::SubIOp>(loc, tile,
+                                                        index(ib, lag));
+            ib.create<NVVM::MBarrierArriveSharedOp>(
+                loc, ib.getI64Type(),
+                barrierAt(ib, empties, rem(ib, done, stages)));
+          });
+          fb.create<scf::YieldOp>(loc, accs);
+        });
+    if (inFlight)
+      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+    b.create<scf::YieldOp>(loc, loop.getResult(0));
+    return {roles.getResult(0)};
+  }
+
+  /// Builds `body` where `condition` holds.
+  void thenIf(OpBuilder &b, Value condition,
+              llvm::function_ref<void(OpBuilder &)> body) {
+    auto choice = b.create<scf::IfOp>(loc, condition, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    body(b);
+  }
+
+  /// The shared address `address` as an LLVM pointer.
+  Value sharedPointer(OpBuilder &b, Value address) {
+    return b.create<LLVM::IntToPtrOp>(
+        loc, LLVM::LLVMPointerType::get(b.getContext(), 3),
+        b.create<arith::IndexCastUIOp>(loc, b.getI64Type(), address));
+  }
+  /// The mbarrier of stage `stage` among those at `base`.
+  Value barrierAt(OpBuilder &b, Value base, Value stage) {
+    return sharedPointer(b,
+                         b.create<arith::AddIOp>(loc, base, mul(b, stage, 8)));
+  }
+
+  /// Where `leader` holds: the stages' `full` mbarriers (one arrival a
+  /// phase: the copies' issue), with a producer warp their `empty` ones
+  /// too (an arrival from each consumer warp), and the tensor maps
+  /// acquired; then the block barrier, and the maps as pointers.
+  void initBarriers(OpBuilder &b, Value leader) {
+    thenIf(b, leader, [&](OpBuilder &ib) {
+      Type i32 = ib.getI32Type();
       Value one = ib.create<arith::ConstantIntOp>(loc, 1, i32);
-      for (int64_t s = 0; s < stages; ++s)
-        ib.create<NVVM::MBarrierInitSharedOp>(loc, barrierOf(ib, index(ib, s)),
-                                              one, Value());
+      Value warps = ib.create<arith::ConstantIntOp>(loc, kWarps, i32);
+      for (int64_t s = 0; s < stages; ++s) {
+        ib.create<NVVM::MBarrierInitSharedOp>(
+            loc, barrierAt(ib, barriers, index(ib, s)), one, Value());
+        if (producer)
+          ib.create<NVVM::MBarrierInitSharedOp>(
+              loc, barrierAt(ib, empties, index(ib, s)), warps, Value());
+      }
       ib.create<NVVM::FenceMbarrierInitOp>(loc);
       // The maps came to global memory by a copy from the host: the thread
       // that hands them to TMA acquires them through the tensor-map proxy
@@ -823,57 +960,47 @@ private:
                   map, "l");
     });
     b.create<gpu::BarrierOp>(loc);
-    Value xMapPointer = b.create<LLVM::IntToPtrOp>(
-        loc, LLVM::LLVMPointerType::get(b.getContext()), xMap);
-    Value wMapPointer = b.create<LLVM::IntToPtrOp>(
-        loc, LLVM::LLVMPointerType::get(b.getContext()), wMap);
+    auto pointer = LLVM::LLVMPointerType::get(b.getContext());
+    xMapPointer = b.create<LLVM::IntToPtrOp>(loc, pointer, xMap);
+    wMapPointer = b.create<LLVM::IntToPtrOp>(loc, pointer, wMap);
+  }
+
+  /// Waits until the mbarrier `barrier` completed its phase of parity
+  /// `use` % 2.
+  void waitPhase(OpBuilder &b, Value barrier, Value use) {
+    Type i32 = b.getI32Type();
+    b.create<NVVM::MBarrierTryWaitParitySharedOp>(
+        loc, barrier,
+        b.create<arith::IndexCastUIOp>(loc, i32, rem(b, use, 2)),
+        b.create<arith::ConstantIntOp>(loc, kWaitTicks, i32));
+  }
+
+  /// The split's tile `tile` (its first is `first`) into its stage: the
+  /// bytes its stage's `full` mbarrier expects, x's box at (k0, the
+  /// block's first row) and w's at (k0, its first column), each into its
+  /// tiles' part of the stage.
+  void issueTile(OpBuilder &b, Value first, Value tile) {
+    Type i32 = b.getI32Type();
+    auto i32Of = [&](Value v) -> Value {
+      return b.create<arith::IndexCastUIOp>(loc, i32, v);
+    };
     int64_t xBytes = blockRows * tileSteps * 2, wBytes = cols * tileSteps * 2;
-    // The split's tile `tile` into its stage.
-    auto issue = [&](OpBuilder &ib, Value tile) {
-      Value stage = rem(ib, tile, stages);
-      Value barrier = barrierOf(ib, stage);
-      ib.create<NVVM::MBarrierArriveExpectTxSharedOp>(
-          loc, barrier,
-          ib.create<arith::ConstantIntOp>(loc, xBytes + wBytes, i32), Value());
-      Value k0 = i32Of(
-          ib, mul(ib, ib.create<arith::AddIOp>(loc, first, tile), tileSteps));
-      // x's box at (k0, the block's first row), w's at (k0, its first
-      // column), each into its tiles' part of the stage.
-      for (auto [base, bytes, map, origin] :
-           {std::tuple{xTiles, xBytes, xMapPointer, firstRow},
-            std::tuple{wTiles, wBytes, wMapPointer, firstCol}})
-        ib.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
-            loc,
-            sharedPointer(
-                ib, ib.create<arith::AddIOp>(loc, base, mul(ib, stage, bytes))),
-            map, ValueRange{k0, i32Of(ib, origin)}, barrier, ValueRange(),
-            Value(), Value(), Value());
-    };
-    auto issueIfInside = [&](OpBuilder &ib, Value tile) {
-      Value inside = ib.create<arith::AndIOp>(
-          loc, leader,
-          ib.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tile,
-                                   tiles));
-      ifLeader(ib, inside, [&](OpBuilder &tb) { issue(tb, tile); });
-    };
-    for (int64_t t = 0; t < ahead; ++t)
-      issueIfInside(b, index(b, t));
-    auto loop = b.create<scf::ForOp>(
-        loc, zero, tiles, index(b, 1), ValueRange{accumulators},
-        [&](OpBuilder &fb, Location, Value tile, ValueRange carried) {
-          Value stage = rem(fb, tile, stages);
-          Value phase = i32Of(fb, rem(fb, div(fb, tile, stages), 2));
-          fb.create<NVVM::MBarrierTryWaitParitySharedOp>(
-              loc, barrierOf(fb, stage), phase,
-              fb.create<arith::ConstantIntOp>(loc, kWaitTicks, i32));
-          fb.create<gpu::BarrierOp>(loc);
-          issueIfInside(fb, add(fb, tile, ahead));
-          fb.create<scf::YieldOp>(loc,
-                                  multiplyStage(fb, stage, carried.front()));
-        });
-    if (inFlight)
-      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
-    return {loop.getResult(0)};
+    Value stage = rem(b, tile, stages);
+    Value barrier = barrierAt(b, barriers, stage);
+    b.create<NVVM::MBarrierArriveExpectTxSharedOp>(
+        loc, barrier, b.create<arith::ConstantIntOp>(loc, xBytes + wBytes, i32),
+        Value());
+    Value k0 =
+        i32Of(mul(b, b.create<arith::AddIOp>(loc, first, tile), tileSteps));
+    for (auto [base, bytes, map, origin] :
+         {std::tuple{xTiles, xBytes, xMapPointer, firstRow},
+          std::tuple{wTiles, wBytes, wMapPointer, firstCol}})
+      b.create<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
+          loc,
+          sharedPointer(b,
+                        b.create<arith::AddIOp>(loc, base, mul(b, stage, bytes))),
+          map, ValueRange{k0, i32Of(origin)}, barrier, ValueRange(), Value(),
+          Value(), Value());
   }
 
   /// Copies tile `tile` of x and w into stage `stage`: one group, its token;
@@ -1212,9 +1339,12 @@ private:
   // TMA: the tensor maps of x and w (host values), the shared addresses of
   // the stages' x tiles, w tiles and mbarriers; how long an mbarrier wait
   // may suspend its thread (a hint, ns).
-  bool tma = false;
+  // With a producer warp (warp kWarps): its `empty` mbarriers after the
+  // `full` ones, whether the thread is a consumer's; the thread's lane.
+  bool tma = false, producer = false;
   int64_t tmaBufferBytes = 0;
-  Value xMap, wMap, xTiles, wTiles, barriers;
+  Value xMap, wMap, xMapPointer, wMapPointer, xTiles, wTiles, barriers,
+      empties, consumer, lane;
   static constexpr int64_t kWaitTicks = 10000000;
   int64_t tileSteps = kSteps, padded = kSteps + 8, stages = 1, xChunks = 2,
           wChunks = 2;
@@ -1524,7 +1654,8 @@ void buildMmaContraction(OpBuilder &builder, Location loc, linalg::GenericOp op,
 
 std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                       int64_t stageSteps, int64_t stages,
-                                      bool wgmma, bool tma, int64_t sharedLimit,
+                                      bool wgmma, bool tma, bool tmaProducer,
+                                      int64_t sharedLimit,
                                       llvm::StringRef prefix) {
   std::string rows = (prefix + "mma-block-rows").str(),
               cols = (prefix + "mma-block-cols").str(),
@@ -1540,6 +1671,8 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
            "wgmma";
   if (tma && !wgmma)
     return prefix.str() + "tma needs " + prefix.str() + "wgmma";
+  if (tmaProducer && !tma)
+    return prefix.str() + "tma-producer needs " + prefix.str() + "tma";
   if (stageSteps != 32 && stageSteps != 64)
     return steps + ": expected 32 or 64, found " + std::to_string(stageSteps);
   if (stages == 1 || stages < 0)
@@ -1551,6 +1684,7 @@ std::string llmc::mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
   options.stageSteps = stageSteps;
   options.wgmma = wgmma;
   options.tma = tma;
+  options.tmaProducer = tmaProducer;
   options.stages = stages;
   int64_t bytes = BlockMmaTiles::sharedBytes(options, stages);
   if (stages && bytes > sharedLimit)

@@ -1480,14 +1480,15 @@ struct GpuWarpReductionsPass
     });
     if (std::string error = llmc::mmaTileOptionsError(
             mmaBlockRows, mmaBlockCols, mmaStageSteps, mmaStages, wgmma, tma,
-            llmc::maxSharedBytes("sm_90"), "");
+            tmaProducer, llmc::maxSharedBytes("sm_90"), "");
         !error.empty()) {
       getOperation().emitError(error);
       return signalPassFailure();
     }
     MmaOptions mmaOptions{
         asyncCopies,  loadMatrices, mmaBlockRows,  mmaStageSteps, wgmma,
-        mmaBlockCols, mmaStages,    wgmmaInFlight, mmaSplitK,     tma};
+        mmaBlockCols, mmaStages,    wgmmaInFlight, mmaSplitK,     tma,
+        tmaProducer};
     // A split k's arrival counters: a zero device global per kernel (two
     // kernels fused into one launch must not share them).
     SymbolTable symbols(getOperation());

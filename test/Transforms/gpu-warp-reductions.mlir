@@ -13,6 +13,9 @@
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-split-k" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SPLIT
 // RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=TMA
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores tma" --split-input-file 2>&1 | FileCheck %s --check-prefix=TMANEEDS
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma tma-producer" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=PROD
+// RUN: llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma tma-producer" --llmc-gpu-map-parallel-loops --split-input-file | FileCheck %s --check-prefix=PRODMAP
+// RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores wgmma tma-producer" --split-input-file 2>&1 | FileCheck %s --check-prefix=PRODNEEDS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-cols=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKCOLS
 // RUN: not llmc-opt %s --llmc-gpu-warp-reductions="tensor-cores mma-block-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCKROWS
 // BLOCKROWS: error: mma-block-rows: expected 64 or 128, found 32
@@ -20,6 +23,7 @@
 // TILEFIT: error: mma-stage-steps=64 with mma-block-rows=128: two stages need more than 48 KiB of shared memory
 // BLOCKCOLS: error: mma-block-cols=128 needs wgmma
 // TMANEEDS: error: tma needs wgmma
+// PRODNEEDS: error: tma-producer needs tma
 
 // A projection's dot products, 1024 outputs (enough to fill a GPU with
 // warps): one warp per output; lane l sums elements l, l + 32, ...; a
@@ -620,6 +624,67 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // TMA-NOT: nvgpu.device_async_copy
 // TMA: nvvm.wgmma.wait.group.sync.aligned 0
 // TMA: func.func private @__llmc_gpu_tensor_map(i64, i64, i64, i64, i32, i32, i32, i32) -> i64
+// With a producer warp (tma-producer): 9 warps, the loop marked to take
+// 288 threads a block; after the 4 full mbarriers 4 empty ones (8
+// bytes each: the buffer is 32 bytes longer). Lane 0 of warp 8 initializes
+// them (full: one arrival a phase, empty: one from each of the 8 consumer
+// warps) and acquires the maps; one block barrier. The consumers (warps 0
+// to 7) wait for their tile's phase of its full mbarrier, multiply with a
+// group in flight, and each warp's lane 0 releases the stage of the tile
+// before (from tile 1 on) on its empty mbarrier; no barrier in the loop.
+// Only they store. The producer warp's lanes wait for the phase of the
+// stage's use before on its empty mbarrier (parity (tile / 4 + 1) % 2: the
+// first use waits for nothing), then its lane 0 issues the tile.
+// PROD-LABEL: func.func @block_tensor_cores
+// PROD: scf.parallel (%{{.*}}, %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) = {{.*}} to ({{.*}}, %c2, %c9, %c32)
+// PROD: memref.alloca() : memref<16928xf16, #gpu.address_space<workgroup>>
+// PROD: %[[FULL:.*]] = arith.addi %{{.*}}, %c32768 : index
+// PROD: %[[EMPTY:.*]] = arith.addi %{{.*}}, %c32800 : index
+// PROD: %[[CONSUMER:.*]] = arith.cmpi ult, %[[WARP]], %c8 : index
+// PROD: %[[LANE0:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// PROD: %[[PRODUCER:.*]] = arith.cmpi uge, %[[WARP]], %c8 : index
+// PROD: %[[INIT:.*]] = arith.andi %[[PRODUCER]], %[[LANE0]] : i1
+// PROD: scf.if %[[INIT]] {
+// PROD-COUNT-4: nvvm.mbarrier.init.shared %{{.*}}, %c8_i32
+// PROD: nvvm.fence.mbarrier.init
+// PROD: fence.proxy.tensormap::generic.acquire.sys
+// PROD: fence.proxy.tensormap::generic.acquire.sys
+// PROD: gpu.barrier
+// PROD-NOT: gpu.barrier
+// PROD: scf.if %[[CONSUMER]] {
+// PROD: scf.for %[[TILE:.*]] = %c0 to %c4 step %c1
+// PROD: nvvm.mbarrier.try_wait.parity.shared
+// PROD: nvvm.wgmma.mma_async
+// PROD: nvvm.wgmma.wait.group.sync.aligned 1
+// PROD-NEXT: %[[LATER:.*]] = arith.cmpi uge, %[[TILE]], %c1 : index
+// PROD-NEXT: %[[RELEASE:.*]] = arith.andi %[[LANE0]], %[[LATER]] : i1
+// PROD-NEXT: scf.if %[[RELEASE]] {
+// PROD-NEXT: %[[DONE:.*]] = arith.subi %[[TILE]], %c1 : index
+// PROD-NEXT: %[[STAGE:.*]] = arith.remui %[[DONE]], %c4 : index
+// PROD-NEXT: %[[AT:.*]] = arith.muli %[[STAGE]], %c8 : index
+// PROD-NEXT: arith.addi %[[EMPTY]], %[[AT]] : index
+// PROD: nvvm.mbarrier.arrive.shared
+// PROD: nvvm.wgmma.wait.group.sync.aligned 0
+// PROD: memref.store
+// PROD: } else {
+// PROD-NEXT: scf.for %[[PTILE:.*]] = %c0 to %c4 step %c1 {
+// PROD: arith.addi %[[EMPTY]]
+// PROD: %[[USE:.*]] = arith.divui %[[PTILE]], %c4 : index
+// PROD-NEXT: %[[BEFORE:.*]] = arith.addi %[[USE]], %c1 : index
+// PROD-NEXT: %[[PARITY:.*]] = arith.remui %[[BEFORE]], %c2 : index
+// PROD-NEXT: %[[P32:.*]] = arith.index_castui %[[PARITY]] : index to i32
+// PROD-NEXT: nvvm.mbarrier.try_wait.parity.shared %{{.*}}, %[[P32]]
+// PROD-NEXT: scf.if %[[LANE0]] {
+// PROD: nvvm.mbarrier.arrive.expect_tx.shared %{{.*}}, %c8192_i32
+// PROD-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// PROD-NOT: gpu.barrier
+// PROD: } {llmc.block_threads = 288 : i64}
+// Mapped: blocks of 32 x 9 threads (the default budget is 256).
+// PRODMAP-LABEL: func.func @block_tensor_cores
+// PRODMAP: %[[WARPS:.*]] = arith.muli %{{.*}}, %c9{{(_[0-9]+)?}} : index
+// PRODMAP: %[[LANES:.*]] = arith.muli %{{.*}}, %c32{{(_[0-9]+)?}} : index
+// PRODMAP: scf.parallel {{.*}} to (%{{.*}}, %c9, %c32) step (%{{.*}}, %[[WARPS]], %[[LANES]])
+// PRODMAP-NEXT: scf.parallel {{.*}} to (%{{.*}}, %[[WARPS]], %[[LANES]])
 // Split k (mma-split-k): the host takes splits enough for 264 blocks where
 // the tiles are fewer than 132, each of 2 stages of k or more (here at
 // most 2 of the 4), and a workspace of their partial totals; the splits

@@ -233,7 +233,8 @@ static int runCompile(MLIRContext &context) {
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,
-          gpuOption_tma, llmc::maxSharedBytes(target), "--gpu-");
+          gpuOption_tma, gpuOption_tmaProducer, llmc::maxSharedBytes(target),
+          "--gpu-");
       !error.empty())
     return fail(error);
   if (gpuOption_prefetchWeights && target != "sm_90")

@@ -177,7 +177,11 @@ def GpuWarpReductions
     tile, then the barrier that frees the stage the next copies take. The
     stages lie in one buffer aligned to 1024 bytes, rows swizzled in spans
     of a stage's row (64 bytes for 32 steps, 128 for 64), which the wgmma
-    descriptors name (LBO 16, 16 steps of k 32 bytes along the row).
+    descriptors name (LBO 16, 16 steps of k 32 bytes along the row). With
+    `tma-producer` a ninth warp issues the copies (the loop marked
+    `llmc.block_threads = 288`), each stage's second mbarrier telling it
+    when the 8 consumer warps released the stage (lane 0 of each, once
+    the wgmma group that read it completed); no block barrier per tile.
 
     With `mma-split-k`, a projection whose cp.async block tiles are fewer
     than the GPU's 132 multiprocessors (a short prompt, a few decode rows)
@@ -254,6 +258,10 @@ def GpuWarpReductions
            "With wgmma: the block tiles reach shared memory by TMA "
            "(cp.async.bulk.tensor into swizzled stages, an mbarrier per "
            "stage) instead of each thread's cp.async">,
+    Option<"tmaProducer", "tma-producer", "bool", /*default=*/"false",
+           "With tma: a ninth warp issues the copies, each stage reused "
+           "once its consumers released it (an mbarrier per stage each "
+           "way) instead of a block barrier per tile">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -275,8 +283,10 @@ def GpuMapParallelLoops
     `convert-linalg-to-parallel-loops` makes of a linalg op) has its outer
     dimensions collapsed into one when it has more than three, then is tiled
     with `scf-parallel-loop-tiling`'s no-min-max-bounds form: the innermost
-    dimensions take up to `threads` iterations per tile (innermost first),
-    guarded by an scf.if where the extent is not a multiple. The intra-tile
+    dimensions take up to `threads` iterations per tile (innermost first;
+    a loop's `llmc.block_threads` attribute gives its own number: a
+    tensor-core kernel's producer warp makes 288), guarded by an scf.if
+    where the extent is not a multiple. The intra-tile
     loop's dimensions, innermost first, map to thread x, y and z, so
     consecutive threads touch consecutive elements; the tile loop's,
     outermost first, to block x, y and z (x takes 2^31 - 1 blocks, y and z

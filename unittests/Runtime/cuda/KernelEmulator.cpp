@@ -19,7 +19,9 @@
 // change while it is in flight. TMA's tile copies (cp.async.bulk.tensor)
 // are kept by the mbarrier they complete on, and land when a thread waits
 // for that mbarrier's phase once its arrivals are in: a kernel that reads
-// a stage without waiting reads what was there before.
+// a stage without waiting reads what was there before. With
+// FAKE_CUDA_TMA=eager they land as they are issued instead: a kernel that
+// overwrites a stage a wgmma in flight reads fails that wgmma's check.
 //
 //===----------------------------------------------------------------------===//
 
@@ -239,6 +241,10 @@ struct Emulator {
   /// grid's last block (races that the usual order hides show; another
   /// block arrives last where blocks count their arrivals).
   bool reverse = false;
+  /// FAKE_CUDA_TMA=eager: TMA copies land as they are issued (a stage
+  /// overwritten while a wgmma still reads it shows), else when a thread
+  /// waits for their phase (a stage read before its wait shows).
+  bool eagerTma = false;
   /// Where the running kernel's shared memory lies (addresses it took as
   /// integers): a wgmma descriptor holds an address's low 18 bits, the
   /// shared window's size on a GPU.
@@ -309,7 +315,16 @@ struct Emulator {
     ++barrier.phase;
     barrier.pending = barrier.count;
   }
+  void landCopy(MBarrier &barrier, const TmaCopy &copy);
   void landCopies(MBarrier &barrier);
+  /// An arrival on `barrier` bringing `bytes` to expect.
+  void arrive(MBarrier &barrier, long bytes) {
+    if (barrier.pending == 0)
+      return fail("an mbarrier arrival beyond its count");
+    barrier.bytes += bytes;
+    --barrier.pending;
+    completePhase(barrier);
+  }
   /// Waits until the phase of parity `parity` has completed: lands the
   /// phase's copies once its arrivals are in, else lets the other threads
   /// run (a thread that cannot get there spins until kMaxSpins).
@@ -570,7 +585,12 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
     const char *order = std::getenv("FAKE_CUDA_ORDER");
     return order && std::string(order) == "reverse";
   }();
+  static const bool eagerTma = [] {
+    const char *tma = std::getenv("FAKE_CUDA_TMA");
+    return tma && std::string(tma) == "eager";
+  }();
   emulator.reverse = reverse;
+  emulator.eagerTma = eagerTma;
   emulator.sharedBases.clear();
   emulator.failure.clear();
   emulator.kernelName = name;
@@ -929,7 +949,8 @@ extern "C" void llmc_emu_wgmma_wait_group(const void *args, void *) {
   emulator.waitWgmmas(fakecuda::pendingGroups(args));
 }
 
-// mbarrier.init, mbarrier.arrive.expect_tx (its bytes, then an arrival),
+// mbarrier.init, mbarrier.arrive (an arrival; the state it returns is the
+// phase count), mbarrier.arrive.expect_tx (its bytes, then an arrival),
 // mbarrier.try_wait.parity in MLIR's loop (EmulatedKernels.cpp: waits until
 // the phase completed), and cp.async.bulk.tensor.2d (tile mode, completing
 // on an mbarrier).
@@ -951,14 +972,18 @@ extern "C" void llmc_emu_mbarrier_arrive_expect_tx_shared(const void *args,
     int32_t bytes;
   } arrive;
   std::memcpy(&arrive, args, sizeof arrive);
-  fakecuda::MBarrier *barrier = emulator.mbarrier(arrive.address);
-  if (!barrier)
-    return;
-  if (barrier->pending == 0)
-    return emulator.fail("an mbarrier arrival beyond its count");
-  barrier->bytes += arrive.bytes;
-  --barrier->pending;
-  emulator.completePhase(*barrier);
+  if (fakecuda::MBarrier *barrier = emulator.mbarrier(arrive.address))
+    emulator.arrive(*barrier, arrive.bytes);
+}
+extern "C" void llmc_emu_mbarrier_arrive_shared(const void *args,
+                                                void *result) {
+  void *address;
+  std::memcpy(&address, args, sizeof address);
+  fakecuda::MBarrier *barrier = emulator.mbarrier(address);
+  uint64_t state = barrier ? barrier->phase : 0;
+  std::memcpy(result, &state, sizeof state);
+  if (barrier)
+    emulator.arrive(*barrier, 0);
 }
 extern "C" void llmc_emu_mbarrier_try_wait_parity_shared(const void *args,
                                                          void *) {
@@ -989,33 +1014,45 @@ extern "C" void llmc_emu_cp_async_bulk_tensor_2d(const void *args, void *) {
   fakecuda::MBarrier *barrier = emulator.mbarrier(copy.barrier);
   if (!barrier)
     return;
-  barrier->copies.push_back({copy.map, copy.to, copy.inner, copy.outer});
+  fakecuda::TmaCopy tile{copy.map, copy.to, copy.inner, copy.outer};
+  if (!emulator.eagerTma)
+    return barrier->copies.push_back(tile);
+  emulator.landCopy(*barrier, tile);
+  if (barrier->bytes < 0)
+    return emulator.fail(
+        "an mbarrier's copies bring more bytes than it expects");
+  emulator.completePhase(*barrier);
 }
 
 namespace fakecuda {
-/// Writes every copy of `barrier`'s phase into shared memory (element (r,
-/// e) of the box at its row-major place, swizzled; zeros outside the
-/// tensor) and takes its bytes off the phase's.
-void Emulator::landCopies(MBarrier &barrier) {
-  for (const TmaCopy &copy : barrier.copies) {
-    const FakeTensorMap &map = *copy.map;
-    uint32_t size = map.elementBytes, rowBytes = map.box[0] * size;
-    for (uint32_t r = 0; r < map.box[1]; ++r) {
-      int64_t outer = int64_t(copy.outer) + r;
-      for (uint32_t e = 0; e < map.box[0]; ++e) {
-        int64_t inner = int64_t(copy.inner) + e;
-        auto *to = reinterpret_cast<unsigned char *>(swizzled(
-            reinterpret_cast<uintptr_t>(copy.to) + r * rowBytes + e * size,
-            map.swizzleBytes));
-        if (inner < 0 || outer < 0 || uint64_t(inner) >= map.dims[0] ||
-            uint64_t(outer) >= map.dims[1])
-          std::memset(to, 0, size);
-        else
-          std::memcpy(to, map.base + outer * map.rowBytes + inner * size, size);
-      }
+/// Writes `copy` into shared memory (element (r, e) of the box at its
+/// row-major place, swizzled; zeros outside the tensor) and takes its
+/// bytes off the phase's.
+void Emulator::landCopy(MBarrier &barrier, const TmaCopy &copy) {
+  const FakeTensorMap &map = *copy.map;
+  uint32_t size = map.elementBytes, rowBytes = map.box[0] * size;
+  for (uint32_t r = 0; r < map.box[1]; ++r) {
+    int64_t outer = int64_t(copy.outer) + r;
+    for (uint32_t e = 0; e < map.box[0]; ++e) {
+      int64_t inner = int64_t(copy.inner) + e;
+      auto *to = reinterpret_cast<unsigned char *>(swizzled(
+          reinterpret_cast<uintptr_t>(copy.to) + r * rowBytes + e * size,
+          map.swizzleBytes));
+      if (inner < 0 || outer < 0 || uint64_t(inner) >= map.dims[0] ||
+          uint64_t(outer) >= map.dims[1])
+        std::memset(to, 0, size);
+      else
+        std::memcpy(to, map.base + outer * map.rowBytes + inner * size, size);
     }
-    barrier.bytes -= long(rowBytes) * map.box[1];
   }
+  barrier.bytes -= long(rowBytes) * map.box[1];
+}
+
+/// Lands every copy of `barrier`'s phase (landCopy); their bytes must be
+/// those expected.
+void Emulator::landCopies(MBarrier &barrier) {
+  for (const TmaCopy &copy : barrier.copies)
+    landCopy(barrier, copy);
   barrier.copies.clear();
   if (barrier.bytes != 0) {
     fail("an mbarrier's expected bytes differ from its copies' bytes");

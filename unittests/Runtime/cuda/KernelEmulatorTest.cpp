@@ -47,6 +47,7 @@ void llmc_emu_wgmma_commit_group(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
 void llmc_emu_mbarrier_init_shared(const void *, void *);
 void llmc_emu_mbarrier_arrive_expect_tx_shared(const void *, void *);
+void llmc_emu_mbarrier_arrive_shared(const void *, void *);
 void llmc_emu_mbarrier_try_wait_parity_shared(const void *, void *);
 void llmc_emu_cp_async_bulk_tensor_2d(const void *, void *);
 }
@@ -525,6 +526,57 @@ TEST(KernelEmulator, WaitingForAPhaseThatNeverCompletesIsAnError) {
   std::string error;
   EXPECT_FALSE(run(kernel, 32, nullptr, error));
   // (The thread that gives up first reports it.)
+  EXPECT_NE(error.find("waits for an mbarrier phase that never completes"),
+            std::string::npos)
+      << error;
+}
+
+TEST(KernelEmulator, PlainArrivalsCompleteAPhaseAtTheirCount) {
+  // An mbarrier of 2 arrivals: lane 0 of each of 2 warps arrives (the
+  // state each gets back is the phase it arrived in: 0); every thread
+  // waits for phase 0 (warp 0's until warp 1 arrived), then writes.
+  static uint64_t states[2];
+  auto kernel = [](void **params) {
+    uint32_t t = threadId();
+    if (t == 0) {
+      struct {
+        void *address;
+        int32_t count;
+      } init = {&tmaBarrier, 2};
+      llmc_emu_mbarrier_init_shared(&init, nullptr);
+    }
+    llmc_emu_barrier0(nullptr, nullptr);
+    if (t % 32 == 0) {
+      void *address = &tmaBarrier;
+      llmc_emu_mbarrier_arrive_shared(&address, &states[t / 32]);
+    }
+    waitPhase(0);
+    output(params)[t] = 1;
+  };
+  std::vector<float> out(64);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 64, out.data(), error)) << error;
+  EXPECT_EQ(states[0], 0u);
+  EXPECT_EQ(states[1], 0u);
+  for (float v : out)
+    EXPECT_EQ(v, 1);
+  // One arrival of the two: the phase never completes.
+  auto short_ = [](void **) {
+    uint32_t t = threadId();
+    if (t == 0) {
+      struct {
+        void *address;
+        int32_t count;
+      } init = {&tmaBarrier, 2};
+      llmc_emu_mbarrier_init_shared(&init, nullptr);
+      void *address = &tmaBarrier;
+      uint64_t state;
+      llmc_emu_mbarrier_arrive_shared(&address, &state);
+    }
+    llmc_emu_barrier0(nullptr, nullptr);
+    waitPhase(0);
+  };
+  EXPECT_FALSE(run(short_, 32, nullptr, error));
   EXPECT_NE(error.find("waits for an mbarrier phase that never completes"),
             std::string::npos)
       << error;
