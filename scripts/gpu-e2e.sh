@@ -27,7 +27,10 @@
 # llama-d64.json: k up to 256, so its projections at 70 and 20 rows split
 # k across blocks) runs f16 on the GPU (mma.sync, wgmma and TMA tiles) against
 # the CPU's f16 run of it, made at prepare time: the same greedy tokens,
-# logits within 2e-2.
+# logits within 2e-2. Where a d64 variant fails, it runs again with every
+# launch's results dumped, on the GPU and under the kernel emulator (the
+# fake driver and the same kernels compiled for the CPU, carried along):
+# the first launch whose results differ names the kernel to look at.
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
@@ -43,7 +46,7 @@ if [[ $mode == prepare ]]; then
   run=${LLMC_RUN:-$src/build/bin/llmc-run}
   mkdir -p "$dir/bin" "$dir/lib" "$dir/golden"
   cp "$run" "$src/test/e2e/compare_golden.py" "$src/test/e2e/compare_runs.py" \
-    "$dir/bin/"
+    "$src/test/e2e/compare_dumps.py" "$dir/bin/"
   # The GPU machine runs another distribution: llmc-run takes its shared
   # libraries along (all but the C and C++ runtimes, which are newer there).
   ldd "$run" | awk '$3 ~ /^\// {print $3}' |
@@ -82,26 +85,33 @@ if [[ $mode == prepare ]]; then
   mkdir -p "$dir/golden/d64"
   "$run" "$dir/d64.cpu.f16.llmc" "${d64_prompts[@]}" \
     --logits-out "$dir/golden/d64/cpu.npy" > "$dir/golden/d64/cpu.txt"
-  for sm in sm_80 sm_90; do
-    "$llmc" compile "$dir/d64-checkpoint" --target=$sm --dtype f16 \
-      --pack-weights -o "$dir/d64.$sm.f16.llmc"
-  done
-  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
-    --gpu-wgmma --pack-weights -o "$dir/d64.sm_90.f16.wgmma.llmc"
-  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
-    --gpu-wgmma --gpu-tma --pack-weights -o "$dir/d64.sm_90.f16.tma.llmc"
-  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
-    --gpu-wgmma --gpu-tma --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
-    --gpu-mma-stage-steps=64 --gpu-mma-stages=4 --pack-weights \
-    -o "$dir/d64.sm_90.f16.tmadeep.llmc"
+  # d64_variant NAME FLAGS...: the d64 model compiled with FLAGS, and its
+  # kernels for the kernel emulator, which localize (below) compares a
+  # failing GPU run with, launch by launch.
+  d64_variant() {
+    local name=$1
+    shift
+    "$llmc" compile "$dir/d64-checkpoint" --dtype f16 "$@" --pack-weights \
+      -o "$dir/d64.$name.llmc"
+    "$llmc" compile "$dir/d64-checkpoint" --dtype f16 "$@" \
+      --emit=emulated-kernels -o "$dir/d64.$name.emu.so"
+  }
+  d64_variant sm_80.f16 --target=sm_80
+  d64_variant sm_90.f16 --target=sm_90
+  d64_variant sm_90.f16.wgmma --target=sm_90 --gpu-wgmma
+  d64_variant sm_90.f16.tma --target=sm_90 --gpu-wgmma --gpu-tma
+  d64_variant sm_90.f16.tmadeep --target=sm_90 --gpu-wgmma --gpu-tma \
+    --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
+    --gpu-mma-stage-steps=64 --gpu-mma-stages=4
   # TMA with a producer warp, k whole (stages reused) and deep tiles.
-  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
-    --gpu-wgmma --gpu-tma --gpu-tma-producer --gpu-mma-split-k=false \
-    --pack-weights -o "$dir/d64.sm_90.f16.producer.llmc"
-  "$llmc" compile "$dir/d64-checkpoint" --target=sm_90 --dtype f16 \
-    --gpu-wgmma --gpu-tma --gpu-tma-producer --gpu-mma-block-rows=128 \
-    --gpu-mma-block-cols=128 --gpu-mma-stage-steps=64 --gpu-mma-stages=4 \
-    --pack-weights -o "$dir/d64.sm_90.f16.producerdeep.llmc"
+  d64_variant sm_90.f16.producer --target=sm_90 --gpu-wgmma --gpu-tma \
+    --gpu-tma-producer --gpu-mma-split-k=false
+  d64_variant sm_90.f16.producerdeep --target=sm_90 --gpu-wgmma --gpu-tma \
+    --gpu-tma-producer --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
+    --gpu-mma-stage-steps=64 --gpu-mma-stages=4
+  # The fake CUDA driver that runs those kernels on the CPU.
+  mkdir -p "$dir/fake-cuda"
+  cp "${FAKE_CUDA:-$src/build/fake-cuda}/libcuda.so.1" "$dir/fake-cuda/"
   rm -rf "$dir/d64-checkpoint" "$dir/d64.cpu.f16.llmc"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
@@ -192,34 +202,51 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
 done
 for model in $models; do cat "$dir/out/$model.log"; done
-# check_d64 NAME ARTIFACT: the d64 model against its CPU f16 run.
+# localize VARIANT: a d64 variant that failed, run again with every
+# launch's results dumped (LLMRT_CUDA_DUMP), on the GPU and under the kernel
+# emulator (the fake driver on this machine's CPU, the same artifact's
+# kernels compiled for it): the first launch whose results differ
+# (compare_dumps.py), the dumps left in out/dump-VARIANT.
+localize() {
+  local out="$dir/out/dump-$1"
+  rm -rf "$out"
+  mkdir -p "$out/gpu" "$out/emulated"
+  LLMRT_CUDA_DUMP="$out/gpu" llmc_run "$dir/d64.$1.llmc" "${d64_prompts[@]}" \
+    > "$out/gpu.txt" 2> "$out/gpu.err" || true
+  env LD_LIBRARY_PATH="$dir/fake-cuda:$dir/lib" \
+    FAKE_CUDA_KERNELS="$dir/d64.$1.emu.so" LLMRT_CUDA_DUMP="$out/emulated" \
+    "$dir/bin/llmc-run" "$dir/d64.$1.llmc" "${d64_prompts[@]}" \
+    > "$out/emulated.txt" 2> "$out/emulated.err" || true
+  python3 "$dir/bin/compare_dumps.py" "$out/emulated" "$out/gpu" |
+    sed 's/^/  launches: /'
+}
+# check_d64 NAME VARIANT: the d64 model against its CPU f16 run.
 check_d64() {
-  local out="$dir/out/d64-${1// /_}"
+  local out="$dir/out/d64-${1// /_}" artifact="$dir/d64.$2.llmc"
   mkdir -p "$out"
-  if ! llmc_run "$2" "${d64_prompts[@]}" --logits-out "$out/gpu.npy" \
+  if ! llmc_run "$artifact" "${d64_prompts[@]}" --logits-out "$out/gpu.npy" \
          > "$out/gpu.txt" 2> "$out/gpu.err"; then
-    echo "FAIL $1: $(tail -1 "$out/gpu.err")"; return 1
+    echo "FAIL $1: $(tail -1 "$out/gpu.err")"; localize "$2"; return 1
   fi
   if python3 "$dir/bin/compare_runs.py" "$dir/golden/d64/cpu" "$out/gpu" 2 \
        --atol 2e-2 > "$out/cmp" 2>&1; then
     echo "PASS $1 against the CPU's f16 run: $(head -1 "$out/cmp")"
   else
     echo "FAIL $1 against the CPU's f16 run: $(head -3 "$out/cmp" | tr '\n' ' ')"
+    localize "$2"
     return 1
   fi
 }
-check_d64 "d64.$sm.f16" "$dir/d64.$sm.f16.llmc" || status=1
+check_d64 "d64.$sm.f16" $sm.f16 || status=1
 if [[ $sm == sm_90 ]]; then
-  check_d64 "d64.sm_90.f16 --gpu-wgmma" "$dir/d64.sm_90.f16.wgmma.llmc" ||
-    status=1
-  check_d64 "d64.sm_90.f16 --gpu-wgmma --gpu-tma" \
-    "$dir/d64.sm_90.f16.tma.llmc" || status=1
+  check_d64 "d64.sm_90.f16 --gpu-wgmma" sm_90.f16.wgmma || status=1
+  check_d64 "d64.sm_90.f16 --gpu-wgmma --gpu-tma" sm_90.f16.tma || status=1
   check_d64 "d64.sm_90.f16 --gpu-tma, 128 x 128 x 4 stages of 64" \
-    "$dir/d64.sm_90.f16.tmadeep.llmc" || status=1
+    sm_90.f16.tmadeep || status=1
   check_d64 "d64.sm_90.f16 --gpu-tma-producer --gpu-mma-split-k=false" \
-    "$dir/d64.sm_90.f16.producer.llmc" || status=1
+    sm_90.f16.producer || status=1
   check_d64 "d64.sm_90.f16 --gpu-tma-producer, 128 x 128 x 4 stages of 64" \
-    "$dir/d64.sm_90.f16.producerdeep.llmc" || status=1
+    sm_90.f16.producerdeep || status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then

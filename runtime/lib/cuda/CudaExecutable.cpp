@@ -107,6 +107,8 @@ void *CudaExecutable::allocate(int64_t size) {
       return failedAllocation;
   }
   blockSizes[pointer] = bytes;
+  if (!dumpDir.empty())
+    allocationOrder[pointer] = allocations++;
   return reinterpret_cast<void *>(pointer);
 }
 
@@ -123,6 +125,7 @@ void CudaExecutable::release(void *pointer) {
     return;
   }
   freeBlocks[found->second].push_back(found->first);
+  allocationOrder.erase(found->first);
   blockSizes.erase(found);
 }
 
@@ -181,6 +184,13 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
       return;
     sharedOptIn[kernel] = sharedBytes;
   }
+  std::vector<DumpRegion> regions;
+  std::vector<std::vector<std::byte>> before;
+  if (!dumpDir.empty()) {
+    regions = dumpRegions();
+    if (!readRegions(regions, before))
+      return;
+  }
   if (profiling)
     recordLaunchEvent(kernel, false);
   CUresult result;
@@ -214,6 +224,81 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
     failed(result, "launching kernel '" + program.kernels[kernel] + "'");
   if (profiling)
     recordLaunchEvent(kernel, true);
+  if (!dumpDir.empty())
+    dumpLaunch(kernel, grid, block, regions, before);
+}
+
+std::vector<CudaExecutable::DumpRegion> CudaExecutable::dumpRegions() const {
+  std::vector<DumpRegion> regions;
+  for (auto [pointer, order] : allocationOrder)
+    regions.push_back(
+        {pointer, blockSizes.at(pointer), "a" + std::to_string(order)});
+  if (runningCache)
+    regions.push_back({runningCache, cacheSizes.at(runningCache), "cache"});
+  return regions;
+}
+
+bool CudaExecutable::readRegions(
+    const std::vector<DumpRegion> &regions,
+    std::vector<std::vector<std::byte>> &contents) {
+  if (failed(api->streamSynchronize(stream), "cuStreamSynchronize (dump)"))
+    return false;
+  contents.resize(regions.size());
+  for (size_t i = 0; i < regions.size(); ++i) {
+    contents[i].resize(regions[i].bytes);
+    if (failed(api->memcpyAsync(devicePointer(contents[i].data()),
+                                regions[i].pointer, regions[i].bytes, stream),
+               "cuMemcpyAsync (dump)"))
+      return false;
+  }
+  return !failed(api->streamSynchronize(stream), "cuStreamSynchronize (dump)");
+}
+
+void CudaExecutable::dumpLaunch(
+    int32_t kernel, const int64_t grid[3], const int64_t block[3],
+    const std::vector<DumpRegion> &regions,
+    const std::vector<std::vector<std::byte>> &before) {
+  std::vector<std::vector<std::byte>> after;
+  if (!error.ok() || !readRegions(regions, after))
+    return;
+  int64_t launch = launchesDumped++;
+  char prefix[160];
+  std::snprintf(prefix, sizeof prefix, "%lld	%s	%lld,%lld,%lld	%lld,%lld,%lld",
+                static_cast<long long>(launch), program.kernels[kernel].c_str(),
+                static_cast<long long>(grid[0]), static_cast<long long>(grid[1]),
+                static_cast<long long>(grid[2]),
+                static_cast<long long>(block[0]),
+                static_cast<long long>(block[1]),
+                static_cast<long long>(block[2]));
+  bool any = false;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const std::vector<std::byte> &old = before[i], &now = after[i];
+    size_t first = 0, end = now.size();
+    while (first < end && old[first] == now[first])
+      ++first;
+    while (end > first && old[end - 1] == now[end - 1])
+      --end;
+    if (first == end)
+      continue;
+    // Whole 16-byte units: an element never straddles the range's ends.
+    first = first / 16 * 16;
+    end = std::min(now.size(), (end + 15) / 16 * 16);
+    std::string file = std::to_string(launch) + "-" + regions[i].name + ".bin";
+    std::ofstream out(dumpDir + "/" + file, std::ios::binary);
+    out.write(reinterpret_cast<const char *>(now.data() + first),
+              std::streamsize(end - first));
+    if (!out) {
+      error = Status::error(dumpDir + "/" + file + ": cannot write (" +
+                            "LLMRT_CUDA_DUMP)");
+      return;
+    }
+    std::fprintf(dumpIndex, "%s\t%s\t%zu\t%zu\t%s\n", prefix,
+                 regions[i].name.c_str(), first, end - first, file.c_str());
+    any = true;
+  }
+  if (!any)
+    std::fprintf(dumpIndex, "%s\t-\t0\t0\t-\n", prefix);
+  std::fflush(dumpIndex);
 }
 
 void CudaExecutable::recordLaunchEvent(int32_t kernel, bool after) {
@@ -567,6 +652,19 @@ Status CudaExecutable::load(const Manifest &manifest,
     executable->timingSteps = true;
     executable->profiling = std::strcmp(profile, "steps") != 0;
   }
+  if (const char *dump = std::getenv("LLMRT_CUDA_DUMP"); dump && *dump) {
+    std::string index = std::string(dump) + "/index.tsv";
+    executable->dumpIndex = std::fopen(index.c_str(), "w");
+    if (!executable->dumpIndex)
+      return Status::error(index + ": cannot write (LLMRT_CUDA_DUMP names a "
+                                   "folder that must exist)");
+    executable->dumpDir = dump;
+    std::fprintf(executable->dumpIndex,
+                 "# llmrt launch dump: compute %s\n"
+                 "# launch\tkernel\tgrid\tblock\tbuffer\toffset\tbytes"
+                 "\tfile\n",
+                 std::string(dtypeName(manifest.computeType)).c_str());
+  }
   if (Status status =
           executable->uploadWeights(store, executable->code.params);
       !status.ok())
@@ -583,6 +681,8 @@ CudaExecutable::~CudaExecutable() {
     api->streamSynchronize(stream);
   if (timingSteps)
     printProfile();
+  if (dumpIndex)
+    std::fclose(dumpIndex);
   // Blocks the host code still holds (a run that failed midway) and the
   // cache.
   for (auto [pointer, bytes] : blockSizes)
@@ -622,6 +722,7 @@ Status CudaExecutable::allocateCache(size_t size,
       !status.ok())
     return status;
   const CudaDriver *driver = api;
+  cacheSizes[pointer] = size ? size : 1;
   out = std::shared_ptr<void>(reinterpret_cast<void *>(pointer),
                               [driver](void *p) {
                                 driver->memFree(devicePointer(p));
@@ -650,6 +751,9 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
   auto *inputs = static_cast<std::byte *>(allocate(int64_t(host.size())));
   copy(inputs, host.data(), int64_t(host.size()));
   deviceInputs = inputs;
+  runningCache = devicePointer(cache);
+  if (!cacheSizes.count(runningCache))
+    runningCache = 0;
 
   EntryInputs in = entryInputs(
       manifest, program, cache, batch, seq, reinterpret_cast<int32_t *>(inputs),
@@ -682,6 +786,7 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
     release(result.allocated);
   }
   deviceInputs = nullptr;
+  runningCache = 0;
   release(inputs);
   if (error.ok())
     failed(api->streamSynchronize(stream), "running the model");

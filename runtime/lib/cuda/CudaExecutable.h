@@ -18,8 +18,10 @@
 
 #include "llmrt/WeightStore.h"
 
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -71,6 +73,26 @@ private:
   void recordStepEvent(int which);
   void collectProfile(Entry entry);
   void printProfile() const;
+  /// With LLMRT_CUDA_DUMP=DIR, every launch waits for the GPU before and
+  /// after, and the bytes it changed in the host code's buffers and the
+  /// run's KV cache go to DIR (index.tsv: a line per changed range, its
+  /// bytes in a file of their own), so that two runs of one artifact (on
+  /// a GPU and under the kernel emulator) can be compared launch by launch
+  /// (scripts/compare_dumps.py): the first kernel whose results differ.
+  /// Buffers are named by the order of their allocation (a3: the host
+  /// code's fourth), the same in every run of the same inputs.
+  struct DumpRegion {
+    CUdeviceptr pointer;
+    size_t bytes;
+    std::string name;
+  };
+  std::vector<DumpRegion> dumpRegions() const;
+  bool readRegions(const std::vector<DumpRegion> &regions,
+                   std::vector<std::vector<std::byte>> &contents);
+  void dumpLaunch(int32_t kernel, const int64_t grid[3],
+                  const int64_t block[3],
+                  const std::vector<DumpRegion> &regions,
+                  const std::vector<std::vector<std::byte>> &before);
 
   const Manifest &manifest;
   const ArtifactProgram &program;
@@ -99,6 +121,15 @@ private:
   /// an allocation fails and at the end.
   std::map<size_t, std::vector<CUdeviceptr>> freeBlocks;
   std::map<CUdeviceptr, size_t> blockSizes;
+  /// LLMRT_CUDA_DUMP (dumpLaunch): its folder, index and launch count, the
+  /// allocation order of the host code's live buffers, the KV caches'
+  /// sizes and the running one's.
+  std::string dumpDir;
+  std::FILE *dumpIndex = nullptr;
+  int64_t launchesDumped = 0, allocations = 0;
+  std::map<CUdeviceptr, int64_t> allocationOrder;
+  std::map<CUdeviceptr, size_t> cacheSizes;
+  CUdeviceptr runningCache = 0;
   void releaseCachedBlocks();
   /// TMA tensor maps by their arguments (the host code asks for a
   /// launch's maps before every launch), each in 128 bytes of device memory

@@ -16,7 +16,10 @@
 // than 48 KiB of dynamic shared memory fails unless its kernel opted in
 // (cuFuncSetAttribute) to at least that much, which fails beyond the GPU's
 // limit. FAKE_CUDA_FAIL_LAUNCH=N makes the N-th launch fail
-// (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel does.
+// (CUDA_ERROR_LAUNCH_FAILED), as a faulting kernel does;
+// FAKE_CUDA_SKIP_LAUNCH=N makes it do nothing and succeed, as a kernel
+// that computes nothing right does (what LLMRT_CUDA_DUMP's comparison
+// must point at).
 // FAKE_CUDA_NO_TMA=1 makes cuTensorMapEncodeTiled refuse every map
 // (CUDA_ERROR_NOT_SUPPORTED).
 //
@@ -291,6 +294,12 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   }();
   if (device.launches == failing)
     return CUDA_ERROR_LAUNCH_FAILED;
+  static const long skipped = [] {
+    const char *n = std::getenv("FAKE_CUDA_SKIP_LAUNCH");
+    return n ? std::atol(n) : 0L;
+  }();
+  if (device.launches == skipped)
+    return CUDA_SUCCESS;
   static const bool trace = std::getenv("FAKE_CUDA_TRACE") != nullptr;
   if (trace)
     std::fprintf(stderr, "fake-cuda: launch %s grid %ux%ux%u block %ux%ux%u\n",
