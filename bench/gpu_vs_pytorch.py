@@ -4,6 +4,7 @@
   python3 bench/gpu_vs_pytorch.py prepare DIR [--variant NAME=FLAGS ...]
                                                  (build machine, no GPU)
   python3 bench/gpu_vs_pytorch.py run DIR [--baseline BDIR]   (GPU machine)
+        [--variants NAME,NAME] [--repeats N]
 
 prepare: writes the checkpoint of bench/configs/llama-1b.json with real
 safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
@@ -20,15 +21,17 @@ std 0.02; norm weights 1), then in one invocation measures
     and an 8192^3 f16 matrix product through PyTorch;
   - llmc: prefill of PROMPT tokens and NEW greedy decode steps at batch 1
     (--batch B: B different prompts of PROMPT tokens together, decode
-    steps of B rows; llmc-run --warmup --timings; the median of 3 runs,
-    interleaved with the baseline's), its per-kernel profile
+    steps of B rows; llmc-run --warmup --timings; the median of 3 runs
+    (--repeats), interleaved with the baseline's), its per-kernel profile
     (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
     (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
     prefill and greedy decode, timed with synchronization;
   - with --baseline, the artifacts another compiler made (prepare BDIR with
-    LLMC set), and every variant in DIR/variants, run the same way: each
-    one's time against this build's in the same call;
+    LLMC set), and every variant in DIR/variants (--variants: only those),
+    run the same way: each one's time against this build's in the same
+    call (each run's times printed as it ends, so that a call cut short
+    keeps them);
 and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
 its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
 the matrix-product rate, the greedy tokens that agree and the logits'
@@ -197,7 +200,8 @@ def load_npy_rows(path, rows):
     return numpy.load(path)[:rows]
 
 
-def run(out, prompt_len, new_tokens, baseline=None, batch=1):
+def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
+        repeats=REPEATS):
     import torch
     config = json.load(open(CONFIG))
     make_sparse_checkpoint()
@@ -227,7 +231,14 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1):
         others.append((f"baseline {baseline}",
                        os.path.join(baseline, os.path.basename(artifact))))
     variants = os.path.join(out, "variants")
-    for name in sorted(os.listdir(variants)) if os.path.isdir(variants) else []:
+    names = sorted(os.listdir(variants)) if os.path.isdir(variants) else []
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        sys.exit(f"--variants: no variant {', '.join(unknown)} in {variants} "
+                 f"(prepared: {', '.join(names) or 'none'})")
+    for name in names:
+        if only is not None and name not in only:
+            continue
         with open(os.path.join(variants, name, "flags")) as f:
             flags = f.read().strip()
         path = os.path.join(variants, name, os.path.basename(artifact))
@@ -238,14 +249,22 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1):
     # Timed runs interleaved with the others', medians: one process's time
     # moves by 10-20% from run to run on these machines.
     runs, other_runs = [], [[] for _ in others]
-    for _ in range(REPEATS):
+
+    def progress(label, timed):
+        print(f"  run {len(timed)}: {label}: prefill {timed[-1][0] * 1e3:.2f} "
+              f"ms, decode {timed[-1][1] * 1e3 / (new_tokens - 1):.3f} ms/step",
+              flush=True)
+
+    for _ in range(repeats):
         try:
             runs.append(llmc_run(out, artifact, prompts, new_tokens))
         except RuntimeError as error:
             sys.exit(str(error))
+        progress("this build", runs)
         for (label, path), timed in zip(others, other_runs):
             try:
                 timed.append(llmc_run(out, path, prompts, new_tokens))
+                progress(label, timed)
             except RuntimeError as error:
                 timed.append(None)
                 print(f"{label}: {error}", flush=True)
@@ -331,6 +350,11 @@ def main():
     parser.add_argument("--batch", type=int, default=1,
                         help=f"run: prompts at once (1 to {MAX_BATCH})")
     parser.add_argument("--baseline", help="DIR of a baseline's artifacts")
+    parser.add_argument("--variants",
+                        help="run: only these variants (NAME,NAME)")
+    parser.add_argument("--repeats", type=int, default=REPEATS,
+                        help=f"run: timed runs of each artifact, interleaved "
+                             f"(the median; default {REPEATS})")
     parser.add_argument("--variant", action="append", default=[],
                         help="prepare: NAME=FLAGS, the model compiled with "
                              "FLAGS too (into DIR/variants/NAME)")
@@ -339,8 +363,11 @@ def main():
     if args.mode == "prepare":
         prepare(os.path.abspath(args.dir), args.variant)
     else:
+        if args.repeats < 1:
+            sys.exit(f"--repeats: expected 1 or more, found {args.repeats}")
         run(os.path.abspath(args.dir), args.prompt, args.new,
-            args.baseline and os.path.abspath(args.baseline), args.batch)
+            args.baseline and os.path.abspath(args.baseline), args.batch,
+            args.variants.split(",") if args.variants else None, args.repeats)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ using mlir::Value;
 namespace linalg = mlir::linalg;
 
 constexpr int64_t kWarp = 32;
-/// Multiprocessors of the GPUs the kernels are sized for (an H100's and an
+/// Multiprocessors assumed where the GPU does not say (an H100's and an
 /// H200's; an A100 has 108): a grid of fewer blocks leaves some idle.
 constexpr int64_t kMultiprocessors = 132;
+/// The most multiprocessors split k plans for (its counters' slots).
+constexpr int64_t kMaxMultiprocessors = 512;
 /// Bytes a lane loads at once where it can: NVPTX's widest load.
 constexpr int64_t kVectorBytes = 16;
 

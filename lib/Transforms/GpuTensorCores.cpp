@@ -283,10 +283,11 @@ public:
   }
 
   /// Split k (MmaOptions::splitK): where the tiles are fewer than the
-  /// multiprocessors, splits enough for two blocks per multiprocessor, at
-  /// most kMaxSplits, each of kMinSplitStages stages of k or more.
-  static constexpr int64_t kSplitTargetBlocks = 2 * kMultiprocessors,
-                           kMaxSplits = 8, kMinSplitStages = 2;
+  /// multiprocessors (the GPU's, at run time: multiprocessors()), splits
+  /// enough for kBlocksPerMultiprocessor blocks on each, at most
+  /// kMaxSplits, each of kMinSplitStages stages of k or more.
+  static constexpr int64_t kBlocksPerMultiprocessor = 2, kMaxSplits = 8,
+                           kMinSplitStages = 2;
 
   BlockMmaTiles(OpBuilder &builder, Location loc, linalg::GenericOp op,
                 const MmaContraction &mma, ResultSink &sink,
@@ -444,6 +445,34 @@ private:
         .getResult(0);
   }
 
+  /// Host code: the GPU's multiprocessors, from 1 to kMaxMultiprocessors:
+  /// the host library's global LLMRT_GPU_MULTIPROCESSORS, which the
+  /// runtime sets (kMultiprocessors until then).
+  Value multiprocessors(OpBuilder &b) {
+    auto module = op->getParentOfType<ModuleOp>();
+    Type i64 = b.getI64Type();
+    auto type = MemRefType::get({}, i64);
+    if (!module.lookupSymbol<memref::GlobalOp>(LLMRT_GPU_MULTIPROCESSORS)) {
+      OpBuilder declare = OpBuilder::atBlockBegin(module.getBody());
+      declare.create<memref::GlobalOp>(
+          loc, LLMRT_GPU_MULTIPROCESSORS, declare.getStringAttr("public"),
+          type,
+          DenseElementsAttr::get(RankedTensorType::get({}, i64),
+                                 declare.getI64IntegerAttr(kMultiprocessors)
+                                     .getValue()),
+          /*constant=*/false, /*alignment=*/nullptr);
+    }
+    Value count = b.create<memref::LoadOp>(
+        loc,
+        b.create<memref::GetGlobalOp>(loc, type, LLMRT_GPU_MULTIPROCESSORS),
+        ValueRange());
+    count = b.create<arith::IndexCastOp>(loc, b.getIndexType(), count);
+    return b.create<arith::MaxSIOp>(
+        loc,
+        b.create<arith::MinSIOp>(loc, count, index(b, kMaxMultiprocessors)),
+        index(b, 1));
+  }
+
   /// Host code: the splits of k for `rowBlocks` rows of tiles (one where
   /// the tiles fill the multiprocessors), each of splitStages stages of k
   /// (the last may have fewer), the workspace of their partial totals, and
@@ -458,11 +487,12 @@ private:
     };
     int64_t kTiles = mma.k / tileSteps;
     Value tiles = mul(b, rowBlocks, mma.n / cols);
+    Value gpuBlocks = multiprocessors(b);
     Value wanted = b.create<arith::MinUIOp>(
-        loc, ceilDiv(index(b, kSplitTargetBlocks), tiles),
+        loc, ceilDiv(mul(b, gpuBlocks, kBlocksPerMultiprocessor), tiles),
         index(b, std::min(kMaxSplits, kTiles / kMinSplitStages)));
     Value few = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tiles,
-                                        index(b, kMultiprocessors));
+                                        gpuBlocks);
     wanted = b.create<arith::SelectOp>(loc, few, wanted, index(b, 1));
     splitStages = ceilDiv(index(b, kTiles), wanted);
     splits = ceilDiv(index(b, kTiles), splitStages);
@@ -475,7 +505,7 @@ private:
     workspace = b.create<memref::AllocOp>(
         loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
         ValueRange{elements});
-    counters = makeCounters(kMultiprocessors);
+    counters = makeCounters(kMaxMultiprocessors);
     return splits;
   }
 

@@ -685,21 +685,30 @@ func.func @shared_keys(%q: memref<8x?xf32>, %k: memref<?x?xf32>, %s: memref<?x8x
 // PRODMAP: %[[LANES:.*]] = arith.muli %{{.*}}, %c32{{(_[0-9]+)?}} : index
 // PRODMAP: scf.parallel {{.*}} to (%{{.*}}, %c9, %c32) step (%{{.*}}, %[[WARPS]], %[[LANES]])
 // PRODMAP-NEXT: scf.parallel {{.*}} to (%{{.*}}, %[[WARPS]], %[[LANES]])
-// Split k (mma-split-k): the host takes splits enough for 264 blocks where
-// the tiles are fewer than 132, each of 2 stages of k or more (here at
-// most 2 of the 4), and a workspace of their partial totals; the splits
+// Split k (mma-split-k): the host reads the GPU's multiprocessors from the
+// global the runtime sets (132 until then; clamped to 1-512, the counters'
+// slots) and takes splits enough for two blocks on each where the tiles
+// are fewer than the multiprocessors, each of 2 stages of k or more (here
+// at most 2 of the 4), and a workspace of their partial totals; the splits
 // are the grid's outer dimension, each running its stages of k (the
 // copies past its last read nothing). With 2 splits or more, every
 // thread stores its 16 partial totals, thread 0 fences and counts the
 // block's arrival at its tile's counter (the last one resets it), and
 // the last block to arrive adds the splits' totals in their order before
 // the epilogue; with one, the epilogue as unsplit.
-// SPLIT: memref.global "private" @__llmc_split_k_counters : memref<132xi32> = dense<0>
+// SPLIT: memref.global "private" @__llmc_split_k_counters : memref<512xi32> = dense<0>
+// SPLIT: memref.global "public" @__llmc_gpu_multiprocessors : memref<i64> = dense<132>
 // SPLIT-LABEL: func.func @block_tensor_cores
 // SPLIT: %[[ROWBLOCKS:.*]] = arith.divui %{{.*}}, %c64
 // SPLIT: %[[TILES:.*]] = arith.muli %[[ROWBLOCKS]], %c2
+// SPLIT: %[[SMGLOBAL:.*]] = memref.get_global @__llmc_gpu_multiprocessors : memref<i64>
+// SPLIT: %[[SM64:.*]] = memref.load %[[SMGLOBAL]][] : memref<i64>
+// SPLIT: %[[SMINDEX:.*]] = arith.index_cast %[[SM64]] : i64 to index
+// SPLIT: %[[SMLOW:.*]] = arith.minsi %[[SMINDEX]], %c512 : index
+// SPLIT: %[[SMS:.*]] = arith.maxsi %[[SMLOW]], %c1 : index
+// SPLIT: %[[TARGET:.*]] = arith.muli %[[SMS]], %c2 : index
 // SPLIT: %[[WANTED:.*]] = arith.minui %{{.*}}, %c2
-// SPLIT: %[[FEW:.*]] = arith.cmpi ult, %[[TILES]], %c132
+// SPLIT: %[[FEW:.*]] = arith.cmpi ult, %[[TILES]], %[[SMS]]
 // SPLIT: arith.select %[[FEW]], %[[WANTED]], %c1
 // SPLIT: %[[STAGES:.*]] = arith.divui
 // SPLIT: %[[SPLITS:.*]] = arith.divui

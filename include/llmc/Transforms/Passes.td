@@ -184,9 +184,11 @@ def GpuWarpReductions
     the wgmma group that read it completed); no block barrier per tile.
 
     With `mma-split-k`, a projection whose cp.async block tiles are fewer
-    than the GPU's 132 multiprocessors (a short prompt, a few decode rows)
-    takes a grid of splits x tiles: each split's blocks run an equal share
-    of k's stages (2 or more; splits enough for 264 blocks, at most 8),
+    than the GPU's multiprocessors (a short prompt, a few decode rows; the
+    count is the host library's global `__llmc_gpu_multiprocessors`, which
+    the runtime sets, 132 until then) takes a grid of splits x tiles: each
+    split's blocks run an equal share of k's stages (2 or more; splits
+    enough for two blocks per multiprocessor, at most 8),
     store their f32 accumulators to a workspace, and the last block of a
     tile to arrive (an arrival counter per tile in a device global of the
     kernel's own, reset by that block) adds the splits' totals in their
@@ -246,7 +248,8 @@ def GpuWarpReductions
            "copies then run a stage less ahead)">,
     Option<"mmaSplitK", "mma-split-k", "bool", /*default=*/"false",
            "Split k across blocks where a projection's block tiles are "
-           "fewer than the GPU's 132 multiprocessors: the last block of "
+           "fewer than the GPU's multiprocessors (the runtime says how "
+           "many): the last block of "
            "each tile adds the partial totals (in the order of the splits) "
            "and stores them">,
     Option<"prefetchWeights", "prefetch-weights", "bool", /*default=*/"false",

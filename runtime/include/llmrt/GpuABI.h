@@ -63,6 +63,12 @@ typedef void *(*llmrt_gpu_tensor_map_fn)(void *context, const void *base,
                                          int32_t swizzle_bytes, int32_t bf16);
 #define LLMRT_GPU_TENSOR_MAP_CALL "__llmc_gpu_tensor_map"
 
+/* The GPU's multiprocessor count: an int64_t the host library exports
+   under this name when its GEMMs split k across blocks where their tiles
+   are fewer than the multiprocessors (an H100's 132 until the runtime
+   writes the GPU's before the first call). */
+#define LLMRT_GPU_MULTIPROCESSORS "__llmc_gpu_multiprocessors"
+
 #ifdef __cplusplus
 }
 #endif

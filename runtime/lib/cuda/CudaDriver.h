@@ -95,6 +95,7 @@ public:
   /// sm_XY as XY.
   int computeCapability() const { return capability; }
   size_t totalMemory() const { return memory; }
+  int multiprocessors() const { return multiprocessorCount; }
   CUdevice handle() const { return device; }
   /// Makes the device's context current on the calling thread.
   Status makeCurrent() const;
@@ -112,7 +113,7 @@ private:
   CUdevice device = 0;
   CUcontext context = nullptr;
   std::string deviceName;
-  int capability = 0;
+  int capability = 0, multiprocessorCount = 0;
   size_t memory = 0;
 };
 

@@ -642,6 +642,9 @@ Status CudaExecutable::load(const Manifest &manifest,
       !status.ok())
     return status;
   void **table = static_cast<void **>(gpu);
+  // Where GEMMs split k: how many blocks fill this GPU.
+  if (void *count = executable->code.find(LLMRT_GPU_MULTIPROCESSORS))
+    *static_cast<int64_t *>(count) = executable->device->multiprocessors();
   table[LLMRT_GPU_SLOT_CONTEXT] = executable.get();
   table[LLMRT_GPU_SLOT_ALLOC] = reinterpret_cast<void *>(&gpuAlloc);
   table[LLMRT_GPU_SLOT_FREE] = reinterpret_cast<void *>(&gpuFree);

@@ -12,7 +12,8 @@
 //
 // (E: launches with programmatic stream serialization, cuLaunchKernelEx).
 //
-// The compute capability is FAKE_CUDA_SM (default 90); a launch with more
+// The compute capability is FAKE_CUDA_SM (default 90), the multiprocessors
+// FAKE_CUDA_MULTIPROCESSORS (default 132); a launch with more
 // than 48 KiB of dynamic shared memory fails unless its kernel opted in
 // (cuFuncSetAttribute) to at least that much, which fails beyond the GPU's
 // limit. FAKE_CUDA_FAIL_LAUNCH=N makes the N-th launch fail
@@ -169,6 +170,12 @@ int sharedOptInLimit() {
   return (sm >= 90 ? 227 : sm == 80 || sm == 87 ? 163 : 99) * 1024;
 }
 
+/// FAKE_CUDA_MULTIPROCESSORS, else an H100's 132.
+int multiprocessors() {
+  const char *count = std::getenv("FAKE_CUDA_MULTIPROCESSORS");
+  return count ? std::atoi(count) : 132;
+}
+
 } // namespace
 
 extern "C" {
@@ -194,6 +201,8 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute,
                ? computeCapability() % 10
            : attribute == CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
                ? sharedOptInLimit()
+           : attribute == CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+               ? multiprocessors()
                : 0;
   return CUDA_SUCCESS;
 }

@@ -410,14 +410,20 @@ uint64_t swizzledDescriptor(const void *tile, int byteOffset) {
          uint64_t(1024 >> 4) << 32 | uint64_t(1) << 62;
 }
 
-/// tmaBarrier's mbarrier.init (one arrival a phase), arrive.expect_tx and
-/// try_wait.parity, as the kernels call them.
-void initBarrier() {
+/// tmaBarrier's mbarrier.init (`count` arrivals a phase), arrive,
+/// arrive.expect_tx and try_wait.parity, as the kernels call them.
+void initBarrier(int32_t count = 1) {
   struct {
     void *address;
     int32_t count;
-  } init = {&tmaBarrier, 1};
+  } init = {&tmaBarrier, count};
   llmc_emu_mbarrier_init_shared(&init, nullptr);
+}
+uint64_t arrive() {
+  void *address = &tmaBarrier;
+  uint64_t state;
+  llmc_emu_mbarrier_arrive_shared(&address, &state);
+  return state;
 }
 void expectBytes(int32_t bytes) {
   struct {
@@ -538,18 +544,11 @@ TEST(KernelEmulator, PlainArrivalsCompleteAPhaseAtTheirCount) {
   static uint64_t states[2];
   auto kernel = [](void **params) {
     uint32_t t = threadId();
-    if (t == 0) {
-      struct {
-        void *address;
-        int32_t count;
-      } init = {&tmaBarrier, 2};
-      llmc_emu_mbarrier_init_shared(&init, nullptr);
-    }
+    if (t == 0)
+      initBarrier(2);
     llmc_emu_barrier0(nullptr, nullptr);
-    if (t % 32 == 0) {
-      void *address = &tmaBarrier;
-      llmc_emu_mbarrier_arrive_shared(&address, &states[t / 32]);
-    }
+    if (t % 32 == 0)
+      states[t / 32] = arrive();
     waitPhase(0);
     output(params)[t] = 1;
   };
@@ -562,16 +561,9 @@ TEST(KernelEmulator, PlainArrivalsCompleteAPhaseAtTheirCount) {
     EXPECT_EQ(v, 1);
   // One arrival of the two: the phase never completes.
   auto short_ = [](void **) {
-    uint32_t t = threadId();
-    if (t == 0) {
-      struct {
-        void *address;
-        int32_t count;
-      } init = {&tmaBarrier, 2};
-      llmc_emu_mbarrier_init_shared(&init, nullptr);
-      void *address = &tmaBarrier;
-      uint64_t state;
-      llmc_emu_mbarrier_arrive_shared(&address, &state);
+    if (threadId() == 0) {
+      initBarrier(2);
+      arrive();
     }
     llmc_emu_barrier0(nullptr, nullptr);
     waitPhase(0);
