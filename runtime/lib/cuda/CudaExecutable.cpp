@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace llmrt {
 
@@ -656,12 +657,18 @@ Status CudaExecutable::load(const Manifest &manifest,
     executable->profiling = std::strcmp(profile, "steps") != 0;
   }
   if (const char *dump = std::getenv("LLMRT_CUDA_DUMP"); dump && *dump) {
-    std::string index = std::string(dump) + "/index.tsv";
+    // Each rank of a sharded run in a folder of its own.
+    std::string folder = dump;
+    if (sharded) {
+      folder += "/rank" + std::to_string((*communicator)->rank());
+      ::mkdir(folder.c_str(), 0755);
+    }
+    std::string index = folder + "/index.tsv";
     executable->dumpIndex = std::fopen(index.c_str(), "w");
     if (!executable->dumpIndex)
       return Status::error(index + ": cannot write (LLMRT_CUDA_DUMP names a "
                                    "folder that must exist)");
-    executable->dumpDir = dump;
+    executable->dumpDir = folder;
     std::fprintf(executable->dumpIndex,
                  "# llmrt launch dump: compute %s\n"
                  "# launch\tkernel\tgrid\tblock\tbuffer\toffset\tbytes"

@@ -80,7 +80,8 @@ private:
   /// a GPU and under the kernel emulator) can be compared launch by launch
   /// (scripts/compare_dumps.py): the first kernel whose results differ.
   /// Buffers are named by the order of their allocation (a3: the host
-  /// code's fourth), the same in every run of the same inputs.
+  /// code's fourth), the same in every run of the same inputs. The ranks
+  /// of a sharded run write to DIR/rankN.
   struct DumpRegion {
     CUdeviceptr pointer;
     size_t bytes;
