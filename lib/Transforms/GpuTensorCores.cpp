@@ -657,11 +657,20 @@ private:
       sharedW = b.create<memref::AllocaOp>(loc, tileType(cols));
     }
     // Row-major buffers with no offset are allocations' (256-byte aligned):
-    // 8 elements from a multiple of 8 load as one 16-byte vector.
-    for (OpOperand *operand : {mma.x, mma.w}) {
-      auto type = cast<MemRefType>(operand->get().getType());
-      if (type.getLayout().isIdentity())
-        b.create<memref::AssumeAlignmentOp>(loc, operand->get(), kVectorBytes);
+    // 8 elements from a multiple of 8 load as one 16-byte vector; the
+    // epilogue's pairs of columns (an even first one) as one 4-byte access
+    // (LLVM's load/store vectorizer), in the output, the consumer's inputs
+    // (a residual) and its outputs.
+    SetVector<Value> aligned;
+    for (OpOperand *operand : {mma.x, mma.w, op.getDpsInitOperand(0)})
+      aligned.insert(operand->get());
+    if (sink.consumer)
+      for (Value operand : sink.consumer->getOperands())
+        aligned.insert(operand);
+    for (Value buffer : aligned) {
+      auto type = dyn_cast<MemRefType>(buffer.getType());
+      if (type && type.getLayout().isIdentity())
+        b.create<memref::AssumeAlignmentOp>(loc, buffer, kVectorBytes);
     }
     firstRow = mul(b, ivs[0], blockRows);
     firstCol = mul(b, ivs[1], cols);
