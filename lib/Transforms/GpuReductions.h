@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
@@ -93,6 +94,25 @@ struct ResultSink {
   /// output element of parallel indices `outer`.
   void emit(OpBuilder &b, Location loc, Value total, ArrayRef<Value> outer,
             Value siblingTotal = {});
+  /// emit() of several totals (no sibling), every element's loads (its
+  /// start, the consumer's inputs) before any store: neighbouring
+  /// elements' accesses then pair up (LLVM's load/store vectorizer does not
+  /// move a load above a store that may alias it).
+  void emitAll(OpBuilder &b, Location loc, ArrayRef<Value> totals,
+               ArrayRef<SmallVector<Value>> outers);
+
+private:
+  /// An element on its way: what it stores, or the consumer's mapped body.
+  struct Pending {
+    SmallVector<Value> dims;
+    Value result;
+    mlir::IRMapping mapping;
+  };
+  /// emit()'s loads and arithmetic for one element.
+  Pending compute(OpBuilder &b, Location loc, Value total,
+                  ArrayRef<Value> outer, Value siblingTotal);
+  /// emit()'s stores for `element`.
+  void store(OpBuilder &b, Location loc, Pending &element);
 };
 
 /// Rows from which a contraction runs on tensor cores: fewer (a decode

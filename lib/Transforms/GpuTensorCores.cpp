@@ -1208,17 +1208,36 @@ private:
           for (int64_t n = 0; n < colTiles; ++n) {
             Value values = ib.create<vector::ExtractOp>(
                 loc, accs[m * colTiles + n], ArrayRef<int64_t>{half});
-            for (int64_t j = 0; j < 2; ++j) {
-              Value col = ib.create<arith::AddIOp>(loc, colBase,
-                                                   add(ib, pair, 8 * n + j));
-              dims[mma.nDim] = col;
-              emitTotal(ib, dims, ib.create<vector::ExtractOp>(
-                                      loc, values, ArrayRef<int64_t>{j}));
-            }
+            SmallVector<Value> totals;
+            for (int64_t j = 0; j < 2; ++j)
+              totals.push_back(ib.create<vector::ExtractOp>(
+                  loc, values, ArrayRef<int64_t>{j}));
+            emitPair(ib, dims,
+                     ib.create<arith::AddIOp>(loc, colBase,
+                                              add(ib, pair, 8 * n)),
+                     totals);
           }
           ib.create<scf::YieldOp>(loc);
         });
       }
+  }
+
+  /// Gives the sink the totals of columns `col` (even) and `col` + 1 at
+  /// `dims` (their column in dims[nDim]): both loads before the stores
+  /// where n is static (a pair of columns in one 4-byte access), one by one
+  /// inside a dynamic n.
+  void emitPair(OpBuilder &b, SmallVector<Value> dims, Value col,
+                ArrayRef<Value> totals) {
+    SmallVector<SmallVector<Value>> outers;
+    for (int64_t e = 0; e < 2; ++e) {
+      dims[mma.nDim] = add(b, col, e);
+      if (ShapedType::isDynamic(mma.n))
+        emitTotal(b, dims, totals[e]);
+      else
+        outers.push_back(SmallVector<Value>(ArrayRef<Value>(dims).drop_back()));
+    }
+    if (!outers.empty())
+      sink.emitAll(b, loc, totals, outers);
   }
 
   /// Gives the sink the total at `dims` (its column in dims[nDim]), which
@@ -1344,15 +1363,16 @@ private:
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, row, rows);
       b.create<scf::IfOp>(loc, inside, [&](OpBuilder &ib, Location) {
         SmallVector<Value> dims = rowIndices(ib, row);
-        for (int64_t j = 0; j < warpgroupColumns() / 8; ++j)
-          for (int64_t e = 0; e < 2; ++e) {
-            dims[mma.nDim] = ib.create<arith::AddIOp>(
-                loc, colBase, add(ib, pair, 8 * j + e));
-            emitTotal(ib, dims,
-                      ib.create<LLVM::ExtractValueOp>(
-                          loc, accumulators,
-                          ArrayRef<int64_t>{4 * j + 2 * half + e}));
-          }
+        for (int64_t j = 0; j < warpgroupColumns() / 8; ++j) {
+          SmallVector<Value> totals;
+          for (int64_t e = 0; e < 2; ++e)
+            totals.push_back(ib.create<LLVM::ExtractValueOp>(
+                loc, accumulators, ArrayRef<int64_t>{4 * j + 2 * half + e}));
+          emitPair(ib, dims,
+                   ib.create<arith::AddIOp>(loc, colBase,
+                                            add(ib, pair, 8 * j)),
+                   totals);
+        }
         ib.create<scf::YieldOp>(loc);
       });
     }

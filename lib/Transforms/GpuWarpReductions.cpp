@@ -479,33 +479,59 @@ void guardPrologue(const Prologue &prologue, linalg::FillOp fill) {
 
 void llmc::gpu::ResultSink::emit(OpBuilder &b, Location loc, Value total,
                                  ArrayRef<Value> outer, Value siblingTotal) {
+  Pending element = compute(b, loc, total, outer, siblingTotal);
+  store(b, loc, element);
+}
+
+void llmc::gpu::ResultSink::emitAll(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> totals,
+                                    ArrayRef<SmallVector<Value>> outers) {
+  SmallVector<Pending> elements;
+  for (auto [total, outer] : llvm::zip(totals, outers))
+    elements.push_back(compute(b, loc, total, outer, Value()));
+  for (Pending &element : elements)
+    store(b, loc, element);
+}
+
+llmc::gpu::ResultSink::Pending
+llmc::gpu::ResultSink::compute(OpBuilder &b, Location loc, Value total,
+                               ArrayRef<Value> outer, Value siblingTotal) {
   OpOperand *output = op.getDpsInitOperand(0);
-  SmallVector<Value> dims(outer);
+  Pending element;
+  element.dims.assign(outer.begin(), outer.end());
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-  dims.push_back(zero); // the output's map does not use the reduction
+  element.dims.push_back(zero); // the output's map does not use the reduction
   Value start = fill ? fill.getDpsInputOperand(0)->get()
-                     : loadAt(b, loc, op, *output, dims);
-  Value result = combine(b, loc, combiner, start, total);
-  if (!consumer) {
-    storeAt(b, loc, result, op, *output, dims);
-    return;
-  }
+                     : loadAt(b, loc, op, *output, element.dims);
+  element.result = combine(b, loc, combiner, start, total);
+  if (!consumer)
+    return element;
   // The consumer's body on this output element: its loop j is the
   // output's dimension j, the reduction's loop outMap(j).
   AffineMap outMap = op.getMatchingIndexingMap(output);
-  SmallVector<Value> ivs;
+  element.dims.clear();
   for (unsigned j = 0; j < outMap.getNumResults(); ++j)
-    ivs.push_back(outer[outMap.getDimPosition(j)]);
-  SmallVector<std::pair<Value, Value>> results = {{output->get(), result}};
+    element.dims.push_back(outer[outMap.getDimPosition(j)]);
+  SmallVector<std::pair<Value, Value>> results = {
+      {output->get(), element.result}};
   if (siblingTotal)
     results.push_back(
         {sibling.getDpsInitOperand(0)->get(),
          combine(b, loc, combinerOf(sibling),
                  siblingFill.getDpsInputOperand(0)->get(), siblingTotal)});
-  IRMapping mapping;
-  mapConsumerArguments(b, loc, consumer, results, ivs, mapping);
-  cloneBody(b, consumer.getRegion().front(), mapping, ivs);
-  storeConsumerResults(b, loc, consumer, mapping, ivs);
+  mapConsumerArguments(b, loc, consumer, results, element.dims,
+                       element.mapping);
+  cloneBody(b, consumer.getRegion().front(), element.mapping, element.dims);
+  return element;
+}
+
+void llmc::gpu::ResultSink::store(OpBuilder &b, Location loc,
+                                  Pending &element) {
+  if (!consumer)
+    storeAt(b, loc, element.result, op, *op.getDpsInitOperand(0),
+            element.dims);
+  else
+    storeConsumerResults(b, loc, consumer, element.mapping, element.dims);
 }
 
 namespace {
