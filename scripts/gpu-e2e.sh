@@ -27,10 +27,11 @@
 # llama-d64.json: k up to 256, so its projections at 70 and 20 rows split
 # k across blocks) runs f16 on the GPU (mma.sync, wgmma and TMA tiles) against
 # the CPU's f16 run of it, made at prepare time: the same greedy tokens,
-# logits within 2e-2. Where a d64 variant fails, it runs again with every
-# launch's results dumped, on the GPU and under the kernel emulator (the
-# fake driver and the same kernels compiled for the CPU, carried along):
-# the first launch whose results differ names the kernel to look at.
+# logits within 2e-2. Where a d64 variant or an example's wgmma or TMA
+# artifact fails, it runs again with every launch's results dumped, on the
+# GPU and under the kernel emulator (the fake driver and the same kernels
+# compiled for the CPU, carried along): the first launch whose results
+# differ names the kernel to look at.
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
@@ -63,11 +64,17 @@ if [[ $mode == prepare ]]; then
           --pack-weights -o "$dir/$model.$sm.$dtype.llmc"
       done
     done
-    # sm_90's GEMM tiles on wgmma (sm_90a kernels), 64 x 64 blocks.
-    "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
-      --gpu-wgmma --pack-weights -o "$dir/$model.sm_90.f16.wgmma.llmc"
-    "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
-      --gpu-wgmma --gpu-tma --pack-weights -o "$dir/$model.sm_90.f16.tma.llmc"
+    # sm_90's GEMM tiles on wgmma (sm_90a kernels), 64 x 64 blocks, cp.async
+    # or TMA, each with its kernels for the emulator (localize, below).
+    for variant in wgmma tma; do
+      flags=(--gpu-wgmma)
+      [[ $variant == tma ]] && flags+=(--gpu-tma)
+      "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
+        "${flags[@]}" --pack-weights -o "$dir/$model.sm_90.f16.$variant.llmc"
+      "$llmc" compile "$src/examples/$model" --target=sm_90 --dtype f16 \
+        "${flags[@]}" --emit=emulated-kernels \
+        -o "$dir/$model.sm_90.f16.$variant.emu.so"
+    done
   done
   for sm in sm_80 sm_90; do
     "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 --tp 2 \
@@ -126,6 +133,29 @@ echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | 
 llmc_run() { $LAUNCH env LD_LIBRARY_PATH="$dir/lib" "$dir/bin/llmc-run" "$@"; }
 LAUNCH=
 status=0
+# localize ARTIFACT ARGS...: an artifact that failed, run again with every
+# launch's results dumped (LLMRT_CUDA_DUMP), on the GPU and under the kernel
+# emulator (the fake driver on this machine's CPU, the same artifact's
+# kernels compiled for it: ARTIFACT without .llmc, .emu.so; nothing without
+# them): the first launch whose results differ (compare_dumps.py), the
+# dumps left in out/dump-NAME.
+localize() {
+  local artifact=$1 name
+  shift
+  name=$(basename "$artifact" .llmc)
+  [[ -f ${artifact%.llmc}.emu.so ]] || return 0
+  local out="$dir/out/dump-$name"
+  rm -rf "$out"
+  mkdir -p "$out/gpu" "$out/emulated"
+  LLMRT_CUDA_DUMP="$out/gpu" llmc_run "$artifact" "$@" \
+    > "$out/gpu.txt" 2> "$out/gpu.err" || true
+  env LD_LIBRARY_PATH="$dir/fake-cuda:$dir/lib" \
+    FAKE_CUDA_KERNELS="${artifact%.llmc}.emu.so" \
+    LLMRT_CUDA_DUMP="$out/emulated" "$dir/bin/llmc-run" "$artifact" "$@" \
+    > "$out/emulated.txt" 2> "$out/emulated.err" || true
+  python3 "$dir/bin/compare_dumps.py" "$out/emulated" "$out/gpu" |
+    sed 's/^/  launches: /'
+}
 # check NAME ARTIFACT ATOL: every golden prompt alone, then all three as
 # one batch of different lengths, each against transformers.
 check() {
@@ -140,7 +170,9 @@ check() {
     if ! llmc_run "$artifact" --prompt-ids "${prompts[$k]}" \
            --max-new-tokens 21 --logits-out "$out/p$k.npy" \
            > "$out/p$k.txt" 2> "$out/p$k.err"; then
-      echo "FAIL $name prompt$k: $(tail -1 "$out/p$k.err")"; return 1
+      echo "FAIL $name prompt$k: $(tail -1 "$out/p$k.err")"
+      localize "$artifact" --prompt-ids "${prompts[$k]}" --max-new-tokens 21
+      return 1
     fi
     python3 "$dir/bin/compare_golden.py" "$dir/golden/$model/prompt$k" \
       "$out/p$k.npy" "$out/p$k.txt" "${compare[@]}" > "$out/p$k.cmp" 2>&1 ||
@@ -164,6 +196,7 @@ check() {
     echo "PASS $name: 3 prompts + batch of 3, max abs error $worst (atol $atol)$([[ $name == *bf16* ]] || echo ', greedy tokens match')"
   else
     echo "FAIL $name (atol $atol): $(grep -hv '^max abs error [^ ]* over\|^greedy tokens match' "$out"/*.cmp | head -1) [max abs error $worst]"
+    localize "$artifact" --prompt-ids "${prompts[0]}" --max-new-tokens 21
     return 1
   fi
 }
@@ -202,38 +235,22 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
 done
 for model in $models; do cat "$dir/out/$model.log"; done
-# localize VARIANT: a d64 variant that failed, run again with every
-# launch's results dumped (LLMRT_CUDA_DUMP), on the GPU and under the kernel
-# emulator (the fake driver on this machine's CPU, the same artifact's
-# kernels compiled for it): the first launch whose results differ
-# (compare_dumps.py), the dumps left in out/dump-VARIANT.
-localize() {
-  local out="$dir/out/dump-$1"
-  rm -rf "$out"
-  mkdir -p "$out/gpu" "$out/emulated"
-  LLMRT_CUDA_DUMP="$out/gpu" llmc_run "$dir/d64.$1.llmc" "${d64_prompts[@]}" \
-    > "$out/gpu.txt" 2> "$out/gpu.err" || true
-  env LD_LIBRARY_PATH="$dir/fake-cuda:$dir/lib" \
-    FAKE_CUDA_KERNELS="$dir/d64.$1.emu.so" LLMRT_CUDA_DUMP="$out/emulated" \
-    "$dir/bin/llmc-run" "$dir/d64.$1.llmc" "${d64_prompts[@]}" \
-    > "$out/emulated.txt" 2> "$out/emulated.err" || true
-  python3 "$dir/bin/compare_dumps.py" "$out/emulated" "$out/gpu" |
-    sed 's/^/  launches: /'
-}
 # check_d64 NAME VARIANT: the d64 model against its CPU f16 run.
 check_d64() {
   local out="$dir/out/d64-${1// /_}" artifact="$dir/d64.$2.llmc"
   mkdir -p "$out"
   if ! llmc_run "$artifact" "${d64_prompts[@]}" --logits-out "$out/gpu.npy" \
          > "$out/gpu.txt" 2> "$out/gpu.err"; then
-    echo "FAIL $1: $(tail -1 "$out/gpu.err")"; localize "$2"; return 1
+    echo "FAIL $1: $(tail -1 "$out/gpu.err")"
+    localize "$artifact" "${d64_prompts[@]}"
+    return 1
   fi
   if python3 "$dir/bin/compare_runs.py" "$dir/golden/d64/cpu" "$out/gpu" 2 \
        --atol 2e-2 > "$out/cmp" 2>&1; then
     echo "PASS $1 against the CPU's f16 run: $(head -1 "$out/cmp")"
   else
     echo "FAIL $1 against the CPU's f16 run: $(head -3 "$out/cmp" | tr '\n' ' ')"
-    localize "$2"
+    localize "$artifact" "${d64_prompts[@]}"
     return 1
   fi
 }
