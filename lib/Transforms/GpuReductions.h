@@ -102,7 +102,9 @@ struct ResultSink {
                ArrayRef<SmallVector<Value>> outers);
 
 private:
-  /// An element on its way: what it stores, or the consumer's mapped body.
+  /// An element on its way: its indices (the output's, or with a consumer
+  /// the consumer's loop indices) and what it stores (the combined total,
+  /// or the consumer's body mapped onto it).
   struct Pending {
     SmallVector<Value> dims;
     Value result;

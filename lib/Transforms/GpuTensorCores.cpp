@@ -1395,7 +1395,8 @@ private:
   // of w per tile.
   bool async = false, wgmma = false, inFlight = false;
   Value descriptorX, descriptorW;
-  // TMA: the tensor maps of x and w (host values), the shared addresses of
+  // TMA: the tensor maps of x and w (host values; in the kernel also as
+  // pointers, after initBarriers()), the shared addresses of
   // the stages' x tiles, w tiles and mbarriers; how long an mbarrier wait
   // may suspend its thread (a hint, ns).
   // With a producer warp (warp kWarps): its `empty` mbarriers after the

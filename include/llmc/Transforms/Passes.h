@@ -36,9 +36,9 @@ constexpr int64_t maxSharedBytes(llvm::StringRef chip) {
 
 /// Why tensor-core block tiles of `blockRows` x `blockCols` with `stages`
 /// (0: automatic) cp.async stages of `stageSteps` steps of k, on wgmma or
-/// not, filled by TMA or not (by a producer warp or not), cannot be built on a GPU that gives a block
-/// `sharedLimit` bytes of shared memory (maxSharedBytes) (empty where they
-/// can), the options named with `prefix`
+/// not, filled by TMA or not (by a producer warp or not), cannot be built
+/// on a GPU that gives a block `sharedLimit` bytes of shared memory
+/// (maxSharedBytes) (empty where they can), the options named with `prefix`
 /// ("" as llmc-gpu-warp-reductions spells them, "--gpu-" as llmc does).
 std::string mmaTileOptionsError(int64_t blockRows, int64_t blockCols,
                                 int64_t stageSteps, int64_t stages, bool wgmma,

@@ -78,7 +78,7 @@ private:
   /// run's KV cache go to DIR (index.tsv: a line per changed range, its
   /// bytes in a file of their own), so that two runs of one artifact (on
   /// a GPU and under the kernel emulator) can be compared launch by launch
-  /// (scripts/compare_dumps.py): the first kernel whose results differ.
+  /// (test/e2e/compare_dumps.py): the first kernel whose results differ.
   /// Buffers are named by the order of their allocation (a3: the host
   /// code's fourth), the same in every run of the same inputs. The ranks
   /// of a sharded run write to DIR/rankN.

@@ -158,10 +158,13 @@ Device &gpu() {
   return device;
 }
 
-int computeCapability() {
-  const char *sm = std::getenv("FAKE_CUDA_SM");
-  return sm ? std::atoi(sm) : 90;
+/// The environment variable `name` as a number, else `otherwise`.
+long envNumber(const char *name, long otherwise) {
+  const char *value = std::getenv(name);
+  return value ? std::atol(value) : otherwise;
 }
+
+int computeCapability() { return int(envNumber("FAKE_CUDA_SM", 90)); }
 
 /// The shared memory a block may opt into: 227 KiB on sm_90, 163 on sm_80
 /// and sm_87, 99 on the other 8.x.
@@ -172,8 +175,7 @@ int sharedOptInLimit() {
 
 /// FAKE_CUDA_MULTIPROCESSORS, else an H100's 132.
 int multiprocessors() {
-  const char *count = std::getenv("FAKE_CUDA_MULTIPROCESSORS");
-  return count ? std::atoi(count) : 132;
+  return int(envNumber("FAKE_CUDA_MULTIPROCESSORS", 132));
 }
 
 } // namespace
@@ -297,16 +299,10 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
   }
   ++device.launches;
   device.kernels.insert(f->first);
-  static const long failing = [] {
-    const char *n = std::getenv("FAKE_CUDA_FAIL_LAUNCH");
-    return n ? std::atol(n) : 0L;
-  }();
+  static const long failing = envNumber("FAKE_CUDA_FAIL_LAUNCH", 0);
   if (device.launches == failing)
     return CUDA_ERROR_LAUNCH_FAILED;
-  static const long skipped = [] {
-    const char *n = std::getenv("FAKE_CUDA_SKIP_LAUNCH");
-    return n ? std::atol(n) : 0L;
-  }();
+  static const long skipped = envNumber("FAKE_CUDA_SKIP_LAUNCH", 0);
   if (device.launches == skipped)
     return CUDA_SUCCESS;
   static const bool trace = std::getenv("FAKE_CUDA_TRACE") != nullptr;

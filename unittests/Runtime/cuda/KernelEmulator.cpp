@@ -581,14 +581,13 @@ template <typename T> void shuffle(int mode, const void *args, void *result) {
 bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
                        Dim3 grid, Dim3 block, void **params,
                        std::string &error) {
-  static const bool reverse = [] {
-    const char *order = std::getenv("FAKE_CUDA_ORDER");
-    return order && std::string(order) == "reverse";
-  }();
-  static const bool eagerTma = [] {
-    const char *tma = std::getenv("FAKE_CUDA_TMA");
-    return tma && std::string(tma) == "eager";
-  }();
+  // Whether the environment variable `name` is `value`.
+  auto envIs = [](const char *name, const char *value) {
+    const char *set = std::getenv(name);
+    return set && std::strcmp(set, value) == 0;
+  };
+  static const bool reverse = envIs("FAKE_CUDA_ORDER", "reverse"),
+                    eagerTma = envIs("FAKE_CUDA_TMA", "eager");
   emulator.reverse = reverse;
   emulator.eagerTma = eagerTma;
   emulator.sharedBases.clear();
