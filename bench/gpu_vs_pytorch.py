@@ -4,7 +4,7 @@
   python3 bench/gpu_vs_pytorch.py prepare DIR [--variant NAME=FLAGS ...]
                                                  (build machine, no GPU)
   python3 bench/gpu_vs_pytorch.py run DIR [--baseline BDIR]   (GPU machine)
-        [--variants NAME,NAME] [--repeats N]
+        [--variants NAME,NAME] [--repeats N] [--env NAME=VAR=VALUE ...]
 
 prepare: writes the checkpoint of bench/configs/llama-1b.json with real
 safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
@@ -31,7 +31,9 @@ std 0.02; norm weights 1), then in one invocation measures
     LLMC set), and every variant in DIR/variants (--variants: only those),
     run the same way: each one's time against this build's in the same
     call (each run's times printed as it ends, so that a call cut short
-    keeps them);
+    keeps them); each --env runs this build's artifact with the runtime's
+    variable VAR set (e.g. graphs=LLMRT_CUDA_GRAPHS=1) the same way, and
+    prints its steps' GPU and host-issue times too;
 and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
 its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
 the matrix-product rate, the greedy tokens that agree and the logits'
@@ -201,7 +203,7 @@ def load_npy_rows(path, rows):
 
 
 def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
-        repeats=REPEATS):
+        repeats=REPEATS, envs=()):
     import torch
     config = json.load(open(CONFIG))
     make_sparse_checkpoint()
@@ -229,7 +231,15 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
     others = []
     if baseline:
         others.append((f"baseline {baseline}",
-                       os.path.join(baseline, os.path.basename(artifact))))
+                       os.path.join(baseline, os.path.basename(artifact)),
+                       None))
+    for env in envs:
+        name, _, setting = env.partition("=")
+        var, _, value = setting.partition("=")
+        if not name or not var:
+            sys.exit(f"--env: expected NAME=VAR=VALUE, found '{env}'")
+        others.append((f"runtime {name} ({var}={value})", artifact,
+                       {var: value}))
     variants = os.path.join(out, "variants")
     names = sorted(os.listdir(variants)) if os.path.isdir(variants) else []
     unknown = sorted(set(only or ()) - set(names))
@@ -245,7 +255,7 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
         if not os.path.isdir(path):  # a variant for another GPU only
             print(f"variant {name} ({flags}): no artifact for this GPU")
             continue
-        others.append((f"variant {name} ({flags})", path))
+        others.append((f"variant {name} ({flags})", path, None))
     # Timed runs interleaved with the others', medians: one process's time
     # moves by 10-20% from run to run on these machines.
     runs, other_runs = [], [[] for _ in others]
@@ -261,9 +271,9 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
         except RuntimeError as error:
             sys.exit(str(error))
         progress("this build", runs)
-        for (label, path), timed in zip(others, other_runs):
+        for (label, path, env), timed in zip(others, other_runs):
             try:
-                timed.append(llmc_run(out, path, prompts, new_tokens))
+                timed.append(llmc_run(out, path, prompts, new_tokens, env))
                 progress(label, timed)
             except RuntimeError as error:
                 timed.append(None)
@@ -306,6 +316,18 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
     print("without an event per launch:")
     print("\n".join(line for line in steps_profile.splitlines()
                     if line.startswith("llmrt steps")))
+    for label, path, env in others:
+        if not env:
+            continue
+        try:
+            *_, env_steps = llmc_run(out, path, prompts, new_tokens,
+                                     dict(env, LLMRT_CUDA_PROFILE="steps"))
+        except RuntimeError as error:
+            print(f"{label}: {error}")
+            continue
+        print(f"{label}:")
+        print("\n".join(line for line in env_steps.splitlines()
+                        if line.startswith("llmrt")))
     print(f"\nGPU: {name} (sm_{major}{minor}); copy {bandwidth:.0f} GB/s, "
           f"f16 matmul {peak:.0f} TFLOP/s (PyTorch, this run)")
     print(f"model: Llama-shaped, {params / 1e9:.2f}B parameters, f16, "
@@ -326,7 +348,7 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
         rate = 2 * params * batch * prompt_len / seconds / 1e12
         print(f"{label} prefill: {rate:.2f} TFLOP/s = {rate / peak:.2%} of "
               f"the f16 matmul rate")
-    for (label, _), timed in zip(others, other_runs):
+    for (label, _, _), timed in zip(others, other_runs):
         timed = [t for t in timed if t]
         if not timed:
             continue
@@ -355,6 +377,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=REPEATS,
                         help=f"run: timed runs of each artifact, interleaved "
                              f"(the median; default {REPEATS})")
+    parser.add_argument("--env", action="append", default=[],
+                        help="run: NAME=VAR=VALUE, this build's artifact "
+                             "with the runtime variable VAR set too")
     parser.add_argument("--variant", action="append", default=[],
                         help="prepare: NAME=FLAGS, the model compiled with "
                              "FLAGS too (into DIR/variants/NAME)")
@@ -367,7 +392,8 @@ def main():
             sys.exit(f"--repeats: expected 1 or more, found {args.repeats}")
         run(os.path.abspath(args.dir), args.prompt, args.new,
             args.baseline and os.path.abspath(args.baseline), args.batch,
-            args.variants.split(",") if args.variants else None, args.repeats)
+            args.variants.split(",") if args.variants else None, args.repeats,
+            args.env)
 
 
 if __name__ == "__main__":

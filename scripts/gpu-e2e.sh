@@ -130,8 +130,12 @@ sm=sm_${cap/./}
 [[ $sm == sm_80 || $sm == sm_90 ]] || sm=sm_80
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1) ($sm)"
 # LAUNCH: the launcher of sharded artifacts (mpirun), empty for one GPU.
-llmc_run() { $LAUNCH env LD_LIBRARY_PATH="$dir/lib" "$dir/bin/llmc-run" "$@"; }
+# RUN_ENV: variables of the runtime for llmc-run (LLMRT_CUDA_GRAPHS=1).
+llmc_run() {
+  $LAUNCH env LD_LIBRARY_PATH="$dir/lib" "${RUN_ENV[@]}" "$dir/bin/llmc-run" "$@"
+}
 LAUNCH=
+RUN_ENV=()
 status=0
 # localize ARTIFACT ARGS...: an artifact that failed, run again with every
 # launch's results dumped (LLMRT_CUDA_DUMP), on the GPU and under the kernel
@@ -212,6 +216,11 @@ check_model() {
     check "$model.$sm.f16 --gpu-fused-attention=false" \
       "$dir/$model.$sm.f16.unfused.llmc" 1e-2 $model || status=1
   fi
+  # Each decode step as one CUDA graph.
+  local RUN_ENV=(LLMRT_CUDA_GRAPHS=1)
+  check "$model.$sm.f16.graphs (LLMRT_CUDA_GRAPHS=1)" \
+    "$dir/$model.$sm.f16.llmc" 1e-2 $model || status=1
+  RUN_ENV=()
   if [[ $sm == sm_90 ]]; then
     check "$model.sm_90.f16 --gpu-wgmma" "$dir/$model.sm_90.f16.wgmma.llmc" \
       1e-2 $model || status=1

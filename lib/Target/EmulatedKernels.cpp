@@ -253,7 +253,8 @@ static void reportSharedAccesses(llvm::Module &module) {
 }
 
 /// `void K__llmc_emu(ptr params)`: K(*params[0], *params[1], ...), as
-/// cuLaunchKernel passes a kernel's parameters.
+/// cuLaunchKernel passes a kernel's parameters; `K__llmc_emu_params`: their
+/// count and sizes.
 static void addEntry(llvm::Function &kernel) {
   llvm::Module &module = *kernel.getParent();
   llvm::LLVMContext &context = module.getContext();
@@ -271,6 +272,15 @@ static void addEntry(llvm::Function &kernel) {
   }
   b.CreateCall(&kernel, args);
   b.CreateRetVoid();
+
+  SmallVector<uint32_t> sizes = {uint32_t(kernel.arg_size())};
+  for (llvm::Argument &param : kernel.args())
+    sizes.push_back(
+        uint32_t(module.getDataLayout().getTypeStoreSize(param.getType())));
+  llvm::Constant *table = llvm::ConstantDataArray::get(context, sizes);
+  new llvm::GlobalVariable(module, table->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, table,
+                           kernel.getName() + kEmulatedParamsSuffix);
 }
 
 /// Rewrites the kernels' module for the emulator (EmulatedKernels.h).

@@ -38,6 +38,13 @@ llvm::Expected<GpuCode> takeGpuCode(ModuleOp module) {
       if (i < code.dynamicSharedBytes.size())
         code.dynamicSharedBytes[i] = cast<IntegerAttr>(size).getInt();
   module->removeAttr("llmc.gpu_dynamic_shared");
+  code.parameterBytes.resize(code.kernels.size());
+  if (auto params = module->getAttrOfType<ArrayAttr>("llmc.gpu_kernel_params"))
+    for (auto [i, bytes] : llvm::enumerate(params))
+      if (i < code.parameterBytes.size())
+        for (int32_t size : cast<DenseI32ArrayAttr>(bytes).asArrayRef())
+          code.parameterBytes[i].push_back(size);
+  module->removeAttr("llmc.gpu_kernel_params");
   code.dependentLaunch = module->hasAttr("llmc.gpu_dependent_launch");
   module->removeAttr("llmc.gpu_dependent_launch");
   module->removeAttr("gpu.container_module");
@@ -125,6 +132,8 @@ describeGpuCode(const GpuCode &code, llvm::StringRef ptx, llvm::StringRef cubin,
     // Launched with more than the 48 KiB it may declare: its total.
     if (int64_t dynamic = code.dynamicSharedBytes[i])
       kernel["dynamic_shared_bytes"] = dynamic;
+    if (i < code.parameterBytes.size())
+      kernel["param_bytes"] = llvm::json::Array(code.parameterBytes[i]);
     if (const KernelResources *k = byName.lookup(name)) {
       kernel["registers"] = k->registers;
       kernel["spill_bytes"] = k->spillBytes;

@@ -147,12 +147,29 @@ Status readManifest(const std::string &dir, Manifest &manifest) {
           program.dependentLaunch = gpu["dependent_launch"].get<bool>();
       }
       const json *kernels = read.field(gpu, "kernels", "programs[].gpu.");
+      program.kernelParamsSized = true;
       if (kernels && !kernels->is_array())
         read.fail("programs[].gpu.kernels", "an array");
       else if (kernels)
-        for (const json &kernel : *kernels)
+        for (const json &kernel : *kernels) {
           program.kernels.push_back(
               read.string(kernel, "name", "programs[].gpu.kernels[]."));
+          std::vector<int32_t> &bytes = program.kernelParamBytes.emplace_back();
+          if (!kernel.is_object() || !kernel.contains("param_bytes")) {
+            program.kernelParamsSized = false;
+            continue;
+          }
+          const json &sizes = kernel["param_bytes"];
+          for (size_t i = 0; sizes.is_array() && i < sizes.size(); ++i) {
+            std::optional<int64_t> size = getNonNegativeInt(sizes[i]);
+            if (!size || *size == 0 || *size > 4096)
+              break;
+            bytes.push_back(int32_t(*size));
+          }
+          if (!sizes.is_array() || bytes.size() != sizes.size())
+            read.fail("programs[].gpu.kernels[].param_bytes",
+                      "an array of parameter sizes (1 to 4096 bytes)");
+        }
     }
     const json *logits = read.field(entry, "returns_logits", where);
     program.returnsLogits = logits && logits->is_boolean() && logits->get<bool>();

@@ -45,6 +45,11 @@ struct ArtifactProgram {
   /// artifact, and the kernel names in the host code's launch-index order.
   std::string ptx, cubin;
   std::vector<std::string> kernels;
+  /// The bytes of each kernel's parameters in order, where the manifest
+  /// sizes every kernel's (an older llmc's does not: its launches are not
+  /// recorded into graphs).
+  std::vector<std::vector<int32_t>> kernelParamBytes;
+  bool kernelParamsSized = false;
   /// Every kernel waits for the kernel before it on the stream itself
   /// (griddepcontrol.wait): it may be launched before that one finishes.
   bool dependentLaunch = false;

@@ -15,7 +15,10 @@
 //   - `griddepcontrol.wait` (the wait of a dependent launch) nothing: the
 //     emulator runs one kernel after the other;
 //   - each kernel `K` gets an entry `K__llmc_emu(void **params)` that
-//     calls it with cuLaunchKernel's parameter array.
+//     calls it with cuLaunchKernel's parameter array, and a constant
+//     `int32_t K__llmc_emu_params[]`: the number of its parameters, then
+//     each one's bytes (what a driver copies when it captures a launch
+//     into a graph).
 //
 // Anything else (other inline PTX, an unknown libdevice function) is an
 // error naming it.
@@ -32,6 +35,8 @@ namespace llmc {
 
 /// The suffix of a kernel's emulator entry point.
 inline constexpr const char *kEmulatedKernelSuffix = "__llmc_emu";
+/// The suffix of its parameter sizes.
+inline constexpr const char *kEmulatedParamsSuffix = "__llmc_emu_params";
 
 /// Compiles the kernels of `module` (after buildGpuKernelsPipeline: one
 /// gpu.module in NVVM) for the host, as the shared library `path`.

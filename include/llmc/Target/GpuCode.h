@@ -28,6 +28,8 @@ struct GpuCode {
   std::vector<std::string> kernels;
   /// The dynamic shared memory each kernel launches with (bytes).
   std::vector<int64_t> dynamicSharedBytes;
+  /// The bytes of each kernel's parameters, in order.
+  std::vector<std::vector<int32_t>> parameterBytes;
   /// The kernels wait for the kernel before them themselves
   /// (llmc-gpu-dependent-launches): the runtime may launch them early.
   bool dependentLaunch = false;

@@ -250,6 +250,34 @@ void flatten(OpBuilder &b, Location loc, Value value,
     flatten(b, loc, b.create<LLVM::ExtractValueOp>(loc, value, i), out);
 }
 
+/// The leaves of `type` in the order flatten() takes them apart.
+void flattenType(Type type, SmallVectorImpl<Type> &out) {
+  if (auto structType = dyn_cast<LLVM::LLVMStructType>(type)) {
+    for (Type element : structType.getBody())
+      flattenType(element, out);
+  } else if (auto arrayType = dyn_cast<LLVM::LLVMArrayType>(type)) {
+    for (uint64_t i = 0; i < arrayType.getNumElements(); ++i)
+      flattenType(arrayType.getElementType(), out);
+  } else {
+    out.push_back(type);
+  }
+}
+
+/// The bytes of each parameter `launch`'s kernel takes, as the launch
+/// passes them (its operands flattened): what the runtime copies when it
+/// records a launch into a CUDA graph.
+SmallVector<int32_t> parameterBytes(gpu::LaunchFuncOp launch,
+                                    const LLVMTypeConverter &converter,
+                                    const DataLayout &layout) {
+  SmallVector<Type> leaves;
+  for (Value operand : launch.getKernelOperands())
+    flattenType(converter.convertType(operand.getType()), leaves);
+  SmallVector<int32_t> bytes;
+  for (Type leaf : leaves)
+    bytes.push_back(int32_t(layout.getTypeSize(leaf)));
+  return bytes;
+}
+
 /// gpu.launch_func -> the runtime's launch with the kernel's index and an
 /// array of pointers to the arguments, kept in stack slots of the entry
 /// block (launches in loops reuse them).
@@ -433,8 +461,10 @@ struct ConvertLLMToLLVMPass
     // shared memory each launches with in `llmc.gpu_dynamic_shared`.
     bool gpu = false;
     llvm::StringMap<int32_t> kernels;
-    SmallVector<Attribute> kernelNames;
+    SmallVector<Attribute> kernelNames, kernelParams;
     SmallVector<int64_t> dynamicShared;
+    LLVMTypeConverter parameterTypes(context);
+    DataLayout layout(module);
     module.walk([&](Operation *op) {
       gpu |= isa<gpu::GPUDialect>(op->getDialect());
       auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
@@ -446,6 +476,8 @@ struct ConvertLLMToLLVMPass
         kernelNames.push_back(
             builder.getStringAttr(launch.getKernelName().getValue()));
         dynamicShared.push_back(0);
+        kernelParams.push_back(builder.getDenseI32ArrayAttr(
+            parameterBytes(launch, parameterTypes, layout)));
       }
       if (Value bytes = launch.getDynamicSharedMemorySize())
         if (std::optional<int64_t> size = getConstantIntValue(bytes))
@@ -457,6 +489,8 @@ struct ConvertLLMToLLVMPass
       module->setAttr("llmc.gpu_kernels", builder.getArrayAttr(kernelNames));
       module->setAttr("llmc.gpu_dynamic_shared",
                       builder.getI64ArrayAttr(dynamicShared));
+      module->setAttr("llmc.gpu_kernel_params",
+                      builder.getArrayAttr(kernelParams));
     }
 
     LowerToLLVMOptions options(context);

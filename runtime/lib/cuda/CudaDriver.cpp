@@ -76,6 +76,23 @@ Status CudaDriver::load(const CudaDriver *&out) {
     resolve(lib, "cuLaunchKernelEx", driver.launchKernelEx, optional);
     resolve(lib, "cuTensorMapEncodeTiled", driver.tensorMapEncodeTiled,
             optional);
+    // The graph functions by their versioned names (cuda.h maps the plain
+    // ones to these), all or none.
+    std::string noGraphs;
+    resolve(lib, "cuStreamBeginCapture_v2", driver.streamBeginCapture,
+            noGraphs);
+    resolve(lib, "cuStreamEndCapture", driver.streamEndCapture, noGraphs);
+    resolve(lib, "cuStreamGetCaptureInfo_v3", driver.streamGetCaptureInfo,
+            noGraphs);
+    resolve(lib, "cuGraphInstantiateWithFlags", driver.graphInstantiate,
+            noGraphs);
+    resolve(lib, "cuGraphExecKernelNodeSetParams_v2",
+            driver.graphExecKernelNodeSetParams, noGraphs);
+    resolve(lib, "cuGraphLaunch", driver.graphLaunch, noGraphs);
+    resolve(lib, "cuGraphExecDestroy", driver.graphExecDestroy, noGraphs);
+    resolve(lib, "cuGraphDestroy", driver.graphDestroy, noGraphs);
+    if (!noGraphs.empty())
+      driver.graphDestroy = nullptr;
     if (!missing.empty()) {
       status = Status::error("libcuda.so.1 has no " + missing +
                              ": the NVIDIA driver is too old");

@@ -72,6 +72,21 @@ struct CudaDriver {
                                    const cuuint32_t *, CUtensorMapInterleave,
                                    CUtensorMapSwizzle, CUtensorMapL2promotion,
                                    CUtensorMapFloatOOBfill);
+  /// Optional (CUDA 12.3 and later; all or none): CUDA graphs, built by
+  /// capturing a stream and updated node by node.
+  CUresult (*streamBeginCapture)(CUstream, CUstreamCaptureMode);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*streamGetCaptureInfo)(CUstream, CUstreamCaptureStatus *,
+                                   cuuint64_t *, CUgraph *,
+                                   const CUgraphNode **,
+                                   const CUgraphEdgeData **, size_t *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphExecKernelNodeSetParams)(CUgraphExec, CUgraphNode,
+                                           const CUDA_KERNEL_NODE_PARAMS *);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
+  bool hasGraphs() const { return graphDestroy != nullptr; }
 
   /// Opens libcuda.so.1 once per process and initializes the driver; the
   /// error says whether the driver is missing or failed to start.

@@ -92,11 +92,11 @@ void *CudaExecutable::allocate(int64_t size) {
     return failedAllocation;
   size_t bytes = sizeClass(size);
   CUdeviceptr pointer = 0;
-  std::vector<CUdeviceptr> &cached = freeBlocks[bytes];
+  std::set<CUdeviceptr> &cached = freeBlocks[bytes];
   if (!cached.empty()) {
     // Freed earlier on this stream: whatever used it is ordered before.
-    pointer = cached.back();
-    cached.pop_back();
+    pointer = *cached.begin();
+    cached.erase(cached.begin());
   } else {
     CUresult result = api->memAllocAsync(&pointer, bytes, stream);
     if (result == CUDA_ERROR_OUT_OF_MEMORY) {
@@ -125,12 +125,14 @@ void CudaExecutable::release(void *pointer) {
                             "allocate");
     return;
   }
-  freeBlocks[found->second].push_back(found->first);
+  freeBlocks[found->second].insert(found->first);
   allocationOrder.erase(found->first);
   blockSizes.erase(found);
 }
 
 void CudaExecutable::releaseCachedBlocks() {
+  // Recorded launches may use the blocks.
+  flushRecorded();
   for (auto &[bytes, blocks] : freeBlocks)
     for (CUdeviceptr block : blocks)
       api->memFreeAsync(block, stream);
@@ -185,6 +187,14 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
       return;
     sharedOptIn[kernel] = sharedBytes;
   }
+  const unsigned gridDims[3] = {unsigned(grid[0]), unsigned(grid[1]),
+                                unsigned(grid[2])};
+  const unsigned blockDims[3] = {unsigned(block[0]), unsigned(block[1]),
+                                 unsigned(block[2])};
+  if (recording) {
+    record(kernel, gridDims, blockDims, unsigned(sharedBytes), args);
+    return;
+  }
   std::vector<DumpRegion> regions;
   std::vector<std::vector<std::byte>> before;
   if (!dumpDir.empty()) {
@@ -194,32 +204,8 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
   }
   if (profiling)
     recordLaunchEvent(kernel, false);
-  CUresult result;
-  if (dependentLaunch) {
-    // The kernel waits for the one before it itself: it may be scheduled
-    // while that one finishes.
-    CUlaunchAttribute early = {};
-    early.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    early.value.programmaticStreamSerializationAllowed = 1;
-    CUlaunchConfig config = {};
-    config.gridDimX = unsigned(grid[0]);
-    config.gridDimY = unsigned(grid[1]);
-    config.gridDimZ = unsigned(grid[2]);
-    config.blockDimX = unsigned(block[0]);
-    config.blockDimY = unsigned(block[1]);
-    config.blockDimZ = unsigned(block[2]);
-    config.sharedMemBytes = unsigned(sharedBytes);
-    config.hStream = stream;
-    config.attrs = &early;
-    config.numAttrs = 1;
-    result = api->launchKernelEx(&config, kernels[kernel], args, nullptr);
-  } else {
-    result = api->launchKernel(kernels[kernel], unsigned(grid[0]),
-                               unsigned(grid[1]), unsigned(grid[2]),
-                               unsigned(block[0]), unsigned(block[1]),
-                               unsigned(block[2]), unsigned(sharedBytes),
-                               stream, args, nullptr);
-  }
+  CUresult result =
+      issue(kernel, gridDims, blockDims, unsigned(sharedBytes), args);
   // The message is built on failure only: a decode step launches hundreds.
   if (result != CUDA_SUCCESS)
     failed(result, "launching kernel '" + program.kernels[kernel] + "'");
@@ -227,6 +213,200 @@ void CudaExecutable::launch(int32_t kernel, const int64_t grid[3],
     recordLaunchEvent(kernel, true);
   if (!dumpDir.empty())
     dumpLaunch(kernel, grid, block, regions, before);
+}
+
+CUresult CudaExecutable::issue(int32_t kernel, const unsigned grid[3],
+                               const unsigned block[3], unsigned sharedBytes,
+                               void **args) {
+  if (!dependentLaunch)
+    return api->launchKernel(kernels[kernel], grid[0], grid[1], grid[2],
+                             block[0], block[1], block[2], sharedBytes, stream,
+                             args, nullptr);
+  // The kernel waits for the one before it itself: it may be scheduled
+  // while that one finishes.
+  CUlaunchAttribute early = {};
+  early.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  early.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config = {};
+  config.gridDimX = grid[0];
+  config.gridDimY = grid[1];
+  config.gridDimZ = grid[2];
+  config.blockDimX = block[0];
+  config.blockDimY = block[1];
+  config.blockDimZ = block[2];
+  config.sharedMemBytes = sharedBytes;
+  config.hStream = stream;
+  config.attrs = &early;
+  config.numAttrs = 1;
+  return api->launchKernelEx(&config, kernels[kernel], args, nullptr);
+}
+
+namespace {
+size_t alignedParam(int32_t bytes) { return (size_t(bytes) + 7) / 8 * 8; }
+} // namespace
+
+void CudaExecutable::record(int32_t kernel, const unsigned grid[3],
+                            const unsigned block[3], unsigned sharedBytes,
+                            void **args) {
+  RecordedLaunch launch;
+  launch.kernel = kernel;
+  std::copy(grid, grid + 3, launch.grid);
+  std::copy(block, block + 3, launch.block);
+  launch.sharedBytes = sharedBytes;
+  launch.params = recordedParams.size();
+  const std::vector<int32_t> &sizes = program.kernelParamBytes[kernel];
+  for (int32_t bytes : sizes)
+    launch.paramSpan += alignedParam(bytes);
+  recordedParams.resize(launch.params + launch.paramSpan);
+  std::byte *at = recordedParams.data() + launch.params;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::memcpy(at, args[i], size_t(sizes[i]));
+    at += alignedParam(sizes[i]);
+  }
+  recorded.push_back(launch);
+}
+
+std::vector<void *>
+CudaExecutable::parameterPointers(const RecordedLaunch &launch,
+                                  std::vector<std::byte> &params) const {
+  std::vector<void *> pointers;
+  std::byte *at = params.data() + launch.params;
+  for (int32_t bytes : program.kernelParamBytes[launch.kernel]) {
+    pointers.push_back(at);
+    at += alignedParam(bytes);
+  }
+  return pointers;
+}
+
+bool CudaExecutable::buildGraph(StepGraph &graph) {
+  if (failed(
+          api->streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture (LLMRT_CUDA_GRAPHS)"))
+    return false;
+  for (const RecordedLaunch &launch : graph.launches) {
+    std::vector<void *> args = parameterPointers(launch, graph.params);
+    CUresult result = issue(launch.kernel, launch.grid, launch.block,
+                            launch.sharedBytes, args.data());
+    if (result != CUDA_SUCCESS) {
+      failed(result, "capturing kernel '" + program.kernels[launch.kernel] +
+                         "' into a CUDA graph");
+      break;
+    }
+    // The node just captured: what the stream's next work depends on.
+    CUstreamCaptureStatus status;
+    const CUgraphNode *last = nullptr;
+    size_t count = 0;
+    if (failed(api->streamGetCaptureInfo(stream, &status, nullptr, nullptr,
+                                         &last, nullptr, &count),
+               "cuStreamGetCaptureInfo (LLMRT_CUDA_GRAPHS)"))
+      break;
+    if (count != 1) {
+      error = Status::error("capturing a CUDA graph: the stream depends on " +
+                            std::to_string(count) +
+                            " nodes after a launch, "
+                            "expected 1");
+      break;
+    }
+    graph.nodes.push_back(last[0]);
+  }
+  // Ended in any case: the stream leaves capture.
+  CUresult ended = api->streamEndCapture(stream, &graph.graph);
+  if (!error.ok() || failed(ended, "cuStreamEndCapture (LLMRT_CUDA_GRAPHS)"))
+    return false;
+  return !failed(api->graphInstantiate(&graph.exec, graph.graph, 0),
+                 "cuGraphInstantiate (LLMRT_CUDA_GRAPHS)");
+}
+
+void CudaExecutable::destroyGraph(StepGraph &graph) {
+  if (graph.exec)
+    api->graphExecDestroy(graph.exec);
+  if (graph.graph)
+    api->graphDestroy(graph.graph);
+  graph.exec = nullptr;
+  graph.graph = nullptr;
+}
+
+void CudaExecutable::flushRecorded() {
+  if (recorded.empty() || !error.ok()) {
+    recorded.clear();
+    recordedParams.clear();
+    return;
+  }
+  auto sameKernels = [&](const StepGraph &graph) {
+    if (graph.launches.size() != recorded.size())
+      return false;
+    for (size_t i = 0; i < recorded.size(); ++i)
+      if (graph.launches[i].kernel != recorded[i].kernel)
+        return false;
+    return true;
+  };
+  auto found = std::find_if(stepGraphs.begin(), stepGraphs.end(), sameKernels);
+  StepGraph *graph = nullptr;
+  if (found != stepGraphs.end()) {
+    graph = &*found;
+    // The nodes whose launch changed, updated in place.
+    for (size_t i = 0; i < recorded.size() && error.ok(); ++i) {
+      RecordedLaunch &now = recorded[i], &then = graph->launches[i];
+      bool same =
+          std::equal(now.grid, now.grid + 3, then.grid) &&
+          std::equal(now.block, now.block + 3, then.block) &&
+          now.sharedBytes == then.sharedBytes &&
+          std::memcmp(recordedParams.data() + now.params,
+                      graph->params.data() + then.params, now.paramSpan) == 0;
+      if (same)
+        continue;
+      std::memcpy(graph->params.data() + then.params,
+                  recordedParams.data() + now.params, now.paramSpan);
+      std::copy(now.grid, now.grid + 3, then.grid);
+      std::copy(now.block, now.block + 3, then.block);
+      then.sharedBytes = now.sharedBytes;
+      std::vector<void *> args = parameterPointers(then, graph->params);
+      CUDA_KERNEL_NODE_PARAMS node = {};
+      node.func = kernels[then.kernel];
+      node.gridDimX = then.grid[0];
+      node.gridDimY = then.grid[1];
+      node.gridDimZ = then.grid[2];
+      node.blockDimX = then.block[0];
+      node.blockDimY = then.block[1];
+      node.blockDimZ = then.block[2];
+      node.sharedMemBytes = then.sharedBytes;
+      node.kernelParams = args.data();
+      if (!failed(api->graphExecKernelNodeSetParams(graph->exec,
+                                                    graph->nodes[i], &node),
+                  "updating kernel '" + program.kernels[then.kernel] +
+                      "' of a CUDA graph (cuGraphExecKernelNodeSetParams)"))
+        ++nodesUpdated;
+    }
+  } else {
+    if (stepGraphs.size() == kMaxStepGraphs) {
+      auto oldest =
+          std::min_element(stepGraphs.begin(), stepGraphs.end(),
+                           [](const StepGraph &a, const StepGraph &b) {
+                             return a.lastUse < b.lastUse;
+                           });
+      destroyGraph(*oldest);
+      stepGraphs.erase(oldest);
+    }
+    StepGraph &built = stepGraphs.emplace_back();
+    built.launches = recorded;
+    built.params = recordedParams;
+    if (buildGraph(built)) {
+      graph = &built;
+      ++graphsBuilt;
+    } else {
+      destroyGraph(built);
+      stepGraphs.pop_back();
+    }
+  }
+  recorded.clear();
+  recordedParams.clear();
+  if (!graph || !error.ok())
+    return;
+  graph->lastUse = ++graphUses;
+  if (!failed(api->graphLaunch(graph->exec, stream),
+              "launching a CUDA graph of " +
+                  std::to_string(graph->launches.size()) + " kernels"))
+    ++graphsLaunched;
 }
 
 std::vector<CudaExecutable::DumpRegion> CudaExecutable::dumpRegions() const {
@@ -361,6 +541,13 @@ void CudaExecutable::printProfile() const {
                  entryNames[entry], static_cast<long long>(step.runs),
                  step.gpuMilliseconds / double(step.runs),
                  step.hostMilliseconds / double(step.runs));
+  if (graphs)
+    std::fprintf(stderr,
+                 "llmrt graphs: %lld built, %lld launched, %lld kernel nodes "
+                 "updated\n",
+                 static_cast<long long>(graphsBuilt),
+                 static_cast<long long>(graphsLaunched),
+                 static_cast<long long>(nodesUpdated));
   if (!profiling)
     return;
   for (auto [entry, step] : steps) {
@@ -410,6 +597,8 @@ void CudaExecutable::copy(void *destination, const void *source,
                 size_t(size));
     return;
   }
+  // The step's launches so far go first.
+  flushRecorded();
   if (inInputs(to))
     // Written on the device below; the host copy follows.
     std::memcpy(hostInputs.data() + (to - deviceInputs), source,
@@ -656,6 +845,29 @@ Status CudaExecutable::load(const Manifest &manifest,
     executable->timingSteps = true;
     executable->profiling = std::strcmp(profile, "steps") != 0;
   }
+  if (const char *wanted = std::getenv("LLMRT_CUDA_GRAPHS");
+      wanted && std::strcmp(wanted, "1") == 0) {
+    const char *without = nullptr;
+    if (!api->hasGraphs())
+      without = "the CUDA driver has no graph functions (it needs CUDA 12.3 "
+                "or later)";
+    else if (sharded)
+      without = "the program communicates (NCCL calls go to the stream "
+                "directly)";
+    else if (executable->profiling)
+      without = "LLMRT_CUDA_PROFILE times each launch";
+    else if (std::getenv("LLMRT_CUDA_DUMP"))
+      without = "LLMRT_CUDA_DUMP reads memory after each launch";
+    else if (!program.kernelParamsSized)
+      without = "the manifest does not size every kernel's parameters "
+                "(recompile with this llmc)";
+    if (without)
+      std::fprintf(stderr,
+                   "llmrt: LLMRT_CUDA_GRAPHS: %s; running without "
+                   "graphs\n",
+                   without);
+    executable->graphs = !without;
+  }
   if (const char *dump = std::getenv("LLMRT_CUDA_DUMP"); dump && *dump) {
     // Each rank of a sharded run in a folder of its own.
     std::string folder = dump;
@@ -701,6 +913,8 @@ CudaExecutable::~CudaExecutable() {
   releaseCachedBlocks();
   if (stream)
     api->streamSynchronize(stream);
+  for (StepGraph &graph : stepGraphs)
+    destroyGraph(graph);
   for (CUevent event : events)
     api->eventDestroy(event);
   for (CUevent event : stepEvents)
@@ -775,7 +989,10 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
     issued = std::chrono::steady_clock::now();
     recordStepEvent(0);
   }
+  recording = graphs && entry == Entry::Decode;
   code.call(entry, program.returnsLogits, in, result);
+  flushRecorded();
+  recording = false;
   if (timingSteps) {
     recordStepEvent(1);
     steps[int(entry)].hostMilliseconds +=

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -95,6 +96,56 @@ private:
                   const std::vector<DumpRegion> &regions,
                   const std::vector<std::vector<std::byte>> &before);
 
+  /// Issues one launch on the stream (programmatic stream serialization
+  /// where the kernels wait for their predecessors themselves).
+  CUresult issue(int32_t kernel, const unsigned grid[3],
+                 const unsigned block[3], unsigned sharedBytes, void **args);
+
+  /// With LLMRT_CUDA_GRAPHS=1 a decode step runs as one CUDA graph: its
+  /// launches are recorded (kernel, grid, block, shared memory, parameter
+  /// bytes, as the manifest sizes them) instead of issued, and at the end
+  /// of the step, or before anything else the step puts on the stream,
+  /// they run as a graph. A graph of the same kernels in the same order is
+  /// reused: the nodes whose grid or parameters changed (the attention's
+  /// key count, a buffer the host code got elsewhere) are updated, and the
+  /// graph launched: one driver call for the step instead of one per
+  /// kernel. Otherwise the launches are captured from the stream (which
+  /// keeps their programmatic dependencies) into a new graph; the last
+  /// kMaxStepGraphs stay. Not with LLMRT_CUDA_PROFILE (per launch) or
+  /// LLMRT_CUDA_DUMP, nor for programs that communicate (NCCL calls go to
+  /// the stream directly).
+  struct RecordedLaunch {
+    int32_t kernel = 0;
+    unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
+    /// Where its parameters start in the step's bytes (each at a multiple
+    /// of 8), and how many bytes they take.
+    size_t params = 0, paramSpan = 0;
+  };
+  struct StepGraph {
+    std::vector<RecordedLaunch> launches;
+    std::vector<std::byte> params;
+    std::vector<CUgraphNode> nodes;
+    CUgraph graph = nullptr;
+    CUgraphExec exec = nullptr;
+    uint64_t lastUse = 0;
+  };
+  static constexpr size_t kMaxStepGraphs = 4;
+  void record(int32_t kernel, const unsigned grid[3], const unsigned block[3],
+              unsigned sharedBytes, void **args);
+  /// Runs the recorded launches (nothing when there are none).
+  void flushRecorded();
+  bool buildGraph(StepGraph &graph);
+  /// The launch's parameter pointers into `params`.
+  std::vector<void *> parameterPointers(const RecordedLaunch &launch,
+                                        std::vector<std::byte> &params) const;
+  void destroyGraph(StepGraph &graph);
+  bool graphs = false, recording = false;
+  std::vector<RecordedLaunch> recorded;
+  std::vector<std::byte> recordedParams;
+  std::vector<StepGraph> stepGraphs;
+  uint64_t graphUses = 0;
+  int64_t graphsBuilt = 0, graphsLaunched = 0, nodesUpdated = 0;
+
   const Manifest &manifest;
   const ArtifactProgram &program;
   std::unique_ptr<CudaDevice> device;
@@ -112,15 +163,13 @@ private:
   std::vector<CUdeviceptr> weights;
   uint64_t bytes = 0;
   Status error;
-  /// The current run's inputs (token ids, positions, last rows) on the
-  /// device and their host copy: kernels never write them, so the host
-  /// code's reads of them (a row's position, the causal limit) are served
-  /// from the host copy without waiting for the stream.
   /// Device memory the host code freed, by size class, for its next
   /// allocations (a decode step allocates the same sizes as the last one):
   /// no driver call per intermediate buffer. Handed back to the pool when
-  /// an allocation fails and at the end.
-  std::map<size_t, std::vector<CUdeviceptr>> freeBlocks;
+  /// an allocation fails and at the end. The lowest address of a size
+  /// goes first, so that a step that allocates and frees as the one before
+  /// it gets the same addresses (its CUDA graph's nodes stay as they are).
+  std::map<size_t, std::set<CUdeviceptr>> freeBlocks;
   std::map<CUdeviceptr, size_t> blockSizes;
   /// LLMRT_CUDA_DUMP (dumpLaunch): its folder, index and launch count, the
   /// allocation order of the host code's live buffers, the KV caches'
@@ -142,6 +191,10 @@ private:
   std::map<TensorMapKey, CUdeviceptr> tensorMaps;
   std::vector<std::unique_ptr<CUtensorMap>> hostTensorMaps;
   std::vector<CUdeviceptr> tensorMapChunks;
+  /// The current run's inputs (token ids, positions, last rows) on the
+  /// device and their host copy: kernels never write them, so the host
+  /// code's reads of them (a row's position, the causal limit) are served
+  /// from the host copy without waiting for the stream.
   const std::byte *deviceInputs = nullptr;
   std::vector<std::byte> hostInputs;
 

@@ -24,6 +24,14 @@
 // FAKE_CUDA_NO_TMA=1 makes cuTensorMapEncodeTiled refuse every map
 // (CUDA_ERROR_NOT_SUPPORTED).
 //
+// CUDA graphs: a stream capture records its launches as nodes in order,
+// each parameter copied by the sizes the emulated kernels export
+// (K__llmc_emu_params); an instantiated graph is a copy whose nodes
+// cuGraphExecKernelNodeSetParams replaces, and cuGraphLaunch runs them one
+// after the other (kernel runs, which FAKE_CUDA_FAIL_LAUNCH and _SKIP_LAUNCH
+// count with the plain launches). The line at exit then adds "G graph
+// launches (N kernels, U node updates)".
+//
 // FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
 // model, and each launch runs its kernel's emulator entry on the CPU
@@ -48,10 +56,12 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -62,6 +72,9 @@ struct Device {
   char *shadow = nullptr; // the same pages, read-write, for this driver
   size_t used = 0;
   long launches = 0, early = 0, allocations = 0, frees = 0, copies = 0;
+  /// Kernels run (launched or as graph nodes), graphs launched, the nodes
+  /// they ran and node updates.
+  long runs = 0, graphLaunches = 0, graphNodes = 0, nodeUpdates = 0;
   std::set<std::string> kernels;
   /// Function handles: each kernel's name and, when kernels run, its
   /// emulator entry.
@@ -88,11 +101,16 @@ struct Device {
     fakecuda::countSharedTraffic(std::getenv("FAKE_CUDA_BANKS") != nullptr);
   }
   ~Device() {
+    std::string graphs;
+    if (graphLaunches)
+      graphs = ", " + std::to_string(graphLaunches) + " graph launches (" +
+               std::to_string(graphNodes) + " kernels, " +
+               std::to_string(nodeUpdates) + " node updates)";
     std::fprintf(stderr,
                  "fake-cuda: %ld launches (%zu kernels, %ld early), %ld "
-                 "allocations, %ld frees, %ld copies%s\n",
+                 "allocations, %ld frees, %ld copies%s%s\n",
                  launches, kernels.size(), early, allocations, frees, copies,
-                 failed ? ", INVALID CALLS" : "");
+                 graphs.c_str(), failed ? ", INVALID CALLS" : "");
     fakecuda::SharedStats all;
     for (const auto &[name, stats] : fakecuda::sharedTraffic())
       if (!stats.empty()) {
@@ -284,43 +302,136 @@ CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
       value;
   return CUDA_SUCCESS;
 }
-CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
-                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                        unsigned sharedBytes, CUstream, void **params,
-                        void **) {
-  Device &device = gpu();
-  auto *f = reinterpret_cast<Device::Function *>(function);
-  bool sharedFits = sharedBytes <= 48 * 1024 ||
-                    int(sharedBytes) <= device.sharedOptIn[f->first];
-  if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 ||
-      gy > 65535 || gz > 65535 || !params || !sharedFits) {
-    device.failed = true;
-    return CUDA_ERROR_INVALID_VALUE;
+} // extern "C"
+
+namespace {
+
+/// A kernel launch as a graph keeps it: its parameters copied, each in
+/// bytes of its own, sized by the emulated kernels' table (without
+/// FAKE_CUDA_KERNELS nothing runs and nothing is copied).
+struct Node {
+  Device::Function *function = nullptr;
+  unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
+  bool early = false;
+  std::vector<std::vector<char>> params;
+  std::vector<void *> pointers() {
+    std::vector<void *> out;
+    for (std::vector<char> &param : params)
+      out.push_back(param.data());
+    return out;
   }
-  ++device.launches;
+};
+struct Graph {
+  std::vector<std::unique_ptr<Node>> nodes;
+};
+struct GraphExec {
+  std::map<const Node *, Node> nodes; // by the graph's node
+  std::vector<const Node *> order;
+};
+
+/// The stream's capture (the backend uses one stream), or null.
+Graph *capturing = nullptr;
+
+/// Whether a launch's configuration is one the driver takes.
+bool validLaunch(Device::Function *f, const unsigned g[3], const unsigned b[3],
+                 unsigned sharedBytes, void **params) {
+  bool sharedFits = sharedBytes <= 48 * 1024 ||
+                    int(sharedBytes) <= gpu().sharedOptIn[f->first];
+  return g[0] && g[1] && g[2] && b[0] && b[1] && b[2] &&
+         b[0] * b[1] * b[2] <= 1024 && g[1] <= 65535 && g[2] <= 65535 &&
+         params && sharedFits;
+}
+
+/// Copies a launch's parameters as a captured node keeps them.
+bool copyParams(Node &node, void **params) {
+  node.params.clear();
+  if (!node.function->second)
+    return true;
+  void *library =
+      dlopen(std::getenv("FAKE_CUDA_KERNELS"), RTLD_NOW | RTLD_NOLOAD);
+  auto *sizes =
+      library
+          ? static_cast<const int32_t *>(dlsym(
+                library, (node.function->first + "__llmc_emu_params").c_str()))
+          : nullptr;
+  if (!sizes) {
+    std::fprintf(stderr, "fake-cuda: no parameter sizes for %s\n",
+                 node.function->first.c_str());
+    return false;
+  }
+  for (int32_t i = 0; i < sizes[0]; ++i) {
+    auto *from = static_cast<const char *>(params[i]);
+    node.params.emplace_back(from, from + sizes[i + 1]);
+  }
+  return true;
+}
+
+/// Runs (or counts, without kernels) one launch or graph node.
+CUresult run(Device::Function *f, const unsigned g[3], const unsigned b[3],
+             void **params) {
+  Device &device = gpu();
+  ++device.runs;
   device.kernels.insert(f->first);
   static const long failing = envNumber("FAKE_CUDA_FAIL_LAUNCH", 0);
-  if (device.launches == failing)
+  if (device.runs == failing)
     return CUDA_ERROR_LAUNCH_FAILED;
   static const long skipped = envNumber("FAKE_CUDA_SKIP_LAUNCH", 0);
-  if (device.launches == skipped)
+  if (device.runs == skipped)
     return CUDA_SUCCESS;
   static const bool trace = std::getenv("FAKE_CUDA_TRACE") != nullptr;
   if (trace)
     std::fprintf(stderr, "fake-cuda: launch %s grid %ux%ux%u block %ux%ux%u\n",
-                 f->first.c_str(), gx, gy, gz, bx, by, bz);
+                 f->first.c_str(), g[0], g[1], g[2], b[0], b[1], b[2]);
   std::string error;
   if (f->second &&
-      !fakecuda::runEmulatedKernel(f->second, f->first, {gx, gy, gz},
-                                   {bx, by, bz}, params, error)) {
+      !fakecuda::runEmulatedKernel(f->second, f->first, {g[0], g[1], g[2]},
+                                   {b[0], b[1], b[2]}, params, error)) {
     std::fprintf(stderr, "fake-cuda: %s: %s\n", f->first.c_str(),
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;
   }
   return CUDA_SUCCESS;
 }
+
+CUresult launch(CUfunction function, const unsigned g[3], const unsigned b[3],
+                unsigned sharedBytes, bool early, void **params) {
+  Device &device = gpu();
+  auto *f = reinterpret_cast<Device::Function *>(function);
+  if (!validLaunch(f, g, b, sharedBytes, params)) {
+    device.failed = true;
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (capturing) {
+    auto node = std::make_unique<Node>();
+    node->function = f;
+    std::copy(g, g + 3, node->grid);
+    std::copy(b, b + 3, node->block);
+    node->sharedBytes = sharedBytes;
+    node->early = early;
+    if (!copyParams(*node, params))
+      return CUDA_ERROR_INVALID_VALUE;
+    capturing->nodes.push_back(std::move(node));
+    return CUDA_SUCCESS;
+  }
+  ++device.launches;
+  device.early += early;
+  return run(f, g, b, params);
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy,
+                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned sharedBytes, CUstream, void **params,
+                        void **) {
+  const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  return launch(function, grid, block, sharedBytes, false, params);
+}
 CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
-                          void **params, void **extra) {
+                          void **params, void **) {
+  bool early = false;
   for (unsigned i = 0; i < config->numAttrs; ++i) {
     const CUlaunchAttribute &attribute = config->attrs[i];
     if (attribute.id !=
@@ -329,12 +440,112 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
       gpu().failed = true;
       return CUDA_ERROR_INVALID_VALUE;
     }
-    ++gpu().early;
+    early = true;
   }
-  return cuLaunchKernel(function, config->gridDimX, config->gridDimY,
-                        config->gridDimZ, config->blockDimX, config->blockDimY,
-                        config->blockDimZ, config->sharedMemBytes,
-                        config->hStream, params, extra);
+  const unsigned grid[3] = {config->gridDimX, config->gridDimY,
+                            config->gridDimZ};
+  const unsigned block[3] = {config->blockDimX, config->blockDimY,
+                             config->blockDimZ};
+  return launch(function, grid, block, config->sharedMemBytes, early, params);
+}
+// Graphs: a capture of the stream's launches, in order (each node depends
+// on the one before, as a stream orders them), instantiated as a copy
+// whose nodes may be updated, and launched by running its nodes.
+CUresult cuStreamBeginCapture_v2(CUstream, CUstreamCaptureMode) {
+  if (capturing) {
+    gpu().failed = true;
+    return CUDA_ERROR_ILLEGAL_STATE;
+  }
+  capturing = new Graph;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamGetCaptureInfo_v3(CUstream, CUstreamCaptureStatus *status,
+                                   cuuint64_t *id, CUgraph *graph,
+                                   const CUgraphNode **dependencies,
+                                   const CUgraphEdgeData **edges,
+                                   size_t *count) {
+  static thread_local CUgraphNode last;
+  *status = capturing ? CU_STREAM_CAPTURE_STATUS_ACTIVE
+                      : CU_STREAM_CAPTURE_STATUS_NONE;
+  if (id)
+    *id = 1;
+  if (graph)
+    *graph = reinterpret_cast<CUgraph>(capturing);
+  bool any = capturing && !capturing->nodes.empty();
+  if (any)
+    last = reinterpret_cast<CUgraphNode>(capturing->nodes.back().get());
+  if (dependencies)
+    *dependencies = any ? &last : nullptr;
+  if (edges)
+    *edges = nullptr;
+  if (count)
+    *count = any ? 1 : 0;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamEndCapture(CUstream, CUgraph *graph) {
+  if (!capturing) {
+    gpu().failed = true;
+    return CUDA_ERROR_ILLEGAL_STATE;
+  }
+  *graph = reinterpret_cast<CUgraph>(capturing);
+  capturing = nullptr;
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph,
+                                     unsigned long long) {
+  auto *instance = new GraphExec;
+  for (const std::unique_ptr<Node> &node :
+       reinterpret_cast<Graph *>(graph)->nodes) {
+    instance->nodes.emplace(node.get(), *node);
+    instance->order.push_back(node.get());
+  }
+  *exec = reinterpret_cast<CUgraphExec>(instance);
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNode node,
+                                           const CUDA_KERNEL_NODE_PARAMS *p) {
+  auto *instance = reinterpret_cast<GraphExec *>(exec);
+  auto found = instance->nodes.find(reinterpret_cast<const Node *>(node));
+  auto *f = reinterpret_cast<Device::Function *>(p->func);
+  const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
+  const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
+  if (found == instance->nodes.end() || p->extra ||
+      !validLaunch(f, grid, block, p->sharedMemBytes, p->kernelParams)) {
+    gpu().failed = true;
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  Node &updated = found->second;
+  updated.function = f;
+  std::copy(grid, grid + 3, updated.grid);
+  std::copy(block, block + 3, updated.block);
+  updated.sharedBytes = p->sharedMemBytes;
+  if (!copyParams(updated, p->kernelParams))
+    return CUDA_ERROR_INVALID_VALUE;
+  ++gpu().nodeUpdates;
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphLaunch(CUgraphExec exec, CUstream) {
+  auto *instance = reinterpret_cast<GraphExec *>(exec);
+  Device &device = gpu();
+  ++device.graphLaunches;
+  for (const Node *key : instance->order) {
+    Node &node = instance->nodes.at(key);
+    std::vector<void *> params = node.pointers();
+    ++device.graphNodes;
+    if (CUresult result =
+            run(node.function, node.grid, node.block, params.data());
+        result != CUDA_SUCCESS)
+      return result;
+  }
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphExecDestroy(CUgraphExec exec) {
+  delete reinterpret_cast<GraphExec *>(exec);
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphDestroy(CUgraph graph) {
+  delete reinterpret_cast<Graph *>(graph);
+  return CUDA_SUCCESS;
 }
 CUresult cuMemAlloc(CUdeviceptr *out, size_t bytes) {
   return gpu().allocate(out, bytes);
