@@ -278,43 +278,105 @@ CudaExecutable::parameterPointers(const RecordedLaunch &launch,
   return pointers;
 }
 
-bool CudaExecutable::buildGraph(StepGraph &graph) {
-  if (failed(
+Status CudaExecutable::buildGraph(StepGraph &graph) {
+  if (Status status = api->check(
           api->streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-          "cuStreamBeginCapture (LLMRT_CUDA_GRAPHS)"))
-    return false;
+          "cuStreamBeginCapture");
+      !status.ok())
+    return status;
+  Status status;
   for (const RecordedLaunch &launch : graph.launches) {
     std::vector<void *> args = parameterPointers(launch, graph.params);
-    CUresult result = issue(launch.kernel, launch.grid, launch.block,
-                            launch.sharedBytes, args.data());
-    if (result != CUDA_SUCCESS) {
-      failed(result, "capturing kernel '" + program.kernels[launch.kernel] +
-                         "' into a CUDA graph");
+    status =
+        api->check(issue(launch.kernel, launch.grid, launch.block,
+                         launch.sharedBytes, args.data()),
+                   "capturing kernel '" + program.kernels[launch.kernel] + "'");
+    if (!status.ok())
       break;
-    }
     // The node just captured: what the stream's next work depends on.
-    CUstreamCaptureStatus status;
+    CUstreamCaptureStatus capture;
     const CUgraphNode *last = nullptr;
     size_t count = 0;
-    if (failed(api->streamGetCaptureInfo(stream, &status, nullptr, nullptr,
-                                         &last, nullptr, &count),
-               "cuStreamGetCaptureInfo (LLMRT_CUDA_GRAPHS)"))
+    status =
+        api->check(api->streamGetCaptureInfo(stream, &capture, nullptr, nullptr,
+                                             &last, nullptr, &count),
+                   "cuStreamGetCaptureInfo");
+    if (!status.ok())
       break;
     if (count != 1) {
-      error = Status::error("capturing a CUDA graph: the stream depends on " +
-                            std::to_string(count) +
-                            " nodes after a launch, "
-                            "expected 1");
+      status = Status::error("the captured stream depends on " +
+                             std::to_string(count) +
+                             " nodes after a launch, expected 1");
       break;
     }
     graph.nodes.push_back(last[0]);
   }
   // Ended in any case: the stream leaves capture.
   CUresult ended = api->streamEndCapture(stream, &graph.graph);
-  if (!error.ok() || failed(ended, "cuStreamEndCapture (LLMRT_CUDA_GRAPHS)"))
-    return false;
-  return !failed(api->graphInstantiate(&graph.exec, graph.graph, 0),
-                 "cuGraphInstantiate (LLMRT_CUDA_GRAPHS)");
+  if (!status.ok())
+    return status;
+  if (status = api->check(ended, "cuStreamEndCapture"); !status.ok())
+    return status;
+  return api->check(api->graphInstantiate(&graph.exec, graph.graph, 0),
+                    "cuGraphInstantiate");
+}
+
+Status CudaExecutable::updateGraph(StepGraph &graph) {
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    RecordedLaunch &now = recorded[i], &then = graph.launches[i];
+    bool same =
+        std::equal(now.grid, now.grid + 3, then.grid) &&
+        std::equal(now.block, now.block + 3, then.block) &&
+        now.sharedBytes == then.sharedBytes &&
+        std::memcmp(recordedParams.data() + now.params,
+                    graph.params.data() + then.params, now.paramSpan) == 0;
+    if (same)
+      continue;
+    std::memcpy(graph.params.data() + then.params,
+                recordedParams.data() + now.params, now.paramSpan);
+    std::copy(now.grid, now.grid + 3, then.grid);
+    std::copy(now.block, now.block + 3, then.block);
+    then.sharedBytes = now.sharedBytes;
+    std::vector<void *> args = parameterPointers(then, graph.params);
+    CUDA_KERNEL_NODE_PARAMS node = {};
+    node.func = kernels[then.kernel];
+    node.gridDimX = then.grid[0];
+    node.gridDimY = then.grid[1];
+    node.gridDimZ = then.grid[2];
+    node.blockDimX = then.block[0];
+    node.blockDimY = then.block[1];
+    node.blockDimZ = then.block[2];
+    node.sharedMemBytes = then.sharedBytes;
+    node.kernelParams = args.data();
+    if (Status status =
+            api->check(api->graphExecKernelNodeSetParams(graph.exec,
+                                                         graph.nodes[i], &node),
+                       "updating kernel '" + program.kernels[then.kernel] +
+                           "' of a graph (cuGraphExecKernelNodeSetParams)");
+        !status.ok())
+      return status;
+    ++nodesUpdated;
+  }
+  return {};
+}
+
+void CudaExecutable::stopGraphs(const Status &why) {
+  std::fprintf(stderr, "llmrt: LLMRT_CUDA_GRAPHS: %s; running without graphs\n",
+               why.message().c_str());
+  graphs = recording = false;
+  for (StepGraph &graph : stepGraphs)
+    destroyGraph(graph);
+  stepGraphs.clear();
+  for (const RecordedLaunch &launch : recorded) {
+    std::vector<void *> args = parameterPointers(launch, recordedParams);
+    CUresult result = issue(launch.kernel, launch.grid, launch.block,
+                            launch.sharedBytes, args.data());
+    if (result != CUDA_SUCCESS) {
+      failed(result,
+             "launching kernel '" + program.kernels[launch.kernel] + "'");
+      break;
+    }
+  }
 }
 
 void CudaExecutable::destroyGraph(StepGraph &graph) {
@@ -341,42 +403,16 @@ void CudaExecutable::flushRecorded() {
     return true;
   };
   auto found = std::find_if(stepGraphs.begin(), stepGraphs.end(), sameKernels);
-  StepGraph *graph = nullptr;
+  // Where the driver cannot capture the launches or update the nodes: one
+  // by one from here on.
+  auto stop = [&](const Status &why) {
+    stopGraphs(why);
+    recorded.clear();
+    recordedParams.clear();
+  };
   if (found != stepGraphs.end()) {
-    graph = &*found;
-    // The nodes whose launch changed, updated in place.
-    for (size_t i = 0; i < recorded.size() && error.ok(); ++i) {
-      RecordedLaunch &now = recorded[i], &then = graph->launches[i];
-      bool same =
-          std::equal(now.grid, now.grid + 3, then.grid) &&
-          std::equal(now.block, now.block + 3, then.block) &&
-          now.sharedBytes == then.sharedBytes &&
-          std::memcmp(recordedParams.data() + now.params,
-                      graph->params.data() + then.params, now.paramSpan) == 0;
-      if (same)
-        continue;
-      std::memcpy(graph->params.data() + then.params,
-                  recordedParams.data() + now.params, now.paramSpan);
-      std::copy(now.grid, now.grid + 3, then.grid);
-      std::copy(now.block, now.block + 3, then.block);
-      then.sharedBytes = now.sharedBytes;
-      std::vector<void *> args = parameterPointers(then, graph->params);
-      CUDA_KERNEL_NODE_PARAMS node = {};
-      node.func = kernels[then.kernel];
-      node.gridDimX = then.grid[0];
-      node.gridDimY = then.grid[1];
-      node.gridDimZ = then.grid[2];
-      node.blockDimX = then.block[0];
-      node.blockDimY = then.block[1];
-      node.blockDimZ = then.block[2];
-      node.sharedMemBytes = then.sharedBytes;
-      node.kernelParams = args.data();
-      if (!failed(api->graphExecKernelNodeSetParams(graph->exec,
-                                                    graph->nodes[i], &node),
-                  "updating kernel '" + program.kernels[then.kernel] +
-                      "' of a CUDA graph (cuGraphExecKernelNodeSetParams)"))
-        ++nodesUpdated;
-    }
+    if (Status status = updateGraph(*found); !status.ok())
+      return stop(status);
   } else {
     if (stepGraphs.size() == kMaxStepGraphs) {
       auto oldest =
@@ -387,25 +423,22 @@ void CudaExecutable::flushRecorded() {
       destroyGraph(*oldest);
       stepGraphs.erase(oldest);
     }
-    StepGraph &built = stepGraphs.emplace_back();
+    StepGraph built;
     built.launches = recorded;
     built.params = recordedParams;
-    if (buildGraph(built)) {
-      graph = &built;
-      ++graphsBuilt;
-    } else {
+    if (Status status = buildGraph(built); !status.ok()) {
       destroyGraph(built);
-      stepGraphs.pop_back();
+      return stop(status);
     }
+    ++graphsBuilt;
+    found = stepGraphs.insert(stepGraphs.end(), std::move(built));
   }
   recorded.clear();
   recordedParams.clear();
-  if (!graph || !error.ok())
-    return;
-  graph->lastUse = ++graphUses;
-  if (!failed(api->graphLaunch(graph->exec, stream),
+  found->lastUse = ++graphUses;
+  if (!failed(api->graphLaunch(found->exec, stream),
               "launching a CUDA graph of " +
-                  std::to_string(graph->launches.size()) + " kernels"))
+                  std::to_string(found->launches.size()) + " kernels"))
     ++graphsLaunched;
 }
 

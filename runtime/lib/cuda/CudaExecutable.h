@@ -134,7 +134,14 @@ private:
               unsigned sharedBytes, void **args);
   /// Runs the recorded launches (nothing when there are none).
   void flushRecorded();
-  bool buildGraph(StepGraph &graph);
+  /// Captures `graph`'s launches into it and instantiates it.
+  Status buildGraph(StepGraph &graph);
+  /// Updates the nodes of `graph` whose launch the recorded one changes.
+  Status updateGraph(StepGraph &graph);
+  /// Where the driver cannot capture the launches or update a node: one
+  /// line saying why, the recorded launches issued one by one (the graph's
+  /// nodes as recorded), and no graphs from then on.
+  void stopGraphs(const Status &why);
   /// The launch's parameter pointers into `params`.
   std::vector<void *> parameterPointers(const RecordedLaunch &launch,
                                         std::vector<std::byte> &params) const;

@@ -30,7 +30,10 @@
 // cuGraphExecKernelNodeSetParams replaces, and cuGraphLaunch runs them one
 // after the other (kernel runs, which FAKE_CUDA_FAIL_LAUNCH and _SKIP_LAUNCH
 // count with the plain launches). The line at exit then adds "G graph
-// launches (N kernels, U node updates)".
+// launches (N kernels, U node updates)". FAKE_CUDA_NO_GRAPHS=1 fails every
+// launch into a capture (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, the capture
+// invalidated), FAKE_CUDA_NO_GRAPH_UPDATES=1 every node update
+// (CUDA_ERROR_NOT_SUPPORTED).
 //
 // FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
@@ -323,6 +326,7 @@ struct Node {
 };
 struct Graph {
   std::vector<std::unique_ptr<Node>> nodes;
+  bool invalidated = false;
 };
 struct GraphExec {
   std::map<const Node *, Node> nodes; // by the graph's node
@@ -402,6 +406,12 @@ CUresult launch(CUfunction function, const unsigned g[3], const unsigned b[3],
     return CUDA_ERROR_INVALID_VALUE;
   }
   if (capturing) {
+    // FAKE_CUDA_NO_GRAPHS: a launch the driver cannot capture (as an old
+    // driver does a programmatic dependency); the capture is invalidated.
+    if (std::getenv("FAKE_CUDA_NO_GRAPHS")) {
+      capturing->invalidated = true;
+      return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    }
     auto node = std::make_unique<Node>();
     node->function = f;
     std::copy(g, g + 3, node->grid);
@@ -487,8 +497,14 @@ CUresult cuStreamEndCapture(CUstream, CUgraph *graph) {
     gpu().failed = true;
     return CUDA_ERROR_ILLEGAL_STATE;
   }
-  *graph = reinterpret_cast<CUgraph>(capturing);
+  Graph *captured = capturing;
   capturing = nullptr;
+  if (captured->invalidated) {
+    delete captured;
+    *graph = nullptr;
+    return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+  }
+  *graph = reinterpret_cast<CUgraph>(captured);
   return CUDA_SUCCESS;
 }
 CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph,
@@ -514,6 +530,9 @@ CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNode node,
     gpu().failed = true;
     return CUDA_ERROR_INVALID_VALUE;
   }
+  // FAKE_CUDA_NO_GRAPH_UPDATES: the driver refuses every update.
+  if (std::getenv("FAKE_CUDA_NO_GRAPH_UPDATES"))
+    return CUDA_ERROR_NOT_SUPPORTED;
   Node &updated = found->second;
   updated.function = f;
   std::copy(grid, grid + 3, updated.grid);
@@ -671,6 +690,12 @@ CUresult cuGetErrorString(CUresult result, const char **message) {
     break;
   case CUDA_ERROR_NOT_SUPPORTED:
     *message = "operation not supported";
+    break;
+  case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED:
+    *message = "operation not permitted when stream is capturing";
+    break;
+  case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED:
+    *message = "operation failed due to a previous error during capture";
     break;
   default:
     *message = "invalid value";
