@@ -31,9 +31,10 @@ std 0.02; norm weights 1), then in one invocation measures
     LLMC set), and every variant in DIR/variants (--variants: only those),
     run the same way: each one's time against this build's in the same
     call (each run's times printed as it ends, so that a call cut short
-    keeps them); each --env runs this build's artifact with the runtime's
-    variable VAR set (e.g. graphs=LLMRT_CUDA_GRAPHS=1) the same way, and
-    prints its steps' GPU and host-issue times too;
+    keeps them); each --env NAME runs this build's artifact with the
+    runtime's variable VAR set (e.g. graphs=LLMRT_CUDA_GRAPHS=1; several
+    --env of one NAME set several) the same way, and prints its steps' GPU
+    and host-issue times too;
 and prints tokens/s, llmc/PyTorch ratios, the decode step's weight bytes over
 its time as a fraction of the copy bandwidth, prefill TFLOP/s as a fraction of
 the matrix-product rate, the greedy tokens that agree and the logits'
@@ -233,13 +234,16 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
         others.append((f"baseline {baseline}",
                        os.path.join(baseline, os.path.basename(artifact)),
                        None))
+    settings = {}  # NAME -> its variables, in the order given
     for env in envs:
         name, _, setting = env.partition("=")
         var, _, value = setting.partition("=")
         if not name or not var:
             sys.exit(f"--env: expected NAME=VAR=VALUE, found '{env}'")
-        others.append((f"runtime {name} ({var}={value})", artifact,
-                       {var: value}))
+        settings.setdefault(name, {})[var] = value
+    for name, variables in settings.items():
+        shown = " ".join(f"{var}={value}" for var, value in variables.items())
+        others.append((f"runtime {name} ({shown})", artifact, variables))
     variants = os.path.join(out, "variants")
     names = sorted(os.listdir(variants)) if os.path.isdir(variants) else []
     unknown = sorted(set(only or ()) - set(names))
@@ -379,7 +383,8 @@ def main():
                              f"(the median; default {REPEATS})")
     parser.add_argument("--env", action="append", default=[],
                         help="run: NAME=VAR=VALUE, this build's artifact "
-                             "with the runtime variable VAR set too")
+                             "with the runtime variable VAR set too (repeat "
+                             "a NAME for more variables)")
     parser.add_argument("--variant", action="append", default=[],
                         help="prepare: NAME=FLAGS, the model compiled with "
                              "FLAGS too (into DIR/variants/NAME)")

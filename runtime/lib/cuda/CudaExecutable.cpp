@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -264,6 +265,10 @@ void CudaExecutable::record(int32_t kernel, const unsigned grid[3],
     at += alignedParam(sizes[i]);
   }
   recorded.push_back(launch);
+  // The GPU starts on the step's first kernels while the host code records
+  // the rest: segments of 16, 32, 64, ... launches.
+  if (firstSegment && recorded.size() >= (firstSegment << std::min(segment, 8)))
+    flushRecorded();
 }
 
 std::vector<void *>
@@ -394,8 +399,9 @@ void CudaExecutable::flushRecorded() {
     recordedParams.clear();
     return;
   }
+  int index = segment++;
   auto sameKernels = [&](const StepGraph &graph) {
-    if (graph.launches.size() != recorded.size())
+    if (graph.segment != index || graph.launches.size() != recorded.size())
       return false;
     for (size_t i = 0; i < recorded.size(); ++i)
       if (graph.launches[i].kernel != recorded[i].kernel)
@@ -424,6 +430,7 @@ void CudaExecutable::flushRecorded() {
       stepGraphs.erase(oldest);
     }
     StepGraph built;
+    built.segment = index;
     built.launches = recorded;
     built.params = recordedParams;
     if (Status status = buildGraph(built); !status.ok()) {
@@ -636,12 +643,26 @@ void CudaExecutable::copy(void *destination, const void *source,
     // Written on the device below; the host copy follows.
     std::memcpy(hostInputs.data() + (to - deviceInputs), source,
                 size_t(size));
-  // Unified addressing: the driver tells host from device pointers. The
-  // host code reads the result next, so the copy completes here.
+  // Unified addressing: the driver tells host from device pointers. A copy
+  // to the device is ordered before the launches that read it (from
+  // pageable memory, the driver has taken the bytes when it returns); the
+  // host code reads what it copies to the host next, so that one completes
+  // here.
   if (!failed(api->memcpyAsync(devicePointer(destination),
                                devicePointer(source), size_t(size), stream),
-              "cuMemcpyAsync"))
+              "cuMemcpyAsync") &&
+      !onDevice(to))
     failed(api->streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+bool CudaExecutable::onDevice(const void *pointer) const {
+  CUdeviceptr at = devicePointer(pointer);
+  auto within = [at](const std::map<CUdeviceptr, size_t> &blocks) {
+    auto after = blocks.upper_bound(at);
+    return after != blocks.begin() &&
+           at < std::prev(after)->first + std::prev(after)->second;
+  };
+  return within(blockSizes) || within(cacheSizes);
 }
 
 void *CudaExecutable::tensorMap(const void *base, int64_t rows, int64_t columns,
@@ -894,6 +915,8 @@ Status CudaExecutable::load(const Manifest &manifest,
     else if (!program.kernelParamsSized)
       without = "the manifest does not size every kernel's parameters "
                 "(recompile with this llmc)";
+    if (const char *first = std::getenv("LLMRT_CUDA_GRAPH_SEGMENT"))
+      executable->firstSegment = size_t(std::max(0L, std::atol(first)));
     if (without)
       std::fprintf(stderr,
                    "llmrt: LLMRT_CUDA_GRAPHS: %s; running without "
@@ -1023,6 +1046,7 @@ Status CudaExecutable::run(Entry entry, void *cache, int64_t batch,
     recordStepEvent(0);
   }
   recording = graphs && entry == Entry::Decode;
+  segment = 0;
   code.call(entry, program.returnsLogits, in, result);
   flushRecorded();
   recording = false;

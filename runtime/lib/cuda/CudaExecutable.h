@@ -53,6 +53,8 @@ public:
   void launch(int32_t kernel, const int64_t grid[3], const int64_t block[3],
               int32_t sharedBytes, void **args);
   void copy(void *destination, const void *source, int64_t size);
+  /// Whether `pointer` is in a block the host code allocated or a KV cache.
+  bool onDevice(const void *pointer) const;
   void *tensorMap(const void *base, int64_t rows, int64_t columns,
                   int64_t rowBytes, int32_t boxRows, int32_t boxColumns,
                   int32_t swizzleBytes, bool bf16);
@@ -104,16 +106,18 @@ private:
   /// With LLMRT_CUDA_GRAPHS=1 a decode step runs as one CUDA graph: its
   /// launches are recorded (kernel, grid, block, shared memory, parameter
   /// bytes, as the manifest sizes them) instead of issued, and at the end
-  /// of the step, or before anything else the step puts on the stream,
-  /// they run as a graph. A graph of the same kernels in the same order is
-  /// reused: the nodes whose grid or parameters changed (the attention's
-  /// key count, a buffer the host code got elsewhere) are updated, and the
-  /// graph launched: one driver call for the step instead of one per
-  /// kernel. Otherwise the launches are captured from the stream (which
-  /// keeps their programmatic dependencies) into a new graph; the last
-  /// kMaxStepGraphs stay. Not with LLMRT_CUDA_PROFILE (per launch) or
-  /// LLMRT_CUDA_DUMP, nor for programs that communicate (NCCL calls go to
-  /// the stream directly).
+  /// of the step, or before anything else the step puts on the stream, or
+  /// once there are enough of them to start the GPU on (16, then 32, 64,
+  /// ...: the step's segments; LLMRT_CUDA_GRAPH_SEGMENT sets the first),
+  /// they run as a graph. A graph of the same
+  /// segment, with the same kernels in the same order, is reused: the nodes
+  /// whose grid or parameters changed (the attention's key count, a buffer the
+  /// host code got elsewhere) are updated, and the graph launched: one driver
+  /// call for the step instead of one per kernel. Otherwise the launches are
+  /// captured from the stream (which keeps their programmatic dependencies)
+  /// into a new graph; the last kMaxStepGraphs stay. Not with
+  /// LLMRT_CUDA_PROFILE (per launch) or LLMRT_CUDA_DUMP, nor for programs that
+  /// communicate (NCCL calls go to the stream directly).
   struct RecordedLaunch {
     int32_t kernel = 0;
     unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
@@ -122,6 +126,10 @@ private:
     size_t params = 0, paramSpan = 0;
   };
   struct StepGraph {
+    /// Which of the step's graphs: the GPU starts on the first while the
+    /// host code records the next (firstSegment launches, then twice as
+    /// many each time).
+    int segment = 0;
     std::vector<RecordedLaunch> launches;
     std::vector<std::byte> params;
     std::vector<CUgraphNode> nodes;
@@ -129,7 +137,10 @@ private:
     CUgraphExec exec = nullptr;
     uint64_t lastUse = 0;
   };
-  static constexpr size_t kMaxStepGraphs = 4;
+  static constexpr size_t kMaxStepGraphs = 16;
+  /// The launches of the first segment (LLMRT_CUDA_GRAPH_SEGMENT, default
+  /// 16; 0: the whole step one graph).
+  size_t firstSegment = 16;
   void record(int32_t kernel, const unsigned grid[3], const unsigned block[3],
               unsigned sharedBytes, void **args);
   /// Runs the recorded launches (nothing when there are none).
@@ -147,6 +158,7 @@ private:
                                         std::vector<std::byte> &params) const;
   void destroyGraph(StepGraph &graph);
   bool graphs = false, recording = false;
+  int segment = 0;
   std::vector<RecordedLaunch> recorded;
   std::vector<std::byte> recordedParams;
   std::vector<StepGraph> stepGraphs;
