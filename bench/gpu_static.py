@@ -8,7 +8,9 @@ program, the most registers / shared bytes of a kernel and total spill
 bytes (ptxas -v, from the manifest), and kernel launches, device
 allocations and host<->device copies per decode step, counted by running
 llmc-run under the fake driver (build/fake-cuda: no kernel runs) for 1 and
-for 9 new tokens. A reference for ratios: the launches per decode step of
+for 9 new tokens; and with LLMRT_CUDA_GRAPHS=1, the driver calls that
+issue a decode step (graph launches, node updates and launches outside
+graphs: "graph calls"). A reference for ratios: the launches per decode step of
 a hand-fused engine (one GEMM per projection, one fused norm, rope, attention
 and activation kernel each: about 9 per layer + 3) are printed beside ours.
 """
@@ -21,14 +23,20 @@ import subprocess
 import tempfile
 
 
-def fake_counts(run, artifact, fake, tokens):
+def fake_counts(run, artifact, fake, tokens, graphs=False):
+    """Launches, allocations, copies; with graphs (LLMRT_CUDA_GRAPHS=1) the
+    graph launches and node updates too."""
     env = dict(os.environ, LD_LIBRARY_PATH=fake, FAKE_CUDA_SM="90")
+    if graphs:
+        env["LLMRT_CUDA_GRAPHS"] = "1"
     out = subprocess.run([run, artifact, "--prompt-ids=1,2,3,4",
                           f"--max-new-tokens={tokens}"], env=env,
                          capture_output=True, text=True, check=True)
     m = re.search(r"fake-cuda: (\d+) launches \(\d+ kernels[^)]*\), (\d+) "
-                  r"allocations, \d+ frees, (\d+) copies", out.stderr)
-    return [int(x) for x in m.groups()]
+                  r"allocations, \d+ frees, (\d+) copies"
+                  r"(?:, (\d+) graph launches \(\d+ kernels, (\d+) node "
+                  r"updates\))?", out.stderr)
+    return [int(x or 0) for x in m.groups()]
 
 
 def main():
@@ -43,7 +51,7 @@ def main():
     print(f"{'model':<11} {'target':<6} {'kernels':>7} {'max regs':>8} "
           f"{'spill B':>7} {'smem B':>6} {'launch/step':>11} "
           f"{'fused ref':>9} {'ratio':>5} {'alloc/step':>10} "
-          f"{'copy/step':>9}")
+          f"{'copy/step':>9} {'graph calls':>12}")
     with tempfile.TemporaryDirectory() as work:
         for model in args.models.split(","):
             with open(os.path.join(src, "examples", model,
@@ -62,13 +70,18 @@ def main():
                 one = fake_counts(run, artifact, fake, 1)
                 nine = fake_counts(run, artifact, fake, 9)
                 per = [(b - a) / 8 for a, b in zip(one, nine)]
+                # With graphs: the driver calls that issue a step.
+                one = fake_counts(run, artifact, fake, 1, graphs=True)
+                nine = fake_counts(run, artifact, fake, 9, graphs=True)
+                calls = sum(b - a for a, b in zip(one, nine)) / 8 - \
+                    (nine[1] - one[1] + nine[2] - one[2]) / 8
                 print(f"{model:<11} {sm:<6} {len(kernels):>7} "
                       f"{max(k['registers'] for k in kernels):>8} "
                       f"{sum(k['spill_bytes'] for k in kernels):>7} "
                       f"{max(k['shared_bytes'] + k.get('dynamic_shared_bytes', 0) for k in kernels):>6} "
                       f"{per[0]:>11.0f} {reference:>9} "
                       f"{per[0] / reference:>5.1f} {per[1]:>10.0f} "
-                      f"{per[2]:>9.0f}")
+                      f"{per[2]:>9.0f} {calls:>12.0f}")
 
 
 if __name__ == "__main__":
