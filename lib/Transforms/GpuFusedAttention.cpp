@@ -13,13 +13,17 @@
 #include "GpuReductions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_GPUFUSEDATTENTION
@@ -33,6 +37,7 @@ using llmc::gpu::globalFence;
 using llmc::gpu::lastToArrive;
 using llmc::gpu::mmaSync;
 using llmc::gpu::packFragment;
+using llmc::gpu::rootOf;
 
 namespace {
 
@@ -48,15 +53,245 @@ constexpr int64_t kTargetBlocks = 256;
 constexpr int64_t kCounters = 16384;
 constexpr llvm::StringLiteral kCountersName = "__llmc_attention_counters";
 
+/// What a decode step writes before llm.fused_attention and its warp
+/// variant can compute instead (Passes.td, fuse-cache-update): the
+/// queries' rotation, the sole writer of the op's query buffer (null where
+/// there is none, GPT-2's learned positions), and the loop that stores
+/// each row's new keys and values into the cache at its position (`keys`
+/// and `values`: its two stores).
+struct CacheUpdate {
+  linalg::GenericOp rotation;
+  scf::ParallelOp copies;
+  memref::StoreOp keys, values;
+};
+
+bool sameOffset(OpFoldResult a, OpFoldResult b) {
+  std::optional<int64_t> x = getConstantIntValue(a), y = getConstantIntValue(b);
+  if (x || y)
+    return x && y && *x == *y;
+  return cast<Value>(a) == cast<Value>(b);
+}
+
+/// The subview of a buffer's root that `view` is, or is a view of at
+/// offset 0 (unit strides, no dimension dropped past the root's subview).
+memref::SubViewOp rootSubview(Value view) {
+  auto subview = view.getDefiningOp<memref::SubViewOp>();
+  while (subview) {
+    if (!subview.hasUnitStride())
+      return {};
+    auto source = subview.getSource().getDefiningOp<memref::SubViewOp>();
+    if (!source)
+      break;
+    if (subview.getDroppedDims().any() ||
+        !llvm::all_of(subview.getMixedOffsets(), [](OpFoldResult offset) {
+          return isConstantIntValue(offset, 0);
+        }))
+      return {};
+    subview = source;
+  }
+  if (!subview || rootOf(subview.getSource()) != subview.getSource())
+    return {};
+  return subview;
+}
+
+/// Whether `view` of the cache is its part [c, layer, ...] with
+/// dimensions [0, `dropped`) dropped and `zeros` offsets of 0 from
+/// dimension `dropped` + `skip` on.
+bool cachePart(memref::SubViewOp view, int64_t dropped, int64_t firstZero) {
+  llvm::SmallBitVector drops = view.getDroppedDims();
+  if (view.getSourceType().getRank() != 6)
+    return false;
+  for (int64_t d = 0; d < 6; ++d)
+    if (drops.test(d) != (d < dropped))
+      return false;
+  for (int64_t d = firstZero; d < 6; ++d)
+    if (!isConstantIntValue(view.getMixedOffsets()[d], 0))
+      return false;
+  return true;
+}
+
+/// Whether the ops strictly between `from` and `to` (one block) let
+/// `from` run at `to` instead: none of them writes what it reads
+/// (`reads`, roots) or reads or writes what it writes (`written`).
+/// Distinct roots are taken to be distinct memory (the KV cache and the
+/// positions are the runtime's buffers of their own).
+bool movable(Operation *from, Operation *to, ArrayRef<Value> reads,
+             ArrayRef<Value> written) {
+  auto conflict = [&](Value memref, bool writes) {
+    Value root = rootOf(memref);
+    return llvm::is_contained(written, root) ||
+           (writes && llvm::is_contained(reads, root));
+  };
+  for (Operation *op = from->getNextNode(); op != to; op = op->getNextNode()) {
+    if (!op)
+      return false;
+    WalkResult walk = op->walk([&](Operation *inner) {
+      bool bad = false;
+      if (auto load = dyn_cast<memref::LoadOp>(inner))
+        bad = conflict(load.getMemRef(), false);
+      else if (auto store = dyn_cast<memref::StoreOp>(inner))
+        bad = conflict(store.getMemRef(), true);
+      else if (auto dealloc = dyn_cast<memref::DeallocOp>(inner))
+        bad = conflict(dealloc.getMemref(), true);
+      else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(inner)) {
+        if (!linalgOp.hasPureBufferSemantics())
+          return WalkResult::interrupt();
+        for (OpOperand *input : linalgOp.getDpsInputOperands())
+          bad |= isa<MemRefType>(input->get().getType()) &&
+                 conflict(input->get(), false);
+        for (OpOperand &init : linalgOp.getDpsInitsMutable())
+          bad |= conflict(init.get(), true);
+      } else if (!isMemoryEffectFree(inner) &&
+                 !isa<memref::AllocOp, memref::AllocaOp>(inner) &&
+                 !inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
+        bad = true;
+      }
+      return bad ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return false;
+  }
+  return true;
+}
+
+/// The buffers `op` (or an op in it) loads from or takes as inputs.
+SmallVector<Value> readRoots(Operation *op) {
+  SmallVector<Value> roots;
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    for (OpOperand *input : generic.getDpsInputOperands())
+      if (isa<MemRefType>(input->get().getType()))
+        roots.push_back(rootOf(input->get()));
+  op->walk(
+      [&](memref::LoadOp load) { roots.push_back(rootOf(load.getMemRef())); });
+  return roots;
+}
+
+/// The rotation that alone writes `op`'s query buffer, an elementwise
+/// generic of one output before it that may run where `op` is.
+linalg::GenericOp matchRotation(llm::FusedAttentionOp op) {
+  Value query = op.getQuery();
+  if (!query.getDefiningOp<memref::AllocOp>())
+    return {};
+  linalg::GenericOp writer = llmc::gpu::elementwiseWriter(query, op, op);
+  if (!writer || writer.getNumLoops() != 4)
+    return {};
+  for (Operation &inner : writer.getRegion().front())
+    if (inner.getNumRegions() != 0)
+      return {};
+  if (!movable(writer, op, readRoots(writer), {query}))
+    return {};
+  return writer;
+}
+
+/// The loop before `op` that stores each row's new keys and values into
+/// the cache `op` reads them from, at the row's position: an scf.parallel
+/// over (row, new token, KV head, dimension) of the op's rows and tokens
+/// whose body, without regions, loads and stores twice, each store at
+/// (token, head, dimension) into cache[c, layer, row, position, ...] of
+/// the op's keys' or values' c and layer, the position loaded from the
+/// op's positions at the row.
+std::optional<CacheUpdate> matchCacheUpdate(llm::FusedAttentionOp op,
+                                            linalg::GenericOp rotation) {
+  Value positions = op.getPositions();
+  memref::SubViewOp keyView = rootSubview(op.getKeys()),
+                    valueView = rootSubview(op.getValues());
+  if (!positions || !op.getCausal() || !keyView || !valueView ||
+      keyView.getSource() != valueView.getSource() ||
+      !cachePart(keyView, 2, 2) || !cachePart(valueView, 2, 2))
+    return std::nullopt;
+  Value cache = keyView.getSource();
+  auto queryType = cast<MemRefType>(op.getQuery().getType());
+  // The rows and new tokens: the dynamic sizes of the queries' buffer
+  // (or of the buffer it views, with the same two leading dimensions).
+  auto query = rootOf(op.getQuery()).getDefiningOp<memref::AllocOp>();
+  if (!query || query.getDynamicSizes().size() != 2 ||
+      !query.getType().isDynamicDim(0) || !query.getType().isDynamicDim(1))
+    return std::nullopt;
+  int64_t kvHeads = cast<MemRefType>(op.getKeys().getType()).getDimSize(2);
+  int64_t headDim = queryType.getDimSize(3);
+  if (cast<MemRefType>(op.getValues().getType()).getDimSize(3) != headDim ||
+      headDim > 256 || !queryType.isDynamicDim(0) || !queryType.isDynamicDim(1))
+    return std::nullopt;
+
+  scf::ParallelOp loop;
+  for (Operation *prev = op->getPrevNode(); prev && !loop;
+       prev = prev->getPrevNode()) {
+    auto parallel = dyn_cast<scf::ParallelOp>(prev);
+    if (parallel && parallel
+                        .walk([&](memref::StoreOp store) {
+                          return rootOf(store.getMemRef()) == cache
+                                     ? WalkResult::interrupt()
+                                     : WalkResult::advance();
+                        })
+                        .wasInterrupted())
+      loop = parallel;
+  }
+  if (!loop || loop.getNumResults() != 0 || loop.getNumLoops() != 4)
+    return std::nullopt;
+  ValueRange ivs = loop.getInductionVars();
+  Value upper[] = {query.getDynamicSizes()[0], query.getDynamicSizes()[1]};
+  for (int i = 0; i < 4; ++i)
+    if (!isConstantIntValue(getAsOpFoldResult(loop.getLowerBound()[i]), 0) ||
+        !isConstantIntValue(getAsOpFoldResult(loop.getStep()[i]), 1))
+      return std::nullopt;
+  if (loop.getUpperBound()[0] != upper[0] ||
+      loop.getUpperBound()[1] != upper[1] ||
+      !isConstantIntValue(getAsOpFoldResult(loop.getUpperBound()[2]),
+                          kvHeads) ||
+      !isConstantIntValue(getAsOpFoldResult(loop.getUpperBound()[3]), headDim))
+    return std::nullopt;
+
+  CacheUpdate update{rotation, loop, {}, {}};
+  for (Operation &inner : loop.getBody()->without_terminator()) {
+    if (inner.getNumRegions() != 0)
+      return std::nullopt;
+    auto store = dyn_cast<memref::StoreOp>(inner);
+    if (!store) {
+      if (!isMemoryEffectFree(&inner) && !isa<memref::LoadOp>(inner))
+        return std::nullopt;
+      continue;
+    }
+    auto view = store.getMemRef().getDefiningOp<memref::SubViewOp>();
+    if (!view || view.getSource() != cache || !view.hasUnitStride() ||
+        !cachePart(view, 3, 4) ||
+        !llvm::equal(store.getIndices(), ivs.drop_front()))
+      return std::nullopt;
+    SmallVector<OpFoldResult> offsets = view.getMixedOffsets();
+    // At the row, from its position.
+    auto cast = dyn_cast_if_present<Value>(offsets[3])
+                    .getDefiningOp<arith::IndexCastOp>();
+    auto load =
+        cast ? cast.getIn().getDefiningOp<memref::LoadOp>() : memref::LoadOp();
+    if (dyn_cast_if_present<Value>(offsets[2]) != ivs[0] || !load ||
+        load.getMemRef() != positions ||
+        !llvm::equal(load.getIndices(), ValueRange{ivs[0]}))
+      return std::nullopt;
+    for (auto [part, slot] :
+         {std::pair{keyView, &update.keys}, {valueView, &update.values}})
+      if (sameOffset(offsets[0], part.getMixedOffsets()[0]) &&
+          sameOffset(offsets[1], part.getMixedOffsets()[1])) {
+        if (*slot)
+          return std::nullopt;
+        *slot = store;
+      }
+  }
+  if (!update.keys || !update.values ||
+      !movable(loop, op, readRoots(loop), {cache}))
+    return std::nullopt;
+  return update;
+}
+
 /// Builds the kernels of one llm.fused_attention.
 class FusedAttention {
 public:
   /// `counters`: the arrival counters where the warp variant's last blocks
   /// combine the splits, else null.
+  /// `update`: the cache update the warp variant computes at one new
+  /// token per row, else null.
   FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices,
-                 memref::GlobalOp counters)
+                 memref::GlobalOp counters, const CacheUpdate *update)
       : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices),
-        counters(counters) {
+        counters(counters), update(update) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -121,7 +356,7 @@ public:
     partialMax = b.create<memref::AllocOp>(loc, statsType, dims);
     partialSum = b.create<memref::AllocOp>(loc, statsType, dims);
 
-    auto partials = [&](bool mma) {
+    auto partials = [&](bool mma, bool fused = false) {
       b.create<scf::ParallelOp>(loc, SmallVector<Value>(6, zero),
                                 ValueRange{batch, rowTiles, index(kvHeads),
                                            splits, index(kWarps), index(kWarp)},
@@ -133,18 +368,38 @@ public:
                                   if (mma)
                                     mmaPartialKernel(ivs);
                                   else
-                                    partialKernel(ivs);
+                                    partialKernel(ivs, fused);
                                 });
     };
-    if (mmaApplies()) {
-      auto choice = b.create<scf::IfOp>(loc, useMma, /*withElse=*/true);
+    auto anyPartials = [&] {
+      if (mmaApplies()) {
+        auto choice = b.create<scf::IfOp>(loc, useMma, /*withElse=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&choice.getThenRegion().front());
+        partials(true);
+        b.setInsertionPointToStart(&choice.getElseRegion().front());
+        partials(false);
+      } else {
+        partials(false);
+      }
+    };
+    if (update) {
+      // One new token per row in the warp variant: the rotation and the
+      // cache update in its kernel; else both first, as they were.
+      Value fused = b.create<arith::AndIOp>(
+          loc, notMma,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, seq, one));
+      auto choice = b.create<scf::IfOp>(loc, fused, /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&choice.getThenRegion().front());
-      partials(true);
+      partials(false, /*fused=*/true);
       b.setInsertionPointToStart(&choice.getElseRegion().front());
-      partials(false);
+      if (update->rotation)
+        b.clone(*update->rotation);
+      b.clone(*update->copies);
+      anyPartials();
     } else {
-      partials(false);
+      anyPartials();
     }
     auto apart = b.create<scf::IfOp>(
         loc, b.create<arith::XOrIOp>(loc, combineInBlocks,
@@ -302,11 +557,11 @@ private:
   /// them: each loads its keys and values into the tiles (`toF32` or as
   /// they are), then runs `body(t0, carried)`, which returns what the next
   /// step carries.
-  scf::ForOp
-  stepLoop(Value bIdx, Value kvHead, Value split, Value firstRow,
-           int64_t blockRows, Value thread, Value keyTile, Value valueTile,
-           bool toF32, ValueRange init,
-           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  scf::ForOp stepLoop(Value bIdx, Value kvHead, Value split, Value firstRow,
+                      int64_t blockRows, Value thread, Value keyTile,
+                      Value valueTile, bool toF32, ValueRange init,
+                      function_ref<SmallVector<Value>(Value, ValueRange)> body,
+                      function_ref<void(Value)> patch = {}) {
     Value begin = b.create<arith::MulIOp>(loc, split, chunk);
     Value lastRow = b.create<arith::MinUIOp>(
         loc, b.create<arith::AddIOp>(loc, firstRow, index(blockRows - 1)),
@@ -341,6 +596,8 @@ private:
           loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
                    kvHead, toF32);
           b.create<gpu::BarrierOp>(loc);
+          if (patch)
+            patch(t0);
           b.create<scf::YieldOp>(loc, body(t0, carried));
         });
   }
@@ -358,6 +615,57 @@ private:
     return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v, index(0));
   }
   /// The block's thread index, warp-major.
+  /// The query element at `ivs` (row, token, head, dimension) through
+  /// the rotation's body, in the element type.
+  Value rotated(ValueRange ivs) {
+    return llmc::gpu::yieldedAt(b, loc, update->rotation, ivs);
+  }
+
+  /// At one new token per row: where row `bIdx`'s position is among the
+  /// step's 32 keys from `t0`, the block's first `headDim` threads compute
+  /// its key and value (the cache update's body at token 0, KV head
+  /// `kvHead`, dimension thread) into the tiles, the block of query-row
+  /// tile 0 storing them into the cache too; then every thread waits.
+  void newKeyInStep(Value t0, Value bIdx, Value kvHead, Value tile,
+                    Value thread, Value keyTile, Value valueTile) {
+    Value position = b.create<arith::IndexCastOp>(
+        loc, b.getIndexType(),
+        b.create<memref::LoadOp>(loc, op.getPositions(), bIdx));
+    Value inStep = b.create<arith::AndIOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, position, t0),
+        less(position, b.create<arith::AddIOp>(loc, t0, index(kWarp))));
+    auto step = b.create<scf::IfOp>(loc, inStep, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&step.getThenRegion().front());
+    auto mine = b.create<scf::IfOp>(loc, less(thread, index(headDim)), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&mine.getThenRegion().front());
+      scf::ParallelOp copies = update->copies;
+      ValueRange ivs = copies.getInductionVars();
+      IRMapping mapping;
+      mapping.map(ivs[0], bIdx);
+      mapping.map(ivs[1], index(0));
+      mapping.map(ivs[2], kvHead);
+      mapping.map(ivs[3], thread);
+      for (Operation &op : copies.getBody()->without_terminator())
+        if (!isa<memref::StoreOp>(op))
+          b.clone(op, mapping);
+      Value r = b.create<arith::SubIOp>(loc, position, t0);
+      for (auto [store, tileOf] :
+           {std::pair{update->keys, keyTile}, {update->values, valueTile}})
+        b.create<memref::StoreOp>(
+            loc, toF32(mapping.lookupOrDefault(store.getValueToStore())),
+            tileOf, ValueRange{r, thread});
+      auto writer = b.create<scf::IfOp>(loc, isZero(tile), false);
+      b.setInsertionPointToStart(&writer.getThenRegion().front());
+      b.clone(*update->keys, mapping);
+      b.clone(*update->values, mapping);
+    }
+    b.create<gpu::BarrierOp>(loc);
+  }
+
   Value threadOf(Value warp, Value lane) {
     return b.create<arith::AddIOp>(
         loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
@@ -366,7 +674,7 @@ private:
   /// One warp's query row over one split of the keys; the block's 8 rows
   /// share the keys, loaded 32 at a time into shared memory by all its
   /// threads (consecutive threads, consecutive dimensions).
-  void partialKernel(ValueRange ivs) {
+  void partialKernel(ValueRange ivs, bool fused) {
     Value bIdx = ivs[0], tile = ivs[1], kvHead = ivs[2], split = ivs[3],
           warp = ivs[4], lane = ivs[5];
     Value firstRow = b.create<arith::MulIOp>(loc, tile, index(kWarps));
@@ -389,7 +697,9 @@ private:
     Value valueTile = sharedOf(kWarp, valueDim + 1);
     Value scale = f32Constant(op.getScale().convertToDouble());
     forLaneDims(lane, headDim, [&](Value d, int64_t) {
-      Value q = loadF32(op.getQuery(), {bIdx, s, head, d});
+      Value q = fused && update->rotation
+                    ? toF32(rotated({bIdx, s, head, d}))
+                    : loadF32(op.getQuery(), {bIdx, s, head, d});
       b.create<memref::StoreOp>(loc, b.create<arith::MulFOp>(loc, q, scale),
                                 queries, ValueRange{warp, d});
     });
@@ -399,10 +709,15 @@ private:
     init.append(laneDims, f32Constant(0));
     auto loop = stepLoop(
         bIdx, kvHead, split, firstRow, kWarps, threadOf(warp, lane), keyTile,
-        valueTile, /*toF32=*/true, init, [&](Value t0, ValueRange carried) {
+        valueTile, /*toF32=*/true, init,
+        [&](Value t0, ValueRange carried) {
           return step(t0, carried, at.first, at.end, warp, lane, queries,
                       keyTile, valueTile);
-        });
+        },
+        fused ? [&](Value t0) {
+          newKeyInStep(t0, bIdx, kvHead, tile, threadOf(warp, lane), keyTile,
+                       valueTile);
+        } : function_ref<void(Value)>());
     Value max = loop.getResult(0);
     Value sum = butterfly(loop.getResult(1), /*maximum=*/false);
     {
@@ -918,6 +1233,7 @@ private:
   /// combine (else a kernel does).
   memref::GlobalOp counters;
   Value combineInBlocks;
+  const CacheUpdate *update;
 };
 
 struct GpuFusedAttentionPass
@@ -940,9 +1256,18 @@ struct GpuFusedAttentionPass
         op.emitOpError() << "expects buffers (run after bufferization)";
         return signalPassFailure();
       }
+      std::optional<CacheUpdate> update;
+      if (fuseCacheUpdate)
+        update = matchCacheUpdate(op, matchRotation(op));
       OpBuilder b(op);
-      FusedAttention(b, op, loadMatrices, counters).build();
+      FusedAttention(b, op, loadMatrices, counters, update ? &*update : nullptr)
+          .build();
       op.erase();
+      if (update) {
+        update->copies.erase();
+        if (update->rotation)
+          update->rotation.erase();
+      }
     }
   }
 };

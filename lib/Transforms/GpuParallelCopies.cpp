@@ -104,25 +104,9 @@ linalg::GenericOp producerOf(memref::SubViewOp source, Value iv,
     if (!full)
       return {};
   }
-  linalg::GenericOp producer;
-  for (Operation *user : buffer.getUsers()) {
-    if (user == source.getOperation() || isa<memref::DeallocOp>(user))
-      continue;
-    auto generic = dyn_cast<linalg::GenericOp>(user);
-    if (!generic || producer)
-      return {};
-    producer = generic;
-  }
-  if (!producer || producer->getBlock() != loop->getBlock() ||
-      !producer->isBeforeInBlock(loop) || !producer.hasPureBufferSemantics() ||
-      producer.getNumDpsInits() != 1 ||
-      producer.getDpsInitOperand(0)->get() != buffer ||
-      producer.getNumParallelLoops() != producer.getNumLoops() ||
-      !producer.getMatchingIndexingMap(producer.getDpsInitOperand(0))
-           .isIdentity() ||
-      !producer.getMatchingBlockArgument(producer.getDpsInitOperand(0))
-           .use_empty() ||
-      llvm::count(producer->getOperands(), buffer) != 1)
+  linalg::GenericOp producer =
+      llmc::gpu::elementwiseWriter(buffer, source, loop);
+  if (!producer)
     return {};
   // What it reads: its inputs and the buffers its body loads.
   SmallVector<Value> roots;
@@ -222,20 +206,7 @@ void parallelize(scf::ForOp loop) {
           Value value;
           if (producer) {
             // The producer's element [iteration, element...].
-            Block &body = producer.getRegion().front();
-            IRMapping inner;
-            for (OpOperand *input : producer.getDpsInputOperands())
-              inner.map(body.getArgument(input->getOperandNumber()),
-                        llmc::gpu::loadAt(pb, loc, producer, *input, ivs));
-            for (Operation &op : body.without_terminator()) {
-              if (auto index = dyn_cast<linalg::IndexOp>(op)) {
-                inner.map(index.getResult(), ivs[index.getDim()]);
-                continue;
-              }
-              pb.clone(op, inner);
-            }
-            value = inner.lookupOrDefault(
-                cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+            value = llmc::gpu::yieldedAt(pb, loc, producer, ivs);
           } else {
             value = pb.create<memref::LoadOp>(
                 loc, mapping.lookup(source.getResult()), element);

@@ -66,6 +66,19 @@ Value rootOf(Value value);
 /// and destination-style ops on other buffers.
 bool mayWrite(Operation *op, ArrayRef<Value> roots);
 
+/// The one elementwise generic that writes `buffer` before `reader` (in
+/// its block): `buffer`'s users are it, `reader` (`readerUser`: the op
+/// among the users that reads it, the same or a view of it) and
+/// deallocations; all its loops parallel, `buffer` its only output (an
+/// identity map, not read) and not among its inputs. Null otherwise.
+linalg::GenericOp elementwiseWriter(Value buffer, Operation *readerUser,
+                                    Operation *reader);
+
+/// What the body of `op` (one output) yields at loop indices `ivs`: its
+/// inputs loaded there, linalg.index the indices, its ops cloned.
+Value yieldedAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+                mlir::ValueRange ivs);
+
 /// The loop extents of `op`, as index values.
 SmallVector<Value> loopSizes(OpBuilder &b, Location loc, linalg::GenericOp op);
 

@@ -112,6 +112,49 @@ bool mayWrite(Operation *op, ArrayRef<Value> roots) {
   return false;
 }
 
+Value yieldedAt(OpBuilder &b, Location loc, linalg::GenericOp op,
+                ValueRange ivs) {
+  Block &body = op.getRegion().front();
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands())
+    mapping.map(body.getArgument(input->getOperandNumber()),
+                loadAt(b, loc, op, *input, ivs));
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      mapping.map(index.getResult(), ivs[index.getDim()]);
+      continue;
+    }
+    b.clone(inner, mapping);
+  }
+  return mapping.lookupOrDefault(
+      cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+}
+
+linalg::GenericOp elementwiseWriter(Value buffer, Operation *readerUser,
+                                    Operation *reader) {
+  linalg::GenericOp writer;
+  for (Operation *user : buffer.getUsers()) {
+    if (user == readerUser || isa<memref::DeallocOp>(user))
+      continue;
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (!generic || writer)
+      return {};
+    writer = generic;
+  }
+  if (!writer || writer->getBlock() != reader->getBlock() ||
+      !writer->isBeforeInBlock(reader) || !writer.hasPureBufferSemantics() ||
+      writer.getNumDpsInits() != 1 ||
+      writer.getDpsInitOperand(0)->get() != buffer ||
+      writer.getNumParallelLoops() != writer.getNumLoops() ||
+      !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0))
+           .isIdentity() ||
+      !writer.getMatchingBlockArgument(writer.getDpsInitOperand(0))
+           .use_empty() ||
+      llvm::count(writer->getOperands(), buffer) != 1)
+    return {};
+  return writer;
+}
+
 } // namespace llmc::gpu
 
 namespace {

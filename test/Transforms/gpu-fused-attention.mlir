@@ -3,6 +3,7 @@
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention --verify-diagnostics | FileCheck %s
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=ldmatrix=false --verify-diagnostics | FileCheck %s --check-prefix=NOLDM
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=combine-in-blocks=false --verify-diagnostics | FileCheck %s --check-prefix=APART
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=fuse-cache-update=false --verify-diagnostics | FileCheck %s --check-prefix=NOCACHE
 
 // The arrival counters of the last-block combination, zero at load.
 // CHECK: memref.global "private" @__llmc_attention_counters : memref<16384xi32> = dense<0>
@@ -147,5 +148,142 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // NOLDM: return
 func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %v: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %out: memref<?x?x8x64xf16>) {
   llm.fused_attention %q, %k, %v into %out {scale = 0.125} : memref<?x?x8x64xf16>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>> into memref<?x?x8x64xf16>
+  return
+}
+
+// -----
+
+// A decode step's producers (fuse-cache-update): the queries' rotation (an
+// elementwise generic, the query buffer's only writer) and the KV-cache
+// update (llmc-gpu-parallel-copies' loop: each row's new keys, rotated,
+// and values stored at its position). Where every row has one new token
+// and the warp variant runs, its kernel computes them: each query element
+// through the rotation's body as the warp loads it; the step that holds a
+// row's position puts that key and value (the loop's body at token 0, a
+// dimension per thread) into the tiles, the block of query-row tile 0
+// storing them into the cache too, then a barrier. Elsewhere (prefill) the
+// rotation and the loop run first, as they were.
+// CHECK-LABEL: func.func @cache_update
+// CHECK-NOT: linalg.generic
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %{{.*}}, %c1
+// CHECK: %[[FUSED:.*]] = arith.andi %{{.*}}, %[[ONE]]
+// CHECK: scf.if %[[FUSED]] {
+// CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]], %[[KVH:.*]], %{{.*}}, %[[WARP:.*]], %[[LANE:.*]]) =
+// CHECK: %[[KT:.*]] = memref.alloca() : memref<32x9xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[VT:.*]] = memref.alloca() : memref<32x9xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[RAWQ:.*]] = memref.load %arg0[{{.*}}] : memref<?x?x4x8xf16>
+// CHECK: arith.negf %[[RAWQ]]
+// CHECK: scf.for %[[T0:.*]] = {{.*}} step %c32
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK: %[[THREAD:.*]] = arith.addi %{{.*}}, %[[LANE]]
+// CHECK: %[[P:.*]] = memref.load %arg4[%[[B]]] : memref<?xi64>
+// CHECK: %[[AT:.*]] = arith.index_cast %[[P]]
+// CHECK: scf.if
+// CHECK: arith.cmpi ult, %[[THREAD]], %c8
+// CHECK: %[[KEYS:.*]] = memref.subview %arg3[0, %arg5, %[[B]],
+// CHECK: %[[VALUES:.*]] = memref.subview %arg3[1, %arg5, %[[B]],
+// CHECK: %[[RAWK:.*]] = memref.load %arg1[%[[B]], %c0{{.*}}, %[[KVH]], %[[THREAD]]]
+// CHECK: %[[K:.*]] = arith.negf %[[RAWK]]
+// CHECK: %[[V:.*]] = memref.load %arg2[%[[B]], %c0{{.*}}, %[[KVH]], %[[THREAD]]]
+// CHECK: %[[R:.*]] = arith.subi %[[AT]], %[[T0]]
+// CHECK: %[[KF:.*]] = arith.extf %[[K]]
+// CHECK: memref.store %[[KF]], %[[KT]][%[[R]], %[[THREAD]]]
+// CHECK: %[[VF:.*]] = arith.extf %[[V]]
+// CHECK: memref.store %[[VF]], %[[VT]][%[[R]], %[[THREAD]]]
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[TILE]], %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: memref.store %[[K]], %[[KEYS]][%c0{{.*}}, %[[KVH]], %[[THREAD]]]
+// CHECK: memref.store %[[V]], %[[VALUES]][%c0{{.*}}, %[[KVH]], %[[THREAD]]]
+// CHECK: gpu.barrier
+// CHECK: } else {
+// CHECK: linalg.generic
+// CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c2, %c8)
+// CHECK: scf.parallel
+// NOCACHE-LABEL: func.func @cache_update
+// NOCACHE: linalg.generic
+// NOCACHE: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c2, %c8)
+// NOCACHE: arith.negf
+// NOCACHE: scf.reduce
+// NOCACHE-NOT: arith.negf
+// NOCACHE: return
+func.func @cache_update(%q: memref<?x?x4x8xf16>, %k: memref<?x?x2x8xf16>, %v: memref<?x?x2x8xf16>, %cache: memref<2x2x?x16x2x8xf16>, %pos: memref<?xi64>, %layer: index, %out: memref<?x?x4x8xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %n = memref.dim %q, %c0 : memref<?x?x4x8xf16>
+  %t = memref.dim %q, %c1 : memref<?x?x4x8xf16>
+  %qr = memref.alloc(%n, %t) : memref<?x?x4x8xf16>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q, %pos : memref<?x?x4x8xf16>, memref<?xi64>) outs(%qr : memref<?x?x4x8xf16>) {
+  ^bb0(%in: f16, %p: i64, %o: f16):
+    %x = arith.negf %in : f16
+    linalg.yield %x : f16
+  }
+  scf.parallel (%b, %tt, %h, %d) = (%c0, %c0, %c0, %c0) to (%n, %t, %c2, %c8) step (%c1, %c1, %c1, %c1) {
+    %p = memref.load %pos[%b] : memref<?xi64>
+    %at = arith.index_cast %p : i64 to index
+    %kv = memref.subview %cache[0, %layer, %b, %at, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %vv = memref.subview %cache[1, %layer, %b, %at, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %x = memref.load %k[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    %y = arith.negf %x : f16
+    memref.store %y, %kv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %z = memref.load %v[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    memref.store %z, %vv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    scf.reduce
+  }
+  %kall = memref.subview %cache[0, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %vall = memref.subview %cache[1, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %len = arith.addi %t, %c8 : index
+  %keys = memref.subview %kall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %values = memref.subview %vall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  llm.fused_attention %qr, %keys, %values, %pos into %out {causal, scale = 0.25} : memref<?x?x4x8xf16>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?xi64> into memref<?x?x4x8xf16>
+  memref.dealloc %qr : memref<?x?x4x8xf16>
+  return
+}
+
+// -----
+
+// Something between the cache update and the attention reads the cache:
+// the update must run before it, so nothing moves.
+// CHECK-LABEL: func.func @cache_read_between
+// CHECK: memref.alloc
+// CHECK-NEXT: linalg.generic
+// CHECK: scf.parallel (%{{.*}}) = {{.*}} to (%{{.*}}, %{{.*}}, %c2, %c8)
+// CHECK: memref.load %arg3
+func.func @cache_read_between(%q: memref<?x?x4x8xf16>, %k: memref<?x?x2x8xf16>, %v: memref<?x?x2x8xf16>, %cache: memref<2x2x?x16x2x8xf16>, %pos: memref<?xi64>, %layer: index, %out: memref<?x?x4x8xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %n = memref.dim %q, %c0 : memref<?x?x4x8xf16>
+  %t = memref.dim %q, %c1 : memref<?x?x4x8xf16>
+  %qr = memref.alloc(%n, %t) : memref<?x?x4x8xf16>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q, %pos : memref<?x?x4x8xf16>, memref<?xi64>) outs(%qr : memref<?x?x4x8xf16>) {
+  ^bb0(%in: f16, %p: i64, %o: f16):
+    %x = arith.negf %in : f16
+    linalg.yield %x : f16
+  }
+  scf.parallel (%b, %tt, %h, %d) = (%c0, %c0, %c0, %c0) to (%n, %t, %c2, %c8) step (%c1, %c1, %c1, %c1) {
+    %p = memref.load %pos[%b] : memref<?xi64>
+    %at = arith.index_cast %p : i64 to index
+    %kv = memref.subview %cache[0, %layer, %b, %at, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %vv = memref.subview %cache[1, %layer, %b, %at, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %x = memref.load %k[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    %y = arith.negf %x : f16
+    memref.store %y, %kv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %z = memref.load %v[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    memref.store %z, %vv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    scf.reduce
+  }
+  %seen = memref.load %cache[%c0, %c0, %c0, %c0, %c0, %c0] : memref<2x2x?x16x2x8xf16>
+  memref.store %seen, %out[%c0, %c0, %c0, %c0] : memref<?x?x4x8xf16>
+  %kall = memref.subview %cache[0, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %vall = memref.subview %cache[1, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %len = arith.addi %t, %c8 : index
+  %keys = memref.subview %kall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %values = memref.subview %vall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  llm.fused_attention %qr, %keys, %values, %pos into %out {causal, scale = 0.25} : memref<?x?x4x8xf16>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?xi64> into memref<?x?x4x8xf16>
+  memref.dealloc %qr : memref<?x?x4x8xf16>
   return
 }

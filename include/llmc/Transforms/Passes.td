@@ -398,6 +398,21 @@ def GpuFusedAttention
 
     With `ldmatrix`, the tensor-core variant reads its key and value
     fragments from the shared tiles with ldmatrix (values transposed).
+
+    With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
+    write run in the warp variant's kernel: where the op's query buffer is
+    written only by an elementwise generic before it (the rotation) and an
+    scf.parallel before it over (row, new token, KV head, dimension)
+    stores each row's new keys and values into the cache the op reads, at
+    the row's position (llmc-gpu-parallel-copies' loop), both run only
+    where the step is not one new token per row in the warp variant (they
+    move into that branch); in the other, each warp computes its query's
+    element through the rotation's body as it loads it, and the step of
+    32 keys that holds a row's new position computes that key and value
+    through the copy loop's body into the shared tiles, the block of the
+    row's first tile of query rows also storing them into the cache. The
+    cache and the positions are taken to be distinct buffers (as llmrt
+    passes them). A decode step then has one launch fewer per layer.
   }];
   let options = [
     Option<"loadMatrices", "ldmatrix", "bool", /*default=*/"true",
@@ -406,6 +421,9 @@ def GpuFusedAttention
     Option<"combineInBlocks", "combine-in-blocks", "bool", /*default=*/"true",
            "The warp variant's last block of a tile combines the splits "
            "(else a kernel of its own)">,
+    Option<"fuseCacheUpdate", "fuse-cache-update", "bool", /*default=*/"true",
+           "At one new token per row, the queries' rotation and the KV-cache "
+           "write run in the warp variant's kernel">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
