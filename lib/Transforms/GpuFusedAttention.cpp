@@ -94,9 +94,9 @@ memref::SubViewOp rootSubview(Value view) {
   return subview;
 }
 
-/// Whether `view` of the cache is its part [c, layer, ...] with
-/// dimensions [0, `dropped`) dropped and `zeros` offsets of 0 from
-/// dimension `dropped` + `skip` on.
+/// Whether `view` is a part of a 6-d cache [c, layer, row, key, head,
+/// dimension] that drops dimensions [0, `dropped`) and starts at 0 in
+/// dimensions `firstZero` and on.
 bool cachePart(memref::SubViewOp view, int64_t dropped, int64_t firstZero) {
   llvm::SmallBitVector drops = view.getDroppedDims();
   if (view.getSourceType().getRank() != 6)
@@ -258,10 +258,9 @@ std::optional<CacheUpdate> matchCacheUpdate(llm::FusedAttentionOp op,
       return std::nullopt;
     SmallVector<OpFoldResult> offsets = view.getMixedOffsets();
     // At the row, from its position.
-    auto cast = dyn_cast_if_present<Value>(offsets[3])
-                    .getDefiningOp<arith::IndexCastOp>();
-    auto load =
-        cast ? cast.getIn().getDefiningOp<memref::LoadOp>() : memref::LoadOp();
+    Value at = dyn_cast_if_present<Value>(offsets[3]);
+    auto cast = at ? at.getDefiningOp<arith::IndexCastOp>() : nullptr;
+    auto load = cast ? cast.getIn().getDefiningOp<memref::LoadOp>() : nullptr;
     if (dyn_cast_if_present<Value>(offsets[2]) != ivs[0] || !load ||
         load.getMemRef() != positions ||
         !llvm::equal(load.getIndices(), ValueRange{ivs[0]}))

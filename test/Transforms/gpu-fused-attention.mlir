@@ -287,3 +287,45 @@ func.func @cache_read_between(%q: memref<?x?x4x8xf16>, %k: memref<?x?x2x8xf16>, 
   memref.dealloc %qr : memref<?x?x4x8xf16>
   return
 }
+
+// -----
+
+// New keys stored at a fixed place rather than the row's position: not
+// the cache update the kernel can stand in for, so nothing moves.
+// CHECK-LABEL: func.func @constant_position
+// CHECK: memref.alloc
+// CHECK-NEXT: linalg.generic
+func.func @constant_position(%q: memref<?x?x4x8xf16>, %k: memref<?x?x2x8xf16>, %v: memref<?x?x2x8xf16>, %cache: memref<2x2x?x16x2x8xf16>, %pos: memref<?xi64>, %layer: index, %out: memref<?x?x4x8xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %n = memref.dim %q, %c0 : memref<?x?x4x8xf16>
+  %t = memref.dim %q, %c1 : memref<?x?x4x8xf16>
+  %qr = memref.alloc(%n, %t) : memref<?x?x4x8xf16>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q, %pos : memref<?x?x4x8xf16>, memref<?xi64>) outs(%qr : memref<?x?x4x8xf16>) {
+  ^bb0(%in: f16, %p: i64, %o: f16):
+    %x = arith.negf %in : f16
+    linalg.yield %x : f16
+  }
+  scf.parallel (%b, %tt, %h, %d) = (%c0, %c0, %c0, %c0) to (%n, %t, %c2, %c8) step (%c1, %c1, %c1, %c1) {
+    %p = memref.load %pos[%b] : memref<?xi64>
+    %at = arith.index_cast %p : i64 to index
+    %kv = memref.subview %cache[0, %layer, %b, 3, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %vv = memref.subview %cache[1, %layer, %b, 3, 0, 0] [1, 1, 1, %t, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %x = memref.load %k[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    %y = arith.negf %x : f16
+    memref.store %y, %kv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    %z = memref.load %v[%b, %tt, %h, %d] : memref<?x?x2x8xf16>
+    memref.store %z, %vv[%tt, %h, %d] : memref<?x2x8xf16, strided<[16, 8, 1], offset: ?>>
+    scf.reduce
+  }
+  %kall = memref.subview %cache[0, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %vall = memref.subview %cache[1, %layer, 0, 0, 0, 0] [1, 1, %n, 16, 2, 8] [1, 1, 1, 1, 1, 1] : memref<2x2x?x16x2x8xf16> to memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %len = arith.addi %t, %c8 : index
+  %keys = memref.subview %kall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  %values = memref.subview %vall[0, 0, 0, 0] [%n, %len, 2, 8] [1, 1, 1, 1] : memref<?x16x2x8xf16, strided<[256, 16, 8, 1], offset: ?>> to memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>
+  llm.fused_attention %qr, %keys, %values, %pos into %out {causal, scale = 0.25} : memref<?x?x4x8xf16>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?x?x2x8xf16, strided<[256, 16, 8, 1], offset: ?>>, memref<?xi64> into memref<?x?x4x8xf16>
+  memref.dealloc %qr : memref<?x?x4x8xf16>
+  return
+}
