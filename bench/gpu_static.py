@@ -70,11 +70,11 @@ def main():
                 one = fake_counts(run, artifact, fake, 1)
                 nine = fake_counts(run, artifact, fake, 9)
                 per = [(b - a) / 8 for a, b in zip(one, nine)]
-                # With graphs: the driver calls that issue a step.
+                # With graphs: the driver calls that issue a step (plain
+                # launches, graph launches, node updates).
                 one = fake_counts(run, artifact, fake, 1, graphs=True)
                 nine = fake_counts(run, artifact, fake, 9, graphs=True)
-                calls = sum(b - a for a, b in zip(one, nine)) / 8 - \
-                    (nine[1] - one[1] + nine[2] - one[2]) / 8
+                calls = sum(nine[i] - one[i] for i in (0, 3, 4)) / 8
                 print(f"{model:<11} {sm:<6} {len(kernels):>7} "
                       f"{max(k['registers'] for k in kernels):>8} "
                       f"{sum(k['spill_bytes'] for k in kernels):>7} "

@@ -250,41 +250,18 @@ void flatten(OpBuilder &b, Location loc, Value value,
     flatten(b, loc, b.create<LLVM::ExtractValueOp>(loc, value, i), out);
 }
 
-/// The leaves of `type` in the order flatten() takes them apart.
-void flattenType(Type type, SmallVectorImpl<Type> &out) {
-  if (auto structType = dyn_cast<LLVM::LLVMStructType>(type)) {
-    for (Type element : structType.getBody())
-      flattenType(element, out);
-  } else if (auto arrayType = dyn_cast<LLVM::LLVMArrayType>(type)) {
-    for (uint64_t i = 0; i < arrayType.getNumElements(); ++i)
-      flattenType(arrayType.getElementType(), out);
-  } else {
-    out.push_back(type);
-  }
-}
-
-/// The bytes of each parameter `launch`'s kernel takes, as the launch
-/// passes them (its operands flattened): what the runtime copies when it
-/// records a launch into a CUDA graph.
-SmallVector<int32_t> parameterBytes(gpu::LaunchFuncOp launch,
-                                    const LLVMTypeConverter &converter,
-                                    const DataLayout &layout) {
-  SmallVector<Type> leaves;
-  for (Value operand : launch.getKernelOperands())
-    flattenType(converter.convertType(operand.getType()), leaves);
-  SmallVector<int32_t> bytes;
-  for (Type leaf : leaves)
-    bytes.push_back(int32_t(layout.getTypeSize(leaf)));
-  return bytes;
-}
-
 /// gpu.launch_func -> the runtime's launch with the kernel's index and an
 /// array of pointers to the arguments, kept in stack slots of the entry
 /// block (launches in loops reuse them).
 struct LaunchFuncLowering : ConvertOpToLLVMPattern<gpu::LaunchFuncOp> {
+  /// `parameterBytes[k]`: kernel k's parameter sizes as its launches pass
+  /// them (what the runtime copies when it records a launch into a CUDA
+  /// graph), filled by the first.
   LaunchFuncLowering(LLVMTypeConverter &converter,
-                     const llvm::StringMap<int32_t> &kernels)
-      : ConvertOpToLLVMPattern(converter), kernels(kernels) {}
+                     const llvm::StringMap<int32_t> &kernels,
+                     SmallVectorImpl<SmallVector<int32_t>> &parameterBytes)
+      : ConvertOpToLLVMPattern(converter), kernels(kernels),
+        parameterBytes(parameterBytes) {}
 
   LogicalResult
   matchAndRewrite(gpu::LaunchFuncOp op, OpAdaptor adaptor,
@@ -299,6 +276,12 @@ struct LaunchFuncLowering : ConvertOpToLLVMPattern<gpu::LaunchFuncOp> {
     SmallVector<Value> args;
     for (Value operand : adaptor.getKernelOperands())
       flatten(rewriter, loc, operand, args);
+    SmallVector<int32_t> &bytes = parameterBytes[kernel->second];
+    if (bytes.empty()) {
+      DataLayout layout = DataLayout::closest(op);
+      for (Value arg : args)
+        bytes.push_back(int32_t(layout.getTypeSize(arg.getType())));
+    }
 
     Block &entry = op->getParentOfType<FunctionOpInterface>()
                        .getFunctionBody()
@@ -345,6 +328,7 @@ struct LaunchFuncLowering : ConvertOpToLLVMPattern<gpu::LaunchFuncOp> {
   }
 
   const llvm::StringMap<int32_t> &kernels;
+  SmallVectorImpl<SmallVector<int32_t>> &parameterBytes;
 };
 
 /// gpu.memcpy of contiguous buffers -> the runtime's copy.
@@ -458,13 +442,13 @@ struct ConvertLLMToLLVMPass
     // A GPU program: kernels are launched, and buffers allocated, through
     // the runtime's GPU table; the kernels are named by index in the order
     // of their first launch (the `llmc.gpu_kernels` attribute), the dynamic
-    // shared memory each launches with in `llmc.gpu_dynamic_shared`.
+    // shared memory each launches with in `llmc.gpu_dynamic_shared`, the
+    // bytes of their parameters in `llmc.gpu_kernel_params`.
     bool gpu = false;
     llvm::StringMap<int32_t> kernels;
-    SmallVector<Attribute> kernelNames, kernelParams;
+    SmallVector<Attribute> kernelNames;
     SmallVector<int64_t> dynamicShared;
-    LLVMTypeConverter parameterTypes(context);
-    DataLayout layout(module);
+    SmallVector<SmallVector<int32_t>> parameterBytes;
     module.walk([&](Operation *op) {
       gpu |= isa<gpu::GPUDialect>(op->getDialect());
       auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
@@ -476,8 +460,7 @@ struct ConvertLLMToLLVMPass
         kernelNames.push_back(
             builder.getStringAttr(launch.getKernelName().getValue()));
         dynamicShared.push_back(0);
-        kernelParams.push_back(builder.getDenseI32ArrayAttr(
-            parameterBytes(launch, parameterTypes, layout)));
+        parameterBytes.emplace_back();
       }
       if (Value bytes = launch.getDynamicSharedMemorySize())
         if (std::optional<int64_t> size = getConstantIntValue(bytes))
@@ -489,8 +472,6 @@ struct ConvertLLMToLLVMPass
       module->setAttr("llmc.gpu_kernels", builder.getArrayAttr(kernelNames));
       module->setAttr("llmc.gpu_dynamic_shared",
                       builder.getI64ArrayAttr(dynamicShared));
-      module->setAttr("llmc.gpu_kernel_params",
-                      builder.getArrayAttr(kernelParams));
     }
 
     LowerToLLVMOptions options(context);
@@ -498,7 +479,7 @@ struct ConvertLLMToLLVMPass
     LLVMTypeConverter converter(context, options);
     RewritePatternSet patterns(context);
     if (gpu) {
-      patterns.add<LaunchFuncLowering>(converter, kernels);
+      patterns.add<LaunchFuncLowering>(converter, kernels, parameterBytes);
       patterns.add<MemcpyLowering>(converter);
     }
     patterns.add<ParamBufferLowering>(converter, slots, paramTable);
@@ -524,6 +505,11 @@ struct ConvertLLMToLLVMPass
     if (failed(applyFullConversion(module, target, std::move(patterns))))
       return signalPassFailure();
     if (gpu) {
+      SmallVector<Attribute> kernelParams;
+      for (ArrayRef<int32_t> bytes : parameterBytes)
+        kernelParams.push_back(builder.getDenseI32ArrayAttr(bytes));
+      module->setAttr("llmc.gpu_kernel_params",
+                      builder.getArrayAttr(kernelParams));
       allocateOnDevice(module);
       callTensorMaps(module);
     }

@@ -382,6 +382,8 @@ void CudaExecutable::stopGraphs(const Status &why) {
       break;
     }
   }
+  recorded.clear();
+  recordedParams.clear();
 }
 
 void CudaExecutable::destroyGraph(StepGraph &graph) {
@@ -411,14 +413,9 @@ void CudaExecutable::flushRecorded() {
   auto found = std::find_if(stepGraphs.begin(), stepGraphs.end(), sameKernels);
   // Where the driver cannot capture the launches or update the nodes: one
   // by one from here on.
-  auto stop = [&](const Status &why) {
-    stopGraphs(why);
-    recorded.clear();
-    recordedParams.clear();
-  };
   if (found != stepGraphs.end()) {
     if (Status status = updateGraph(*found); !status.ok())
-      return stop(status);
+      return stopGraphs(status);
   } else {
     if (stepGraphs.size() == kMaxStepGraphs) {
       auto oldest =
@@ -435,7 +432,7 @@ void CudaExecutable::flushRecorded() {
     built.params = recordedParams;
     if (Status status = buildGraph(built); !status.ok()) {
       destroyGraph(built);
-      return stop(status);
+      return stopGraphs(status);
     }
     ++graphsBuilt;
     found = stepGraphs.insert(stepGraphs.end(), std::move(built));

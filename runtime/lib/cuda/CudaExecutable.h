@@ -151,7 +151,7 @@ private:
   Status updateGraph(StepGraph &graph);
   /// Where the driver cannot capture the launches or update a node: one
   /// line saying why, the recorded launches issued one by one (the graph's
-  /// nodes as recorded), and no graphs from then on.
+  /// nodes as recorded) and dropped, and no graphs from then on.
   void stopGraphs(const Status &why);
   /// The launch's parameter pointers into `params`.
   std::vector<void *> parameterPointers(const RecordedLaunch &launch,

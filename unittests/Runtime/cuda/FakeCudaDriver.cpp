@@ -80,9 +80,14 @@ struct Device {
   long runs = 0, graphLaunches = 0, graphNodes = 0, nodeUpdates = 0;
   std::set<std::string> kernels;
   /// Function handles: each kernel's name and, when kernels run, its
-  /// emulator entry.
-  using Function = std::pair<const std::string, fakecuda::EmulatedKernel>;
-  std::map<std::string, fakecuda::EmulatedKernel> functions;
+  /// emulator entry and parameter sizes (the count, then each one's
+  /// bytes: what a capture copies).
+  struct Emulated {
+    fakecuda::EmulatedKernel entry = nullptr;
+    const int32_t *paramSizes = nullptr;
+  };
+  using Function = std::pair<const std::string, Emulated>;
+  std::map<std::string, Emulated> functions;
   /// The dynamic shared memory each kernel opted into beyond 48 KiB.
   std::map<std::string, int> sharedOptIn;
   bool failed = false;
@@ -273,7 +278,7 @@ static void *emulatedKernels(const char *path) {
 
 CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
   Device &device = gpu();
-  auto [it, inserted] = device.functions.try_emplace(name, nullptr);
+  auto [it, inserted] = device.functions.try_emplace(name);
   const char *path = std::getenv("FAKE_CUDA_KERNELS");
   if (inserted && path) {
     // Not kept where it fails: a later call fails the same way.
@@ -282,9 +287,11 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
       device.functions.erase(it);
       return CUDA_ERROR_INVALID_IMAGE;
     }
-    it->second = reinterpret_cast<fakecuda::EmulatedKernel>(
+    it->second.entry = reinterpret_cast<fakecuda::EmulatedKernel>(
         dlsym(library, (std::string(name) + "__llmc_emu").c_str()));
-    if (!it->second) {
+    it->second.paramSizes = static_cast<const int32_t *>(
+        dlsym(library, (std::string(name) + "__llmc_emu_params").c_str()));
+    if (!it->second.entry) {
       std::fprintf(stderr, "fake-cuda: %s has no kernel %s\n", path, name);
       device.functions.erase(it);
       return CUDA_ERROR_NOT_FOUND;
@@ -315,7 +322,6 @@ namespace {
 struct Node {
   Device::Function *function = nullptr;
   unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
-  bool early = false;
   std::vector<std::vector<char>> params;
   std::vector<void *> pointers() {
     std::vector<void *> out;
@@ -349,15 +355,9 @@ bool validLaunch(Device::Function *f, const unsigned g[3], const unsigned b[3],
 /// Copies a launch's parameters as a captured node keeps them.
 bool copyParams(Node &node, void **params) {
   node.params.clear();
-  if (!node.function->second)
+  if (!node.function->second.entry)
     return true;
-  void *library =
-      dlopen(std::getenv("FAKE_CUDA_KERNELS"), RTLD_NOW | RTLD_NOLOAD);
-  auto *sizes =
-      library
-          ? static_cast<const int32_t *>(dlsym(
-                library, (node.function->first + "__llmc_emu_params").c_str()))
-          : nullptr;
+  const int32_t *sizes = node.function->second.paramSizes;
   if (!sizes) {
     std::fprintf(stderr, "fake-cuda: no parameter sizes for %s\n",
                  node.function->first.c_str());
@@ -387,9 +387,9 @@ CUresult run(Device::Function *f, const unsigned g[3], const unsigned b[3],
     std::fprintf(stderr, "fake-cuda: launch %s grid %ux%ux%u block %ux%ux%u\n",
                  f->first.c_str(), g[0], g[1], g[2], b[0], b[1], b[2]);
   std::string error;
-  if (f->second &&
-      !fakecuda::runEmulatedKernel(f->second, f->first, {g[0], g[1], g[2]},
-                                   {b[0], b[1], b[2]}, params, error)) {
+  if (f->second.entry && !fakecuda::runEmulatedKernel(
+                             f->second.entry, f->first, {g[0], g[1], g[2]},
+                             {b[0], b[1], b[2]}, params, error)) {
     std::fprintf(stderr, "fake-cuda: %s: %s\n", f->first.c_str(),
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;
@@ -417,7 +417,6 @@ CUresult launch(CUfunction function, const unsigned g[3], const unsigned b[3],
     std::copy(g, g + 3, node->grid);
     std::copy(b, b + 3, node->block);
     node->sharedBytes = sharedBytes;
-    node->early = early;
     if (!copyParams(*node, params))
       return CUDA_ERROR_INVALID_VALUE;
     capturing->nodes.push_back(std::move(node));
