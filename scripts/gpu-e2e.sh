@@ -84,6 +84,11 @@ if [[ $mode == prepare ]]; then
     "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 \
       --gpu-fused-attention=false --pack-weights \
       -o "$dir/llama-gqa.$sm.f16.unfused.llmc"
+    # Keys read in buckets of 8: the decode graphs' attention nodes are
+    # updated as the key count crosses 16, 24, 32 (LLMRT_CUDA_GRAPHS=1).
+    "$llmc" compile "$src/examples/llama-gqa" --target=$sm --dtype f16 \
+      --gpu-key-bucket=8 --pack-weights \
+      -o "$dir/llama-gqa.$sm.f16.bucket8.llmc"
   done
   # The d64 model: its CPU f16 run is the reference.
   python3 "$src/scripts/make_checkpoint.py" random \
@@ -216,10 +221,15 @@ check_model() {
     check "$model.$sm.f16 --gpu-fused-attention=false" \
       "$dir/$model.$sm.f16.unfused.llmc" 1e-2 $model || status=1
   fi
-  # Each decode step as one CUDA graph.
+  # Each decode step as one CUDA graph; for llama-gqa also with keys in
+  # buckets of 8, whose graphs' nodes are updated as the keys grow.
   local RUN_ENV=(LLMRT_CUDA_GRAPHS=1)
   check "$model.$sm.f16.graphs (LLMRT_CUDA_GRAPHS=1)" \
     "$dir/$model.$sm.f16.llmc" 1e-2 $model || status=1
+  if [[ $model == llama-gqa ]]; then
+    check "$model.$sm.f16.graphs --gpu-key-bucket=8 (LLMRT_CUDA_GRAPHS=1)" \
+      "$dir/$model.$sm.f16.bucket8.llmc" 1e-2 $model || status=1
+  fi
   RUN_ENV=()
   if [[ $sm == sm_90 ]]; then
     check "$model.sm_90.f16 --gpu-wgmma" "$dir/$model.sm_90.f16.wgmma.llmc" \

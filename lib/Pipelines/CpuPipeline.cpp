@@ -47,9 +47,10 @@ using namespace mlir;
 
 namespace llmc {
 
-void buildLLMToLinalgPipeline(OpPassManager &pm, bool fusedAttention) {
+void buildLLMToLinalgPipeline(OpPassManager &pm, bool fusedAttention,
+                              int64_t keyBucket) {
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createConvertLLMToLinalg({fusedAttention}));
+  pm.addPass(createConvertLLMToLinalg({fusedAttention, keyBucket}));
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

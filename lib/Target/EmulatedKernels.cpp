@@ -11,6 +11,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Analysis/ValueTracking.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InlineAsm.h"
 #include "llvm/IR/InstIterator.h"
@@ -252,6 +253,60 @@ static void reportSharedAccesses(llvm::Module &module) {
   }
 }
 
+/// Every load, store and atomic of memory other than shared memory and the
+/// thread's own stack (device memory) first calls
+/// `llmc_emu_global_access(ptr, i32 bytes, i32 kind)` where the emulator's
+/// `llmc_emu_counting_global` is set (kind 0 a load, 1 a store, 2 both),
+/// so that it can count the bytes a launch moves (FAKE_CUDA_TRAFFIC).
+static void reportGlobalAccesses(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  auto *i32 = llvm::Type::getInt32Ty(context);
+  llvm::FunctionCallee report = module.getOrInsertFunction(
+      "llmc_emu_global_access", llvm::Type::getVoidTy(context), pointer, i32,
+      i32);
+  auto *counting = new llvm::GlobalVariable(
+      module, i32, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+      nullptr, "llmc_emu_counting_global");
+  const llvm::DataLayout &layout = module.getDataLayout();
+  struct Access {
+    llvm::Instruction *inst;
+    llvm::Value *address;
+    llvm::Type *type;
+    int kind;
+  };
+  SmallVector<Access> accesses;
+  for (llvm::Function &function : module)
+    for (llvm::Instruction &inst : llvm::instructions(function)) {
+      Access access{&inst, nullptr, nullptr, 0};
+      if (auto *load = dyn_cast<llvm::LoadInst>(&inst))
+        access = {&inst, load->getPointerOperand(), load->getType(), 0};
+      else if (auto *store = dyn_cast<llvm::StoreInst>(&inst))
+        access = {&inst, store->getPointerOperand(),
+                  store->getValueOperand()->getType(), 1};
+      else if (auto *rmw = dyn_cast<llvm::AtomicRMWInst>(&inst))
+        access = {&inst, rmw->getPointerOperand(), rmw->getType(), 2};
+      else if (auto *exchange = dyn_cast<llvm::AtomicCmpXchgInst>(&inst))
+        access = {&inst, exchange->getPointerOperand(),
+                  exchange->getNewValOperand()->getType(), 2};
+      if (!access.address ||
+          access.address->getType()->getPointerAddressSpace() == 3 ||
+          isa<llvm::AllocaInst>(llvm::getUnderlyingObject(access.address, 0)))
+        continue;
+      accesses.push_back(access);
+    }
+  for (const Access &access : accesses) {
+    llvm::IRBuilder<> b(access.inst);
+    b.SetInsertPoint(llvm::SplitBlockAndInsertIfThen(
+        b.CreateICmpNE(b.CreateLoad(i32, counting), b.getInt32(0)), access.inst,
+        /*Unreachable=*/false));
+    b.CreateCall(report,
+                 {b.CreateAddrSpaceCast(access.address, pointer),
+                  b.getInt32(uint32_t(layout.getTypeStoreSize(access.type))),
+                  b.getInt32(access.kind)});
+  }
+}
+
 /// `void K__llmc_emu(ptr params)`: K(*params[0], *params[1], ...), as
 /// cuLaunchKernel passes a kernel's parameters; `K__llmc_emu_params`: their
 /// count and sizes.
@@ -320,6 +375,7 @@ static llvm::Error retarget(llvm::Module &module,
     }
   }
   redirectSharedAddresses(module);
+  reportGlobalAccesses(module);
   reportSharedAccesses(module);
   for (const std::string &name : kernels) {
     llvm::Function *kernel = module.getFunction(name);

@@ -27,20 +27,22 @@ static void buildStagePipeline(OpPassManager &pm, EmitStage emit,
                                const CompileOptions &options) {
   // GPU targets lower attention as llm.fused_attention unless told not to.
   bool fusedAttention = options.gpu() && options.gpuTarget.fusedAttention;
+  // And read the keys in buckets (the CPU: exactly those needed).
+  int64_t keyBucket = options.gpu() ? options.gpuTarget.keyBucket : 1;
   switch (emit) {
   case EmitStage::LLM:
     return;
   case EmitStage::Linalg:
-    return buildLLMToLinalgPipeline(pm, fusedAttention);
+    return buildLLMToLinalgPipeline(pm, fusedAttention, keyBucket);
   case EmitStage::EmulatedKernels:
-    buildLLMToLinalgPipeline(pm, fusedAttention);
+    buildLLMToLinalgPipeline(pm, fusedAttention, keyBucket);
     return buildGpuKernelsPipeline(pm, options.gpuTarget);
   case EmitStage::LLVM:
   case EmitStage::Artifact:
   case EmitStage::PTX:
     if (!options.gpu())
       return buildCpuPipeline(pm);
-    buildLLMToLinalgPipeline(pm, fusedAttention);
+    buildLLMToLinalgPipeline(pm, fusedAttention, keyBucket);
     return buildGpuCodegenPipeline(pm, options.gpuTarget);
   }
 }

@@ -237,6 +237,9 @@ static int runCompile(MLIRContext &context) {
           "--gpu-");
       !error.empty())
     return fail(error);
+  if (gpuOption_keyBucket < 1)
+    return fail("--gpu-key-bucket: expected 1 or more, found " +
+                std::to_string(gpuOption_keyBucket));
   if (gpuOption_prefetchWeights && target != "sm_90")
     return fail("--gpu-prefetch-weights: needs --target=sm_90 (programmatic "
                 "dependent launch), found --target=" +

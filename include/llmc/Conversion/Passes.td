@@ -36,10 +36,21 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
     converted too. With `fused-attention` (GPU targets), attention becomes
     `llm.fused_attention` over the keys a query may see instead: one
     computation with an online softmax, no scores in memory.
+
+    Causal attention over positions reads the keys up to max(positions) +
+    seq (capped at the cache's length), computed at run time; with
+    `key-bucket` N > 1 that count is rounded up to a multiple of N first.
+    Which keys each query sees is still decided by its own position (the
+    rest are masked or skipped), so the results are those of the exact
+    count; a decode step's kernels then keep their launch parameters for N
+    steps, which lets a CUDA graph of the step replay unchanged.
   }];
   let options = [
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
            "Attention as llm.fused_attention (lowered by the GPU pipeline)">,
+    Option<"keyBucket", "key-bucket", "int64_t", /*default=*/"1",
+           "Round the keys causal attention reads up to a multiple of this "
+           "(1: exactly max(positions) + seq)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -30,8 +30,10 @@ void buildParallelPipeline(mlir::OpPassManager &pm, const ParallelRank &rank);
 /// llm -> linalg/tensor/arith/math on tensors (`--emit=linalg`):
 /// convert-llm-to-linalg, elementwise ops to linalg, canonicalize, cse,
 /// elementwise fusion without recomputation (llmc-fuse-elementwise).
+/// `fusedAttention` and `keyBucket`: convert-llm-to-linalg's options.
 void buildLLMToLinalgPipeline(mlir::OpPassManager &pm,
-                              bool fusedAttention = false);
+                              bool fusedAttention = false,
+                              int64_t keyBucket = 1);
 
 /// linalg on tensors -> memrefs: one-shot bufferization across functions
 /// (identity layouts at function boundaries, copies as linalg.copy, the KV

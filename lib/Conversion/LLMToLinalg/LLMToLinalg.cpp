@@ -763,10 +763,12 @@ Value causalLimit(OpBuilder &b, Location loc, Value positions, Value seq) {
 
 /// softmax(q·kᵀ·scale + mask)·v over loops [b, kv_head, group, s, t].
 struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
-  AttentionLowering(MLIRContext *context, bool fused)
-      : OpConversionPattern(context), fused(fused) {}
+  AttentionLowering(MLIRContext *context, bool fused, int64_t keyBucket)
+      : OpConversionPattern(context), fused(fused), keyBucket(keyBucket) {}
   /// As llm.fused_attention, over the keys a query may see.
   bool fused;
+  /// The causal limit rounded up to a multiple of this (Passes.td).
+  int64_t keyBucket;
 
   LogicalResult
   matchAndRewrite(llm::AttentionOp op, OpAdaptor adaptor,
@@ -794,11 +796,21 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     auto idx = [&](int64_t v) { return rewriter.getIndexAttr(v); };
     // With causal positions no query sees past max(positions) + seq: read
     // only that prefix of the keys and values (of a KV cache window that
-    // may be far longer).
+    // may be far longer), rounded up to the bucket.
     if (op.getCausal() && adaptor.getPositions()) {
       Value limit = causalLimit(rewriter, loc, adaptor.getPositions(),
                                 getValueOrCreateConstantIndexOp(rewriter, loc,
                                                                 seq));
+      if (keyBucket > 1) {
+        Value bucket = rewriter.create<arith::ConstantIndexOp>(loc, keyBucket);
+        Value below =
+            rewriter.create<arith::ConstantIndexOp>(loc, keyBucket - 1);
+        limit = rewriter.create<arith::MulIOp>(
+            loc,
+            rewriter.create<arith::DivUIOp>(
+                loc, rewriter.create<arith::AddIOp>(loc, limit, below), bucket),
+            bucket);
+      }
       Value window = getValueOrCreateConstantIndexOp(rewriter, loc, kvLen);
       kvLen = rewriter.create<arith::MinSIOp>(loc, limit, window).getResult();
       auto slice = [&](Value source) -> Value {
@@ -1107,7 +1119,12 @@ struct ConvertLLMToLinalgPass
                  ElementwiseLowering<llm::MulOp>,
                  ElementwiseLowering<llm::SiluOp>,
                  ElementwiseLowering<llm::GeluOp>, SoftmaxLowering>(context);
-    patterns.add<AttentionLowering>(context, fusedAttention);
+    if (keyBucket < 1) {
+      getOperation().emitError() << "key-bucket: expected 1 or more, found "
+                                 << static_cast<int64_t>(keyBucket);
+      return signalPassFailure();
+    }
+    patterns.add<AttentionLowering>(context, fusedAttention, keyBucket);
     patterns.add<KVCacheUpdateLowering, KVCacheReadLowering>(converter,
                                                              context);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,

@@ -43,7 +43,10 @@
 // blocks and each block's threads last to first. FAKE_CUDA_BANKS=1 prints at
 // exit, per kernel and in all, the shared-memory wavefronts of its cp.async
 // stores, ldmatrix loads and plain loads and stores against the least they
-// could take (bank conflicts make more). The collectives of sharded artifacts
+// could take (bank conflicts make more). FAKE_CUDA_TRAFFIC=1 prints at
+// exit, per kernel and in all, the device memory its runs read and wrote,
+// counted in distinct 32-byte sectors per run (KernelEmulator.h,
+// GlobalTraffic). The collectives of sharded artifacts
 // then run through this directory's libnccl.so.2 (FakeNccl.cpp, over MPI).
 //
 //===----------------------------------------------------------------------===//
@@ -88,6 +91,12 @@ struct Device {
   };
   using Function = std::pair<const std::string, Emulated>;
   std::map<std::string, Emulated> functions;
+  /// FAKE_CUDA_TRAFFIC: each kernel's runs and device-memory traffic.
+  struct Traffic {
+    long runs = 0;
+    fakecuda::GlobalTraffic bytes;
+  };
+  std::map<std::string, Traffic> traffic;
   /// The dynamic shared memory each kernel opted into beyond 48 KiB.
   std::map<std::string, int> sharedOptIn;
   bool failed = false;
@@ -107,6 +116,8 @@ struct Device {
     if (std::getenv("FAKE_CUDA_KERNELS"))
       mprotect(device, kDeviceBytes, PROT_READ | PROT_WRITE);
     fakecuda::countSharedTraffic(std::getenv("FAKE_CUDA_BANKS") != nullptr);
+    if (std::getenv("FAKE_CUDA_KERNELS") && std::getenv("FAKE_CUDA_TRAFFIC"))
+      fakecuda::countGlobalTraffic(device, kDeviceBytes);
   }
   ~Device() {
     std::string graphs;
@@ -127,6 +138,22 @@ struct Device {
       }
     if (!all.empty())
       printSharedStats(", all kernels", all);
+    Traffic total;
+    for (const auto &[name, t] : traffic) {
+      printTraffic(" of " + name, t);
+      total.runs += t.runs;
+      total.bytes.readBytes += t.bytes.readBytes;
+      total.bytes.writtenBytes += t.bytes.writtenBytes;
+    }
+    if (total.runs)
+      printTraffic(", all kernels", total);
+  }
+  /// One line of FAKE_CUDA_TRAFFIC: "fake-cuda: device memory`what`: ...".
+  static void printTraffic(const std::string &what, const Traffic &t) {
+    std::fprintf(stderr,
+                 "fake-cuda: device memory%s: %ld bytes read, %ld bytes "
+                 "written (%ld runs)\n",
+                 what.c_str(), t.bytes.readBytes, t.bytes.writtenBytes, t.runs);
   }
   /// One line of FAKE_CUDA_BANKS: "fake-cuda: shared memory`what`: ...".
   static void printSharedStats(const std::string &what,
@@ -393,6 +420,14 @@ CUresult run(Device::Function *f, const unsigned g[3], const unsigned b[3],
     std::fprintf(stderr, "fake-cuda: %s: %s\n", f->first.c_str(),
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;
+  }
+  static const bool traffic = std::getenv("FAKE_CUDA_TRAFFIC") != nullptr;
+  if (f->second.entry && traffic) {
+    Device::Traffic &t = device.traffic[f->first];
+    fakecuda::GlobalTraffic last = fakecuda::lastGlobalTraffic();
+    ++t.runs;
+    t.bytes.readBytes += last.readBytes;
+    t.bytes.writtenBytes += last.writtenBytes;
   }
   return CUDA_SUCCESS;
 }

@@ -88,6 +88,9 @@ fake_cuda_fiber_start:
 // Set while shared-memory traffic is counted: the emulated kernels then
 // report their loads and stores of shared memory (llmc_emu_shared_access).
 extern "C" int32_t llmc_emu_counting = 0;
+// Set while device-memory traffic is counted: the emulated kernels then
+// report their other loads, stores and atomics (llmc_emu_global_access).
+extern "C" int32_t llmc_emu_counting_global = 0;
 
 namespace fakecuda {
 namespace {
@@ -95,6 +98,8 @@ namespace {
 constexpr size_t kStackBytes = 256 << 10;
 constexpr size_t kGuardBytes = 4096;
 constexpr int kSlotBytes = 32;
+/// The unit of device-memory traffic (a DRAM sector).
+constexpr size_t kSectorBytes = 32;
 
 struct AsyncCopy {
   void *to;
@@ -259,6 +264,47 @@ struct Emulator {
   enum Kind { Copies, Loads, Stores };
   std::map<std::tuple<int, int, long>, WarpAccess> blockAccesses[3];
 
+  /// Device-memory traffic while llmc_emu_counting_global is set: the
+  /// region counted, the 32-byte sectors of it the running launch has read
+  /// and written (a bit each; the words set, to clear them for the next
+  /// launch), and their counts.
+  struct Sectors {
+    std::vector<uint64_t> bits;
+    std::vector<size_t> touched;
+    long count = 0;
+    void add(size_t sector) {
+      uint64_t &word = bits[sector / 64], bit = uint64_t(1) << (sector % 64);
+      if (word & bit)
+        return;
+      if (!word)
+        touched.push_back(sector / 64);
+      word |= bit;
+      ++count;
+    }
+    void clear() {
+      for (size_t word : touched)
+        bits[word] = 0;
+      touched.clear();
+      count = 0;
+    }
+  };
+  uintptr_t regionBegin = 0, regionEnd = 0;
+  Sectors read, written;
+  /// `bytes` from `address` read (kind 0), written (1) or both (2).
+  void globalAccess(const void *address, size_t bytes, int kind) {
+    auto begin = reinterpret_cast<uintptr_t>(address);
+    if (begin < regionBegin || begin + bytes > regionEnd || !bytes)
+      return;
+    for (size_t sector = (begin - regionBegin) / kSectorBytes,
+                last = (begin + bytes - 1 - regionBegin) / kSectorBytes;
+         sector <= last; ++sector) {
+      if (kind != 1)
+        read.add(sector);
+      if (kind != 0)
+        written.add(sector);
+    }
+  }
+
   /// The current thread's `run`-th access of the kind at `site`.
   void record(Kind kind, int site, long run, const void *address, int bytes) {
     Thread &t = *current;
@@ -285,6 +331,8 @@ struct Emulator {
   void issueCopy(void *to, const void *from, int bytes, int sourceBytes) {
     Thread &t = *current;
     t.copies.open.push_back({to, from, bytes, std::min(sourceBytes, bytes)});
+    if (llmc_emu_counting_global)
+      globalAccess(from, std::min(sourceBytes, bytes), 0);
     if (llmc_emu_counting)
       record(Copies, 0, t.copiesIssued, to, bytes);
     ++t.copiesIssued;
@@ -592,6 +640,8 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
   emulator.eagerTma = eagerTma;
   emulator.sharedBases.clear();
   emulator.failure.clear();
+  emulator.read.clear();
+  emulator.written.clear();
   emulator.kernelName = name;
   emulator.kernel = kernel;
   emulator.params = params;
@@ -610,6 +660,20 @@ bool runEmulatedKernel(EmulatedKernel kernel, const std::string &name,
 }
 
 void countSharedTraffic(bool on) { llmc_emu_counting = on; }
+
+void countGlobalTraffic(const void *begin, size_t bytes) {
+  emulator.regionBegin = reinterpret_cast<uintptr_t>(begin);
+  emulator.regionEnd = emulator.regionBegin + bytes;
+  size_t words = (bytes / kSectorBytes + 63) / 64;
+  emulator.read.bits.assign(words, 0);
+  emulator.written.bits.assign(words, 0);
+  llmc_emu_counting_global = bytes != 0;
+}
+
+GlobalTraffic lastGlobalTraffic() {
+  return {emulator.read.count * long(kSectorBytes),
+          emulator.written.count * long(kSectorBytes)};
+}
 
 const std::map<std::string, SharedStats> &sharedTraffic() {
   return emulator.traffic;
@@ -812,6 +876,13 @@ extern "C" void llmc_emu_mma_m16n8k16_row_col_bf16(const void *args,
 extern "C" void llmc_emu_shared_access(const void *address, int32_t bytes,
                                        int32_t site, int32_t store) {
   emulator.access(address, bytes, site, store != 0);
+}
+
+// A load (kind 0), store (1) or atomic (2) of device memory
+// (EmulatedKernels.cpp), reported while llmc_emu_counting_global is set.
+extern "C" void llmc_emu_global_access(const void *address, int32_t bytes,
+                                       int32_t kind) {
+  emulator.globalAccess(address, size_t(bytes), kind);
 }
 
 // A shared buffer's address taken as an integer (EmulatedKernels.cpp).
@@ -1040,8 +1111,13 @@ void Emulator::landCopy(MBarrier &barrier, const TmaCopy &copy) {
       if (inner < 0 || outer < 0 || uint64_t(inner) >= map.dims[0] ||
           uint64_t(outer) >= map.dims[1])
         std::memset(to, 0, size);
-      else
-        std::memcpy(to, map.base + outer * map.rowBytes + inner * size, size);
+      else {
+        const unsigned char *from =
+            map.base + outer * map.rowBytes + inner * size;
+        std::memcpy(to, from, size);
+        if (llmc_emu_counting_global)
+          globalAccess(from, size, 0);
+      }
     }
   }
   barrier.bytes -= long(rowBytes) * map.box[1];

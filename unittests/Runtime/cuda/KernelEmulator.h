@@ -69,6 +69,19 @@ struct SharedStats {
 void countSharedTraffic(bool on);
 const std::map<std::string, SharedStats> &sharedTraffic();
 
+/// Device-memory traffic of a launch: the bytes of the distinct 32-byte
+/// sectors its threads read (loads, cp.async and TMA sources, atomics) and
+/// wrote (stores, atomics), as DRAM would serve them if every kernel
+/// started with a cold cache that kept all it read.
+struct GlobalTraffic {
+  long readBytes = 0, writtenBytes = 0;
+};
+/// Counts the accesses to [begin, begin + bytes) from the next launch on
+/// (0 bytes: stops).
+void countGlobalTraffic(const void *begin, size_t bytes);
+/// The last launch's.
+GlobalTraffic lastGlobalTraffic();
+
 } // namespace fakecuda
 
 #endif // LLMC_UNITTESTS_RUNTIME_CUDA_KERNELEMULATOR_H

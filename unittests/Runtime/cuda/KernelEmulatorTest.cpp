@@ -42,6 +42,7 @@ void llmc_emu_cp_async_commit_group(const void *, void *);
 void llmc_emu_cp_async_wait_group(const void *, void *);
 uint64_t llmc_emu_shared_address(const void *);
 void llmc_emu_shared_access(const void *, int32_t, int32_t, int32_t);
+void llmc_emu_global_access(const void *, int32_t, int32_t);
 void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t, int32_t);
 void llmc_emu_wgmma_commit_group(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
@@ -609,6 +610,47 @@ TEST(KernelEmulator, SharedTrafficCountsBankConflicts) {
   EXPECT_EQ(stats.loads.wavefronts, 1);
   EXPECT_EQ(stats.stores.ideal, 1);
   EXPECT_EQ(stats.stores.wavefronts, 32);
+}
+
+TEST(KernelEmulator, DeviceTrafficCountsDistinctSectorsPerLaunch) {
+  // Each of 64 threads loads 4 bytes of the first 256 (8 sectors, each read
+  // by 8 threads), stores 2 bytes at 64 t + 300 (64 sectors, one each: 300
+  // to 4333), updates one counter atomically (read and written); a cp.async
+  // reads 16 bytes that straddle two sectors (4090-4105, 4090 is in sector
+  // 127 with 4064-4095). What lies outside the counted region is not
+  // counted.
+  alignas(32) static unsigned char memory[8192];
+  alignas(16) static unsigned char landing[16];
+  static unsigned char outside[64];
+  auto kernel = [](void **) {
+    uint32_t t = threadId();
+    llmc_emu_global_access(&memory[4 * t], 4, 0);
+    llmc_emu_global_access(&memory[64 * t + 300], 2, 1);
+    llmc_emu_global_access(&memory[6000], 4, 2);
+    llmc_emu_global_access(&outside[t % 64], 1, 0);
+    if (t == 0) {
+      struct {
+        void *to;
+        const void *from;
+        int32_t bytes, sourceBytes;
+      } args = {landing, &memory[4090], 16, 16};
+      llmc_emu_cp_async_cg_shared_global_zfill(&args, nullptr);
+      llmc_emu_cp_async_commit_group(nullptr, nullptr);
+      waitGroups(llmc_emu_cp_async_wait_group, 0);
+    }
+  };
+  fakecuda::countGlobalTraffic(memory, sizeof memory);
+  std::string error;
+  ASSERT_TRUE(run(kernel, 64, nullptr, error)) << error;
+  fakecuda::GlobalTraffic traffic = fakecuda::lastGlobalTraffic();
+  EXPECT_EQ(traffic.readBytes, 32 * (8 + 1 + 2));
+  EXPECT_EQ(traffic.writtenBytes, 32 * (64 + 1));
+  // The next launch starts from nothing.
+  auto reader = [](void **) { llmc_emu_global_access(&memory[0], 1, 0); };
+  ASSERT_TRUE(run(reader, 32, nullptr, error)) << error;
+  EXPECT_EQ(fakecuda::lastGlobalTraffic().readBytes, 32);
+  EXPECT_EQ(fakecuda::lastGlobalTraffic().writtenBytes, 0);
+  fakecuda::countGlobalTraffic(nullptr, 0);
 }
 
 TEST(KernelEmulator, ThreadsThatNeverMeetAreAnError) {
