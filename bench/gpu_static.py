@@ -8,8 +8,9 @@ For each example model compiled for sm_80 and sm_90 (f16): kernels in the
 program, the most registers / shared bytes of a kernel and total spill
 bytes (ptxas -v, from the manifest), and kernel launches, device
 allocations and host<->device copies per decode step, counted by running
-llmc-run under the fake driver (build/fake-cuda: no kernel runs) for 1 and
-for 9 new tokens; and with LLMRT_CUDA_GRAPHS=1, the driver calls that
+llmc-run under the fake driver (build/fake-cuda: no kernel runs) for 2 and
+for 10 new tokens (the steady decode steps: the first one allocates the
+blocks the others reuse); and with LLMRT_CUDA_GRAPHS=1, the driver calls that
 issue a decode step (graph launches, node updates and launches outside
 graphs: "graph calls"). A reference for ratios: the launches per decode step of
 a hand-fused engine (one GEMM per projection, one fused norm, rope, attention
@@ -75,14 +76,14 @@ def measure(llmc, run, fake, model_dir, name, sm, reference, work):
     with open(os.path.join(artifact, "manifest.json")) as f:
         program = json.load(f)["programs"][0]
     kernel_list = program["gpu"]["kernels"]
-    one = fake_counts(run, artifact, fake, 1)
-    nine = fake_counts(run, artifact, fake, 9)
-    per = [(b - a) / 8 for a, b in zip(one, nine)]
+    short = fake_counts(run, artifact, fake, 2)
+    long = fake_counts(run, artifact, fake, 10)
+    per = [(b - a) / 8 for a, b in zip(short, long)]
     # With graphs: the driver calls that issue a step (plain launches,
     # graph launches, node updates).
-    one = fake_counts(run, artifact, fake, 1, graphs=True)
-    nine = fake_counts(run, artifact, fake, 9, graphs=True)
-    calls = sum(nine[i] - one[i] for i in (0, 3, 4)) / 8
+    short = fake_counts(run, artifact, fake, 2, graphs=True)
+    long = fake_counts(run, artifact, fake, 10, graphs=True)
+    calls = sum(long[i] - short[i] for i in (0, 3, 4)) / 8
     read = read_per_step(run, artifact, kernels, fake) / program["weight_bytes"]
     print(f"{name:<11} {sm:<6} {len(kernel_list):>7} "
           f"{max(k['registers'] for k in kernel_list):>8} "

@@ -273,7 +273,8 @@ struct Emulator {
     std::vector<size_t> touched;
     long count = 0;
     void add(size_t sector) {
-      uint64_t &word = bits[sector / 64], bit = uint64_t(1) << (sector % 64);
+      uint64_t &word = bits[sector / 64];
+      uint64_t bit = uint64_t(1) << (sector % 64);
       if (word & bit)
         return;
       if (!word)
