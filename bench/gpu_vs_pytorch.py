@@ -5,6 +5,7 @@
                                                  (build machine, no GPU)
   python3 bench/gpu_vs_pytorch.py run DIR [--baseline BDIR]   (GPU machine)
         [--variants NAME,NAME] [--repeats N] [--env NAME=VAR=VALUE ...]
+        [--pytorch-compiled]
 
 prepare: writes the checkpoint of bench/configs/llama-1b.json with real
 safetensors headers and no data (a sparse file) at CHECKPOINT, compiles it
@@ -26,7 +27,10 @@ std 0.02; norm weights 1), then in one invocation measures
     (LLMRT_CUDA_PROFILE), its steps' GPU and host-issue times alone
     (LLMRT_CUDA_PROFILE=steps), and the logits of the prompt (--logits-out);
   - PyTorch eager (transformers, f16, KV cache) on the same weights: the same
-    prefill and greedy decode, timed with synchronization;
+    prefill and greedy decode, timed with synchronization; with
+    --pytorch-compiled also transformers' fast path (generate() with a
+    static cache, the forward compiled by torch.compile with CUDA graphs),
+    which is printed as a second reference where this PyTorch runs it;
   - with --baseline, the artifacts another compiler made (prepare BDIR with
     LLMC set), and every variant in DIR/variants (--variants: only those),
     run the same way: each one's time against this build's in the same
@@ -140,7 +144,7 @@ def ceilings(torch):
     return bandwidth, 2 * 8192 ** 3 / matmul / 1e12
 
 
-def pytorch_run(torch, prompts, new_tokens):
+def load_model(torch):
     import transformers
     try:
         model = transformers.LlamaForCausalLM.from_pretrained(
@@ -148,7 +152,11 @@ def pytorch_run(torch, prompts, new_tokens):
     except TypeError:  # transformers 4
         model = transformers.LlamaForCausalLM.from_pretrained(
             CHECKPOINT, torch_dtype=torch.float16)
-    model = model.cuda().eval()
+    return model.cuda().eval()
+
+
+def pytorch_run(torch, prompts, new_tokens):
+    model = load_model(torch)
     ids = torch.tensor(prompts, device="cuda")
 
     @torch.no_grad()
@@ -179,6 +187,47 @@ def pytorch_run(torch, prompts, new_tokens):
     return generate()
 
 
+def pytorch_compiled_run(torch, prompts, new_tokens, repeats):
+    """transformers' documented fast path: generate() with a static KV
+    cache and the forward compiled by torch.compile (mode reduce-overhead:
+    CUDA graphs). Prefill is the time to generate one token; decode the
+    time to generate NEW tokens minus that, over NEW - 1 steps; medians of
+    `repeats` after two warm-ups (which compile). None, with one line
+    printed, where this PyTorch or transformers cannot."""
+    try:
+        model = load_model(torch)
+        model.forward = torch.compile(model.forward, mode="reduce-overhead",
+                                      fullgraph=True)
+        ids = torch.tensor(prompts, device="cuda")
+
+        @torch.no_grad()
+        def generate(count):
+            start, end = torch.cuda.Event(True), torch.cuda.Event(True)
+            torch.cuda.synchronize()
+            start.record()
+            out = model.generate(ids, attention_mask=torch.ones_like(ids),
+                                 max_new_tokens=count, min_new_tokens=count,
+                                 do_sample=False, pad_token_id=0,
+                                 cache_implementation="static")
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1e3, out
+
+        for count in (new_tokens, new_tokens, 1, 1):
+            generate(count)
+        one = sorted(generate(1)[0] for _ in range(repeats))[repeats // 2]
+        full = sorted((generate(new_tokens) for _ in range(repeats)),
+                      key=lambda timed: timed[0])[repeats // 2]
+        tokens = full[1][:, ids.shape[1]:].tolist()
+        return one, full[0] - one, tokens
+    except Exception as error:  # noqa: BLE001 - any failure: one line
+        first = str(error).strip().splitlines()[:1]
+        print(f"PyTorch compiled (torch.compile, static cache): failed: "
+              f"{type(error).__name__}: {first[0] if first else ''}",
+              flush=True)
+        return None
+
+
 def llmc_run(out, artifact, prompts, new_tokens, extra_env=None, extra=()):
     """Prefill and decode seconds, each prompt's greedy tokens, stderr."""
     env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(out, "lib"))
@@ -204,7 +253,7 @@ def load_npy_rows(path, rows):
 
 
 def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
-        repeats=REPEATS, envs=()):
+        repeats=REPEATS, envs=(), compiled=False):
     import torch
     config = json.load(open(CONFIG))
     make_sparse_checkpoint()
@@ -227,6 +276,11 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
     print(f"PyTorch: prefill {t_prefill * 1e3:.2f} ms, decode "
           f"{t_decode * 1e3 / (new_tokens - 1):.2f} ms/step; copy "
           f"{bandwidth:.0f} GB/s, f16 matmul {peak:.0f} TFLOP/s", flush=True)
+    fast = compiled and pytorch_compiled_run(torch, prompts, new_tokens,
+                                             repeats)
+    if fast:
+        print(f"PyTorch compiled: prefill {fast[0] * 1e3:.2f} ms, decode "
+              f"{fast[1] * 1e3 / (new_tokens - 1):.2f} ms/step", flush=True)
     logits_path = os.path.join(out, "llmc-logits.npy")
     # Others to compare: the baseline's artifact, then each variant's.
     others = []
@@ -343,6 +397,12 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
             ("decode", batch * steps / decode, batch * steps / t_decode)]
     for label, a, b in rows:
         print(f"{label:10}{a:12.1f}{b:15.1f}{a / b:14.3f}")
+    if fast:
+        print(f"{'':10}{'llmc tok/s':>12}{'compiled tok/s':>15}"
+              f"{'llmc/compiled':>14}")
+        for (label, a, _), b in zip(rows, (batch * prompt_len / fast[0],
+                                           batch * steps / fast[1])):
+            print(f"{label:10}{a:12.1f}{b:15.1f}{a / b:14.3f}")
     for label, seconds in (("llmc", decode / steps), ("PyTorch", t_decode / steps)):
         achieved = weight_bytes / seconds / 1e9
         print(f"{label} decode: {seconds * 1e3:.2f} ms/step, weights read at "
@@ -362,6 +422,9 @@ def run(out, prompt_len, new_tokens, baseline=None, batch=1, only=None,
               f"prefill {o_prefill / prefill:.3f}x, decode "
               f"{o_decode / decode:.3f}x faster (medians of {len(timed)}); "
               f"tokens equal: {timed[0][2] == tokens}")
+    if fast:
+        print(f"PyTorch compiled's greedy tokens equal eager's: "
+              f"{fast[2] == t_tokens}")
     print(f"greedy tokens: {agree} of {total} agree with PyTorch (each "
           f"prompt's up to its first difference); the first prompt's logits "
           f"max abs difference {diff:.3g} (largest logit {scale:.3g})")
@@ -385,6 +448,10 @@ def main():
                         help="run: NAME=VAR=VALUE, this build's artifact "
                              "with the runtime variable VAR set too (repeat "
                              "a NAME for more variables)")
+    parser.add_argument("--pytorch-compiled", action="store_true",
+                        help="run: also time transformers' generate() with a "
+                             "static cache and torch.compile (CUDA graphs; "
+                             "minutes of compiling)")
     parser.add_argument("--variant", action="append", default=[],
                         help="prepare: NAME=FLAGS, the model compiled with "
                              "FLAGS too (into DIR/variants/NAME)")
@@ -398,7 +465,7 @@ def main():
         run(os.path.abspath(args.dir), args.prompt, args.new,
             args.baseline and os.path.abspath(args.baseline), args.batch,
             args.variants.split(",") if args.variants else None, args.repeats,
-            args.env)
+            args.env, args.pytorch_compiled)
 
 
 if __name__ == "__main__":
