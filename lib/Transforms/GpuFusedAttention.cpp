@@ -827,7 +827,19 @@ private:
               loc, warpRow, b.create<arith::AddIOp>(loc, g, index(8 * h))),
           split);
 
-    // Q's A fragments, one per 16 dimensions, kept for every step.
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    auto sharedOf = [&](int64_t rows, int64_t width) -> Value {
+      return b.create<memref::AllocaOp>(
+          loc, MemRefType::get({rows, width + 8}, elementType,
+                               MemRefLayoutAttrInterface(), workgroup));
+    };
+    // Q's A fragments, one per 16 dimensions: kept in registers for every
+    // step up to 64 dimensions; beyond (head_dim 128: 32 registers beside
+    // the 64 of the accumulators) in a shared tile of the block's query
+    // rows, from which each product loads its fragment by ldmatrix.
+    bool queriesShared = loadMatrices && headDim > 64;
+    Value queryTile = queriesShared ? sharedOf(kWarps * 16, headDim) : Value();
     SmallVector<Value> queryFragments;
     for (int64_t kc = 0; kc < headDim; kc += 16) {
       auto halves = [&](int h, int64_t offset) {
@@ -839,18 +851,45 @@ private:
             b.create<memref::LoadOp>(
                 loc, op.getQuery(), ValueRange{bIdx, at[h].s, at[h].head, d1})};
       };
-      queryFragments.push_back(packFragment(
-          b, loc, {halves(0, 0), halves(1, 0), halves(0, 8), halves(1, 8)}));
+      if (!queriesShared) {
+        queryFragments.push_back(packFragment(
+            b, loc, {halves(0, 0), halves(1, 0), halves(0, 8), halves(1, 8)}));
+        continue;
+      }
+      // The lane's elements of the fragment at their places in the tile
+      // (rows g and g + 8 of the warp's 16, dimensions pair, pair + 1 and
+      // 8 further); the key loop's first barrier orders them before any
+      // ldmatrix.
+      for (int h = 0; h < 2; ++h)
+        for (int64_t offset : {0, 8}) {
+          auto [x, y] = halves(h, offset);
+          Value row = b.create<arith::AddIOp>(
+              loc, b.create<arith::MulIOp>(loc, warp, index(16)),
+              b.create<arith::AddIOp>(loc, g, index(8 * h)));
+          Value d = b.create<arith::AddIOp>(loc, pair, index(kc + offset));
+          b.create<memref::StoreOp>(loc, x, queryTile, ValueRange{row, d});
+          b.create<memref::StoreOp>(
+              loc, y, queryTile,
+              ValueRange{row, b.create<arith::AddIOp>(loc, d, index(1))});
+        }
     }
-
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    auto sharedOf = [&](int64_t width) -> Value {
-      return b.create<memref::AllocaOp>(
-          loc, MemRefType::get({kWarp, width + 8}, elementType,
-                               MemRefLayoutAttrInterface(), workgroup));
+    // ldmatrix.x4 of an A fragment: lane l gives row l % 16 of the warp's
+    // rows at dimension 8 (l / 16) of the 16.
+    Value queryRow = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, warp, index(16)),
+        b.create<arith::RemUIOp>(loc, lane, index(16)));
+    Value queryColumn = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, lane, index(16)), index(8));
+    auto queryFragment = [&](int64_t c) -> Value {
+      if (!queriesShared)
+        return queryFragments[c];
+      return llmc::gpu::loadMatrices(
+          b, loc, queryTile,
+          {queryRow, b.create<arith::AddIOp>(loc, queryColumn, index(16 * c))},
+          4, /*transpose=*/false);
     };
-    Value keyTile = sharedOf(headDim), valueTile = sharedOf(valueDim);
+    Value keyTile = sharedOf(kWarp, headDim),
+          valueTile = sharedOf(kWarp, valueDim);
     // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
     // (l / 8) (x4), 8 (l / 8 % 2) (x2).
     Value laneRow = b.create<arith::RemUIOp>(loc, lane, index(8));
@@ -895,8 +934,8 @@ private:
                                /*transpose=*/false)));
             }
             Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
-            for (int64_t c = 0; c < int64_t(queryFragments.size()); ++c)
-              acc = mmaSync(b, loc, queryFragments[c], keyFragments[c], acc);
+            for (int64_t c = 0; c < headDim / 16; ++c)
+              acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
             SmallVector<Value> values = elementsOf(acc);
             for (int64_t r = 0; r < 4; ++r) {
               int h = r / 2;

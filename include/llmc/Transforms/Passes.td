@@ -397,7 +397,11 @@ def GpuFusedAttention
     the sliding window) are never read.
 
     With `ldmatrix`, the tensor-core variant reads its key and value
-    fragments from the shared tiles with ldmatrix (values transposed).
+    fragments from the shared tiles with ldmatrix (values transposed);
+    beyond 64 dimensions per head its query fragments too, from a shared
+    tile of the block's query rows written once (in registers they would
+    take 32 more beside the 64 of the accumulators: spills at head_dim
+    128).
 
     With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
     write run in the warp variant's kernel: where the op's query buffer is
