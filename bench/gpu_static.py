@@ -32,7 +32,12 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "test", "e2e"))
+from read_per_step import bytes_read  # noqa: E402
 
 
 def fake_counts(run, artifact, fake, tokens, graphs=False):
@@ -61,9 +66,7 @@ def read_per_step(run, artifact, kernels, fake):
         out = subprocess.run([run, artifact, "--prompt-ids=1,2,3,4",
                               f"--max-new-tokens={tokens}"], env=env,
                              capture_output=True, text=True, check=True)
-        m = re.search(r"fake-cuda: device memory, all kernels: (\d+) bytes "
-                      r"read", out.stderr)
-        read.append(int(m.group(1)))
+        read.append(bytes_read(out.stderr, artifact))
     return read[1] - read[0]
 
 

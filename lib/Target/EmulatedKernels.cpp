@@ -216,6 +216,16 @@ static void redirectSharedAddresses(llvm::Module &module) {
     }
 }
 
+/// Puts a block before `inst` that runs only while the i32 global `flag`
+/// is not zero; returns its terminator, where code for it goes.
+static llvm::Instruction *whileSet(llvm::GlobalVariable *flag,
+                                   llvm::Instruction *inst) {
+  llvm::IRBuilder<> b(inst);
+  return llvm::SplitBlockAndInsertIfThen(
+      b.CreateICmpNE(b.CreateLoad(flag->getValueType(), flag), b.getInt32(0)),
+      inst, /*Unreachable=*/false);
+}
+
 /// Every load and store of shared memory first calls
 /// `llmc_emu_shared_access(ptr, i32 bytes, i32 site, i32 store)` where the
 /// emulator's `llmc_emu_counting` is set, `site` numbering the module's
@@ -242,10 +252,7 @@ static void reportSharedAccesses(llvm::Module &module) {
   for (auto [site, inst] : llvm::enumerate(accesses)) {
     llvm::Value *address = llvm::getLoadStorePointerOperand(inst);
     llvm::Type *type = llvm::getLoadStoreType(inst);
-    llvm::IRBuilder<> b(inst);
-    b.SetInsertPoint(llvm::SplitBlockAndInsertIfThen(
-        b.CreateICmpNE(b.CreateLoad(i32, counting), b.getInt32(0)), inst,
-        /*Unreachable=*/false));
+    llvm::IRBuilder<> b(whileSet(counting, inst));
     b.CreateCall(report, {b.CreateAddrSpaceCast(address, pointer),
                           b.getInt32(uint32_t(layout.getTypeStoreSize(type))),
                           b.getInt32(uint32_t(site)),
@@ -296,10 +303,7 @@ static void reportGlobalAccesses(llvm::Module &module) {
       accesses.push_back(access);
     }
   for (const Access &access : accesses) {
-    llvm::IRBuilder<> b(access.inst);
-    b.SetInsertPoint(llvm::SplitBlockAndInsertIfThen(
-        b.CreateICmpNE(b.CreateLoad(i32, counting), b.getInt32(0)), access.inst,
-        /*Unreachable=*/false));
+    llvm::IRBuilder<> b(whileSet(counting, access.inst));
     b.CreateCall(report,
                  {b.CreateAddrSpaceCast(access.address, pointer),
                   b.getInt32(uint32_t(layout.getTypeStoreSize(access.type))),

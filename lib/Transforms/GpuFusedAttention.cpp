@@ -613,7 +613,6 @@ private:
   Value isZero(Value v) {
     return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v, index(0));
   }
-  /// The block's thread index, warp-major.
   /// The query element at `ivs` (row, token, head, dimension) through
   /// the rotation's body, in the element type.
   Value rotated(ValueRange ivs) {
@@ -665,6 +664,16 @@ private:
     b.create<gpu::BarrierOp>(loc);
   }
 
+  /// A `rows` x `width` buffer of `element` in the block's shared memory.
+  Value sharedTile(int64_t rows, int64_t width, Type element) {
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    return b.create<memref::AllocaOp>(
+        loc, MemRefType::get({rows, width}, element,
+                             MemRefLayoutAttrInterface(), workgroup));
+  }
+
+  /// The block's thread index, warp-major.
   Value threadOf(Value warp, Value lane) {
     return b.create<arith::AddIOp>(
         loc, b.create<arith::MulIOp>(loc, warp, index(kWarp)), lane);
@@ -684,16 +693,9 @@ private:
     // The query rows, scaled, and a step's keys and values in shared
     // memory (f32; rows padded by one, so that lane l reading row l hits
     // bank l + d).
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    auto sharedOf = [&](int64_t height, int64_t width) -> Value {
-      return b.create<memref::AllocaOp>(
-          loc, MemRefType::get({height, width}, f32,
-                               MemRefLayoutAttrInterface(), workgroup));
-    };
-    Value queries = sharedOf(kWarps, headDim);
-    Value keyTile = sharedOf(kWarp, headDim + 1);
-    Value valueTile = sharedOf(kWarp, valueDim + 1);
+    Value queries = sharedTile(kWarps, headDim, f32);
+    Value keyTile = sharedTile(kWarp, headDim + 1, f32);
+    Value valueTile = sharedTile(kWarp, valueDim + 1, f32);
     Value scale = f32Constant(op.getScale().convertToDouble());
     forLaneDims(lane, headDim, [&](Value d, int64_t) {
       Value q = fused && update->rotation
@@ -827,19 +829,25 @@ private:
               loc, warpRow, b.create<arith::AddIOp>(loc, g, index(8 * h))),
           split);
 
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    auto sharedOf = [&](int64_t rows, int64_t width) -> Value {
-      return b.create<memref::AllocaOp>(
-          loc, MemRefType::get({rows, width + 8}, elementType,
-                               MemRefLayoutAttrInterface(), workgroup));
-    };
     // Q's A fragments, one per 16 dimensions: kept in registers for every
     // step up to 64 dimensions; beyond (head_dim 128: 32 registers beside
     // the 64 of the accumulators) in a shared tile of the block's query
-    // rows, from which each product loads its fragment by ldmatrix.
+    // rows (padded by 8, as the key and value tiles), from which each
+    // product loads its fragment by ldmatrix.x4: lane l gives row l % 16
+    // of the warp's rows at dimension 8 (l / 16) of the 16.
     bool queriesShared = loadMatrices && headDim > 64;
-    Value queryTile = queriesShared ? sharedOf(kWarps * 16, headDim) : Value();
+    Value queryTile, tileRows[2], queryRow, queryColumn;
+    if (queriesShared) {
+      queryTile = sharedTile(kWarps * 16, headDim + 8, elementType);
+      Value warpFirst = b.create<arith::MulIOp>(loc, warp, index(16));
+      for (int h = 0; h < 2; ++h)
+        tileRows[h] = b.create<arith::AddIOp>(
+            loc, warpFirst, b.create<arith::AddIOp>(loc, g, index(8 * h)));
+      queryRow = b.create<arith::AddIOp>(
+          loc, warpFirst, b.create<arith::RemUIOp>(loc, lane, index(16)));
+      queryColumn = b.create<arith::MulIOp>(
+          loc, b.create<arith::DivUIOp>(loc, lane, index(16)), index(8));
+    }
     SmallVector<Value> queryFragments;
     for (int64_t kc = 0; kc < headDim; kc += 16) {
       auto halves = [&](int h, int64_t offset) {
@@ -863,23 +871,15 @@ private:
       for (int h = 0; h < 2; ++h)
         for (int64_t offset : {0, 8}) {
           auto [x, y] = halves(h, offset);
-          Value row = b.create<arith::AddIOp>(
-              loc, b.create<arith::MulIOp>(loc, warp, index(16)),
-              b.create<arith::AddIOp>(loc, g, index(8 * h)));
           Value d = b.create<arith::AddIOp>(loc, pair, index(kc + offset));
-          b.create<memref::StoreOp>(loc, x, queryTile, ValueRange{row, d});
+          b.create<memref::StoreOp>(loc, x, queryTile,
+                                    ValueRange{tileRows[h], d});
           b.create<memref::StoreOp>(
               loc, y, queryTile,
-              ValueRange{row, b.create<arith::AddIOp>(loc, d, index(1))});
+              ValueRange{tileRows[h],
+                         b.create<arith::AddIOp>(loc, d, index(1))});
         }
     }
-    // ldmatrix.x4 of an A fragment: lane l gives row l % 16 of the warp's
-    // rows at dimension 8 (l / 16) of the 16.
-    Value queryRow = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, warp, index(16)),
-        b.create<arith::RemUIOp>(loc, lane, index(16)));
-    Value queryColumn = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, lane, index(16)), index(8));
     auto queryFragment = [&](int64_t c) -> Value {
       if (!queriesShared)
         return queryFragments[c];
@@ -888,8 +888,8 @@ private:
           {queryRow, b.create<arith::AddIOp>(loc, queryColumn, index(16 * c))},
           4, /*transpose=*/false);
     };
-    Value keyTile = sharedOf(kWarp, headDim),
-          valueTile = sharedOf(kWarp, valueDim);
+    Value keyTile = sharedTile(kWarp, headDim + 8, elementType),
+          valueTile = sharedTile(kWarp, valueDim + 8, elementType);
     // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
     // (l / 8) (x4), 8 (l / 8 % 2) (x2).
     Value laneRow = b.create<arith::RemUIOp>(loc, lane, index(8));

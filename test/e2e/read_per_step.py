@@ -17,15 +17,20 @@ import re
 import sys
 
 
-def read_bytes(path):
-    with open(path) as f:
-        text = f.read()
+def bytes_read(text, where):
+    """The bytes read in all, from the fake driver's exit lines `text`
+    (`where` names them in the error)."""
     m = re.search(r"fake-cuda: device memory, all kernels: (\d+) bytes read",
                   text)
     if not m:
-        sys.exit(f"{path}: no 'device memory, all kernels' line "
+        sys.exit(f"{where}: no 'device memory, all kernels' line "
                  "(FAKE_CUDA_TRAFFIC=1 with FAKE_CUDA_KERNELS)")
     return int(m.group(1))
+
+
+def read_bytes(path):
+    with open(path) as f:
+        return bytes_read(f.read(), path)
 
 
 def main():

@@ -91,7 +91,9 @@ struct Device {
   };
   using Function = std::pair<const std::string, Emulated>;
   std::map<std::string, Emulated> functions;
-  /// FAKE_CUDA_TRAFFIC: each kernel's runs and device-memory traffic.
+  /// FAKE_CUDA_TRAFFIC (with kernels): each kernel's runs and
+  /// device-memory traffic.
+  bool countsTraffic = false;
   struct Traffic {
     long runs = 0;
     fakecuda::GlobalTraffic bytes;
@@ -116,7 +118,9 @@ struct Device {
     if (std::getenv("FAKE_CUDA_KERNELS"))
       mprotect(device, kDeviceBytes, PROT_READ | PROT_WRITE);
     fakecuda::countSharedTraffic(std::getenv("FAKE_CUDA_BANKS") != nullptr);
-    if (std::getenv("FAKE_CUDA_KERNELS") && std::getenv("FAKE_CUDA_TRAFFIC"))
+    countsTraffic =
+        std::getenv("FAKE_CUDA_KERNELS") && std::getenv("FAKE_CUDA_TRAFFIC");
+    if (countsTraffic)
       fakecuda::countGlobalTraffic(device, kDeviceBytes);
   }
   ~Device() {
@@ -421,8 +425,7 @@ CUresult run(Device::Function *f, const unsigned g[3], const unsigned b[3],
                  error.c_str());
     return CUDA_ERROR_LAUNCH_FAILED;
   }
-  static const bool traffic = std::getenv("FAKE_CUDA_TRAFFIC") != nullptr;
-  if (f->second.entry && traffic) {
+  if (f->second.entry && device.countsTraffic) {
     Device::Traffic &t = device.traffic[f->first];
     fakecuda::GlobalTraffic last = fakecuda::lastGlobalTraffic();
     ++t.runs;
