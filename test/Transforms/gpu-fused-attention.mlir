@@ -153,6 +153,31 @@ func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, stride
 
 // -----
 
+// head_dim 128: the tensor-core variant keeps its query fragments in a
+// shared tile of the block's 128 query rows (padded by 8), written once
+// before the key loop (each lane's 64 elements: 8 fragments of 8), and
+// loads each product's A fragment from it by ldmatrix (x4, not
+// transposed) inside the loop, instead of 32 registers held across it.
+// With ldmatrix=false the fragments stay in registers.
+// CHECK-LABEL: func.func @head_dim_128
+// CHECK: scf.if
+// CHECK: %[[QTILE:.*]] = memref.alloca() : memref<128x136xf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-64: memref.store %{{.*}}, %[[QTILE]]
+// CHECK: memref.alloca() : memref<32x136xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<32x136xf16, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK: nvgpu.ldmatrix %[[QTILE]]{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.mma.sync
+// NOLDM-LABEL: func.func @head_dim_128
+// NOLDM-NOT: memref<128x136xf16
+// NOLDM: return
+func.func @head_dim_128(%q: memref<?x?x8x128xf16>, %k: memref<?x?x1x128xf16>, %out: memref<?x?x8x128xf16>) {
+  llm.fused_attention %q, %k, %k into %out {scale = 0.088} : memref<?x?x8x128xf16>, memref<?x?x1x128xf16>, memref<?x?x1x128xf16> into memref<?x?x8x128xf16>
+  return
+}
+
+// -----
+
 // A decode step's producers (fuse-cache-update): the queries' rotation (an
 // elementwise generic, the query buffer's only writer) and the KV-cache
 // update (llmc-gpu-parallel-copies' loop: each row's new keys, rotated,
