@@ -56,10 +56,10 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
       gpu.prefetchWeights && gpu.dependentLaunches && gpu.chip >= "sm_90";
   pm.addPass(createGpuWarpReductions(reductions));
   // Attention: partial results per split of the keys, then combined.
-  pm.addPass(
-      createGpuFusedAttention({/*loadMatrices=*/gpu.loadMatrices,
-                               /*combineInBlocks=*/gpu.combineInBlocks,
-                               /*fuseCacheUpdate=*/gpu.fuseCacheUpdate}));
+  pm.addPass(createGpuFusedAttention({/*loadMatrices=*/gpu.loadMatrices,
+                                      /*combineInBlocks=*/gpu.combineInBlocks,
+                                      /*fuseCacheUpdate=*/gpu.fuseCacheUpdate,
+                                      /*stages=*/gpu.attentionStages}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

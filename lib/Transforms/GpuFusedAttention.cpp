@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -287,10 +288,12 @@ public:
   /// combine the splits, else null.
   /// `update`: the cache update the warp variant computes at one new
   /// token per row, else null.
+  /// `stages`: steps of keys in the tensor-core variant's tiles.
   FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices,
-                 memref::GlobalOp counters, const CacheUpdate *update)
+                 int64_t stages, memref::GlobalOp counters,
+                 const CacheUpdate *update)
       : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices),
-        counters(counters), update(update) {
+        stages(stages), counters(counters), update(update) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -561,6 +564,32 @@ private:
                       Value valueTile, bool toF32, ValueRange init,
                       function_ref<SmallVector<Value>(Value, ValueRange)> body,
                       function_ref<void(Value)> patch = {}) {
+    auto [lower, end] = stepRange(bIdx, split, firstRow, blockRows);
+    return b.create<scf::ForOp>(
+        loc, lower, end, index(kWarp), init,
+        [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nb.getInsertionBlock());
+          // Every thread is done with the last step's tiles (and has stored
+          // its query), then the block loads this step's and waits for all
+          // of it.
+          b.create<gpu::BarrierOp>(loc);
+          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
+                   toF32);
+          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
+                   kvHead, toF32);
+          b.create<gpu::BarrierOp>(loc);
+          if (patch)
+            patch(t0);
+          b.create<scf::YieldOp>(loc, body(t0, carried));
+        });
+  }
+
+  /// The first and the end of the steps of stepLoop: from the step of the
+  /// split's keys that holds the first key any of the block's rows sees, to
+  /// the last such key + 1 (or the split's end).
+  std::pair<Value, Value> stepRange(Value bIdx, Value split, Value firstRow,
+                                    int64_t blockRows) {
     Value begin = b.create<arith::MulIOp>(loc, split, chunk);
     Value lastRow = b.create<arith::MinUIOp>(
         loc, b.create<arith::AddIOp>(loc, firstRow, index(blockRows - 1)),
@@ -581,24 +610,129 @@ private:
                 loc, b.create<arith::MaxUIOp>(loc, first, begin), begin),
             index(kWarp)),
         index(kWarp));
-    return b.create<scf::ForOp>(
-        loc, b.create<arith::AddIOp>(loc, begin, skip), end, index(kWarp), init,
+    return {b.create<arith::AddIOp>(loc, begin, skip), end};
+  }
+
+  /// Stages of the tensor-core variant's tiles: `stages` where their copies
+  /// can be cp.async's (rows of a multiple of 8 16-bit elements, contiguous
+  /// dimensions), as many as 96 KiB of shared memory hold beside the query
+  /// tile; else 1.
+  int64_t tileStages(int64_t queryTileBytes) {
+    auto copiable = [&](Value source, int64_t width) {
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      return width % 8 == 0 &&
+             succeeded(getStridesAndOffset(cast<MemRefType>(source.getType()),
+                                           strides, offset)) &&
+             strides.back() == 1;
+    };
+    if (stages <= 1 || !copiable(op.getKeys(), headDim) ||
+        !copiable(op.getValues(), valueDim))
+      return 1;
+    constexpr int64_t kBudget = 96 * 1024;
+    int64_t stageBytes = kWarp * (headDim + 8 + valueDim + 8) * 2;
+    return std::clamp<int64_t>((kBudget - queryTileBytes) / stageBytes, 1,
+                               stages);
+  }
+
+  /// stepLoop's steps with `tileStages` stages of 32 keys in the tiles
+  /// (rows 32 s to 32 s + 31: stage s): step i's keys and values are
+  /// copied by cp.async into stage i mod tileStages, tileStages - 1 steps
+  /// ahead of their multiplies, a group of copies per step (each thread
+  /// copies 16 bytes at a time, rows placed by tileChunkPlace; keys past
+  /// the last read the last one; the steps ahead past the loop's end
+  /// copy nothing, an empty group). Step i waits until its own group has
+  /// landed, then at a barrier for every thread's (which also tells that
+  /// step i - 1, whose stage the next copies take, is done). Where the
+  /// keys' or values' view starts off a multiple of 8 elements (checked
+  /// once: a branch the whole block takes), the copies are a thread's
+  /// loads and stores instead. `body(t0, first row of the stage,
+  /// carried)`.
+  scf::ForOp pipelinedStepLoop(
+      Value bIdx, Value kvHead, Value split, Value firstRow, Value thread,
+      Value keyTile, Value valueTile, int64_t tileStages, ValueRange init,
+      function_ref<SmallVector<Value>(Value, Value, ValueRange)> body) {
+    Value lower, end;
+    std::tie(lower, end) = stepRange(bIdx, split, firstRow, kMmaRows);
+    int64_t ahead = tileStages - 1;
+    Value aligned;
+    for (Value source : {op.getKeys(), op.getValues()}) {
+      Value offset =
+          b.create<memref::ExtractStridedMetadataOp>(loc, source).getOffset();
+      Value isAligned = isZero(b.create<arith::RemUIOp>(loc, offset, index(8)));
+      aligned = aligned ? b.create<arith::AndIOp>(loc, aligned, isAligned)
+                        : isAligned;
+    }
+    Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
+    // Step t0's copies into `stage`, none past the last step (a group all
+    // the same).
+    auto copyStep = [&](Value t0, Value stage) {
+      Value base = b.create<arith::MulIOp>(loc, stage, index(kWarp));
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(
+            &b.create<scf::IfOp>(loc, less(t0, end), /*withElse=*/false)
+                 .getThenRegion()
+                 .front());
+        auto copies = b.create<scf::IfOp>(loc, aligned, /*withElse=*/true);
+        b.setInsertionPointToStart(&copies.getThenRegion().front());
+        auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+        for (auto [source, tile, width] :
+             {std::tuple{op.getKeys(), keyTile, headDim},
+              {op.getValues(), valueTile, valueDim}})
+          for (int64_t c0 = 0, chunks = kWarp * width / 8; c0 < chunks;
+               c0 += kWarps * kWarp) {
+            Value chunk = b.create<arith::AddIOp>(loc, thread, index(c0));
+            // The last round's threads past the chunks copy nothing.
+            OpBuilder::InsertionGuard round(b);
+            if (c0 + kWarps * kWarp > chunks)
+              b.setInsertionPointToStart(
+                  &b.create<scf::IfOp>(loc, less(chunk, index(chunks)), false)
+                       .getThenRegion()
+                       .front());
+            auto [r, d] = llmc::gpu::tileChunkPlace(b, loc, chunk, width / 8);
+            Value key = b.create<arith::MinUIOp>(
+                loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
+            b.create<nvgpu::DeviceAsyncCopyOp>(
+                loc, tokenType, tile,
+                ValueRange{b.create<arith::AddIOp>(loc, base, r), d}, source,
+                ValueRange{bIdx, key, kvHead, d}, b.getIndexAttr(8),
+                /*srcElements=*/Value(), b.getUnitAttr());
+          }
+        b.setInsertionPointToStart(&copies.getElseRegion().front());
+        scalarTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
+                   /*toF32=*/false, base);
+        scalarTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
+                   kvHead, /*toF32=*/false, base);
+      }
+      b.create<NVVM::CpAsyncCommitGroupOp>(loc);
+    };
+    auto stepAt = [&](Value i) {
+      return b.create<arith::AddIOp>(
+          loc, lower, b.create<arith::MulIOp>(loc, i, index(kWarp)));
+    };
+    for (int64_t i = 0; i < ahead; ++i)
+      copyStep(stepAt(index(i)), index(i));
+    auto loop = b.create<scf::ForOp>(
+        loc, lower, end, index(kWarp), init,
         [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
-          // Every thread is done with the last step's tiles (and has stored
-          // its query), then the block loads this step's and waits for all
-          // of it.
+          Value i = b.create<arith::DivUIOp>(
+              loc, b.create<arith::SubIOp>(loc, t0, lower), index(kWarp));
+          b.create<NVVM::CpAsyncWaitGroupOp>(loc, ahead - 1);
           b.create<gpu::BarrierOp>(loc);
-          loadTile(op.getKeys(), keyTile, headDim, t0, thread, bIdx, kvHead,
-                   toF32);
-          loadTile(op.getValues(), valueTile, valueDim, t0, thread, bIdx,
-                   kvHead, toF32);
-          b.create<gpu::BarrierOp>(loc);
-          if (patch)
-            patch(t0);
-          b.create<scf::YieldOp>(loc, body(t0, carried));
+          Value next = b.create<arith::AddIOp>(loc, i, index(ahead));
+          copyStep(stepAt(next),
+                   b.create<arith::RemUIOp>(loc, next, index(tileStages)));
+          Value stage = b.create<arith::RemUIOp>(loc, i, index(tileStages));
+          b.create<scf::YieldOp>(
+              loc, body(t0, b.create<arith::MulIOp>(loc, stage, index(kWarp)),
+                        carried));
         });
+    // No copy outlives the kernel.
+    b.create<NVVM::CpAsyncWaitGroupOp>(loc, 0);
+    return loop;
   }
 
   /// A row's maximum and sum for the split, stored by `leader` (one lane of
@@ -888,8 +1022,11 @@ private:
           {queryRow, b.create<arith::AddIOp>(loc, queryColumn, index(16 * c))},
           4, /*transpose=*/false);
     };
-    Value keyTile = sharedTile(kWarp, headDim + 8, elementType),
-          valueTile = sharedTile(kWarp, valueDim + 8, elementType);
+    // The steps' keys and values, 32 rows a stage.
+    int64_t tileStages =
+        this->tileStages(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
+    Value keyTile = sharedTile(tileStages * kWarp, headDim + 8, elementType),
+          valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
     // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
     // (l / 8) (x4), 8 (l / 8 % 2) (x2).
     Value laneRow = b.create<arith::RemUIOp>(loc, lane, index(8));
@@ -903,117 +1040,129 @@ private:
                                f32Constant(0)};
     init.append(valueTiles * 4, f32Constant(0));
     Value scale = f32Constant(op.getScale().convertToDouble());
-    auto loop = stepLoop(
-        bIdx, kvHead, split, firstRow, kMmaRows, threadOf(warp, lane), keyTile,
-        valueTile, /*toF32=*/false, init,
-        [&](Value t0, ValueRange carried) -> SmallVector<Value> {
-          // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B (by
-          // ldmatrix: lane l gives key 8 j + l % 8 at dimensions 8 (l / 8)
-          // of 32, two B fragments).
-          SmallVector<SmallVector<Value>> scores;
-          for (int64_t j = 0; j < 4; ++j) {
-            Value keyRow = b.create<arith::AddIOp>(loc, g, index(8 * j));
-            SmallVector<Value> keyFragments;
-            for (int64_t c = 0; c < headDim / 16; ++c) {
-              if (!loadMatrices) {
-                keyFragments.push_back(tileFragment(
-                    keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
-                    keyRow, /*alongRows=*/false));
-                continue;
-              }
-              if (c % 2)
-                continue;
-              int64_t count = c + 1 < headDim / 16 ? 4 : 2;
-              Value row = b.create<arith::AddIOp>(loc, laneRow, index(8 * j));
-              Value column = b.create<arith::AddIOp>(
-                  loc, count == 4 ? laneColumn : laneColumnOf16,
-                  index(16 * c));
-              keyFragments.append(bFragments(
-                  b, loc,
-                  llmc::gpu::loadMatrices(b, loc, keyTile, {row, column}, count,
-                               /*transpose=*/false)));
-            }
-            Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
-            for (int64_t c = 0; c < headDim / 16; ++c)
-              acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
-            SmallVector<Value> values = elementsOf(acc);
-            for (int64_t r = 0; r < 4; ++r) {
-              int h = r / 2;
-              Value key = b.create<arith::AddIOp>(
-                  loc, t0,
-                  b.create<arith::AddIOp>(loc, pair, index(8 * j + r % 2)));
-              Value valid = keyVisible(key, at[h].first, at[h].end);
-              values[r] =
-                  select(valid, b.create<arith::MulFOp>(loc, values[r], scale),
-                         minusInfinity());
-            }
-            scores.push_back(values);
+    // A step: 32 keys from t0, in the tiles' rows from `base`.
+    auto stepBody = [&](Value t0, Value base,
+                        ValueRange carried) -> SmallVector<Value> {
+      // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B (by
+      // ldmatrix: lane l gives key 8 j + l % 8 at dimensions 8 (l / 8)
+      // of 32, two B fragments).
+      SmallVector<SmallVector<Value>> scores;
+      for (int64_t j = 0; j < 4; ++j) {
+        Value keyRow = b.create<arith::AddIOp>(
+            loc, base, b.create<arith::AddIOp>(loc, g, index(8 * j)));
+        SmallVector<Value> keyFragments;
+        for (int64_t c = 0; c < headDim / 16; ++c) {
+          if (!loadMatrices) {
+            keyFragments.push_back(tileFragment(
+                keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
+                keyRow, /*alongRows=*/false));
+            continue;
           }
-          // The online softmax per row.
-          SmallVector<Value> next, c(2);
-          SmallVector<Value> newMax(2);
-          for (int h = 0; h < 2; ++h) {
-            Value local = carried[h];
-            for (int64_t j = 0; j < 4; ++j)
-              for (int64_t r = 2 * h; r < 2 * h + 2; ++r)
-                local = b.create<arith::MaximumFOp>(loc, local, scores[j][r]);
-            newMax[h] = quad(local, /*maximum=*/true);
-            c[h] = rescale(carried[h], newMax[h]);
-          }
-          SmallVector<Value> sums = {
-              b.create<arith::MulFOp>(loc, carried[2], c[0]),
-              b.create<arith::MulFOp>(loc, carried[3], c[1])};
-          for (int64_t j = 0; j < 4; ++j)
-            for (int64_t r = 0; r < 4; ++r) {
-              scores[j][r] = rescale(scores[j][r], newMax[r / 2]);
-              sums[r / 2] =
-                  b.create<arith::AddFOp>(loc, sums[r / 2], scores[j][r]);
-            }
-          next = {newMax[0], newMax[1], sums[0], sums[1]};
-          // O += P V: P's C fragments of keys 16 kc .. + 15 as an A
-          // fragment; V's B fragments (keys 2 (l % 4) and + 1, and + 8, of
-          // value dimension 8 n + g) from the tile.
-          SmallVector<Value> probabilities;
-          for (int64_t kc = 0; kc < 2; ++kc) {
-            auto p = [&](int64_t j, int64_t r0) {
+          if (c % 2)
+            continue;
+          int64_t count = c + 1 < headDim / 16 ? 4 : 2;
+          Value row = b.create<arith::AddIOp>(
+              loc, base, b.create<arith::AddIOp>(loc, laneRow, index(8 * j)));
+          Value column = b.create<arith::AddIOp>(
+              loc, count == 4 ? laneColumn : laneColumnOf16, index(16 * c));
+          keyFragments.append(bFragments(
+              b, loc,
+              llmc::gpu::loadMatrices(b, loc, keyTile, {row, column}, count,
+                                      /*transpose=*/false)));
+        }
+        Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
+        for (int64_t c = 0; c < headDim / 16; ++c)
+          acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
+        SmallVector<Value> values = elementsOf(acc);
+        for (int64_t r = 0; r < 4; ++r) {
+          int h = r / 2;
+          Value key = b.create<arith::AddIOp>(
+              loc, t0,
+              b.create<arith::AddIOp>(loc, pair, index(8 * j + r % 2)));
+          Value valid = keyVisible(key, at[h].first, at[h].end);
+          values[r] =
+              select(valid, b.create<arith::MulFOp>(loc, values[r], scale),
+                     minusInfinity());
+        }
+        scores.push_back(values);
+      }
+      // The online softmax per row.
+      SmallVector<Value> next, c(2);
+      SmallVector<Value> newMax(2);
+      for (int h = 0; h < 2; ++h) {
+        Value local = carried[h];
+        for (int64_t j = 0; j < 4; ++j)
+          for (int64_t r = 2 * h; r < 2 * h + 2; ++r)
+            local = b.create<arith::MaximumFOp>(loc, local, scores[j][r]);
+        newMax[h] = quad(local, /*maximum=*/true);
+        c[h] = rescale(carried[h], newMax[h]);
+      }
+      SmallVector<Value> sums = {
+          b.create<arith::MulFOp>(loc, carried[2], c[0]),
+          b.create<arith::MulFOp>(loc, carried[3], c[1])};
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t r = 0; r < 4; ++r) {
+          scores[j][r] = rescale(scores[j][r], newMax[r / 2]);
+          sums[r / 2] = b.create<arith::AddFOp>(loc, sums[r / 2], scores[j][r]);
+        }
+      next = {newMax[0], newMax[1], sums[0], sums[1]};
+      // O += P V: P's C fragments of keys 16 kc .. + 15 as an A
+      // fragment; V's B fragments (keys 2 (l % 4) and + 1, and + 8, of
+      // value dimension 8 n + g) from the tile.
+      SmallVector<Value> probabilities;
+      for (int64_t kc = 0; kc < 2; ++kc) {
+        auto p =
+            [&](int64_t j, int64_t r0) {
               return std::pair<Value, Value>{half(scores[j][r0]),
                                              half(scores[j][r0 + 1])};
             };
-            probabilities.push_back(
-                packFragment(b, loc,
-                             {p(2 * kc, 0), p(2 * kc, 2), p(2 * kc + 1, 0),
-                              p(2 * kc + 1, 2)}));
-          }
-          for (int64_t n = 0; n < valueTiles; ++n) {
-            SmallVector<Value> o(carried.begin() + 4 + n * 4,
-                                 carried.begin() + 8 + n * 4);
-            for (int64_t r = 0; r < 4; ++r)
-              o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
-            Value acc = accumulator(o);
-            // V's B fragments of keys 0-15 and 16-31 (by ldmatrix,
-            // transposed: lane l gives key l at dimension 8 n).
-            SmallVector<Value> valueFragments;
-            if (loadMatrices) {
-              valueFragments = bFragments(
-                  b, loc,
-                  llmc::gpu::loadMatrices(b, loc, valueTile, {lane, index(8 * n)}, 4,
-                               /*transpose=*/true));
-            } else {
-              Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
-              for (int64_t kc = 0; kc < 2; ++kc)
-                valueFragments.push_back(tileFragment(
-                    valueTile,
-                    b.create<arith::AddIOp>(loc, pair, index(16 * kc)), column,
-                    /*alongRows=*/true));
-            }
-            for (int64_t kc = 0; kc < 2; ++kc)
-              acc = mmaSync(b, loc, probabilities[kc], valueFragments[kc],
-                            acc);
-            SmallVector<Value> updated = elementsOf(acc);
-            next.append(updated.begin(), updated.end());
-          }
-          return next;
-        });
+        probabilities.push_back(packFragment(
+            b, loc,
+            {p(2 * kc, 0), p(2 * kc, 2), p(2 * kc + 1, 0), p(2 * kc + 1, 2)}));
+      }
+      for (int64_t n = 0; n < valueTiles; ++n) {
+        SmallVector<Value> o(carried.begin() + 4 + n * 4,
+                             carried.begin() + 8 + n * 4);
+        for (int64_t r = 0; r < 4; ++r)
+          o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
+        Value acc = accumulator(o);
+        // V's B fragments of keys 0-15 and 16-31 (by ldmatrix,
+        // transposed: lane l gives key l at dimension 8 n).
+        SmallVector<Value> valueFragments;
+        if (loadMatrices) {
+          valueFragments = bFragments(
+              b, loc,
+              llmc::gpu::loadMatrices(
+                  b, loc, valueTile,
+                  {b.create<arith::AddIOp>(loc, base, lane), index(8 * n)}, 4,
+                  /*transpose=*/true));
+        } else {
+          Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
+          for (int64_t kc = 0; kc < 2; ++kc)
+            valueFragments.push_back(tileFragment(
+                valueTile,
+                b.create<arith::AddIOp>(
+                    loc, base,
+                    b.create<arith::AddIOp>(loc, pair, index(16 * kc))),
+                column, /*alongRows=*/true));
+        }
+        for (int64_t kc = 0; kc < 2; ++kc)
+          acc = mmaSync(b, loc, probabilities[kc], valueFragments[kc], acc);
+        SmallVector<Value> updated = elementsOf(acc);
+        next.append(updated.begin(), updated.end());
+      }
+      return next;
+    };
+    Value thread = threadOf(warp, lane);
+    scf::ForOp loop =
+        tileStages > 1
+            ? pipelinedStepLoop(bIdx, kvHead, split, firstRow, thread, keyTile,
+                                valueTile, tileStages, init, stepBody)
+            : stepLoop(bIdx, kvHead, split, firstRow, kMmaRows, thread, keyTile,
+                       valueTile, /*toF32=*/false, init,
+                       [&](Value t0, ValueRange carried) {
+                         return stepBody(t0, index(0), carried);
+                       });
     // Each row's results for the split, where the row is inside.
     for (int h = 0; h < 2; ++h) {
       Value sum = quad(loop.getResult(2 + h), /*maximum=*/false);
@@ -1118,7 +1267,8 @@ private:
   /// loadTile's element at a time: element e by the block's thread e mod
   /// 256, a warp reading consecutive elements.
   void scalarTile(Value source, Value tile, int64_t width, Value t0,
-                  Value thread, Value bIdx, Value kvHead, bool toF32) {
+                  Value thread, Value bIdx, Value kvHead, bool toF32,
+                  Value rowBase = {}) {
     constexpr int64_t kThreads = kWarps * kWarp;
     int64_t elements = kWarp * width;
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
@@ -1131,6 +1281,8 @@ private:
             loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
         Value v = b.create<memref::LoadOp>(loc, source,
                                            ValueRange{bIdx, key, kvHead, d});
+        if (rowBase)
+          r = b.create<arith::AddIOp>(loc, rowBase, r);
         b.create<memref::StoreOp>(loc, toF32 ? this->toF32(v) : v, tile,
                                   ValueRange{r, d});
       };
@@ -1263,6 +1415,8 @@ private:
   llm::FusedAttentionOp op;
   /// The tensor-core variant's key and value fragments by ldmatrix.
   bool loadMatrices;
+  /// Steps of keys the tensor-core variant's tiles hold (tileStages).
+  int64_t stages;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
   Value batch, seq, keys, rows, rowTiles, chunk, splits;
@@ -1278,8 +1432,13 @@ struct GpuFusedAttentionPass
     : llmc::impl::GpuFusedAttentionBase<GpuFusedAttentionPass> {
   using GpuFusedAttentionBase::GpuFusedAttentionBase;
   void runOnOperation() override {
-    SmallVector<llm::FusedAttentionOp> ops;
     ModuleOp module = getOperation();
+    if (stages < 1) {
+      module.emitError() << "stages: expected 1 or more, found "
+                         << static_cast<int64_t>(stages);
+      return signalPassFailure();
+    }
+    SmallVector<llm::FusedAttentionOp> ops;
     module.walk([&](llm::FusedAttentionOp op) { ops.push_back(op); });
     if (ops.empty())
       return;
@@ -1298,7 +1457,8 @@ struct GpuFusedAttentionPass
       if (fuseCacheUpdate)
         update = matchCacheUpdate(op, matchRotation(op));
       OpBuilder b(op);
-      FusedAttention(b, op, loadMatrices, counters, update ? &*update : nullptr)
+      FusedAttention(b, op, loadMatrices, stages, counters,
+                     update ? &*update : nullptr)
           .build();
       op.erase();
       if (update) {

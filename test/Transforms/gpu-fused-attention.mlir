@@ -4,6 +4,12 @@
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=ldmatrix=false --verify-diagnostics | FileCheck %s --check-prefix=NOLDM
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=combine-in-blocks=false --verify-diagnostics | FileCheck %s --check-prefix=APART
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=fuse-cache-update=false --verify-diagnostics | FileCheck %s --check-prefix=NOCACHE
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=stages=1 --verify-diagnostics | FileCheck %s --check-prefix=SYNC
+// RUN: not llmc-opt %s --split-input-file --llmc-gpu-fused-attention=stages=0 2>&1 | FileCheck %s --check-prefix=STAGES0
+// STAGES0: stages: expected 1 or more, found 0
+// With stages=1 every step loads its tiles (no cp.async).
+// SYNC-NOT: nvgpu.device_async_copy
+// SYNC-NOT: nvvm.cp.async
 
 // The arrival counters of the last-block combination, zero at load.
 // CHECK: memref.global "private" @__llmc_attention_counters : memref<16384xi32> = dense<0>
@@ -98,20 +104,35 @@ func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?
 
 // f16 with head dimensions in steps of 16: where a KV head has 16 rows or
 // more (prefill), the tensor-core variant, a warp per 16 query rows; else
-// the warp per row above.
+// the warp per row above. Its tiles hold 3 steps of 32 keys (stages); the
+// copies of the first two are issued before the loop, 64 threads copying
+// 16 bytes of a 16-dimension tile each (the others nothing), a group per
+// step; each step waits for its own group (1 may stay in flight), then
+// for the block, then issues the copies two steps ahead.
 // CHECK-LABEL: func.func @tensor_cores
 // CHECK: %[[MMA:.*]] = arith.cmpi uge, %{{.*}}, %c16
 // CHECK: scf.if %[[MMA]] {
 // CHECK: scf.parallel
-// CHECK: memref.alloca() : memref<32x24xf16, #gpu.address_space<workgroup>>
-// CHECK: memref.alloca() : memref<32x24xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<96x24xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<96x24xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[FEW:.*]] = arith.cmpi ult, %{{.*}}, %c64
+// CHECK: scf.if %[[FEW]] {
+// CHECK: nvgpu.device_async_copy %arg1
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for %{{.*}} step %c32
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvgpu.device_async_copy %arg1
+// CHECK: nvvm.cp.async.commit.group
 // S = Q K^T: 4 tiles of 8 keys, one 16-dimension step each.
 // CHECK-COUNT-4: nvgpu.mma.sync
 // A row's maximum over its quad, O += P V for the 2 value tiles, twice.
 // CHECK: gpu.shuffle  xor
 // CHECK: gpu.shuffle  xor
 // CHECK-COUNT-4: nvgpu.mma.sync
+// No copy outlives the kernel.
+// CHECK: nvvm.cp.async.wait.group 0
 // CHECK: } else {
 // CHECK: scf.parallel
 // CHECK-NOT: nvgpu.mma.sync
@@ -124,14 +145,37 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 
 // -----
 
-// head_dim 64 from a KV cache's views (an offset of their own): where the
-// offset is a multiple of 8 (checked in the kernel) each thread loads 8
-// keys' or values' elements from a one-dimensional view whose offset is
-// rounded to 8 (one 16-byte load), else one at a time. The tensor-core
-// variant reads its key fragments by ldmatrix (x4: two 16-dimension
-// steps) and its values' transposed; with ldmatrix=false, 16-bit loads.
+// head_dim 64 from a KV cache's views (an offset of their own). The
+// tensor-core variant copies its tiles by cp.async (16 bytes) where both
+// views' offsets are multiples of 8 (checked in the kernel), else element
+// by element (stage 0 of 3, rows 0-31, here); it reads its key fragments
+// by ldmatrix (x4: two 16-dimension steps) and its values' transposed;
+// with ldmatrix=false, 16-bit loads. In the warp variant each thread
+// loads 8 keys' or values' elements from a one-dimensional view whose
+// offset is rounded to 8 (one 16-byte load) where the offset is a
+// multiple of 8, else one at a time.
 // CHECK-LABEL: func.func @cache_views
 // CHECK: scf.if
+// CHECK: memref.alloca() : memref<96x72xf16, #gpu.address_space<workgroup>>
+// CHECK: %{{.*}}, %[[KOFFSET:.*]], %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %arg1
+// CHECK: %[[KREM:.*]] = arith.remui %[[KOFFSET]], %c8
+// CHECK: %[[KALIGNED:.*]] = arith.cmpi eq, %[[KREM]], %c0
+// CHECK: %{{.*}}, %[[VOFFSET:.*]], %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %arg2
+// CHECK: %[[VREM:.*]] = arith.remui %[[VOFFSET]], %c8
+// CHECK: %[[VALIGNED:.*]] = arith.cmpi eq, %[[VREM]], %c0
+// CHECK: %[[COPIES:.*]] = arith.andi %[[KALIGNED]], %[[VALIGNED]]
+// CHECK: scf.if %[[COPIES]] {
+// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %{{.*}}, 8 {bypassL1}
+// CHECK: nvgpu.device_async_copy %arg2[{{.*}}], %{{.*}}, 8 {bypassL1}
+// CHECK: } else {
+// CHECK: memref.load %arg1
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: } else {
 // CHECK: %[[BASE:.*]], %[[OFFSET:.*]], %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %arg1
 // CHECK: %[[REM:.*]] = arith.remui %[[OFFSET]], %c8
 // CHECK: %[[ALIGNED:.*]] = arith.cmpi eq, %[[REM]], %c0
@@ -141,8 +185,6 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // CHECK-COUNT-8: memref.load %[[FLAT]]
 // CHECK: } else {
 // CHECK: memref.load %arg1
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false}
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
 // NOLDM-LABEL: func.func @cache_views
 // NOLDM-NOT: nvgpu.ldmatrix
 // NOLDM: return
@@ -158,13 +200,15 @@ func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, stride
 // before the key loop (each lane's 64 elements: 8 fragments of 8), and
 // loads each product's A fragment from it by ldmatrix (x4, not
 // transposed) inside the loop, instead of 32 registers held across it.
-// With ldmatrix=false the fragments stay in registers.
+// With ldmatrix=false the fragments stay in registers. The key and value
+// tiles' 3 stages and the query tile: 87040 bytes (dynamic shared memory
+// once mapped).
 // CHECK-LABEL: func.func @head_dim_128
 // CHECK: scf.if
 // CHECK: %[[QTILE:.*]] = memref.alloca() : memref<128x136xf16, #gpu.address_space<workgroup>>
 // CHECK-COUNT-64: memref.store %{{.*}}, %[[QTILE]]
-// CHECK: memref.alloca() : memref<32x136xf16, #gpu.address_space<workgroup>>
-// CHECK: memref.alloca() : memref<32x136xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<96x136xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<96x136xf16, #gpu.address_space<workgroup>>
 // CHECK: scf.for
 // CHECK: nvgpu.ldmatrix %[[QTILE]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // CHECK: nvgpu.mma.sync

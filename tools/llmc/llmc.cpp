@@ -240,6 +240,9 @@ static int runCompile(MLIRContext &context) {
   if (gpuOption_keyBucket < 1)
     return fail("--gpu-key-bucket: expected 1 or more, found " +
                 std::to_string(gpuOption_keyBucket));
+  if (gpuOption_attentionStages < 1 || gpuOption_attentionStages > 8)
+    return fail("--gpu-attention-stages: expected 1 to 8, found " +
+                std::to_string(gpuOption_attentionStages));
   if (gpuOption_prefetchWeights && target != "sm_90")
     return fail("--gpu-prefetch-weights: needs --target=sm_90 (programmatic "
                 "dependent launch), found --target=" +

@@ -403,6 +403,16 @@ def GpuFusedAttention
     take 32 more beside the 64 of the accumulators: spills at head_dim
     128).
 
+    The tensor-core variant's key and value tiles hold `stages` steps of
+    32 keys (as many as 96 KiB of shared memory hold beside its query
+    tile): each step's keys and values are copied by cp.async (16 bytes a
+    thread) `stages` - 1 steps ahead, a group per step; a step waits for
+    its own group, then at a barrier for the block's, then issues the
+    copies of the step `stages` - 1 further. Where the keys' or values'
+    view starts off a multiple of 8 elements (checked once in the kernel)
+    the copies are plain loads and stores into the same stages. With
+    `stages=1` each step loads its tiles and waits for them.
+
     With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
     write run in the warp variant's kernel: where the op's query buffer is
     written only by an elementwise generic before it (the rotation) and an
@@ -428,6 +438,10 @@ def GpuFusedAttention
     Option<"fuseCacheUpdate", "fuse-cache-update", "bool", /*default=*/"true",
            "At one new token per row, the queries' rotation and the KV-cache "
            "write run in the warp variant's kernel">,
+    Option<"stages", "stages", "int64_t", /*default=*/"3",
+           "Steps of 32 keys and values in the tensor-core variant's shared "
+           "tiles: the copies (cp.async) run stages - 1 steps ahead of the "
+           "multiplies (1: each step loads its tiles, then waits for them)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -435,6 +449,7 @@ def GpuFusedAttention
     "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",
