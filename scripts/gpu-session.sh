@@ -16,9 +16,9 @@
 # back. Everything it prints also goes to $OUT/session.log (or
 # ./session.log without $OUT). The steps:
 #
-#   1. correctness: scripts/gpu-e2e.sh run (the examples against the golden
-#      logits; mma.sync, wgmma, TMA and the attention's tile pipeline on
-#      the d64 model against the CPU's run)
+#   1. correctness (3 minutes at most): scripts/gpu-e2e.sh run (the
+#      examples against the golden logits; mma.sync, wgmma, TMA and the
+#      attention's tile pipeline on the d64 model against the CPU's run)
 #   2. prefill, 1016 tokens (the artifacts hold 1024 positions): the
 #      build's default (mma.sync 64 x 64 tiles) against the sm_90 tile
 #      variants (wgmma, TMA, warp-specialized TMA; 128 x 128 and 128 x 256
@@ -69,11 +69,12 @@ budget=${LLMC_GPU_BUDGET:-480}
 start=$SECONDS
 export PYTHONUNBUFFERED=1
 
-# step NAME MIN_SECONDS COMMAND...: runs COMMAND with the time left (if at
-# least MIN_SECONDS are), and says how long it took and how it ended.
+# step NAME MIN_SECONDS MAX_SECONDS COMMAND...: runs COMMAND for at most
+# the time left or MAX_SECONDS (if at least MIN_SECONDS are left), and
+# says how long it took and how it ended.
 step() {
-  local name=$1 least=$2
-  shift 2
+  local name=$1 least=$2 most=$3
+  shift 3
   local left=$((budget - (SECONDS - start)))
   if ((left < least)); then
     echo "== $name: skipped ($left s left, needs $least)"
@@ -81,7 +82,7 @@ step() {
   fi
   echo "== $name ($left s left)"
   local began=$SECONDS
-  timeout --kill-after=5 "$left" "$@"
+  timeout --kill-after=5 "$((left < most ? left : most))" "$@"
   local rc=$?
   echo "== $name: exit $rc after $((SECONDS - began)) s$( ((rc == 124)) && echo ' (out of time)')"
 }
@@ -89,9 +90,9 @@ step() {
 [[ -f .gpu.tgz ]] || { echo "gpu-session: no .gpu.tgz (run 'prepare' here first, then carry it)"; exit 2; }
 tar xzf .gpu.tgz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-step "1 correctness" 60 bash scripts/gpu-e2e.sh run .gpu
-step "2 prefill 1016" 90 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 1016 --new 8 --repeats 2 --variants "$tiles,astage1"
-step "3 decode" 90 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 128 --new 64 --variants prefetch --env graphs=LLMRT_CUDA_GRAPHS=1
-step "4a prefill 512" 60 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 512 --new 16 --repeats 2 --variants "$tiles"
-step "4b batch 16" 60 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 32 --new 32 --batch 16 --repeats 2 --variants "$tiles"
+step "1 correctness" 60 180 bash scripts/gpu-e2e.sh run .gpu
+step "2 prefill 1016" 90 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 1016 --new 8 --repeats 2 --variants "$tiles,astage1"
+step "3 decode" 90 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 128 --new 64 --variants prefetch --env graphs=LLMRT_CUDA_GRAPHS=1
+step "4a prefill 512" 60 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 512 --new 16 --repeats 2 --variants "$tiles"
+step "4b batch 16" 60 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 32 --new 32 --batch 16 --repeats 2 --variants "$tiles"
 echo "gpu-session: $((SECONDS - start)) s of $budget"
