@@ -330,6 +330,10 @@ public:
     chunk = b.create<arith::MulIOp>(
         loc, ceilDiv(ceilDiv(keys, wanted), index(kWarp)), index(kWarp));
     splits = b.create<arith::MaxUIOp>(loc, one, ceilDiv(keys, chunk));
+    // The tensor-core variant with one split writes the output itself.
+    if (mmaApplies())
+      oneSplit =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, splits, one);
     // The warp variant's last block of a row's tile and KV head combines
     // the splits (a decode step: one launch fewer) where the counters
     // suffice.
@@ -403,9 +407,14 @@ public:
     } else {
       anyPartials();
     }
+    Value combined = combineInBlocks;
+    if (oneSplit)
+      combined = b.create<arith::OrIOp>(
+          loc, combined, b.create<arith::AndIOp>(loc, useMma, oneSplit));
     auto apart = b.create<scf::IfOp>(
-        loc, b.create<arith::XOrIOp>(loc, combineInBlocks,
-                                     b.create<arith::ConstantIntOp>(loc, 1, 1)),
+        loc,
+        b.create<arith::XOrIOp>(loc, combined,
+                                b.create<arith::ConstantIntOp>(loc, 1, 1)),
         /*withElse=*/false);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -1163,12 +1172,24 @@ private:
                        [&](Value t0, ValueRange carried) {
                          return stepBody(t0, index(0), carried);
                        });
-    // Each row's results for the split, where the row is inside.
+    // Each row's results, where the row is inside: with one split (a
+    // long prompt) the output itself (as the combination would make it of
+    // one split: the same values); else the split's partial results.
     for (int h = 0; h < 2; ++h) {
       Value sum = quad(loop.getResult(2 + h), /*maximum=*/false);
       auto store = b.create<scf::IfOp>(loc, at[h].inside, false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&store.getThenRegion().front());
+      auto results = b.create<scf::IfOp>(loc, oneSplit, /*withElse=*/true);
+      b.setInsertionPointToStart(&results.getThenRegion().front());
+      Value inverse = inverseOf(sum);
+      for (int64_t n = 0; n < valueTiles; ++n)
+        for (int64_t k = 0; k < 2; ++k) {
+          Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
+          storeOutput(loop.getResult(4 + n * 4 + 2 * h + k), inverse,
+                      {bIdx, at[h].s, at[h].head, d});
+        }
+      b.setInsertionPointToStart(&results.getElseRegion().front());
       for (int64_t n = 0; n < valueTiles; ++n)
         for (int64_t k = 0; k < 2; ++k) {
           Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
@@ -1179,6 +1200,22 @@ private:
       storeStats(isZero(pair), loop.getResult(h), sum,
                  {bIdx, at[h].s, at[h].head, split});
     }
+  }
+
+  /// 1 / sum, or 0 for a row that sees no key (cannot happen with causal
+  /// masks): its output is 0.
+  Value inverseOf(Value sum) {
+    Value seen = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, sum,
+                                         f32Constant(0));
+    return select(seen, b.create<arith::DivFOp>(loc, f32Constant(1), sum),
+                  f32Constant(0));
+  }
+  /// accumulator x inverse into the output at `indices`, in its type.
+  void storeOutput(Value accumulator, Value inverse, ValueRange indices) {
+    Value out = b.create<arith::MulFOp>(loc, accumulator, inverse);
+    if (elementType != f32)
+      out = b.create<arith::TruncFOp>(loc, elementType, out);
+    b.create<memref::StoreOp>(loc, out, op.getInit(), indices);
   }
 
   /// Keys (or values) t0 .. t0 + 31 of `source` into `tile` (in f32, or
@@ -1393,20 +1430,9 @@ private:
           }
           b.create<scf::YieldOp>(loc, next);
         });
-    // A row that sees no key (cannot happen with causal masks) gets 0.
-    Value sum = sumLoop.getResult(0);
-    Value seen = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, sum,
-                                         f32Constant(0));
-    Value inverse =
-        select(seen, b.create<arith::DivFOp>(loc, f32Constant(1), sum),
-               f32Constant(0));
+    Value inverse = inverseOf(sumLoop.getResult(0));
     forLaneDims(lane, valueDim, [&](Value d, int64_t j) {
-      Value out =
-          b.create<arith::MulFOp>(loc, sumLoop.getResult(1 + j), inverse);
-      if (elementType != f32)
-        out = b.create<arith::TruncFOp>(loc, elementType, out);
-      b.create<memref::StoreOp>(loc, out, op.getInit(),
-                                ValueRange{bIdx, s, head, d});
+      storeOutput(sumLoop.getResult(1 + j), inverse, {bIdx, s, head, d});
     });
   }
 
@@ -1419,7 +1445,7 @@ private:
   int64_t stages;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
-  Value batch, seq, keys, rows, rowTiles, chunk, splits;
+  Value batch, seq, keys, rows, rowTiles, chunk, splits, oneSplit;
   Value partialValues, partialMax, partialSum;
   /// The arrival counters, and whether the warp variant's last blocks
   /// combine (else a kernel does).

@@ -109,8 +109,11 @@ func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?
 // 16 bytes of a 16-dimension tile each (the others nothing), a group per
 // step; each step waits for its own group (1 may stay in flight), then
 // for the block, then issues the copies two steps ahead.
+// With one split (the host's choice) the kernel writes the output itself
+// (accumulator x 1 / sum, in f16), and the combination is not launched.
 // CHECK-LABEL: func.func @tensor_cores
 // CHECK: %[[MMA:.*]] = arith.cmpi uge, %{{.*}}, %c16
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[SPLITS:.*]], %c1 : index
 // CHECK: scf.if %[[MMA]] {
 // CHECK: scf.parallel
 // CHECK: memref.alloca() : memref<96x24xf16, #gpu.address_space<workgroup>>
@@ -133,11 +136,20 @@ func.func @tensors(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>) -> tensor<?
 // CHECK-COUNT-4: nvgpu.mma.sync
 // No copy outlives the kernel.
 // CHECK: nvvm.cp.async.wait.group 0
+// CHECK: scf.if %[[ONE]] {
+// CHECK: arith.divf
+// CHECK: memref.store %{{.*}}, %arg2[
+// CHECK: } else {
+// CHECK: memref.store %{{.*}} : memref<?x?x4x?x16xf32>
 // CHECK: } else {
 // CHECK: scf.parallel
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: gpu.shuffle  idx
 // CHECK: }
+// CHECK: %[[DIRECT:.*]] = arith.andi %[[MMA]], %[[ONE]]
+// CHECK: %[[COMBINED:.*]] = arith.ori %{{.*}}, %[[DIRECT]]
+// CHECK: %[[COMBINE_KERNEL:.*]] = arith.xori %[[COMBINED]], %true
+// CHECK: scf.if %[[COMBINE_KERNEL]] {
 func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out: memref<?x?x4x16xf16>) {
   llm.fused_attention %q, %k, %k into %out {scale = 0.25} : memref<?x?x4x16xf16>, memref<?x?x2x16xf16>, memref<?x?x2x16xf16> into memref<?x?x4x16xf16>
   return
