@@ -386,7 +386,9 @@ def GpuFusedAttention
        last block to store its rows' splits does it (an arrival counter
        per row, tile and KV head in the device global
        `__llmc_attention_counters`, reset by that block): one launch; the
-       tensor-core variant, or more tiles than counters, launches it. The
+       tensor-core variant, or more tiles than counters, launches it, but
+       for the tensor-core variant with one split (long prompts), whose
+       kernel writes accumulator / sum itself. The
        counters are the module's, shared by its attention launches in
        stream order: two streams running one module at once would need
        a set each.
