@@ -626,17 +626,9 @@ private:
   /// can be cp.async's (rows of a multiple of 8 16-bit elements, contiguous
   /// dimensions), as many as 96 KiB of shared memory hold beside the query
   /// tile; else 1.
-  int64_t tileStages(int64_t queryTileBytes) {
-    auto copiable = [&](Value source, int64_t width) {
-      SmallVector<int64_t> strides;
-      int64_t offset;
-      return width % 8 == 0 &&
-             succeeded(getStridesAndOffset(cast<MemRefType>(source.getType()),
-                                           strides, offset)) &&
-             strides.back() == 1;
-    };
-    if (stages <= 1 || !copiable(op.getKeys(), headDim) ||
-        !copiable(op.getValues(), valueDim))
+  int64_t stagesFor(int64_t queryTileBytes) {
+    if (stages <= 1 || !chunksOf8(op.getKeys(), headDim) ||
+        !chunksOf8(op.getValues(), valueDim))
       return 1;
     constexpr int64_t kBudget = 96 * 1024;
     int64_t stageBytes = kWarp * (headDim + 8 + valueDim + 8) * 2;
@@ -664,14 +656,12 @@ private:
     Value lower, end;
     std::tie(lower, end) = stepRange(bIdx, split, firstRow, kMmaRows);
     int64_t ahead = tileStages - 1;
-    Value aligned;
-    for (Value source : {op.getKeys(), op.getValues()}) {
-      Value offset =
-          b.create<memref::ExtractStridedMetadataOp>(loc, source).getOffset();
-      Value isAligned = isZero(b.create<arith::RemUIOp>(loc, offset, index(8)));
-      aligned = aligned ? b.create<arith::AndIOp>(loc, aligned, isAligned)
-                        : isAligned;
-    }
+    Value keysAligned = offsetAligned(
+        b.create<memref::ExtractStridedMetadataOp>(loc, op.getKeys()));
+    Value aligned = b.create<arith::AndIOp>(
+        loc, keysAligned,
+        offsetAligned(
+            b.create<memref::ExtractStridedMetadataOp>(loc, op.getValues())));
     Value lastKey = b.create<arith::SubIOp>(loc, keys, index(1));
     // Step t0's copies into `stage`, none past the last step (a group all
     // the same).
@@ -1033,7 +1023,7 @@ private:
     };
     // The steps' keys and values, 32 rows a stage.
     int64_t tileStages =
-        this->tileStages(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
+        stagesFor(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
     Value keyTile = sharedTile(tileStages * kWarp, headDim + 8, elementType),
           valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
     // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
@@ -1180,23 +1170,25 @@ private:
       auto store = b.create<scf::IfOp>(loc, at[h].inside, false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&store.getThenRegion().front());
+      // The row's accumulators: value dimensions pair + 8 n + {0, 1}.
+      auto eachValue = [&](function_ref<void(Value value, Value d)> store) {
+        for (int64_t n = 0; n < valueTiles; ++n)
+          for (int64_t k = 0; k < 2; ++k)
+            store(loop.getResult(4 + n * 4 + 2 * h + k),
+                  b.create<arith::AddIOp>(loc, pair, index(8 * n + k)));
+      };
       auto results = b.create<scf::IfOp>(loc, oneSplit, /*withElse=*/true);
       b.setInsertionPointToStart(&results.getThenRegion().front());
       Value inverse = inverseOf(sum);
-      for (int64_t n = 0; n < valueTiles; ++n)
-        for (int64_t k = 0; k < 2; ++k) {
-          Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
-          storeOutput(loop.getResult(4 + n * 4 + 2 * h + k), inverse,
-                      {bIdx, at[h].s, at[h].head, d});
-        }
+      eachValue([&](Value value, Value d) {
+        storeOutput(value, inverse, {bIdx, at[h].s, at[h].head, d});
+      });
       b.setInsertionPointToStart(&results.getElseRegion().front());
-      for (int64_t n = 0; n < valueTiles; ++n)
-        for (int64_t k = 0; k < 2; ++k) {
-          Value d = b.create<arith::AddIOp>(loc, pair, index(8 * n + k));
-          b.create<memref::StoreOp>(
-              loc, loop.getResult(4 + n * 4 + 2 * h + k), partialValues,
-              ValueRange{bIdx, at[h].s, at[h].head, split, d});
-        }
+      eachValue([&](Value value, Value d) {
+        b.create<memref::StoreOp>(
+            loc, value, partialValues,
+            ValueRange{bIdx, at[h].s, at[h].head, split, d});
+      });
       storeStats(isZero(pair), loop.getResult(h), sum,
                  {bIdx, at[h].s, at[h].head, split});
     }
@@ -1226,26 +1218,37 @@ private:
   /// multiples of the head dimension); else one at a time.
   void loadTile(Value source, Value tile, int64_t width, Value t0, Value thread,
                 Value bIdx, Value kvHead, bool toF32) {
-    SmallVector<int64_t> strides;
-    int64_t offset0;
-    if (width % 8 != 0 || elementType.getIntOrFloatBitWidth() != 16 ||
-        (kWarp * width / 8) % (kWarps * kWarp) != 0 ||
-        failed(getStridesAndOffset(cast<MemRefType>(source.getType()), strides,
-                                   offset0)) ||
-        strides.back() != 1) {
+    if (!chunksOf8(source, width) ||
+        (kWarp * width / 8) % (kWarps * kWarp) != 0) {
       scalarTile(source, tile, width, t0, thread, bIdx, kvHead, toF32);
       return;
     }
     auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, source);
-    Value offset = metadata.getOffset();
-    auto aligned = b.create<scf::IfOp>(
-        loc, isZero(b.create<arith::RemUIOp>(loc, offset, index(8))),
-        /*withElse=*/true);
+    auto aligned =
+        b.create<scf::IfOp>(loc, offsetAligned(metadata), /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&aligned.getThenRegion().front());
     vectorTile(metadata, tile, width, t0, thread, bIdx, kvHead, toF32);
     b.setInsertionPointToStart(&aligned.getElseRegion().front());
     scalarTile(source, tile, width, t0, thread, bIdx, kvHead, toF32);
+  }
+
+  /// Whether rows of `width` elements of `source` come in chunks of 8
+  /// 16-bit elements (16 bytes), its dimensions contiguous: at a view
+  /// offset of a multiple of 8 (offsetAligned), each chunk is one 16-byte
+  /// load or cp.async.
+  bool chunksOf8(Value source, int64_t width) {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return width % 8 == 0 && elementType.getIntOrFloatBitWidth() == 16 &&
+           succeeded(getStridesAndOffset(cast<MemRefType>(source.getType()),
+                                         strides, offset)) &&
+           strides.back() == 1;
+  }
+  /// Whether a view's offset (checked in the kernel) is a multiple of 8.
+  Value offsetAligned(memref::ExtractStridedMetadataOp metadata) {
+    return isZero(
+        b.create<arith::RemUIOp>(loc, metadata.getOffset(), index(8)));
   }
 
   /// loadTile's 8 elements a thread, loaded from a one-dimensional view of
