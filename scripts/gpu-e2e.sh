@@ -12,26 +12,30 @@
 #                                    golden files
 #
 # Tolerances: f32 artifacts within 1e-3 of the golden logits (the GPU's
-# libdevice math and summation order differ from PyTorch's CPU kernels);
-# f16 within 1e-2 (f16 activations, f32 accumulation, as the CPU f16 test),
+# libdevice math and summation order differ from PyTorch's CPU kernels); f16
+# within 1e-2 (f16 activations, f32 accumulation, as the CPU f16 test),
 # greedy tokens identical in both; bf16 within 0.1 on the rows whose inputs
-# are still the golden tokens (as the CPU bf16 test). Each artifact runs the three
-# golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
+# are still the golden tokens (as the CPU bf16 test). Each artifact runs the
+# three golden prompts alone and as one batch; on an sm_90 GPU the sm_80 f16
 # artifacts run too (the driver compiles their PTX), and the sm_90 f16
-# artifacts with --gpu-wgmma (sm_90a kernels), and with --gpu-wgmma
-# --gpu-tma (the tiles copied by TMA; the d64 model below also with
-# --gpu-tma-producer). With two GPUs or more
-# and mpirun, llama-gqa's tensor-parallel f16 artifact (--tp 2) runs under
-# mpirun -np 2, a GPU per rank, its collectives through NCCL, against the
-# same golden files. A random head_dim-64 Llama (test/Runtime/Inputs/
-# llama-d64.json: k up to 256, so its projections at 70 and 20 rows split
-# k across blocks) runs f16 on the GPU (mma.sync, wgmma and TMA tiles) against
-# the CPU's f16 run of it, made at prepare time: the same greedy tokens,
-# logits within 2e-2. Where a d64 variant or an example's wgmma or TMA
-# artifact fails, it runs again with every launch's results dumped, on the
-# GPU and under the kernel emulator (the fake driver and the same kernels
-# compiled for the CPU, carried along): the first launch whose results
-# differ names the kernel to look at.
+# artifacts with --gpu-wgmma (sm_90a kernels), and with --gpu-wgmma --gpu-tma
+# (the tiles copied by TMA; the d64 model below also with
+# --gpu-tma-producer). With two GPUs or more and mpirun, llama-gqa's
+# tensor-parallel f16 artifact (--tp 2) runs under mpirun -np 2, a GPU per
+# rank, its collectives through NCCL, against the same golden files. Two
+# random Llamas run f16 on the GPU against the CPU's f16 run of them, made at
+# prepare time (the same greedy tokens, logits within 2e-2): d64
+# (test/Runtime/Inputs/llama-d64.json: head_dim 64, k up to 256, so its
+# projections at 70 and 20 rows split k across blocks) on mma.sync, wgmma and
+# TMA tiles, and h128 (llama-gqa8-h128-narrow.json: Llama 2 70B's attention,
+# head_dim 128 and 8 query heads per KV head, in a hidden size of 256 so that
+# it travels light; prompts of 150 and 40 tokens, whose prefill attention's
+# tile pipeline wraps its 3 stages) with the pipeline and without
+# (--gpu-attention- stages=1). Where a random model's variant or an example's
+# wgmma or TMA artifact fails, it runs again with every launch's results
+# dumped, on the GPU and under the kernel emulator (the fake driver and the
+# same kernels compiled for the CPU, carried along): the first launch whose
+# results differ names the kernel to look at.
 set -euo pipefail
 
 mode=${1:?usage: gpu-e2e.sh prepare|run DIR}
@@ -39,8 +43,11 @@ dir=${2:?usage: gpu-e2e.sh prepare|run DIR}
 src=$(cd "$(dirname "$0")/.." && pwd)
 models="llama-gqa gpt2 qwen2-mqa"
 prompts=("1,17,42,99,7,250,3,64" "200,5" "9,9,9,128,77,31,1,0,255,14,60,2")
+# The random models' prompts (token ids below 256).
 d64_prompts=(--prompt-ids "$(seq -s, 1 70)" --prompt-ids "$(seq -s, 5 24)"
              --max-new-tokens 10)
+h128_prompts=(--prompt-ids "$(seq -s, 3 152)" --prompt-ids "$(seq -s, 60 99)"
+              --max-new-tokens 8)
 
 if [[ $mode == prepare ]]; then
   llmc=${LLMC:-$src/build/bin/llmc}
@@ -90,41 +97,53 @@ if [[ $mode == prepare ]]; then
       --gpu-key-bucket=8 --pack-weights \
       -o "$dir/llama-gqa.$sm.f16.bucket8.llmc"
   done
-  # The d64 model: its CPU f16 run is the reference.
-  python3 "$src/scripts/make_checkpoint.py" random \
-    "$src/test/Runtime/Inputs/llama-d64.json" "$dir/d64-checkpoint" --std 0.08
-  "$llmc" compile "$dir/d64-checkpoint" --dtype f16 -o "$dir/d64.cpu.f16.llmc"
-  mkdir -p "$dir/golden/d64"
-  "$run" "$dir/d64.cpu.f16.llmc" "${d64_prompts[@]}" \
-    --logits-out "$dir/golden/d64/cpu.npy" > "$dir/golden/d64/cpu.txt"
-  # d64_variant NAME FLAGS...: the d64 model compiled with FLAGS, and its
-  # kernels for the kernel emulator, which localize (below) compares a
-  # failing GPU run with, launch by launch.
-  d64_variant() {
-    local name=$1
-    shift
-    "$llmc" compile "$dir/d64-checkpoint" --dtype f16 "$@" --pack-weights \
-      -o "$dir/d64.$name.llmc"
-    "$llmc" compile "$dir/d64-checkpoint" --dtype f16 "$@" \
-      --emit=emulated-kernels -o "$dir/d64.$name.emu.so"
+  # random_model NAME CONFIG STD: a random checkpoint of CONFIG, whose CPU
+  # f16 run of NAME's prompts is the reference.
+  random_model() {
+    local name=$1 config=$2 std=$3 prompts
+    prompts="${name}_prompts[@]"
+    python3 "$src/scripts/make_checkpoint.py" random \
+      "$src/test/Runtime/Inputs/$config" "$dir/$name-checkpoint" --std "$std"
+    "$llmc" compile "$dir/$name-checkpoint" --dtype f16 \
+      -o "$dir/$name.cpu.f16.llmc"
+    mkdir -p "$dir/golden/$name"
+    "$run" "$dir/$name.cpu.f16.llmc" "${!prompts}" \
+      --logits-out "$dir/golden/$name/cpu.npy" > "$dir/golden/$name/cpu.txt"
+    rm -rf "$dir/$name.cpu.f16.llmc"
   }
-  d64_variant sm_80.f16 --target=sm_80
-  d64_variant sm_90.f16 --target=sm_90
-  d64_variant sm_90.f16.wgmma --target=sm_90 --gpu-wgmma
-  d64_variant sm_90.f16.tma --target=sm_90 --gpu-wgmma --gpu-tma
-  d64_variant sm_90.f16.tmadeep --target=sm_90 --gpu-wgmma --gpu-tma \
+  # variant MODEL NAME FLAGS...: the random model compiled with FLAGS, and
+  # its kernels for the kernel emulator, which localize (below) compares a
+  # failing GPU run with, launch by launch.
+  variant() {
+    local model=$1 name=$2
+    shift 2
+    "$llmc" compile "$dir/$model-checkpoint" --dtype f16 "$@" --pack-weights \
+      -o "$dir/$model.$name.llmc"
+    "$llmc" compile "$dir/$model-checkpoint" --dtype f16 "$@" \
+      --emit=emulated-kernels -o "$dir/$model.$name.emu.so"
+  }
+  random_model d64 llama-d64.json 0.08
+  variant d64 sm_80.f16 --target=sm_80
+  variant d64 sm_90.f16 --target=sm_90
+  variant d64 sm_90.f16.wgmma --target=sm_90 --gpu-wgmma
+  variant d64 sm_90.f16.tma --target=sm_90 --gpu-wgmma --gpu-tma
+  variant d64 sm_90.f16.tmadeep --target=sm_90 --gpu-wgmma --gpu-tma \
     --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
     --gpu-mma-stage-steps=64 --gpu-mma-stages=4
   # TMA with a producer warp, k whole (stages reused) and deep tiles.
-  d64_variant sm_90.f16.producer --target=sm_90 --gpu-wgmma --gpu-tma \
+  variant d64 sm_90.f16.producer --target=sm_90 --gpu-wgmma --gpu-tma \
     --gpu-tma-producer --gpu-mma-split-k=false
-  d64_variant sm_90.f16.producerdeep --target=sm_90 --gpu-wgmma --gpu-tma \
+  variant d64 sm_90.f16.producerdeep --target=sm_90 --gpu-wgmma --gpu-tma \
     --gpu-tma-producer --gpu-mma-block-rows=128 --gpu-mma-block-cols=128 \
     --gpu-mma-stage-steps=64 --gpu-mma-stages=4
+  random_model h128 llama-gqa8-h128-narrow.json 0.05
+  variant h128 sm_80.f16 --target=sm_80
+  variant h128 sm_90.f16 --target=sm_90
+  variant h128 sm_90.f16.stage1 --target=sm_90 --gpu-attention-stages=1
   # The fake CUDA driver that runs those kernels on the CPU.
   mkdir -p "$dir/fake-cuda"
   cp "${FAKE_CUDA:-$src/build/fake-cuda}/libcuda.so.1" "$dir/fake-cuda/"
-  rm -rf "$dir/d64-checkpoint" "$dir/d64.cpu.f16.llmc"
+  rm -rf "$dir/d64-checkpoint" "$dir/h128-checkpoint"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
 fi
@@ -254,35 +273,39 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
 done
 for model in $models; do cat "$dir/out/$model.log"; done
-# check_d64 NAME VARIANT: the d64 model against its CPU f16 run.
-check_d64() {
-  local out="$dir/out/d64-${1// /_}" artifact="$dir/d64.$2.llmc"
+# check_random MODEL NAME VARIANT: a random model against its CPU f16 run.
+check_random() {
+  local model=$1 out="$dir/out/$1-${2// /_}" artifact="$dir/$1.$3.llmc"
+  local prompts="${1}_prompts[@]"
   mkdir -p "$out"
-  if ! llmc_run "$artifact" "${d64_prompts[@]}" --logits-out "$out/gpu.npy" \
+  if ! llmc_run "$artifact" "${!prompts}" --logits-out "$out/gpu.npy" \
          > "$out/gpu.txt" 2> "$out/gpu.err"; then
-    echo "FAIL $1: $(tail -1 "$out/gpu.err")"
-    localize "$artifact" "${d64_prompts[@]}"
+    echo "FAIL $model $2: $(tail -1 "$out/gpu.err")"
+    localize "$artifact" "${!prompts}"
     return 1
   fi
-  if python3 "$dir/bin/compare_runs.py" "$dir/golden/d64/cpu" "$out/gpu" 2 \
+  if python3 "$dir/bin/compare_runs.py" "$dir/golden/$model/cpu" "$out/gpu" 2 \
        --atol 2e-2 > "$out/cmp" 2>&1; then
-    echo "PASS $1 against the CPU's f16 run: $(head -1 "$out/cmp")"
+    echo "PASS $model $2 against the CPU's f16 run: $(head -1 "$out/cmp")"
   else
-    echo "FAIL $1 against the CPU's f16 run: $(head -3 "$out/cmp" | tr '\n' ' ')"
-    localize "$artifact" "${d64_prompts[@]}"
+    echo "FAIL $model $2 against the CPU's f16 run: $(head -3 "$out/cmp" | tr '\n' ' ')"
+    localize "$artifact" "${!prompts}"
     return 1
   fi
 }
-check_d64 "d64.$sm.f16" $sm.f16 || status=1
+check_random d64 "$sm.f16" $sm.f16 || status=1
+check_random h128 "$sm.f16" $sm.f16 || status=1
 if [[ $sm == sm_90 ]]; then
-  check_d64 "d64.sm_90.f16 --gpu-wgmma" sm_90.f16.wgmma || status=1
-  check_d64 "d64.sm_90.f16 --gpu-wgmma --gpu-tma" sm_90.f16.tma || status=1
-  check_d64 "d64.sm_90.f16 --gpu-tma, 128 x 128 x 4 stages of 64" \
+  check_random d64 "sm_90.f16 --gpu-wgmma" sm_90.f16.wgmma || status=1
+  check_random d64 "sm_90.f16 --gpu-wgmma --gpu-tma" sm_90.f16.tma || status=1
+  check_random d64 "sm_90.f16 --gpu-tma, 128 x 128 x 4 stages of 64" \
     sm_90.f16.tmadeep || status=1
-  check_d64 "d64.sm_90.f16 --gpu-tma-producer --gpu-mma-split-k=false" \
+  check_random d64 "sm_90.f16 --gpu-tma-producer --gpu-mma-split-k=false" \
     sm_90.f16.producer || status=1
-  check_d64 "d64.sm_90.f16 --gpu-tma-producer, 128 x 128 x 4 stages of 64" \
+  check_random d64 "sm_90.f16 --gpu-tma-producer, 128 x 128 x 4 stages of 64" \
     sm_90.f16.producerdeep || status=1
+  check_random h128 "sm_90.f16 --gpu-attention-stages=1" sm_90.f16.stage1 ||
+    status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then
