@@ -312,6 +312,11 @@ if ((gpus >= 2)) && command -v mpirun > /dev/null; then
   LAUNCH="mpirun --allow-run-as-root --oversubscribe -np 2"
   check "llama-gqa.$sm.f16 --tp 2 (mpirun, NCCL)" \
     "$dir/llama-gqa.$sm.f16.tp2.llmc" 1e-2 llama-gqa || status=1
+  # Each rank's decode steps as CUDA graphs, NCCL's calls captured in them.
+  RUN_ENV=(LLMRT_CUDA_GRAPHS=1)
+  check "llama-gqa.$sm.f16 --tp 2 (mpirun, NCCL) graphs (LLMRT_CUDA_GRAPHS=1)" \
+    "$dir/llama-gqa.$sm.f16.tp2.llmc" 1e-2 llama-gqa || status=1
+  RUN_ENV=()
   LAUNCH=
 else
   echo "SKIP llama-gqa.$sm.f16 --tp 2: needs 2 GPUs and mpirun ($gpus GPU(s)$(command -v mpirun > /dev/null || echo ', no mpirun'))"

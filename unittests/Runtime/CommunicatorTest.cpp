@@ -134,6 +134,12 @@ TEST(Communicator, TableCallsTheCommunicator) {
 }
 
 #ifdef LLMC_TEST_NCCL
+/// The collectives' stream work, done at once (the executable without a
+/// recording).
+struct AtOnce : StreamWork {
+  void enqueue(std::function<void()> work, std::string) override { work(); }
+};
+
 // With a GPU per rank: an all-reduce through NCCL (libnccl.so.2, opened at
 // run time) on a driver stream, as the CUDA backend runs it. Without a
 // driver (CI) or with fewer GPUs than ranks (NCCL needs one each) there is
@@ -153,7 +159,8 @@ TEST(NcclCommunicator, AllReduceOnTheStream) {
             CUDA_SUCCESS);
   std::unique_ptr<Communicator> nccl;
   ASSERT_TRUE(createMpiCommunicator(meshForWorld(), nccl).ok());
-  Status status = useNccl(nccl, *driver, stream);
+  AtOnce order;
+  Status status = useNccl(nccl, *driver, stream, order);
   ASSERT_TRUE(status.ok()) << status.message();
   CUdeviceptr value = 0;
   ASSERT_EQ(driver->memAlloc(&value, sizeof(float)), CUDA_SUCCESS);

@@ -271,6 +271,20 @@ void CudaExecutable::record(int32_t kernel, const unsigned grid[3],
     flushRecorded();
 }
 
+void CudaExecutable::enqueue(std::function<void()> work, std::string key) {
+  if (!recording)
+    return work();
+  RecordedLaunch entry;
+  entry.kernel = kStreamWork;
+  entry.work = recordedWork.size();
+  entry.params = recordedParams.size();
+  entry.paramSpan = key.size();
+  recordedParams.resize(entry.params + entry.paramSpan);
+  std::memcpy(recordedParams.data() + entry.params, key.data(), key.size());
+  recordedWork.push_back(std::move(work));
+  recorded.push_back(entry);
+}
+
 std::vector<void *>
 CudaExecutable::parameterPointers(const RecordedLaunch &launch,
                                   std::vector<std::byte> &params) const {
@@ -291,6 +305,12 @@ Status CudaExecutable::buildGraph(StepGraph &graph) {
     return status;
   Status status;
   for (const RecordedLaunch &launch : graph.launches) {
+    if (launch.kernel == kStreamWork) {
+      // NCCL's calls are captured as nodes of their own.
+      graph.work[launch.work]();
+      graph.nodes.push_back(nullptr);
+      continue;
+    }
     std::vector<void *> args = parameterPointers(launch, graph.params);
     status =
         api->check(issue(launch.kernel, launch.grid, launch.block,
@@ -329,6 +349,9 @@ Status CudaExecutable::buildGraph(StepGraph &graph) {
 Status CudaExecutable::updateGraph(StepGraph &graph) {
   for (size_t i = 0; i < recorded.size(); ++i) {
     RecordedLaunch &now = recorded[i], &then = graph.launches[i];
+    // Stream work is the graph's as it is (its keys are the same).
+    if (now.kernel == kStreamWork)
+      continue;
     bool same =
         std::equal(now.grid, now.grid + 3, then.grid) &&
         std::equal(now.block, now.block + 3, then.block) &&
@@ -373,6 +396,10 @@ void CudaExecutable::stopGraphs(const Status &why) {
     destroyGraph(graph);
   stepGraphs.clear();
   for (const RecordedLaunch &launch : recorded) {
+    if (launch.kernel == kStreamWork) {
+      recordedWork[launch.work]();
+      continue;
+    }
     std::vector<void *> args = parameterPointers(launch, recordedParams);
     CUresult result = issue(launch.kernel, launch.grid, launch.block,
                             launch.sharedBytes, args.data());
@@ -384,6 +411,7 @@ void CudaExecutable::stopGraphs(const Status &why) {
   }
   recorded.clear();
   recordedParams.clear();
+  recordedWork.clear();
 }
 
 void CudaExecutable::destroyGraph(StepGraph &graph) {
@@ -399,15 +427,23 @@ void CudaExecutable::flushRecorded() {
   if (recorded.empty() || !error.ok()) {
     recorded.clear();
     recordedParams.clear();
+    recordedWork.clear();
     return;
   }
   int index = segment++;
   auto sameKernels = [&](const StepGraph &graph) {
     if (graph.segment != index || graph.launches.size() != recorded.size())
       return false;
-    for (size_t i = 0; i < recorded.size(); ++i)
-      if (graph.launches[i].kernel != recorded[i].kernel)
+    for (size_t i = 0; i < recorded.size(); ++i) {
+      const RecordedLaunch &then = graph.launches[i], &now = recorded[i];
+      if (then.kernel != now.kernel)
         return false;
+      if (now.kernel == kStreamWork &&
+          (then.paramSpan != now.paramSpan ||
+           std::memcmp(graph.params.data() + then.params,
+                       recordedParams.data() + now.params, now.paramSpan)))
+        return false;
+    }
     return true;
   };
   auto found = std::find_if(stepGraphs.begin(), stepGraphs.end(), sameKernels);
@@ -430,6 +466,7 @@ void CudaExecutable::flushRecorded() {
     built.segment = index;
     built.launches = recorded;
     built.params = recordedParams;
+    built.work = recordedWork;
     if (Status status = buildGraph(built); !status.ok()) {
       destroyGraph(built);
       return stopGraphs(status);
@@ -439,6 +476,7 @@ void CudaExecutable::flushRecorded() {
   }
   recorded.clear();
   recordedParams.clear();
+  recordedWork.clear();
   found->lastUse = ++graphUses;
   if (!failed(api->graphLaunch(found->exec, stream),
               "launching a CUDA graph of " +
@@ -873,7 +911,8 @@ Status CudaExecutable::load(const Manifest &manifest,
       return Status::error(executable->code.file() +
                            ": the program communicates but the artifact runs "
                            "on one rank");
-    if (Status status = useNccl(*communicator, *api, executable->stream);
+    if (Status status =
+            useNccl(*communicator, *api, executable->stream, *executable);
         !status.ok())
       return status;
     (*communicator)->fillTable(static_cast<void **>(collectives));
@@ -902,9 +941,6 @@ Status CudaExecutable::load(const Manifest &manifest,
     if (!api->hasGraphs())
       without = "the CUDA driver has no graph functions (it needs CUDA 12.3 "
                 "or later)";
-    else if (sharded)
-      without = "the program communicates (NCCL calls go to the stream "
-                "directly)";
     else if (executable->profiling)
       without = "LLMRT_CUDA_PROFILE times each launch";
     else if (std::getenv("LLMRT_CUDA_DUMP"))

@@ -15,10 +15,12 @@
 #include "../Executable.h"
 #include "../comm/Communicator.h"
 #include "CudaDriver.h"
+#include "NcclCommunicator.h"
 
 #include "llmrt/WeightStore.h"
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -28,7 +30,7 @@
 
 namespace llmrt {
 
-class CudaExecutable : public Executable {
+class CudaExecutable : public Executable, public StreamWork {
 public:
   /// Opens the GPU (LLMRT_CUDA_DEVICE; else, with a `communicator`, the
   /// rank's turn among the node's GPUs; else 0), loads `program`'s library
@@ -58,6 +60,9 @@ public:
   void *tensorMap(const void *base, int64_t rows, int64_t columns,
                   int64_t rowBytes, int32_t boxRows, int32_t boxColumns,
                   int32_t swizzleBytes, bool bf16);
+  /// A collective's stream work (NCCL): at once, or recorded in its place
+  /// among a decode step's launches for its graph.
+  void enqueue(std::function<void()> work, std::string key) override;
 
 private:
   CudaExecutable(const Manifest &manifest, const ArtifactProgram &program)
@@ -116,10 +121,16 @@ private:
   /// call for the step instead of one per kernel. Otherwise the launches are
   /// captured from the stream (which keeps their programmatic dependencies)
   /// into a new graph; the last kMaxStepGraphs stay. Not with
-  /// LLMRT_CUDA_PROFILE (per launch) or LLMRT_CUDA_DUMP, nor for programs that
-  /// communicate (NCCL calls go to the stream directly).
+  /// LLMRT_CUDA_PROFILE (per launch) or LLMRT_CUDA_DUMP. A sharded
+  /// program's collectives are recorded in their place among the launches
+  /// (kernel kStreamWork: the work to run, its key as the parameter
+  /// bytes) and captured with them: a graph is reused only where every
+  /// collective's key is the same.
+  static constexpr int32_t kStreamWork = -1;
   struct RecordedLaunch {
     int32_t kernel = 0;
+    /// kStreamWork: its index in the step's work.
+    size_t work = 0;
     unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
     /// Where its parameters start in the step's bytes (each at a multiple
     /// of 8), and how many bytes they take.
@@ -132,6 +143,8 @@ private:
     int segment = 0;
     std::vector<RecordedLaunch> launches;
     std::vector<std::byte> params;
+    std::vector<std::function<void()>> work;
+    /// A node per launch (null for stream work).
     std::vector<CUgraphNode> nodes;
     CUgraph graph = nullptr;
     CUgraphExec exec = nullptr;
@@ -161,6 +174,7 @@ private:
   int segment = 0;
   std::vector<RecordedLaunch> recorded;
   std::vector<std::byte> recordedParams;
+  std::vector<std::function<void()>> recordedWork;
   std::vector<StepGraph> stepGraphs;
   uint64_t graphUses = 0;
   int64_t graphsBuilt = 0, graphsLaunched = 0, nodesUpdated = 0;

@@ -15,8 +15,10 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace llmrt {
 namespace {
@@ -82,8 +84,9 @@ ncclDataType_t ncclType(DType dtype) {
 class NcclCommunicator final : public Communicator {
 public:
   NcclCommunicator(std::unique_ptr<Communicator> control,
-                   const CudaDriver &driver, CUstream stream)
-      : control(std::move(control)), driver(driver), stream(stream) {
+                   const CudaDriver &driver, CUstream stream, StreamWork &order)
+      : control(std::move(control)), driver(driver), stream(stream),
+        order(order) {
     worldRank = this->control->rank();
     worldSize = this->control->size();
     shape = this->control->mesh();
@@ -113,13 +116,21 @@ public:
     for (ncclComm_t comm : groups)
       if (comm)
         nccl->commDestroy(comm);
+    // Graphs may have captured copies from the staging buffers: they go
+    // with the communicator.
+    for (CUdeviceptr buffer : staging)
+      driver.memFree(buffer);
   }
 
   void allReduce(void *data, int64_t count, DType dtype, int axes) override {
-    check(nccl->allReduce(data, data, size_t(count), ncclType(dtype), ncclSum,
-                          groups[axes], cudaStream()));
     int64_t members = control->groupSize(axes);
     bytesMoved += 2 * (members - 1) * count * dtypeSize(dtype) / members;
+    order.enqueue(
+        [=] {
+          check(nccl->allReduce(data, data, size_t(count), ncclType(dtype),
+                                ncclSum, groups[axes], cudaStream()));
+        },
+        key('r', data, nullptr, count, dtype, axes, 0));
   }
 
   void allGather(const void *input, void *output, int64_t outer, int64_t chunk,
@@ -128,44 +139,59 @@ public:
     size_t element = dtypeSize(dtype);
     bytesMoved += (members - 1) * outer * chunk * element;
     if (outer == 1) {
-      check(nccl->allGather(input, output, size_t(chunk), ncclType(dtype),
-                            groups[axes], cudaStream()));
+      order.enqueue(
+          [=] {
+            check(nccl->allGather(input, output, size_t(chunk), ncclType(dtype),
+                                  groups[axes], cudaStream()));
+          },
+          key('g', input, output, chunk, dtype, axes, 0));
       return;
     }
     // [members, outer, chunk] -> [outer, members * chunk], on the device:
-    // one strided copy per member.
+    // one strided copy per member, from a staging buffer the communicator
+    // keeps (a graph may capture the copies).
     size_t bytes = size_t(members * outer * chunk) * element;
-    CUdeviceptr gathered = 0;
-    checkCuda(driver.memAllocAsync(&gathered, bytes, stream));
-    check(nccl->allGather(input, reinterpret_cast<void *>(gathered),
-                          size_t(outer * chunk), ncclType(dtype), groups[axes],
-                          cudaStream()));
-    size_t row = size_t(chunk) * element;
-    for (int64_t m = 0; m < members; ++m) {
-      CUDA_MEMCPY2D copy = {};
-      copy.srcMemoryType = copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-      copy.srcDevice = gathered + m * outer * row;
-      copy.srcPitch = row;
-      copy.dstDevice = reinterpret_cast<CUdeviceptr>(output) + m * row;
-      copy.dstPitch = members * row;
-      copy.WidthInBytes = row;
-      copy.Height = size_t(outer);
-      checkCuda(driver.memcpy2DAsync(&copy, stream));
-    }
-    checkCuda(driver.memFreeAsync(gathered, stream));
+    CUdeviceptr gathered = stagingBuffer(bytes);
+    order.enqueue(
+        [=] {
+          check(nccl->allGather(input, reinterpret_cast<void *>(gathered),
+                                size_t(outer * chunk), ncclType(dtype),
+                                groups[axes], cudaStream()));
+          size_t row = size_t(chunk) * element;
+          for (int64_t m = 0; m < members; ++m) {
+            CUDA_MEMCPY2D copy = {};
+            copy.srcMemoryType = copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+            copy.srcDevice = gathered + m * outer * row;
+            copy.srcPitch = row;
+            copy.dstDevice = reinterpret_cast<CUdeviceptr>(output) + m * row;
+            copy.dstPitch = members * row;
+            copy.WidthInBytes = row;
+            copy.Height = size_t(outer);
+            checkCuda(driver.memcpy2DAsync(&copy, stream));
+          }
+        },
+        key('G', input, output, outer * chunk, dtype, axes, int64_t(gathered)));
   }
 
   void send(const void *data, int64_t count, DType dtype, int axes,
             int64_t peer) override {
-    check(nccl->send(data, size_t(count), ncclType(dtype), int(peer),
-                     groups[axes], cudaStream()));
     bytesMoved += count * dtypeSize(dtype);
+    order.enqueue(
+        [=] {
+          check(nccl->send(data, size_t(count), ncclType(dtype), int(peer),
+                           groups[axes], cudaStream()));
+        },
+        key('s', data, nullptr, count, dtype, axes, peer));
   }
 
   void recv(void *data, int64_t count, DType dtype, int axes,
             int64_t peer) override {
-    check(nccl->recv(data, size_t(count), ncclType(dtype), int(peer),
-                     groups[axes], cudaStream()));
+    order.enqueue(
+        [=] {
+          check(nccl->recv(data, size_t(count), ncclType(dtype), int(peer),
+                           groups[axes], cudaStream()));
+        },
+        key('v', data, nullptr, count, dtype, axes, peer));
   }
 
   void broadcast(void *data, size_t bytes, int64_t root) override {
@@ -194,6 +220,32 @@ public:
   [[noreturn]] void abortAll(int code) override { control->abortAll(code); }
 
 private:
+  /// What a collective reads and writes, as bytes: equal keys, equal work.
+  static std::string key(char op, const void *a, const void *b, int64_t count,
+                         DType dtype, int axes, int64_t other) {
+    struct {
+      char op;
+      int32_t dtype, axes;
+      const void *a, *b;
+      int64_t count, other;
+    } fields = {op, int32_t(dtype), axes, a, b, count, other};
+    std::string bytes(sizeof fields, '\0');
+    // Padding included, zeroed first: the same fields give the same bytes.
+    std::memset(bytes.data(), 0, bytes.size());
+    std::memcpy(bytes.data(), &fields, sizeof fields);
+    return bytes;
+  }
+  /// A staging buffer of at least `bytes`; a larger one replaces the last
+  /// (which stays until the end: a graph may read it).
+  CUdeviceptr stagingBuffer(size_t bytes) {
+    if (bytes > stagingBytes) {
+      CUdeviceptr buffer = 0;
+      checkCuda(driver.memAlloc(&buffer, bytes));
+      staging.push_back(buffer);
+      stagingBytes = bytes;
+    }
+    return staging.back();
+  }
   /// The driver's stream is the runtime's (CUstream and cudaStream_t are
   /// the same handle).
   cudaStream_t cudaStream() const {
@@ -220,6 +272,9 @@ private:
   std::unique_ptr<Communicator> control;
   const CudaDriver &driver;
   CUstream stream;
+  StreamWork &order;
+  std::vector<CUdeviceptr> staging;
+  size_t stagingBytes = 0;
   const NcclLibrary *nccl = nullptr;
   std::array<ncclComm_t, 8> groups = {};
 };
@@ -227,9 +282,9 @@ private:
 } // namespace
 
 Status useNccl(std::unique_ptr<Communicator> &communicator,
-               const CudaDriver &driver, CUstream stream) {
+               const CudaDriver &driver, CUstream stream, StreamWork &order) {
   auto nccl = std::make_unique<NcclCommunicator>(std::move(communicator),
-                                                 driver, stream);
+                                                 driver, stream, order);
   Status status = nccl->init();
   if (status.ok())
     communicator = std::move(nccl);

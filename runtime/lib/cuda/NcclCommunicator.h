@@ -12,7 +12,23 @@
 #include "../comm/Communicator.h"
 #include "CudaDriver.h"
 
+#include <functional>
+#include <string>
+
 namespace llmrt {
+
+/// Where a collective's stream work goes. The executable runs it at once,
+/// or, while it records a decode step for a CUDA graph, records it beside
+/// the step's kernels and runs it when the graph is captured (NCCL's calls
+/// are captured as the kernels are), in the same order.
+class StreamWork {
+public:
+  virtual ~StreamWork() = default;
+  /// `work` puts the collective on the stream; `key` names what it reads
+  /// and writes (buffers, counts, peers, group): recorded work whose keys
+  /// differ from a graph's is captured into a new graph, not updated.
+  virtual void enqueue(std::function<void()> work, std::string key) = 0;
+};
 
 /// Replaces `communicator` (MPI) with NCCL for the data plane (device
 /// buffers, enqueued on `stream`, the executable's, so they follow its
@@ -20,9 +36,11 @@ namespace llmrt {
 /// kept inside for the rest and for sharing each mesh-axis group's NCCL
 /// unique id. The current context must be the rank's device's. Fails with
 /// one line when libnccl.so.2 cannot be opened or NCCL cannot start, leaving
-/// `communicator` as it was (the ranks still agree on the failure).
+/// `communicator` as it was (the ranks still agree on the failure). Every
+/// collective goes through `order`, which must outlive the communicator's
+/// calls.
 Status useNccl(std::unique_ptr<Communicator> &communicator,
-               const CudaDriver &driver, CUstream stream);
+               const CudaDriver &driver, CUstream stream, StreamWork &order);
 
 } // namespace llmrt
 

@@ -33,7 +33,10 @@
 // launches (N kernels, U node updates)". FAKE_CUDA_NO_GRAPHS=1 fails every
 // launch into a capture (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, the capture
 // invalidated), FAKE_CUDA_NO_GRAPH_UPDATES=1 every node update
-// (CUDA_ERROR_NOT_SUPPORTED).
+// (CUDA_ERROR_NOT_SUPPORTED). Host functions (cuLaunchHostFunc: the fake
+// NCCL's collectives) and two-dimensional copies put on a capturing
+// stream are nodes of the graph too, run in their place; the exit line
+// counts the kernels only.
 //
 // FAKE_CUDA_KERNELS=FILE.so runs the kernels: FILE.so is what
 // `llmc compile --target=... --emit=emulated-kernels` made of the same
@@ -61,6 +64,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -351,6 +355,8 @@ namespace {
 /// bytes of its own, sized by the emulated kernels' table (without
 /// FAKE_CUDA_KERNELS nothing runs and nothing is copied).
 struct Node {
+  /// Set for a host function's or a copy's node: what it does.
+  std::function<CUresult()> host;
   Device::Function *function = nullptr;
   unsigned grid[3] = {}, block[3] = {}, sharedBytes = 0;
   std::vector<std::vector<char>> params;
@@ -465,6 +471,17 @@ CUresult launch(CUfunction function, const unsigned g[3], const unsigned b[3],
   return run(f, g, b, params);
 }
 
+/// Work on the stream that is not a kernel: a node of the capture, else
+/// done at once.
+CUresult hostNode(std::function<CUresult()> work) {
+  if (!capturing)
+    return work();
+  auto node = std::make_unique<Node>();
+  node->host = std::move(work);
+  capturing->nodes.push_back(std::move(node));
+  return CUDA_SUCCESS;
+}
+
 } // namespace
 
 extern "C" {
@@ -562,7 +579,7 @@ CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNode node,
   auto *f = reinterpret_cast<Device::Function *>(p->func);
   const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
   const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
-  if (found == instance->nodes.end() || p->extra ||
+  if (found == instance->nodes.end() || found->second.host || p->extra ||
       !validLaunch(f, grid, block, p->sharedMemBytes, p->kernelParams)) {
     gpu().failed = true;
     return CUDA_ERROR_INVALID_VALUE;
@@ -586,6 +603,11 @@ CUresult cuGraphLaunch(CUgraphExec exec, CUstream) {
   ++device.graphLaunches;
   for (const Node *key : instance->order) {
     Node &node = instance->nodes.at(key);
+    if (node.host) {
+      if (CUresult result = node.host(); result != CUDA_SUCCESS)
+        return result;
+      continue;
+    }
     std::vector<void *> params = node.pointers();
     ++device.graphNodes;
     if (CUresult result =
@@ -674,16 +696,24 @@ CUresult cuTensorMapEncodeTiled(
   return CUDA_SUCCESS;
 }
 CUresult cuMemcpy2DAsync(const CUDA_MEMCPY2D *copy, CUstream) {
-  Device &device = gpu();
-  ++device.copies;
-  for (size_t row = 0; row < copy->Height; ++row)
-    std::memcpy(
-        static_cast<char *>(device.access(copy->dstDevice)) +
-            copy->dstXInBytes + (copy->dstY + row) * copy->dstPitch,
-        static_cast<char *>(device.access(copy->srcDevice)) +
-            copy->srcXInBytes + (copy->srcY + row) * copy->srcPitch,
-        copy->WidthInBytes);
-  return CUDA_SUCCESS;
+  auto work = [copy = *copy] {
+    Device &device = gpu();
+    ++device.copies;
+    for (size_t row = 0; row < copy.Height; ++row)
+      std::memcpy(static_cast<char *>(device.access(copy.dstDevice)) +
+                      copy.dstXInBytes + (copy.dstY + row) * copy.dstPitch,
+                  static_cast<char *>(device.access(copy.srcDevice)) +
+                      copy.srcXInBytes + (copy.srcY + row) * copy.srcPitch,
+                  copy.WidthInBytes);
+    return CUDA_SUCCESS;
+  };
+  return hostNode(work);
+}
+CUresult cuLaunchHostFunc(CUstream, CUhostFn fn, void *userData) {
+  return hostNode([fn, userData] {
+    fn(userData);
+    return CUDA_SUCCESS;
+  });
 }
 CUresult cuMemsetD8Async(CUdeviceptr p, unsigned char value, size_t bytes,
                          CUstream) {

@@ -9,16 +9,24 @@
 // communicators in the same order, as the runtime does). Sums add the
 // members' elements in rank order in f32 and round once, so every rank gets
 // the same bits. Without FAKE_CUDA_KERNELS the fake driver's device memory
-// is out of the host's reach: ncclCommInitRank fails.
+// is out of the host's reach: ncclCommInitRank fails. On a stream the
+// fake driver is capturing into a CUDA graph, a call is a host function
+// node of the graph (cuLaunchHostFunc) that does the work each time the
+// graph runs, as NCCL's kernels would be captured.
 //
 //===----------------------------------------------------------------------===//
 
+#include <cuda.h>
 #include <mpi.h>
 #include <nccl.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <dlfcn.h>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -98,6 +106,51 @@ ncclResult_t mpiResult(int code) {
   return code == MPI_SUCCESS ? ncclSuccess : ncclSystemError;
 }
 
+/// The fake driver's functions for the graphs (it is loaded: the runtime
+/// opened it before NCCL).
+struct Driver {
+  decltype(&cuStreamGetCaptureInfo_v3) captureInfo = nullptr;
+  decltype(&cuLaunchHostFunc) hostFunc = nullptr;
+  Driver() {
+    void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (!handle)
+      return;
+    captureInfo = reinterpret_cast<decltype(captureInfo)>(
+        dlsym(handle, "cuStreamGetCaptureInfo_v3"));
+    hostFunc =
+        reinterpret_cast<decltype(hostFunc)>(dlsym(handle, "cuLaunchHostFunc"));
+  }
+};
+
+/// Does `work` now, or, on a capturing stream, as a host function node of
+/// the graph (kept until exit: the graph may run it again). A node's
+/// failure ends the process: a host function has no way to report it.
+ncclResult_t onStream(cudaStream_t stream, std::function<ncclResult_t()> work) {
+  static Driver driver;
+  CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+  if (driver.captureInfo)
+    driver.captureInfo(reinterpret_cast<CUstream>(stream), &status, nullptr,
+                       nullptr, nullptr, nullptr, nullptr);
+  if (status != CU_STREAM_CAPTURE_STATUS_ACTIVE)
+    return work();
+  if (!driver.hostFunc)
+    return ncclInvalidUsage;
+  static std::deque<std::function<ncclResult_t()>> captured;
+  captured.push_back(std::move(work));
+  auto run = [](void *data) {
+    if (ncclResult_t result =
+            (*static_cast<std::function<ncclResult_t()> *>(data))();
+        result != ncclSuccess) {
+      std::fprintf(stderr, "fake NCCL: a captured collective failed\n");
+      std::abort();
+    }
+  };
+  return driver.hostFunc(reinterpret_cast<CUstream>(stream), run,
+                         &captured.back()) == CUDA_SUCCESS
+             ? ncclSuccess
+             : ncclInvalidUsage;
+}
+
 } // namespace
 
 extern "C" {
@@ -159,11 +212,13 @@ ncclResult_t ncclCommDestroy(ncclComm_t handle) {
 
 ncclResult_t ncclAllGather(const void *send, void *recv, size_t count,
                            ncclDataType_t type, ncclComm_t handle,
-                           cudaStream_t) {
+                           cudaStream_t stream) {
   auto *comm = reinterpret_cast<FakeComm *>(handle);
   int bytes = int(count * elementBytes(type));
-  return mpiResult(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                                 comm->comm));
+  return onStream(stream, [=] {
+    return mpiResult(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
+                                   comm->comm));
+  });
 }
 
 ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count,
@@ -172,34 +227,41 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count,
   auto *comm = reinterpret_cast<FakeComm *>(handle);
   if (op != ncclSum || !summable(type))
     return ncclInvalidArgument;
-  size_t element = elementBytes(type);
-  std::vector<unsigned char> all(count * element * comm->size);
-  if (ncclResult_t result =
-          ncclAllGather(send, all.data(), count, type, handle, stream);
-      result != ncclSuccess)
-    return result;
-  auto *out = static_cast<unsigned char *>(recv);
-  for (size_t i = 0; i < count; ++i) {
-    float sum = 0;
-    for (int member = 0; member < comm->size; ++member)
-      sum += toFloat(&all[(member * count + i) * element], type);
-    fromFloat(sum, out + i * element, type);
-  }
-  return ncclSuccess;
+  return onStream(stream, [=] {
+    size_t element = elementBytes(type);
+    std::vector<unsigned char> all(count * element * comm->size);
+    int bytes = int(count * element);
+    if (int code = MPI_Allgather(send, bytes, MPI_BYTE, all.data(), bytes,
+                                 MPI_BYTE, comm->comm);
+        code != MPI_SUCCESS)
+      return mpiResult(code);
+    auto *out = static_cast<unsigned char *>(recv);
+    for (size_t i = 0; i < count; ++i) {
+      float sum = 0;
+      for (int member = 0; member < comm->size; ++member)
+        sum += toFloat(&all[(member * count + i) * element], type);
+      fromFloat(sum, out + i * element, type);
+    }
+    return ncclSuccess;
+  });
 }
 
 ncclResult_t ncclSend(const void *data, size_t count, ncclDataType_t type,
-                      int peer, ncclComm_t handle, cudaStream_t) {
+                      int peer, ncclComm_t handle, cudaStream_t stream) {
   auto *comm = reinterpret_cast<FakeComm *>(handle);
-  return mpiResult(MPI_Send(data, int(count * elementBytes(type)), MPI_BYTE,
-                            peer, 0, comm->comm));
+  return onStream(stream, [=] {
+    return mpiResult(MPI_Send(data, int(count * elementBytes(type)), MPI_BYTE,
+                              peer, 0, comm->comm));
+  });
 }
 
 ncclResult_t ncclRecv(void *data, size_t count, ncclDataType_t type, int peer,
-                      ncclComm_t handle, cudaStream_t) {
+                      ncclComm_t handle, cudaStream_t stream) {
   auto *comm = reinterpret_cast<FakeComm *>(handle);
-  return mpiResult(MPI_Recv(data, int(count * elementBytes(type)), MPI_BYTE,
-                            peer, 0, comm->comm, MPI_STATUS_IGNORE));
+  return onStream(stream, [=] {
+    return mpiResult(MPI_Recv(data, int(count * elementBytes(type)), MPI_BYTE,
+                              peer, 0, comm->comm, MPI_STATUS_IGNORE));
+  });
 }
 
 } // extern "C"
