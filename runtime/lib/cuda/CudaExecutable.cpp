@@ -272,6 +272,10 @@ void CudaExecutable::record(int32_t kernel, const unsigned grid[3],
 }
 
 void CudaExecutable::enqueue(std::function<void()> work, std::string key) {
+  // After a failure the buffers may be the failed allocation's: no
+  // collective reads them (the step returns the error; mpirun ends the job).
+  if (!error.ok())
+    return;
   if (!recording)
     return work();
   RecordedLaunch entry;
@@ -389,12 +393,25 @@ Status CudaExecutable::updateGraph(StepGraph &graph) {
 }
 
 void CudaExecutable::stopGraphs(const Status &why) {
-  std::fprintf(stderr, "llmrt: LLMRT_CUDA_GRAPHS: %s; running without graphs\n",
-               why.message().c_str());
   graphs = recording = false;
   for (StepGraph &graph : stepGraphs)
     destroyGraph(graph);
   stepGraphs.clear();
+  if (communicates) {
+    // NCCL asks every rank to capture a collective or none: this rank
+    // cannot go on alone without graphs.
+    if (error.ok())
+      error = Status::error(
+          "LLMRT_CUDA_GRAPHS: " + why.message() +
+          "; a sharded run stops (its ranks must all capture their NCCL "
+          "calls or none: run it without LLMRT_CUDA_GRAPHS)");
+    recorded.clear();
+    recordedParams.clear();
+    recordedWork.clear();
+    return;
+  }
+  std::fprintf(stderr, "llmrt: LLMRT_CUDA_GRAPHS: %s; running without graphs\n",
+               why.message().c_str());
   for (const RecordedLaunch &launch : recorded) {
     if (launch.kernel == kStreamWork) {
       recordedWork[launch.work]();
@@ -911,6 +928,7 @@ Status CudaExecutable::load(const Manifest &manifest,
       return Status::error(executable->code.file() +
                            ": the program communicates but the artifact runs "
                            "on one rank");
+    executable->communicates = true;
     if (Status status =
             useNccl(*communicator, *api, executable->stream, *executable);
         !status.ok())

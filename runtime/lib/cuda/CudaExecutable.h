@@ -164,13 +164,17 @@ private:
   Status updateGraph(StepGraph &graph);
   /// Where the driver cannot capture the launches or update a node: one
   /// line saying why, the recorded launches issued one by one (the graph's
-  /// nodes as recorded) and dropped, and no graphs from then on.
+  /// nodes as recorded) and dropped, and no graphs from then on. A program
+  /// that communicates fails instead (the step's error): NCCL asks that a
+  /// collective be captured on every rank or on none.
   void stopGraphs(const Status &why);
   /// The launch's parameter pointers into `params`.
   std::vector<void *> parameterPointers(const RecordedLaunch &launch,
                                         std::vector<std::byte> &params) const;
   void destroyGraph(StepGraph &graph);
   bool graphs = false, recording = false;
+  /// The program's collectives go through NCCL (a sharded run).
+  bool communicates = false;
   int segment = 0;
   std::vector<RecordedLaunch> recorded;
   std::vector<std::byte> recordedParams;
