@@ -15,7 +15,6 @@
 
 #include <array>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -223,16 +222,16 @@ private:
   /// What a collective reads and writes, as bytes: equal keys, equal work.
   static std::string key(char op, const void *a, const void *b, int64_t count,
                          DType dtype, int axes, int64_t other) {
-    struct {
-      char op;
-      int32_t dtype, axes;
-      const void *a, *b;
-      int64_t count, other;
-    } fields = {op, int32_t(dtype), axes, a, b, count, other};
-    std::string bytes(sizeof fields, '\0');
-    // Padding included, zeroed first: the same fields give the same bytes.
-    std::memset(bytes.data(), 0, bytes.size());
-    std::memcpy(bytes.data(), &fields, sizeof fields);
+    std::string bytes(1, op);
+    auto append = [&](const auto &field) {
+      bytes.append(reinterpret_cast<const char *>(&field), sizeof field);
+    };
+    append(a);
+    append(b);
+    append(count);
+    append(int32_t(dtype));
+    append(int32_t(axes));
+    append(other);
     return bytes;
   }
   /// A staging buffer of at least `bytes`; a larger one replaces the last
