@@ -31,7 +31,8 @@
 # head_dim 128 and 8 query heads per KV head, in a hidden size of 256 so that
 # it travels light; prompts of 150 and 40 tokens, whose prefill attention's
 # tile pipeline wraps its 3 stages) with the pipeline and without
-# (--gpu-attention- stages=1). Where a random model's variant or an example's
+# (--gpu-attention-stages=1), and both with the attention's scores on wgmma
+# (--gpu-attention-wgmma). Where a random model's variant or an example's
 # wgmma or TMA artifact fails, it runs again with every launch's results
 # dumped, on the GPU and under the kernel emulator (the fake driver and the
 # same kernels compiled for the CPU, carried along): the first launch whose
@@ -140,6 +141,9 @@ if [[ $mode == prepare ]]; then
   variant h128 sm_80.f16 --target=sm_80
   variant h128 sm_90.f16 --target=sm_90
   variant h128 sm_90.f16.stage1 --target=sm_90 --gpu-attention-stages=1
+  # The prefill attention's scores on wgmma (sm_90a kernels).
+  variant d64 sm_90.f16.awgmma --target=sm_90 --gpu-attention-wgmma
+  variant h128 sm_90.f16.awgmma --target=sm_90 --gpu-attention-wgmma
   # The fake CUDA driver that runs those kernels on the CPU.
   mkdir -p "$dir/fake-cuda"
   cp "${FAKE_CUDA:-$src/build/fake-cuda}/libcuda.so.1" "$dir/fake-cuda/"
@@ -305,6 +309,10 @@ if [[ $sm == sm_90 ]]; then
   check_random d64 "sm_90.f16 --gpu-tma-producer, 128 x 128 x 4 stages of 64" \
     sm_90.f16.producerdeep || status=1
   check_random h128 "sm_90.f16 --gpu-attention-stages=1" sm_90.f16.stage1 ||
+    status=1
+  check_random d64 "sm_90.f16 --gpu-attention-wgmma" sm_90.f16.awgmma ||
+    status=1
+  check_random h128 "sm_90.f16 --gpu-attention-wgmma" sm_90.f16.awgmma ||
     status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)

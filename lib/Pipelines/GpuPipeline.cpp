@@ -59,7 +59,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
   pm.addPass(createGpuFusedAttention({/*loadMatrices=*/gpu.loadMatrices,
                                       /*combineInBlocks=*/gpu.combineInBlocks,
                                       /*fuseCacheUpdate=*/gpu.fuseCacheUpdate,
-                                      /*stages=*/gpu.attentionStages}));
+                                      /*stages=*/gpu.attentionStages,
+                                      /*wgmma=*/gpu.attentionWgmma}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

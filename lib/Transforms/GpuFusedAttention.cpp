@@ -289,11 +289,12 @@ public:
   /// `update`: the cache update the warp variant computes at one new
   /// token per row, else null.
   /// `stages`: steps of keys in the tensor-core variant's tiles.
+  /// `wgmma`: the tensor-core variant's scores on wgmma.mma_async.
   FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices,
-                 int64_t stages, memref::GlobalOp counters,
+                 int64_t stages, bool wgmma, memref::GlobalOp counters,
                  const CacheUpdate *update)
       : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices),
-        stages(stages), counters(counters), update(update) {
+        stages(stages), wgmma(wgmma), counters(counters), update(update) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -625,13 +626,13 @@ private:
   /// Stages of the tensor-core variant's tiles: `stages` where their copies
   /// can be cp.async's (rows of a multiple of 8 16-bit elements, contiguous
   /// dimensions), as many as 96 KiB of shared memory hold beside the query
-  /// tile; else 1.
-  int64_t stagesFor(int64_t queryTileBytes) {
+  /// tile (key rows padded by `keyPadding`); else 1.
+  int64_t stagesFor(int64_t queryTileBytes, int64_t keyPadding = 8) {
     if (stages <= 1 || !chunksOf8(op.getKeys(), headDim) ||
         !chunksOf8(op.getValues(), valueDim))
       return 1;
     constexpr int64_t kBudget = 96 * 1024;
-    int64_t stageBytes = kWarp * (headDim + 8 + valueDim + 8) * 2;
+    int64_t stageBytes = kWarp * (headDim + keyPadding + valueDim + 8) * 2;
     return std::clamp<int64_t>((kBudget - queryTileBytes) / stageBytes, 1,
                                stages);
   }
@@ -694,8 +695,9 @@ private:
                 loc, b.create<arith::AddIOp>(loc, t0, r), lastKey);
             b.create<nvgpu::DeviceAsyncCopyOp>(
                 loc, tokenType, tile,
-                ValueRange{b.create<arith::AddIOp>(loc, base, r), d}, source,
-                ValueRange{bIdx, key, kvHead, d}, b.getIndexAttr(8),
+                tilePlace(tile, b.create<arith::AddIOp>(loc, base, r), d,
+                          width),
+                source, ValueRange{bIdx, key, kvHead, d}, b.getIndexAttr(8),
                 /*srcElements=*/Value(), b.getUnitAttr());
           }
         b.setInsertionPointToStart(&copies.getElseRegion().front());
@@ -720,6 +722,14 @@ private:
           Value i = b.create<arith::DivUIOp>(
               loc, b.create<arith::SubIOp>(loc, t0, lower), index(kWarp));
           b.create<NVVM::CpAsyncWaitGroupOp>(loc, ahead - 1);
+          // The tiles (and the query tile before the loop) were written
+          // through the generic proxy; wgmma reads them through the async
+          // proxy.
+          if (coreKeyTile)
+            b.create<NVVM::FenceProxyOp>(
+                loc, NVVM::ProxyKind::async_shared,
+                NVVM::SharedSpaceAttr::get(b.getContext(),
+                                           NVVM::SharedSpace::shared_cta));
           b.create<gpu::BarrierOp>(loc);
           Value next = b.create<arith::AddIOp>(loc, i, index(ahead));
           copyStep(stepAt(next),
@@ -795,6 +805,51 @@ private:
       b.clone(*update->values, mapping);
     }
     b.create<gpu::BarrierOp>(loc);
+  }
+
+  /// The indices in `tile` of element (r, d) of its rows of `width`: (r, d)
+  /// in the padded row-major tiles; in wgmma's core-matrix layout
+  /// (coreQueryTile, coreKeyTile: memref<N x 8>, a core matrix's 8 rows of
+  /// 16 bytes after another, those of 8 rows' dimensions in order, then the
+  /// next 8 rows'), row ((r / 8) (width / 8) + d / 8) 8 + r % 8, column
+  /// d % 8.
+  SmallVector<Value, 2> tilePlace(Value tile, Value r, Value d, int64_t width) {
+    if (!tile || (tile != coreQueryTile && tile != coreKeyTile))
+      return {r, d};
+    Value eight = index(8);
+    Value matrix = b.create<arith::AddIOp>(
+        loc,
+        b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, r, eight),
+                                index(width / 8)),
+        b.create<arith::DivUIOp>(loc, d, eight));
+    return {b.create<arith::AddIOp>(loc,
+                                    b.create<arith::MulIOp>(loc, matrix, eight),
+                                    b.create<arith::RemUIOp>(loc, r, eight)),
+            b.create<arith::RemUIOp>(loc, d, eight)};
+  }
+
+  /// wgmma's matrix descriptor (PTX ISA) of a core-matrix tile's rows from
+  /// `firstRow` (a multiple of 8) of `width` dimensions: the start address
+  /// / 16 in bits 0-13, the leading byte offset (between core matrices
+  /// along the dimensions: 128) / 16 in bits 16-29, the stride byte offset
+  /// (between groups of 8 rows: width x 16) / 16 in bits 32-45, no
+  /// swizzle. 16 dimensions further: + 16 (two core matrices, in 16-byte
+  /// units).
+  Value coreDescriptor(Value tile, Value firstRow, int64_t width) {
+    Type i64 = b.getI64Type();
+    auto constant = [&](int64_t v) -> Value {
+      return b.create<arith::ConstantIntOp>(loc, v, i64);
+    };
+    Value address = b.create<arith::IndexCastUIOp>(
+        loc, i64,
+        b.create<arith::AddIOp>(
+            loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile),
+            b.create<arith::MulIOp>(loc, firstRow, index(width * 2))));
+    Value start = b.create<arith::AndIOp>(
+        loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
+        constant(0x3FFF));
+    int64_t fields = (int64_t(128) >> 4) << 16 | (width * 16 >> 4) << 32;
+    return b.create<arith::OrIOp>(loc, start, constant(fields));
   }
 
   /// A `rows` x `width` buffer of `element` in the block's shared memory.
@@ -968,10 +1023,19 @@ private:
     // rows (padded by 8, as the key and value tiles), from which each
     // product loads its fragment by ldmatrix.x4: lane l gives row l % 16
     // of the warp's rows at dimension 8 (l / 16) of the 16.
-    bool queriesShared = loadMatrices && headDim > 64;
+    // With wgmma the scores' operands are both in shared memory: the query
+    // tile (as below, in wgmma's layout, unpadded) and the key tiles, where
+    // the tiles come in stages (cp.async's chunks of 16 bytes).
+    int64_t coreQueryBytes = kWarps * 16 * headDim * 2;
+    bool onWgmma = wgmma && stagesFor(coreQueryBytes, 0) > 1;
+    bool queriesShared = !onWgmma && loadMatrices && headDim > 64;
     Value queryTile, tileRows[2], queryRow, queryColumn;
-    if (queriesShared) {
+    if (onWgmma)
+      queryTile = coreQueryTile =
+          sharedTile(kWarps * 16 * headDim / 8, 8, elementType);
+    if (queriesShared)
       queryTile = sharedTile(kWarps * 16, headDim + 8, elementType);
+    if (queriesShared || onWgmma) {
       Value warpFirst = b.create<arith::MulIOp>(loc, warp, index(16));
       for (int h = 0; h < 2; ++h)
         tileRows[h] = b.create<arith::AddIOp>(
@@ -992,7 +1056,7 @@ private:
             b.create<memref::LoadOp>(
                 loc, op.getQuery(), ValueRange{bIdx, at[h].s, at[h].head, d1})};
       };
-      if (!queriesShared) {
+      if (!queriesShared && !onWgmma) {
         queryFragments.push_back(packFragment(
             b, loc, {halves(0, 0), halves(1, 0), halves(0, 8), halves(1, 8)}));
         continue;
@@ -1005,12 +1069,12 @@ private:
         for (int64_t offset : {0, 8}) {
           auto [x, y] = halves(h, offset);
           Value d = b.create<arith::AddIOp>(loc, pair, index(kc + offset));
-          b.create<memref::StoreOp>(loc, x, queryTile,
-                                    ValueRange{tileRows[h], d});
+          b.create<memref::StoreOp>(
+              loc, x, queryTile, tilePlace(queryTile, tileRows[h], d, headDim));
           b.create<memref::StoreOp>(
               loc, y, queryTile,
-              ValueRange{tileRows[h],
-                         b.create<arith::AddIOp>(loc, d, index(1))});
+              tilePlace(queryTile, tileRows[h],
+                        b.create<arith::AddIOp>(loc, d, index(1)), headDim));
         }
     }
     auto queryFragment = [&](int64_t c) -> Value {
@@ -1021,11 +1085,28 @@ private:
           {queryRow, b.create<arith::AddIOp>(loc, queryColumn, index(16 * c))},
           4, /*transpose=*/false);
     };
-    // The steps' keys and values, 32 rows a stage.
+    // The steps' keys and values, 32 rows a stage (with wgmma the keys in
+    // its layout).
     int64_t tileStages =
-        stagesFor(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
-    Value keyTile = sharedTile(tileStages * kWarp, headDim + 8, elementType),
-          valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
+        onWgmma
+            ? stagesFor(coreQueryBytes, 0)
+            : stagesFor(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
+    Value keyTile =
+        onWgmma ? coreKeyTile = sharedTile(tileStages * kWarp * headDim / 8, 8,
+                                           elementType)
+                : sharedTile(tileStages * kWarp, headDim + 8, elementType);
+    Value valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
+    // wgmma's accumulators (m64n32: 16 f32 a thread) and the descriptor of
+    // the warpgroup's 64 query rows.
+    auto scoresType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(16, f32));
+    Value queryDescriptor;
+    if (onWgmma)
+      queryDescriptor = coreDescriptor(
+          queryTile,
+          b.create<arith::MulIOp>(
+              loc, b.create<arith::DivUIOp>(loc, warp, index(4)), index(64)),
+          headDim);
     // The lane's row and columns as it gives ldmatrix addresses: l % 8, 8
     // (l / 8) (x4), 8 (l / 8 % 2) (x2).
     Value laneRow = b.create<arith::RemUIOp>(loc, lane, index(8));
@@ -1040,39 +1121,78 @@ private:
     init.append(valueTiles * 4, f32Constant(0));
     Value scale = f32Constant(op.getScale().convertToDouble());
     // A step: 32 keys from t0, in the tiles' rows from `base`.
+    // mma.sync's scores of the step's keys 8 j to 8 j + 7 (from the stage at
+    // `base`): key 8 j + g's dimensions as B (by ldmatrix: lane l gives key
+    // 8 j + l % 8 at dimensions 8 (l / 8) of 32, two B fragments).
+    auto mmaScores = [&](int64_t j, Value base) -> SmallVector<Value> {
+      Value keyRow = b.create<arith::AddIOp>(
+          loc, base, b.create<arith::AddIOp>(loc, g, index(8 * j)));
+      SmallVector<Value> keyFragments;
+      for (int64_t c = 0; c < headDim / 16; ++c) {
+        if (!loadMatrices) {
+          keyFragments.push_back(tileFragment(
+              keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
+              keyRow, /*alongRows=*/false));
+          continue;
+        }
+        if (c % 2)
+          continue;
+        int64_t count = c + 1 < headDim / 16 ? 4 : 2;
+        Value row = b.create<arith::AddIOp>(
+            loc, base, b.create<arith::AddIOp>(loc, laneRow, index(8 * j)));
+        Value column = b.create<arith::AddIOp>(
+            loc, count == 4 ? laneColumn : laneColumnOf16, index(16 * c));
+        keyFragments.append(bFragments(
+            b, loc,
+            llmc::gpu::loadMatrices(b, loc, keyTile, {row, column}, count,
+                                    /*transpose=*/false)));
+      }
+      Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
+      for (int64_t c = 0; c < headDim / 16; ++c)
+        acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
+      return elementsOf(acc);
+    };
     auto stepBody = [&](Value t0, Value base,
                         ValueRange carried) -> SmallVector<Value> {
-      // S: 4 tiles of 8 keys; key 8 j + g's dimensions as B (by
-      // ldmatrix: lane l gives key 8 j + l % 8 at dimensions 8 (l / 8)
-      // of 32, two B fragments).
+      // S: 4 tiles of 8 keys by the warp's 16 rows (mmaScores); with
+      // wgmma the warpgroup's 64 rows by the step's 32 keys, one m64n32k16
+      // per 16 dimensions, whose thread's element 4 j + r is its mma.sync
+      // tile j's element r (rows g and g + 8 of its warp's 16, keys
+      // 8 j + pair and + 1).
       SmallVector<SmallVector<Value>> scores;
-      for (int64_t j = 0; j < 4; ++j) {
-        Value keyRow = b.create<arith::AddIOp>(
-            loc, base, b.create<arith::AddIOp>(loc, g, index(8 * j)));
-        SmallVector<Value> keyFragments;
-        for (int64_t c = 0; c < headDim / 16; ++c) {
-          if (!loadMatrices) {
-            keyFragments.push_back(tileFragment(
-                keyTile, b.create<arith::AddIOp>(loc, pair, index(c * 16)),
-                keyRow, /*alongRows=*/false));
-            continue;
-          }
-          if (c % 2)
-            continue;
-          int64_t count = c + 1 < headDim / 16 ? 4 : 2;
-          Value row = b.create<arith::AddIOp>(
-              loc, base, b.create<arith::AddIOp>(loc, laneRow, index(8 * j)));
-          Value column = b.create<arith::AddIOp>(
-              loc, count == 4 ? laneColumn : laneColumnOf16, index(16 * c));
-          keyFragments.append(bFragments(
-              b, loc,
-              llmc::gpu::loadMatrices(b, loc, keyTile, {row, column}, count,
-                                      /*transpose=*/false)));
+      Value onTensorCores;
+      if (onWgmma) {
+        Type i64 = b.getI64Type();
+        Value keyDescriptor = coreDescriptor(keyTile, base, headDim);
+        Value acc = b.create<LLVM::ZeroOp>(loc, scoresType);
+        b.create<NVVM::WgmmaFenceAlignedOp>(loc);
+        NVVM::WGMMATypes operand = elementType.isBF16() ? NVVM::WGMMATypes::bf16
+                                                        : NVVM::WGMMATypes::f16;
+        for (int64_t kk = 0; kk < headDim; kk += 16) {
+          Value step = b.create<arith::ConstantIntOp>(loc, kk, i64);
+          acc = b.create<NVVM::WgmmaMmaAsyncOp>(
+              loc, scoresType, acc,
+              b.create<arith::AddIOp>(loc, queryDescriptor, step),
+              b.create<arith::AddIOp>(loc, keyDescriptor, step),
+              NVVM::MMAShapeAttr::get(b.getContext(), 64, kWarp, 16), operand,
+              operand, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+              NVVM::MMALayout::row, NVVM::MMALayout::col,
+              /*satfinite=*/nullptr);
         }
-        Value acc = accumulator(SmallVector<Value>(4, f32Constant(0)));
-        for (int64_t c = 0; c < headDim / 16; ++c)
-          acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
-        SmallVector<Value> values = elementsOf(acc);
+        b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
+        b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+        onTensorCores = acc;
+      }
+      for (int64_t j = 0; j < 4; ++j) {
+        SmallVector<Value> values;
+        if (onWgmma) {
+          for (int64_t r = 0; r < 4; ++r)
+            values.push_back(b.create<LLVM::ExtractValueOp>(
+                loc, onTensorCores, ArrayRef<int64_t>{4 * j + r}));
+        } else {
+          values = mmaScores(j, base);
+        }
         for (int64_t r = 0; r < 4; ++r) {
           int h = r / 2;
           Value key = b.create<arith::AddIOp>(
@@ -1300,7 +1420,8 @@ private:
       for (int64_t i = 0; i < 8; ++i)
         b.create<memref::StoreOp>(
             loc, toF32 ? this->toF32(values[i]) : values[i], tile,
-            ValueRange{r, b.create<arith::AddIOp>(loc, d, index(i))});
+            tilePlace(tile, r, b.create<arith::AddIOp>(loc, d, index(i)),
+                      width));
     }
   }
 
@@ -1324,7 +1445,7 @@ private:
         if (rowBase)
           r = b.create<arith::AddIOp>(loc, rowBase, r);
         b.create<memref::StoreOp>(loc, toF32 ? this->toF32(v) : v, tile,
-                                  ValueRange{r, d});
+                                  tilePlace(tile, r, d, width));
       };
       if (e0 + kThreads <= elements) {
         body();
@@ -1446,6 +1567,11 @@ private:
   bool loadMatrices;
   /// Steps of keys the tensor-core variant's tiles hold (tileStages).
   int64_t stages;
+  /// Scores on wgmma where the tiles come in stages; then the query and key
+  /// tiles in its core-matrix layout (tilePlace), read through the async
+  /// proxy.
+  bool wgmma;
+  Value coreQueryTile, coreKeyTile;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
   Value batch, seq, keys, rows, rowTiles, chunk, splits, oneSplit;
@@ -1486,7 +1612,7 @@ struct GpuFusedAttentionPass
       if (fuseCacheUpdate)
         update = matchCacheUpdate(op, matchRotation(op));
       OpBuilder b(op);
-      FusedAttention(b, op, loadMatrices, stages, counters,
+      FusedAttention(b, op, loadMatrices, stages, wgmma, counters,
                      update ? &*update : nullptr)
           .build();
       op.erase();

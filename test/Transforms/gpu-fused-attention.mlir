@@ -6,10 +6,14 @@
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=fuse-cache-update=false --verify-diagnostics | FileCheck %s --check-prefix=NOCACHE
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=stages=1 --verify-diagnostics | FileCheck %s --check-prefix=SYNC
 // RUN: not llmc-opt %s --split-input-file --llmc-gpu-fused-attention=stages=0 2>&1 | FileCheck %s --check-prefix=STAGES0
+// RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=wgmma=true --verify-diagnostics | FileCheck %s --check-prefix=WGMMA
+// RUN: llmc-opt %s --split-input-file "--llmc-gpu-fused-attention=wgmma=true stages=1" --verify-diagnostics | FileCheck %s --check-prefix=SYNC
 // STAGES0: stages: expected 1 or more, found 0
-// With stages=1 every step loads its tiles (no cp.async).
+// With stages=1 every step loads its tiles (no cp.async), and the scores
+// stay on mma.sync with wgmma=true.
 // SYNC-NOT: nvgpu.device_async_copy
 // SYNC-NOT: nvvm.cp.async
+// SYNC-NOT: nvvm.wgmma
 
 // The arrival counters of the last-block combination, zero at load.
 // CHECK: memref.global "private" @__llmc_attention_counters : memref<16384xi32> = dense<0>
@@ -200,6 +204,34 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // NOLDM-LABEL: func.func @cache_views
 // NOLDM-NOT: nvgpu.ldmatrix
 // NOLDM: return
+// With wgmma=true the scores are warpgroup multiplies with both operands
+// in shared memory: the block's 128 query rows stored once (each lane's
+// 32 elements) into a tile in wgmma's core-matrix layout (8 x 8 matrices
+// of 16-byte rows: memref<1024x8>), the 3 stages of 32 keys likewise
+// (memref<768x8>, unpadded; the values' tile as before); each step fences
+// the generic proxy's writes (cp.async, stores) from wgmma's async reads
+// before its barrier, then one m64n32k16 per 16 dimensions (4), waited
+// for at once; P V stays on mma.sync with the values by ldmatrix.
+// WGMMA-LABEL: func.func @cache_views
+// WGMMA: %[[WQ:.*]] = memref.alloca() : memref<1024x8xf16, #gpu.address_space<workgroup>>
+// WGMMA-COUNT-32: memref.store %{{.*}}, %[[WQ]]
+// WGMMA: %[[WK:.*]] = memref.alloca() : memref<768x8xf16, #gpu.address_space<workgroup>>
+// WGMMA: memref.alloca() : memref<96x72xf16, #gpu.address_space<workgroup>>
+// WGMMA: memref.extract_aligned_pointer_as_index %[[WQ]]
+// WGMMA: nvgpu.device_async_copy %arg1[{{.*}}], %[[WK]][{{.*}}], 8 {bypassL1}
+// WGMMA: scf.for
+// WGMMA: nvvm.cp.async.wait.group 1
+// WGMMA-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WGMMA-NEXT: gpu.barrier
+// WGMMA: memref.extract_aligned_pointer_as_index %[[WK]]
+// WGMMA: nvvm.wgmma.fence.aligned
+// WGMMA-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// WGMMA-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// WGMMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WGMMA-NOT: transpose = false
+// WGMMA: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
+// WGMMA: nvgpu.mma.sync
+// WGMMA: return
 func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %v: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %out: memref<?x?x8x64xf16>) {
   llm.fused_attention %q, %k, %v into %out {scale = 0.125} : memref<?x?x8x64xf16>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>> into memref<?x?x8x64xf16>
   return

@@ -230,6 +230,10 @@ static int runCompile(MLIRContext &context) {
   // The target first: the tiles' limits are the target's.
   if (gpuOption_wgmma && target != "sm_90")
     return fail("--gpu-wgmma: needs --target=sm_90, found --target=" + target);
+  if (gpuOption_attentionWgmma && target != "sm_90")
+    return fail("--gpu-attention-wgmma: needs --target=sm_90, found "
+                "--target=" +
+                target);
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,

@@ -52,7 +52,9 @@ struct GpuTarget {
 
   /// What the kernels are compiled for: `chip`, or sm_90a where they use
   /// its architecture-specific instructions (wgmma).
-  std::string kernelChip() const { return wgmma ? chip + "a" : chip; }
+  std::string kernelChip() const {
+    return wgmma || attentionWgmma ? chip + "a" : chip;
+  }
 };
 
 /// linalg on tensors -> LLVM dialect host code with PTX kernels

@@ -415,6 +415,17 @@ def GpuFusedAttention
     the copies are plain loads and stores into the same stages. With
     `stages=1` each step loads its tiles and waits for them.
 
+    With `wgmma` (sm_90a; f16 or bf16, tiles in stages) a step's scores
+    are one warpgroup matrix multiply per 16 dimensions (m64n32k16: a
+    warpgroup's 64 query rows by the step's 32 keys) with both operands
+    in shared memory: the block's query rows stored once into a tile, and
+    the key tiles, in wgmma's layout without swizzling (8 x 8 core
+    matrices of 16-byte rows, 128 bytes apart along the dimensions, head
+    dimensions x 16 bytes apart along the rows), a proxy fence after each
+    step's copies. The accumulators hold each warp's rows as mma.sync's
+    did, so the online softmax and O += P V (mma.sync, P from registers)
+    are unchanged.
+
     With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
     write run in the warp variant's kernel: where the op's query buffer is
     written only by an elementwise generic before it (the rotation) and an
@@ -444,6 +455,10 @@ def GpuFusedAttention
            "Steps of 32 keys and values in the tensor-core variant's shared "
            "tiles: the copies (cp.async) run stages - 1 steps ahead of the "
            "multiplies (1: each step loads its tiles, then waits for them)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "The tensor-core variant's scores S = Q K^T on wgmma.mma_async "
+           "(sm_90a), the query and key tiles in its core-matrix layout "
+           "(with stages of 2 or more; else mma.sync)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
