@@ -814,7 +814,7 @@ private:
   /// next 8 rows'), row ((r / 8) (width / 8) + d / 8) 8 + r % 8, column
   /// d % 8.
   SmallVector<Value, 2> tilePlace(Value tile, Value r, Value d, int64_t width) {
-    if (!tile || (tile != coreQueryTile && tile != coreKeyTile))
+    if (tile != coreQueryTile && tile != coreKeyTile)
       return {r, d};
     Value eight = index(8);
     Value matrix = b.create<arith::AddIOp>(
@@ -828,28 +828,18 @@ private:
             b.create<arith::RemUIOp>(loc, d, eight)};
   }
 
-  /// wgmma's matrix descriptor (PTX ISA) of a core-matrix tile's rows from
-  /// `firstRow` (a multiple of 8) of `width` dimensions: the start address
-  /// / 16 in bits 0-13, the leading byte offset (between core matrices
-  /// along the dimensions: 128) / 16 in bits 16-29, the stride byte offset
-  /// (between groups of 8 rows: width x 16) / 16 in bits 32-45, no
+  /// wgmma's descriptor of a core-matrix tile's rows from `firstRow` (a
+  /// multiple of 8) of `width` dimensions: core matrices 128 bytes apart
+  /// along the dimensions, width x 16 bytes between groups of 8 rows, no
   /// swizzle. 16 dimensions further: + 16 (two core matrices, in 16-byte
   /// units).
   Value coreDescriptor(Value tile, Value firstRow, int64_t width) {
-    Type i64 = b.getI64Type();
-    auto constant = [&](int64_t v) -> Value {
-      return b.create<arith::ConstantIntOp>(loc, v, i64);
-    };
     Value address = b.create<arith::IndexCastUIOp>(
-        loc, i64,
+        loc, b.getI64Type(),
         b.create<arith::AddIOp>(
             loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile),
             b.create<arith::MulIOp>(loc, firstRow, index(width * 2))));
-    Value start = b.create<arith::AndIOp>(
-        loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
-        constant(0x3FFF));
-    int64_t fields = (int64_t(128) >> 4) << 16 | (width * 16 >> 4) << 32;
-    return b.create<arith::OrIOp>(loc, start, constant(fields));
+    return llmc::gpu::wgmmaDescriptor(b, loc, address, 128, width * 16, 0);
   }
 
   /// A `rows` x `width` buffer of `element` in the block's shared memory.
@@ -1027,7 +1017,8 @@ private:
     // tile (as below, in wgmma's layout, unpadded) and the key tiles, where
     // the tiles come in stages (cp.async's chunks of 16 bytes).
     int64_t coreQueryBytes = kWarps * 16 * headDim * 2;
-    bool onWgmma = wgmma && stagesFor(coreQueryBytes, 0) > 1;
+    int64_t coreStages = wgmma ? stagesFor(coreQueryBytes, 0) : 1;
+    bool onWgmma = coreStages > 1;
     bool queriesShared = !onWgmma && loadMatrices && headDim > 64;
     Value queryTile, tileRows[2], queryRow, queryColumn;
     if (onWgmma)
@@ -1089,7 +1080,7 @@ private:
     // its layout).
     int64_t tileStages =
         onWgmma
-            ? stagesFor(coreQueryBytes, 0)
+            ? coreStages
             : stagesFor(queriesShared ? kWarps * 16 * (headDim + 8) * 2 : 0);
     Value keyTile =
         onWgmma ? coreKeyTile = sharedTile(tileStages * kWarp * headDim / 8, 8,
@@ -1098,8 +1089,7 @@ private:
     Value valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
     // wgmma's accumulators (m64n32: 16 f32 a thread) and the descriptor of
     // the warpgroup's 64 query rows.
-    auto scoresType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(16, f32));
+    Type scoresType = llmc::gpu::wgmmaAccumulatorType(b.getContext(), kWarp);
     Value queryDescriptor;
     if (onWgmma)
       queryDescriptor = coreDescriptor(
@@ -1120,7 +1110,6 @@ private:
                                f32Constant(0)};
     init.append(valueTiles * 4, f32Constant(0));
     Value scale = f32Constant(op.getScale().convertToDouble());
-    // A step: 32 keys from t0, in the tiles' rows from `base`.
     // mma.sync's scores of the step's keys 8 j to 8 j + 7 (from the stage at
     // `base`): key 8 j + g's dimensions as B (by ldmatrix: lane l gives key
     // 8 j + l % 8 at dimensions 8 (l / 8) of 32, two B fragments).
@@ -1152,6 +1141,7 @@ private:
         acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
       return elementsOf(acc);
     };
+    // A step: 32 keys from t0, in the tiles' rows from `base`.
     auto stepBody = [&](Value t0, Value base,
                         ValueRange carried) -> SmallVector<Value> {
       // S: 4 tiles of 8 keys by the warp's 16 rows (mmaScores); with
@@ -1162,23 +1152,15 @@ private:
       SmallVector<SmallVector<Value>> scores;
       Value onTensorCores;
       if (onWgmma) {
-        Type i64 = b.getI64Type();
         Value keyDescriptor = coreDescriptor(keyTile, base, headDim);
         Value acc = b.create<LLVM::ZeroOp>(loc, scoresType);
         b.create<NVVM::WgmmaFenceAlignedOp>(loc);
-        NVVM::WGMMATypes operand = elementType.isBF16() ? NVVM::WGMMATypes::bf16
-                                                        : NVVM::WGMMATypes::f16;
         for (int64_t kk = 0; kk < headDim; kk += 16) {
-          Value step = b.create<arith::ConstantIntOp>(loc, kk, i64);
-          acc = b.create<NVVM::WgmmaMmaAsyncOp>(
-              loc, scoresType, acc,
-              b.create<arith::AddIOp>(loc, queryDescriptor, step),
-              b.create<arith::AddIOp>(loc, keyDescriptor, step),
-              NVVM::MMAShapeAttr::get(b.getContext(), 64, kWarp, 16), operand,
-              operand, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-              NVVM::MMALayout::row, NVVM::MMALayout::col,
-              /*satfinite=*/nullptr);
+          Value step = b.create<arith::ConstantIntOp>(loc, kk, b.getI64Type());
+          acc = llmc::gpu::wgmmaMultiply(
+              b, loc, acc, b.create<arith::AddIOp>(loc, queryDescriptor, step),
+              b.create<arith::AddIOp>(loc, keyDescriptor, step), kWarp,
+              elementType);
         }
         b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
         b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);

@@ -183,6 +183,27 @@ std::pair<Value, Value> tileChunkPlace(OpBuilder &b, Location loc, Value chunk,
 mlir::Value mmaSync(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
                     mlir::Value bFragment, mlir::Value acc);
 
+/// wgmma's matrix descriptor (PTX ISA) of an operand at shared byte
+/// address `address` (i64): the address / 16 in bits 0-13, the leading
+/// byte offset (between core matrices along k) / 16 in bits 16-29, the
+/// stride byte offset (between groups of 8 rows) / 16 in bits 32-45,
+/// `swizzle` in bits 62-63 (0 none, 1 128 bytes, 2 64 bytes).
+mlir::Value wgmmaDescriptor(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value address, int64_t leadingBytes,
+                            int64_t strideBytes, int64_t swizzle);
+
+/// The f32 accumulators of wgmma m64nNk16: a struct of N / 2 a thread.
+mlir::Type wgmmaAccumulatorType(mlir::MLIRContext *context, int64_t n);
+
+/// acc + A B by one wgmma.mma_async m64nNk16 (f32 accumulators, of
+/// wgmmaAccumulatorType), A (64 x 16) and B (N x 16) of `element` (f16 or
+/// bf16), both k-major in shared memory at descriptors `a` and
+/// `bDescriptor`.
+mlir::Value wgmmaMultiply(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value acc, mlir::Value a,
+                          mlir::Value bDescriptor, int64_t n,
+                          mlir::Type element);
+
 /// The B fragments (vector<2x2>) of loadMatrices' result: its rows 0-1,
 /// then 2-3.
 SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices);

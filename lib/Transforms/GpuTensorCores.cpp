@@ -1260,10 +1260,8 @@ private:
   int64_t warpgroupColumns() const {
     return blockRows == 128 ? cols : cols / 2;
   }
-  LLVM::LLVMStructType accumulatorType(OpBuilder &b) const {
-    return LLVM::LLVMStructType::getLiteral(
-        b.getContext(),
-        SmallVector<Type>(warpgroupColumns() / 2, b.getF32Type()));
+  Type accumulatorType(OpBuilder &b) const {
+    return wgmmaAccumulatorType(b.getContext(), warpgroupColumns());
   }
 
   /// The warpgroup's place in the block (rows 64 g or columns N g), its
@@ -1293,21 +1291,13 @@ private:
   /// step of k) / 16 in bits 32-45, the swizzle in bits 62-63 (none; with
   /// TMA a row's bytes: 64 (2) or 128 (1)).
   Value descriptor(OpBuilder &b, Value tile, Value row) {
-    Type i64 = b.getI64Type();
-    auto constant = [&](int64_t v) -> Value {
-      return b.create<arith::ConstantIntOp>(loc, v, i64);
-    };
     Value address = b.create<arith::IndexCastUIOp>(
-        loc, i64,
+        loc, b.getI64Type(),
         b.create<arith::AddIOp>(loc, tile, mul(b, row, tileSteps * 2)));
-    Value start = b.create<arith::AndIOp>(
-        loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
-        constant(0x3FFF));
-    int64_t leading = tma ? 16 : 128;
-    int64_t swizzle = !tma ? 0 : tileSteps == 64 ? 1 : 2;
-    int64_t fields = (leading >> 4) << 16 |
-                     (int64_t(tileSteps * 16) >> 4) << 32 | swizzle << 62;
-    return b.create<arith::OrIOp>(loc, start, constant(fields));
+    return wgmmaDescriptor(b, loc, address, tma ? 16 : 128, tileSteps * 16,
+                           !tma              ? 0
+                           : tileSteps == 64 ? 1
+                                             : 2);
   }
 
   /// The stage's 16-step slices of k, one wgmma.mma_async each on the
@@ -1331,23 +1321,12 @@ private:
     };
     b.create<NVVM::WgmmaFenceAlignedOp>(loc);
     for (int64_t kk = 0; kk < tileSteps; kk += 16)
-      accumulators = b.create<NVVM::WgmmaMmaAsyncOp>(
-          loc, accumulatorType(b), accumulators,
-          at(descriptorX, blockRows, kk), at(descriptorW, cols, kk),
-          NVVM::MMAShapeAttr::get(b.getContext(), 64, warpgroupColumns(), 16),
-          operandType(), operandType(), NVVM::WGMMATypes::f32,
-          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-          /*satfinite=*/nullptr);
+      accumulators = wgmmaMultiply(
+          b, loc, accumulators, at(descriptorX, blockRows, kk),
+          at(descriptorW, cols, kk), warpgroupColumns(), mma.element);
     b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
     b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, inFlight ? 1 : 0);
     return accumulators;
-  }
-
-  /// wgmma's type of x and w.
-  NVVM::WGMMATypes operandType() const {
-    return mma.element.isBF16() ? NVVM::WGMMATypes::bf16
-                                : NVVM::WGMMATypes::f16;
   }
 
   /// wgmma's accumulators (PTX ISA, m64nNk16 D fragments): the thread's
@@ -1559,6 +1538,38 @@ std::pair<Value, Value> tileChunkPlace(OpBuilder &b, Location loc, Value chunk,
       loc, b.create<arith::RemUIOp>(loc, group, constant(rowChunks)),
       constant(8));
   return {row, column};
+}
+
+Value wgmmaDescriptor(OpBuilder &b, Location loc, Value address,
+                      int64_t leadingBytes, int64_t strideBytes,
+                      int64_t swizzle) {
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t v) -> Value {
+    return b.create<arith::ConstantIntOp>(loc, v, i64);
+  };
+  Value start = b.create<arith::AndIOp>(
+      loc, b.create<arith::ShRUIOp>(loc, address, constant(4)),
+      constant(0x3FFF));
+  int64_t fields =
+      (leadingBytes >> 4) << 16 | (strideBytes >> 4) << 32 | swizzle << 62;
+  return b.create<arith::OrIOp>(loc, start, constant(fields));
+}
+
+Type wgmmaAccumulatorType(MLIRContext *context, int64_t n) {
+  return LLVM::LLVMStructType::getLiteral(
+      context, SmallVector<Type>(n / 2, Float32Type::get(context)));
+}
+
+Value wgmmaMultiply(OpBuilder &b, Location loc, Value acc, Value a,
+                    Value bDescriptor, int64_t n, Type element) {
+  NVVM::WGMMATypes type =
+      element.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  return b.create<NVVM::WgmmaMmaAsyncOp>(
+      loc, acc.getType(), acc, a, bDescriptor,
+      NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16), type, type,
+      NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+      NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+      /*satfinite=*/nullptr);
 }
 
 Value loadMatrices(OpBuilder &b, Location loc, Value tile,

@@ -405,10 +405,7 @@ void CudaExecutable::stopGraphs(const Status &why) {
           "LLMRT_CUDA_GRAPHS: " + why.message() +
           "; a sharded run stops (its ranks must all capture their NCCL "
           "calls or none: run it without LLMRT_CUDA_GRAPHS)");
-    recorded.clear();
-    recordedParams.clear();
-    recordedWork.clear();
-    return;
+    return clearRecorded();
   }
   std::fprintf(stderr, "llmrt: LLMRT_CUDA_GRAPHS: %s; running without graphs\n",
                why.message().c_str());
@@ -426,6 +423,10 @@ void CudaExecutable::stopGraphs(const Status &why) {
       break;
     }
   }
+  clearRecorded();
+}
+
+void CudaExecutable::clearRecorded() {
   recorded.clear();
   recordedParams.clear();
   recordedWork.clear();
@@ -441,12 +442,8 @@ void CudaExecutable::destroyGraph(StepGraph &graph) {
 }
 
 void CudaExecutable::flushRecorded() {
-  if (recorded.empty() || !error.ok()) {
-    recorded.clear();
-    recordedParams.clear();
-    recordedWork.clear();
-    return;
-  }
+  if (recorded.empty() || !error.ok())
+    return clearRecorded();
   int index = segment++;
   auto sameKernels = [&](const StepGraph &graph) {
     if (graph.segment != index || graph.launches.size() != recorded.size())
@@ -491,9 +488,7 @@ void CudaExecutable::flushRecorded() {
     ++graphsBuilt;
     found = stepGraphs.insert(stepGraphs.end(), std::move(built));
   }
-  recorded.clear();
-  recordedParams.clear();
-  recordedWork.clear();
+  clearRecorded();
   found->lastUse = ++graphUses;
   if (!failed(api->graphLaunch(found->exec, stream),
               "launching a CUDA graph of " +

@@ -172,6 +172,8 @@ private:
   std::vector<void *> parameterPointers(const RecordedLaunch &launch,
                                         std::vector<std::byte> &params) const;
   void destroyGraph(StepGraph &graph);
+  /// Drops the step's recorded launches, parameters and stream work.
+  void clearRecorded();
   bool graphs = false, recording = false;
   /// The program's collectives go through NCCL (a sharded run).
   bool communicates = false;

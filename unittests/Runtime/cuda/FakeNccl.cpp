@@ -106,6 +106,13 @@ ncclResult_t mpiResult(int code) {
   return code == MPI_SUCCESS ? ncclSuccess : ncclSystemError;
 }
 
+/// Every member's `bytes` from `send` into `recv`, in rank order.
+ncclResult_t gatherBytes(const void *send, void *recv, size_t bytes,
+                         const FakeComm &comm) {
+  return mpiResult(MPI_Allgather(send, int(bytes), MPI_BYTE, recv, int(bytes),
+                                 MPI_BYTE, comm.comm));
+}
+
 /// The fake driver's functions for the graphs (it is loaded: the runtime
 /// opened it before NCCL).
 struct Driver {
@@ -214,10 +221,8 @@ ncclResult_t ncclAllGather(const void *send, void *recv, size_t count,
                            ncclDataType_t type, ncclComm_t handle,
                            cudaStream_t stream) {
   auto *comm = reinterpret_cast<FakeComm *>(handle);
-  int bytes = int(count * elementBytes(type));
   return onStream(stream, [=] {
-    return mpiResult(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                                   comm->comm));
+    return gatherBytes(send, recv, count * elementBytes(type), *comm);
   });
 }
 
@@ -230,11 +235,10 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count,
   return onStream(stream, [=] {
     size_t element = elementBytes(type);
     std::vector<unsigned char> all(count * element * comm->size);
-    int bytes = int(count * element);
-    if (int code = MPI_Allgather(send, bytes, MPI_BYTE, all.data(), bytes,
-                                 MPI_BYTE, comm->comm);
-        code != MPI_SUCCESS)
-      return mpiResult(code);
+    if (ncclResult_t result =
+            gatherBytes(send, all.data(), count * element, *comm);
+        result != ncclSuccess)
+      return result;
     auto *out = static_cast<unsigned char *>(recv);
     for (size_t i = 0; i < count; ++i) {
       float sum = 0;
