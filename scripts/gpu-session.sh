@@ -23,7 +23,7 @@
 #      build's default (mma.sync 64 x 64 tiles) against the sm_90 tile
 #      variants (wgmma, TMA, warp-specialized TMA; 128 x 128 and 128 x 256
 #      blocks) and against the attention without its tile pipeline
-#      (astage1) and with its scores on wgmma (awgmma): which tiles and
+#      (astage1) and with its S and P V on wgmma (awgmma): which tiles and
 #      which attention become sm_90's defaults
 #   3. decode at batch 1, prompt 128, 64 tokens: the build against CUDA
 #      graphs (LLMRT_CUDA_GRAPHS=1) and the prefetching projections

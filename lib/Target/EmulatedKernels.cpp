@@ -114,8 +114,8 @@ static std::string withoutSpaces(llvm::StringRef ptx) {
 
 /// Inline PTX that the emulator runs as nothing: a kernel's wait for its
 /// predecessor and its signal to its successor (kernels run one after the
-/// other), L2 prefetches (the emulator has no caches), the fences that order
-/// wgmma after other accesses, mbarriers' initialization before their use
+/// other), L2 prefetches (the emulator has no caches), wgmma.fence (its
+/// registers are SSA values here), mbarriers' initialization before their use
 /// and tensor maps copied from the host before TMA reads them (the
 /// emulator's memory is one, and it orders wgmma's reads by its groups).
 static bool isEmulatedAsNothing(llvm::StringRef ptx) {
@@ -123,7 +123,6 @@ static bool isEmulatedAsNothing(llvm::StringRef ptx) {
       "griddepcontrol.wait;",
       "griddepcontrol.launch_dependents;",
       "prefetch.global.L2 [$0];",
-      "fence.proxy.async.shared::cta;",
       "wgmma.fence.sync.aligned;",
       "fence.mbarrier_init.release.cluster;",
       "fence.proxy.tensormap::generic.acquire.sys [$0], 128;"};
@@ -133,11 +132,12 @@ static bool isEmulatedAsNothing(llvm::StringRef ptx) {
 /// Inline PTX of a fixed form (white space aside) that an emulator
 /// function runs, as `llmc_emu_NAME(args, result)` (callEmulator): wgmma's
 /// groups (`wgmma.commit_group`, `wgmma.wait_group N`, N the call's
-/// argument), a cp.async with a source size (MLIR's NVVM writes it as
-/// inline PTX: the copy's bytes and how many of them it reads, zeros after
-/// them), an mbarrier's expected bytes and arrival, the loop that waits for
-/// an mbarrier's phase, and TMA's two-dimensional tile copy. False for
-/// other PTX.
+/// argument), the proxy fence before wgmma reads what the generic proxy
+/// wrote (reportGenericStores), a cp.async with a source size (MLIR's NVVM
+/// writes it as inline PTX: the copy's bytes and how many of them it reads,
+/// zeros after them), an mbarrier's expected bytes and arrival, the loop that
+/// waits for an mbarrier's phase, and TMA's two-dimensional tile copy. False
+/// for other PTX.
 static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
   static const struct {
     llvm::StringRef ptx;
@@ -145,6 +145,7 @@ static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
     llvm::StringRef emulated;
   } forms[] = {
       {"wgmma.commit_group.sync.aligned;", 0, "llmc_emu_wgmma_commit_group"},
+      {"fence.proxy.async.shared::cta;", 0, "llmc_emu_fence_proxy_async"},
       {"wgmma.wait_group.sync.aligned $0;", 1, "llmc_emu_wgmma_wait_group"},
       {"cp.async.cg.shared.global [$0], [$1], $2, $3;", 4,
        "llmc_emu_cp_async_cg_shared_global_zfill"},
@@ -167,21 +168,29 @@ static bool redirectFixedPtx(llvm::CallInst &call, llvm::StringRef ptx) {
   return false;
 }
 
-/// `wgmma.mma_async.sync.aligned.m64nNk16.f32.T.T`, T f16 or bf16 (as
-/// MLIR's NVVM writes it: N / 2 accumulators, the two descriptors, scale-d
-/// and the four immediates) becomes `llmc_emu_wgmma_m64k16_f32_f16(ptr
-/// args, ptr result, i32 N, i32 bf16)` (callEmulator). False when `call`
-/// is not that form.
+/// `wgmma.mma_async.sync.aligned.m64nNk16.f32.T.T`, T f16 or bf16, with A
+/// in shared memory (as MLIR's NVVM writes it: N / 2 accumulators, the two
+/// descriptors, scale-d and the four immediates) or in four registers
+/// (wgmmaMultiplyRegisters: the accumulators, A's registers, B's
+/// descriptor, scale-d and three immediates) becomes
+/// `llmc_emu_wgmma_m64k16_f32_f16` or `llmc_emu_wgmma_rs_m64k16_f32_f16`
+/// `(ptr args, ptr result, i32 N, i32 bf16)` (callEmulator). False when
+/// `call` is neither form.
 static bool redirectWgmma(llvm::CallInst &call, llvm::StringRef ptx) {
   static const llvm::Regex form("wgmma\\.mma_async\\.sync\\.aligned\\.m64n([0-9]+)"
                                 "k16\\.f32\\.(b?f16)\\.(b?f16) ");
   llvm::SmallVector<llvm::StringRef> match;
   unsigned n = 0;
   if (!form.match(ptx, &match) || match[1].getAsInteger(10, n) ||
-      match[2] != match[3] || call.arg_size() != n / 2 + 7)
+      match[2] != match[3])
+    return false;
+  bool registers = llvm::StringRef(withoutSpaces(ptx)).contains("},{$");
+  if (call.arg_size() != n / 2 + (registers ? 9 : 7))
     return false;
   auto *i32 = llvm::Type::getInt32Ty(call.getContext());
-  callEmulator(call, "llmc_emu_wgmma_m64k16_f32_f16",
+  callEmulator(call,
+               registers ? "llmc_emu_wgmma_rs_m64k16_f32_f16"
+                         : "llmc_emu_wgmma_m64k16_f32_f16",
                {llvm::ConstantInt::get(i32, n),
                 llvm::ConstantInt::get(i32, match[2] == "bf16")});
   return true;
@@ -214,6 +223,50 @@ static void redirectSharedAddresses(llvm::Module &module) {
       cast->replaceAllUsesWith(b.CreateZExtOrTrunc(value, cast->getType()));
       cast->eraseFromParent();
     }
+}
+
+/// In a function that runs wgmma, each store to shared memory first calls
+/// `llmc_emu_generic_store(ptr, i32 bytes)`, and the function's entry
+/// `llmc_emu_checks_proxies()`, so that the emulator can tell a wgmma
+/// (the async proxy) reading shared memory that a thread wrote (stores,
+/// cp.async: the generic proxy) without a fence.proxy.async after the
+/// write: on a GPU it may read what was there before.
+static void reportGenericStores(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::get(context, 0);
+  auto *i32 = llvm::Type::getInt32Ty(context);
+  auto *voidType = llvm::Type::getVoidTy(context);
+  llvm::FunctionCallee report = module.getOrInsertFunction(
+      "llmc_emu_generic_store", voidType, pointer, i32);
+  llvm::FunctionCallee checked =
+      module.getOrInsertFunction("llmc_emu_checks_proxies", voidType);
+  const llvm::DataLayout &layout = module.getDataLayout();
+  for (llvm::Function &function : module) {
+    bool runsWgmma =
+        llvm::any_of(llvm::instructions(function), [](llvm::Instruction &inst) {
+          auto *call = dyn_cast<llvm::CallInst>(&inst);
+          return call && call->isInlineAsm() &&
+                 llvm::StringRef(cast<llvm::InlineAsm>(call->getCalledOperand())
+                                     ->getAsmString())
+                     .contains("wgmma.mma_async");
+        });
+    if (!runsWgmma)
+      continue;
+    SmallVector<llvm::StoreInst *> stores;
+    for (llvm::Instruction &inst : llvm::instructions(function))
+      if (auto *store = dyn_cast<llvm::StoreInst>(&inst);
+          store && store->getPointerAddressSpace() == 3)
+        stores.push_back(store);
+    for (llvm::StoreInst *store : stores) {
+      llvm::IRBuilder<> b(store);
+      b.CreateCall(report,
+                   {b.CreateAddrSpaceCast(store->getPointerOperand(), pointer),
+                    b.getInt32(uint32_t(layout.getTypeStoreSize(
+                        store->getValueOperand()->getType())))});
+    }
+    llvm::IRBuilder<> entry(&*function.getEntryBlock().getFirstInsertionPt());
+    entry.CreateCall(checked);
+  }
 }
 
 /// Puts a block before `inst` that runs only while the i32 global `flag`
@@ -361,6 +414,7 @@ static llvm::Error retarget(llvm::Module &module,
     else
       return makeError("the kernel emulator has no " + name);
   }
+  reportGenericStores(module);
   for (llvm::Function &function : module) {
     for (llvm::Instruction &inst :
          llvm::make_early_inc_range(llvm::instructions(function))) {

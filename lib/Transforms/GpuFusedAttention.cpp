@@ -626,13 +626,13 @@ private:
   /// Stages of the tensor-core variant's tiles: `stages` where their copies
   /// can be cp.async's (rows of a multiple of 8 16-bit elements, contiguous
   /// dimensions), as many as 96 KiB of shared memory hold beside the query
-  /// tile (key rows padded by `keyPadding`); else 1.
-  int64_t stagesFor(int64_t queryTileBytes, int64_t keyPadding = 8) {
+  /// tile (key and value rows padded by `padding`); else 1.
+  int64_t stagesFor(int64_t queryTileBytes, int64_t padding = 8) {
     if (stages <= 1 || !chunksOf8(op.getKeys(), headDim) ||
         !chunksOf8(op.getValues(), valueDim))
       return 1;
     constexpr int64_t kBudget = 96 * 1024;
-    int64_t stageBytes = kWarp * (headDim + keyPadding + valueDim + 8) * 2;
+    int64_t stageBytes = kWarp * (headDim + valueDim + 2 * padding) * 2;
     return std::clamp<int64_t>((kBudget - queryTileBytes) / stageBytes, 1,
                                stages);
   }
@@ -809,12 +809,12 @@ private:
 
   /// The indices in `tile` of element (r, d) of its rows of `width`: (r, d)
   /// in the padded row-major tiles; in wgmma's core-matrix layout
-  /// (coreQueryTile, coreKeyTile: memref<N x 8>, a core matrix's 8 rows of
-  /// 16 bytes after another, those of 8 rows' dimensions in order, then the
-  /// next 8 rows'), row ((r / 8) (width / 8) + d / 8) 8 + r % 8, column
-  /// d % 8.
+  /// (coreQueryTile, coreKeyTile, coreValueTile: memref<N x 8>, a core
+  /// matrix's 8 rows of 16 bytes after another, those of 8 rows' dimensions
+  /// in order, then the next 8 rows'), row ((r / 8) (width / 8) + d / 8) 8
+  /// + r % 8, column d % 8.
   SmallVector<Value, 2> tilePlace(Value tile, Value r, Value d, int64_t width) {
-    if (tile != coreQueryTile && tile != coreKeyTile)
+    if (tile != coreQueryTile && tile != coreKeyTile && tile != coreValueTile)
       return {r, d};
     Value eight = index(8);
     Value matrix = b.create<arith::AddIOp>(
@@ -829,17 +829,24 @@ private:
   }
 
   /// wgmma's descriptor of a core-matrix tile's rows from `firstRow` (a
-  /// multiple of 8) of `width` dimensions: core matrices 128 bytes apart
-  /// along the dimensions, width x 16 bytes between groups of 8 rows, no
-  /// swizzle. 16 dimensions further: + 16 (two core matrices, in 16-byte
-  /// units).
-  Value coreDescriptor(Value tile, Value firstRow, int64_t width) {
+  /// multiple of 8) of `width` dimensions, no swizzle. As a k-major operand
+  /// (rows m or n, dimensions k): core matrices 128 bytes apart along the
+  /// dimensions (the leading byte offset), width x 16 bytes between groups
+  /// of 8 rows (the stride); 16 dimensions further: + 16 (two core
+  /// matrices, in 16-byte units). As an n-major B (`nMajor`: rows k,
+  /// dimensions n, wgmma's transposed B) the two swap: width x 16 bytes
+  /// from 8 k to the next 8, 128 from 8 n to the next 8.
+  Value coreDescriptor(Value tile, Value firstRow, int64_t width,
+                       bool nMajor = false) {
     Value address = b.create<arith::IndexCastUIOp>(
         loc, b.getI64Type(),
         b.create<arith::AddIOp>(
             loc, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, tile),
             b.create<arith::MulIOp>(loc, firstRow, index(width * 2))));
-    return llmc::gpu::wgmmaDescriptor(b, loc, address, 128, width * 16, 0);
+    int64_t along = 128, across = width * 16;
+    if (nMajor)
+      std::swap(along, across);
+    return llmc::gpu::wgmmaDescriptor(b, loc, address, along, across, 0);
   }
 
   /// A `rows` x `width` buffer of `element` in the block's shared memory.
@@ -1086,7 +1093,14 @@ private:
         onWgmma ? coreKeyTile = sharedTile(tileStages * kWarp * headDim / 8, 8,
                                            elementType)
                 : sharedTile(tileStages * kWarp, headDim + 8, elementType);
-    Value valueTile = sharedTile(tileStages * kWarp, valueDim + 8, elementType);
+    // With wgmma P V too (N = the value dimensions, at most 256): the value
+    // tiles in its layout, read as an n-major B.
+    bool valuesOnWgmma = onWgmma && valueDim <= 256;
+    Value valueTile =
+        valuesOnWgmma
+            ? coreValueTile =
+                  sharedTile(tileStages * kWarp * valueDim / 8, 8, elementType)
+            : sharedTile(tileStages * kWarp, valueDim + 8, elementType);
     // wgmma's accumulators (m64n32: 16 f32 a thread) and the descriptor of
     // the warpgroup's 64 query rows.
     Type scoresType = llmc::gpu::wgmmaAccumulatorType(b.getContext(), kWarp);
@@ -1220,6 +1234,33 @@ private:
         probabilities.push_back(packFragment(
             b, loc,
             {p(2 * kc, 0), p(2 * kc, 2), p(2 * kc + 1, 0), p(2 * kc + 1, 2)}));
+      }
+      if (valuesOnWgmma) {
+        // The warpgroup's 64 rows by the value dimensions, two m64nNk16
+        // (keys 0-15, 16-31) with P's A fragments from registers and the
+        // step's values as B; a thread's accumulator 4 n + r is its
+        // mma.sync value tile n's element r, as carried.
+        Value acc = b.create<LLVM::UndefOp>(
+            loc, llmc::gpu::wgmmaAccumulatorType(b.getContext(), valueDim));
+        for (int64_t i = 0; i < valueTiles * 4; ++i)
+          acc = b.create<LLVM::InsertValueOp>(
+              loc, acc,
+              b.create<arith::MulFOp>(loc, carried[4 + i], c[i % 4 / 2]),
+              ArrayRef<int64_t>{i});
+        b.create<NVVM::WgmmaFenceAlignedOp>(loc);
+        for (int64_t kc = 0; kc < 2; ++kc)
+          acc = llmc::gpu::wgmmaMultiplyRegisters(
+              b, loc, acc, probabilities[kc],
+              coreDescriptor(valueTile,
+                             b.create<arith::AddIOp>(loc, base, index(16 * kc)),
+                             valueDim, /*nMajor=*/true),
+              valueDim, /*transposeB=*/true);
+        b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
+        b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+        for (int64_t i = 0; i < valueTiles * 4; ++i)
+          next.push_back(
+              b.create<LLVM::ExtractValueOp>(loc, acc, ArrayRef<int64_t>{i}));
+        return next;
       }
       for (int64_t n = 0; n < valueTiles; ++n) {
         SmallVector<Value> o(carried.begin() + 4 + n * 4,
@@ -1549,11 +1590,11 @@ private:
   bool loadMatrices;
   /// Steps of keys the tensor-core variant's tiles hold (tileStages).
   int64_t stages;
-  /// Scores on wgmma where the tiles come in stages; then the query and key
-  /// tiles in its core-matrix layout (tilePlace), read through the async
-  /// proxy.
+  /// Scores and P V on wgmma where the tiles come in stages; then the
+  /// query, key and value tiles in its core-matrix layout (tilePlace), read
+  /// through the async proxy.
   bool wgmma;
-  Value coreQueryTile, coreKeyTile;
+  Value coreQueryTile, coreKeyTile, coreValueTile;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
   Value batch, seq, keys, rows, rowTiles, chunk, splits, oneSplit;

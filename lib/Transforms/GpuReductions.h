@@ -204,6 +204,18 @@ mlir::Value wgmmaMultiply(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value bDescriptor, int64_t n,
                           mlir::Type element);
 
+/// acc + A B by one wgmma.mma_async m64nNk16 with A in registers: `a` the
+/// thread's mma.sync-shaped A fragment (vector<4x2xT>, T f16 or bf16: rows
+/// g and g + 8 of its warp's 16 of the 64, as mma.sync.m16n8k16's A), B
+/// (16 x N) in shared memory at `bDescriptor`, k-major, or with
+/// `transposeB` N-major (a core matrix's 8 rows are 8 k of 8 contiguous n;
+/// the descriptor's leading byte offset then steps k by 8, its stride n).
+/// Inline PTX: MLIR 19's NVVM op takes A's descriptor only.
+mlir::Value wgmmaMultiplyRegisters(mlir::OpBuilder &b, mlir::Location loc,
+                                   mlir::Value acc, mlir::Value a,
+                                   mlir::Value bDescriptor, int64_t n,
+                                   bool transposeB);
+
 /// The B fragments (vector<2x2>) of loadMatrices' result: its rows 0-1,
 /// then 2-3.
 SmallVector<Value> bFragments(OpBuilder &b, Location loc, Value matrices);

@@ -11,6 +11,9 @@
 #include "llmc/Transforms/Passes.h"
 #include "llmrt/GpuABI.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -1570,6 +1573,53 @@ Value wgmmaMultiply(OpBuilder &b, Location loc, Value acc, Value a,
       NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
       NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
       /*satfinite=*/nullptr);
+}
+
+Value wgmmaMultiplyRegisters(OpBuilder &b, Location loc, Value acc, Value a,
+                             Value bDescriptor, int64_t n, bool transposeB) {
+  Type element = cast<VectorType>(a.getType()).getElementType();
+  Type i32 = b.getI32Type();
+  // Outputs $0 .. $(n/2 - 1), tied to the accumulators in; then A's four
+  // registers, B's descriptor, scale-d and the immediates (as MLIR's NVVM
+  // writes its shared-memory form).
+  int64_t outputs = n / 2;
+  SmallVector<Value> operands;
+  SmallVector<std::string> constraints(outputs, "=f");
+  for (int64_t i = 0; i < outputs; ++i) {
+    operands.push_back(
+        b.create<LLVM::ExtractValueOp>(loc, acc, ArrayRef<int64_t>{i}));
+    constraints.push_back(std::to_string(i));
+  }
+  for (int64_t i = 0; i < 4; ++i) {
+    operands.push_back(b.create<LLVM::BitcastOp>(
+        loc, i32, b.create<vector::ExtractOp>(loc, a, ArrayRef<int64_t>{i})));
+    constraints.push_back("r");
+  }
+  operands.push_back(bDescriptor);
+  constraints.push_back("l");
+  for (int64_t immediate : {1, 1, 1, transposeB ? 1 : 0}) {
+    operands.push_back(
+        b.create<LLVM::ConstantOp>(loc, i32, b.getI32IntegerAttr(immediate)));
+    constraints.push_back("n");
+  }
+  std::string type = element.isBF16() ? "bf16" : "f16";
+  std::string text;
+  llvm::raw_string_ostream ptx(text);
+  ptx << "{\n.reg .pred p;\nsetp.ne.b32 p, $" << outputs * 2 + 5
+      << ", 0;\nwgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type
+      << "." << type << " {";
+  for (int64_t i = 0; i < outputs; ++i)
+    ptx << (i ? ", $" : "$") << i;
+  int64_t first = outputs * 2;
+  ptx << "}, {$" << first << ", $" << first + 1 << ", $" << first + 2 << ", $"
+      << first + 3 << "}, $" << first + 4 << ", p, $" << first + 6 << ", $"
+      << first + 7 << ", $" << first + 8 << ";\n}\n";
+  return b
+      .create<LLVM::InlineAsmOp>(
+          loc, acc.getType(), operands, text, llvm::join(constraints, ","),
+          /*has_side_effects=*/true,
+          /*is_align_stack=*/false, LLVM::AsmDialectAttr(), ArrayAttr())
+      .getResult(0);
 }
 
 Value loadMatrices(OpBuilder &b, Location loc, Value tile,

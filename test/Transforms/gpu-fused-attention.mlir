@@ -204,21 +204,25 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // NOLDM-LABEL: func.func @cache_views
 // NOLDM-NOT: nvgpu.ldmatrix
 // NOLDM: return
-// With wgmma=true the scores are warpgroup multiplies with both operands
-// in shared memory: the block's 128 query rows stored once (each lane's
-// 32 elements) into a tile in wgmma's core-matrix layout (8 x 8 matrices
-// of 16-byte rows: memref<1024x8>), the 3 stages of 32 keys likewise
-// (memref<768x8>, unpadded; the values' tile as before); each step fences
-// the generic proxy's writes (cp.async, stores) from wgmma's async reads
-// before its barrier, then one m64n32k16 per 16 dimensions (4), waited
-// for at once; P V stays on mma.sync with the values by ldmatrix.
+// With wgmma=true the scores and P V are warpgroup multiplies: the block's
+// 128 query rows stored once (each lane's 32 elements) into a tile in
+// wgmma's core-matrix layout (8 x 8 matrices of 16-byte rows:
+// memref<1024x8>), the 3 stages of 32 keys and of 32 values likewise
+// (memref<768x8> each, unpadded); each step fences the generic proxy's
+// writes (cp.async, stores) from wgmma's async reads before its barrier,
+// then one m64n32k16 per 16 dimensions (4) for S, waited for at once;
+// then O += P V as two m64n64k16 (16 keys each) with P's fragments in
+// registers (inline PTX: A as four registers, B's descriptor, trans-b 1:
+// the values' tile is n-major), waited for at once. No ldmatrix, no
+// mma.sync.
 // WGMMA-LABEL: func.func @cache_views
 // WGMMA: %[[WQ:.*]] = memref.alloca() : memref<1024x8xf16, #gpu.address_space<workgroup>>
 // WGMMA-COUNT-32: memref.store %{{.*}}, %[[WQ]]
 // WGMMA: %[[WK:.*]] = memref.alloca() : memref<768x8xf16, #gpu.address_space<workgroup>>
-// WGMMA: memref.alloca() : memref<96x72xf16, #gpu.address_space<workgroup>>
+// WGMMA: %[[WV:.*]] = memref.alloca() : memref<768x8xf16, #gpu.address_space<workgroup>>
 // WGMMA: memref.extract_aligned_pointer_as_index %[[WQ]]
 // WGMMA: nvgpu.device_async_copy %arg1[{{.*}}], %[[WK]][{{.*}}], 8 {bypassL1}
+// WGMMA: nvgpu.device_async_copy %arg2[{{.*}}], %[[WV]][{{.*}}], 8 {bypassL1}
 // WGMMA: scf.for
 // WGMMA: nvvm.cp.async.wait.group 1
 // WGMMA-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
@@ -228,9 +232,15 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // WGMMA-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
 // WGMMA-NEXT: nvvm.wgmma.commit.group.sync.aligned
 // WGMMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
-// WGMMA-NOT: transpose = false
-// WGMMA: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
-// WGMMA: nvgpu.mma.sync
+// WGMMA-NOT: nvgpu.ldmatrix
+// WGMMA-NOT: nvgpu.mma.sync
+// WGMMA: nvvm.wgmma.fence.aligned
+// WGMMA-NOT: nvgpu.mma.sync
+// WGMMA: memref.extract_aligned_pointer_as_index %[[WV]]
+// WGMMA-COUNT-2: llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, $69, 0;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}, $31}, {$64, $65, $66, $67}, $68, p, $70, $71, $72;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,r,r,r,r,l,n,n,n,n"
+// WGMMA-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// WGMMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WGMMA-NOT: nvgpu.mma.sync
 // WGMMA: return
 func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %v: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %out: memref<?x?x8x64xf16>) {
   llm.fused_attention %q, %k, %v into %out {scale = 0.125} : memref<?x?x8x64xf16>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>> into memref<?x?x8x64xf16>

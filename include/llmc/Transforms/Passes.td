@@ -423,8 +423,12 @@ def GpuFusedAttention
     matrices of 16-byte rows, 128 bytes apart along the dimensions, head
     dimensions x 16 bytes apart along the rows), a proxy fence after each
     step's copies. The accumulators hold each warp's rows as mma.sync's
-    did, so the online softmax and O += P V (mma.sync, P from registers)
-    are unchanged.
+    did, so the masking and the online softmax are unchanged. O += P V is
+    two m64nNk16 (N the value dimensions, up to 256; 16 keys each) with A
+    = P from registers (each warp's mma.sync A fragments, inline PTX:
+    MLIR 19's op takes A's descriptor only) and B = the step's value tile
+    in the same layout, read n-major (wgmma's transposed B: 8 keys of 8
+    contiguous dimensions per core matrix), the accumulators O's.
 
     With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
     write run in the warp variant's kernel: where the op's query buffer is
@@ -456,9 +460,10 @@ def GpuFusedAttention
            "tiles: the copies (cp.async) run stages - 1 steps ahead of the "
            "multiplies (1: each step loads its tiles, then waits for them)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "The tensor-core variant's scores S = Q K^T on wgmma.mma_async "
-           "(sm_90a), the query and key tiles in its core-matrix layout "
-           "(with stages of 2 or more; else mma.sync)">,
+           "The tensor-core variant's scores S = Q K^T and O += P V on "
+           "wgmma.mma_async (sm_90a), the query, key and value tiles in its "
+           "core-matrix layout, P from registers (with stages of 2 or "
+           "more; else mma.sync)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

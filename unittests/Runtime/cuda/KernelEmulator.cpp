@@ -22,6 +22,11 @@
 // a stage without waiting reads what was there before. With
 // FAKE_CUDA_TMA=eager they land as they are issued instead: a kernel that
 // overwrites a stage a wgmma in flight reads fails that wgmma's check.
+// In a kernel that runs wgmma, shared memory a thread writes through the
+// generic proxy (its stores, its cp.async copies once landed) may be read
+// by a wgmma only after that thread's fence.proxy.async and, by another
+// thread, a block barrier after the fence (PTX ISA's proxies: else the
+// tensor cores may read what was there before): other reads are errors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +44,7 @@
 #include <map>
 #include <sys/mman.h>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -126,11 +132,13 @@ struct MBarrier {
 };
 
 /// A wgmma as its thread issued it: operands, accumulators in and out.
+/// With A in registers, `aRows` holds the thread's two rows of it (16
+/// values each, gathered from its quad's registers) and `a` is unused.
 struct WgmmaIssue {
-  uint64_t a, b;
-  int n;
-  bool scaleD, bf16 = false;
-  std::vector<float> in, out;
+  uint64_t a = 0, b = 0;
+  int n = 0;
+  bool scaleD = false, bf16 = false, transposeB = false;
+  std::vector<float> aRows, in, out;
 };
 
 /// Asynchronous operations of one kind: those issued since the last
@@ -164,6 +172,9 @@ struct Thread {
   bool done = false;
   AsyncGroups<AsyncCopy> copies;
   AsyncGroups<WgmmaIssue> wgmmas;
+  /// The shared 2-byte units the thread wrote through the generic proxy
+  /// since its last fence.proxy.async (Emulator::unfenced).
+  std::vector<uintptr_t> unfencedWrites;
 };
 
 /// One lane's part of a warp-wide shared-memory access (0 bytes: none).
@@ -256,6 +267,19 @@ struct Emulator {
   std::vector<uintptr_t> sharedBases;
   /// The first broken rule of the running kernel, if any.
   std::string failure;
+  /// Whether the running kernel runs wgmma (its shared stores are then
+  /// reported: llmc_emu_generic_store), and the shared 2-byte units
+  /// written through the generic proxy (stores, cp.async): by whom, and
+  /// the writer's count of barriers when it last fenced them
+  /// (fence.proxy.async; -1: not since the write). A wgmma (the async
+  /// proxy) may read a unit once its writer fenced it and, for another
+  /// thread, a barrier followed the fence.
+  bool checksProxies = false;
+  struct GenericWrite {
+    Thread *writer;
+    long fencedAt;
+  };
+  std::unordered_map<uintptr_t, GenericWrite> genericWrites;
   /// Shared-memory traffic while llmc_emu_counting is set, by kernel; the
   /// running block's accesses of each kind (cp.async stores, plain loads,
   /// plain stores) by (warp, site, the lanes' count of that site's runs).
@@ -339,11 +363,49 @@ struct Emulator {
     ++t.copiesIssued;
   }
   void waitCopies(size_t pending) {
-    current->copies.wait(pending, [](const AsyncCopy &copy) {
+    current->copies.wait(pending, [this](const AsyncCopy &copy) {
       std::memcpy(copy.to, copy.from, copy.sourceBytes);
       std::memset(static_cast<char *>(copy.to) + copy.sourceBytes, 0,
                   copy.bytes - copy.sourceBytes);
+      genericWrite(copy.to, copy.bytes);
     });
+  }
+  /// The current thread wrote `bytes` of shared memory at `address`
+  /// through the generic proxy.
+  void genericWrite(const void *address, size_t bytes) {
+    if (!checksProxies)
+      return;
+    auto first = reinterpret_cast<uintptr_t>(address) / 2;
+    for (uintptr_t unit = first; unit < first + (bytes + 1) / 2; ++unit) {
+      genericWrites[unit] = {current, -1};
+      current->unfencedWrites.push_back(unit);
+    }
+  }
+  /// fence.proxy.async by the current thread: its writes so far are
+  /// visible to the async proxy (to other threads' after a barrier).
+  void proxyFence() {
+    for (uintptr_t unit : current->unfencedWrites)
+      if (auto it = genericWrites.find(unit);
+          it != genericWrites.end() && it->second.writer == current)
+        it->second.fencedAt = current->barriers;
+    current->unfencedWrites.clear();
+  }
+  /// A wgmma of the current thread reads the 2 bytes at `address`.
+  void asyncRead(const void *address) {
+    if (!checksProxies)
+      return;
+    auto it = genericWrites.find(reinterpret_cast<uintptr_t>(address) / 2);
+    if (it == genericWrites.end())
+      return;
+    const GenericWrite &write = it->second;
+    if (write.fencedAt < 0)
+      fail("a wgmma read shared memory that a thread wrote through the "
+           "generic proxy (a store or cp.async) without fence.proxy.async "
+           "after it");
+    else if (write.writer != current && current->barriers <= write.fencedAt)
+      fail("a wgmma read shared memory that another thread wrote through "
+           "the generic proxy and fenced, without a barrier after the "
+           "fence");
   }
   void waitWgmmas(size_t pending);
 
@@ -501,6 +563,8 @@ bool Emulator::runBlock(std::string &error) {
   size_t count = size_t(block.x) * block.y * block.z;
   threads.assign(count, Thread());
   warps.assign((count + 31) / 32, Warp());
+  checksProxies = false;
+  genericWrites.clear();
   barriers = Rendezvous();
   barriers.live = static_cast<int>(count);
   mbarriers.clear();
@@ -896,12 +960,19 @@ extern "C" uint64_t llmc_emu_shared_address(const void *pointer) {
 }
 
 // wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16 d, a-desc, b-desc,
-// scale-d, 1, 1, 0, 0 (PTX ISA): A (64 x 16) and B (N x 16) both k-major
+// scale-d, 1, 1, 0, trans-b (PTX ISA): A (64 x 16) and B (N x 16) k-major
 // in shared memory, element (r, k) without swizzling at start + (r / 8)
 // SBO + (k / 8) LBO + (r % 8) 16 + (k % 8) 2, swizzled in spans of S bytes
 // at swizzled(start + (r / 8) SBO + (r % 8) S + 2 k) (FakeTensorMap.h: the
 // address TMA wrote it to) (descriptor: start / 16 in bits 0-13, LBO / 16
-// in 16-29, SBO / 16 in 32-45, the swizzle in 62-63).
+// in 16-29, SBO / 16 in 32-45, the swizzle in 62-63). With trans-b, B is
+// n-major (unswizzled only here): (n, k) at start + (n / 8) SBO + (k / 8)
+// LBO + (k % 8) 16 + (n % 8) 2 (a core matrix: 8 k of 8 contiguous n;
+// CUTLASS's canonical Major-MN INTERLEAVE layout).
+// wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16 d, {a0, a1, a2, a3},
+// b-desc, scale-d, 1, 1, trans-b: A in registers, a warp's 16 rows of the
+// 64 as mma.sync.m16n8k16's A fragment (a0: row g, columns 2t and 2t + 1;
+// a1: row g + 8; a2, a3: columns + 8).
 // Thread t of the warpgroup holds D's rows 16 (t / 32) + (t % 32) / 4 and
 // + 8, columns 8 j + 2 (t % 4) and + 1: register 4 j + 2 h + e. A thread's
 // results depend on shared memory and its own accumulators only, so each
@@ -917,32 +988,40 @@ struct MatrixOperand {
   uint32_t span;
   /// Elements in bf16 (else f16).
   bool bf16;
+  /// Rows (m or n) contiguous in a core matrix's 16 bytes (else k).
+  bool rowMajor;
 
-  MatrixOperand(uint64_t descriptor, bool bf16)
+  MatrixOperand(uint64_t descriptor, bool bf16, bool rowMajor = false)
       : start(emulator.sharedAddress(uint32_t(descriptor & 0x3fff) << 4)),
         lbo(((descriptor >> 16) & 0x3fff) << 4),
         sbo(((descriptor >> 32) & 0x3fff) << 4),
         span(std::array<uint32_t, 4>{0, 128, 64, 32}[descriptor >> 62]),
-        bf16(bf16) {
+        bf16(bf16), rowMajor(rowMajor) {
     if (!start) {
       std::fprintf(stderr, "fake-cuda: a wgmma descriptor names no shared "
                            "memory of the kernel\n");
       std::abort();
     }
+    if (rowMajor && span) {
+      std::fprintf(stderr, "fake-cuda: the emulator runs a transposed wgmma "
+                           "operand without swizzling only\n");
+      std::abort();
+    }
   }
   float at(int row, int k) const {
-    uint16_t h;
+    const void *element;
     if (span)
-      std::memcpy(&h,
-                  reinterpret_cast<const void *>(
-                      swizzled(reinterpret_cast<uintptr_t>(start) +
-                                   row / 8 * sbo + row % 8 * span + k * 2,
-                               span)),
-                  2);
+      element = reinterpret_cast<const void *>(
+          swizzled(reinterpret_cast<uintptr_t>(start) + row / 8 * sbo +
+                       row % 8 * span + k * 2,
+                   span));
+    else if (rowMajor)
+      element = start + row / 8 * sbo + k / 8 * lbo + k % 8 * 16 + row % 8 * 2;
     else
-      std::memcpy(
-          &h, start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 + k % 8 * 2,
-          2);
+      element = start + row / 8 * sbo + k / 8 * lbo + row % 8 * 16 + k % 8 * 2;
+    emulator.asyncRead(element);
+    uint16_t h;
+    std::memcpy(&h, element, 2);
     return toFloat(h, bf16);
   }
 };
@@ -951,15 +1030,20 @@ struct MatrixOperand {
 /// bf16 x bf16): `in` (or 0 without scale-d) plus its rows of A times B.
 void wgmmaProduct(const Thread &t, const WgmmaIssue &issue, const float *in,
                   float *out) {
-  MatrixOperand a(issue.a, issue.bf16), b(issue.b, issue.bf16);
+  MatrixOperand b(issue.b, issue.bf16, issue.transposeB);
   int n = issue.n;
   bool scaleD = issue.scaleD;
   int group = t.lane / 4, pair = 2 * (t.lane % 4);
   // The thread's two rows of A, read once for all its columns.
   float rows[2][16];
-  for (int h = 0; h < 2; ++h)
-    for (int k = 0; k < 16; ++k)
-      rows[h][k] = a.at(16 * (t.warp % 4) + group + 8 * h, k);
+  if (!issue.aRows.empty()) {
+    std::memcpy(rows, issue.aRows.data(), sizeof rows);
+  } else {
+    MatrixOperand a(issue.a, issue.bf16);
+    for (int h = 0; h < 2; ++h)
+      for (int k = 0; k < 16; ++k)
+        rows[h][k] = a.at(16 * (t.warp % 4) + group + 8 * h, k);
+  }
   for (int j = 0; j < n / 8; ++j)
     for (int h = 0; h < 2; ++h)
       for (int e = 0; e < 2; ++e) {
@@ -982,33 +1066,96 @@ void Emulator::waitWgmmas(size_t pending) {
 }
 } // namespace fakecuda
 
-extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
-                                              int32_t n, int32_t bf16) {
+namespace fakecuda {
+/// A wgmma's accumulators in from the emulated call's arguments (`n` / 2
+/// floats first); `issue` then holds all but its operands.
+const unsigned char *wgmmaAccumulators(const void *args, int32_t n,
+                                       int32_t bf16, WgmmaIssue &issue) {
   const auto *bytes = static_cast<const unsigned char *>(args);
-  fakecuda::WgmmaIssue issue;
   issue.n = n;
   issue.bf16 = bf16 != 0;
   issue.in.resize(n / 2);
   issue.out.resize(n / 2);
   std::memcpy(issue.in.data(), bytes, issue.in.size() * 4);
+  return bytes + issue.in.size() * 4;
+}
+
+/// Checks a wgmma's immediates and descriptors (unscaled operands, A not
+/// transposed, no base offset), computes its result into `result` and
+/// leaves it in flight.
+void issueWgmma(WgmmaIssue issue, int32_t scaleA, int32_t scaleB,
+                int32_t transposeA, void *result) {
+  if (scaleA != 1 || scaleB != 1 || transposeA ||
+      ((issue.a | issue.b) >> 49 & 0x1fff)) {
+    std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with unscaled "
+                         "operands, A k-major, at no base offset only\n");
+    std::abort();
+  }
+  Thread &t = *emulator.current;
+  wgmmaProduct(t, issue, issue.in.data(), issue.out.data());
+  std::memcpy(result, issue.out.data(), issue.out.size() * 4);
+  t.wgmmas.open.push_back(std::move(issue));
+}
+} // namespace fakecuda
+
+extern "C" void llmc_emu_wgmma_m64k16_f32_f16(const void *args, void *result,
+                                              int32_t n, int32_t bf16) {
+  fakecuda::WgmmaIssue issue;
+  const unsigned char *rest = fakecuda::wgmmaAccumulators(args, n, bf16, issue);
   struct Operands {
     uint64_t a, b;
     int32_t scaleD, scaleA, scaleB, transposeA, transposeB;
   } o;
-  std::memcpy(&o, bytes + issue.in.size() * 4, sizeof o);
-  if (o.scaleA != 1 || o.scaleB != 1 || o.transposeA || o.transposeB ||
-      ((o.a | o.b) >> 49 & 0x1fff)) {
-    std::fprintf(stderr, "fake-cuda: the emulator runs wgmma with k-major, "
-                         "unscaled operands only, at no base offset\n");
-    std::abort();
-  }
+  std::memcpy(&o, rest, sizeof o);
   issue.a = o.a;
   issue.b = o.b;
   issue.scaleD = o.scaleD != 0;
-  fakecuda::Thread &t = *emulator.current;
-  fakecuda::wgmmaProduct(t, issue, issue.in.data(), issue.out.data());
-  std::memcpy(result, issue.out.data(), issue.out.size() * 4);
-  t.wgmmas.open.push_back(std::move(issue));
+  issue.transposeB = o.transposeB != 0;
+  fakecuda::issueWgmma(std::move(issue), o.scaleA, o.scaleB, o.transposeA,
+                       result);
+}
+
+// The warp's lanes give each other A's registers (a warp operation): a
+// thread's rows g and g + 8 are held by the four lanes of its quad.
+extern "C" void llmc_emu_wgmma_rs_m64k16_f32_f16(const void *args, void *result,
+                                                 int32_t n, int32_t bf16) {
+  fakecuda::WgmmaIssue issue;
+  const unsigned char *rest = fakecuda::wgmmaAccumulators(args, n, bf16, issue);
+  struct Operands {
+    uint16_t a[4][2];
+    uint64_t b;
+    int32_t scaleD, scaleA, scaleB, transposeB;
+  } o;
+  std::memcpy(&o, rest, sizeof o);
+  auto slots = emulator.exchange(o.a, sizeof o.a);
+  int lane = emulator.current->lane, group = lane / 4;
+  issue.aRows.resize(32);
+  for (int quad = 0; quad < 4; ++quad) {
+    uint16_t a[4][2];
+    std::memcpy(a, slots[4 * group + quad], sizeof a);
+    for (int h = 0; h < 2; ++h)
+      for (int e = 0; e < 2; ++e) {
+        issue.aRows[16 * h + 2 * quad + e] = fakecuda::toFloat(a[h][e], bf16);
+        issue.aRows[16 * h + 2 * quad + 8 + e] =
+            fakecuda::toFloat(a[2 + h][e], bf16);
+      }
+  }
+  issue.b = o.b;
+  issue.scaleD = o.scaleD != 0;
+  issue.transposeB = o.transposeB != 0;
+  fakecuda::issueWgmma(std::move(issue), o.scaleA, o.scaleB,
+                       /*transposeA=*/0, result);
+}
+
+// A store to shared memory in a kernel that runs wgmma, and such a
+// kernel's start (EmulatedKernels.cpp: reportGenericStores);
+// fence.proxy.async.shared::cta.
+extern "C" void llmc_emu_generic_store(const void *address, int32_t bytes) {
+  emulator.genericWrite(address, size_t(bytes));
+}
+extern "C" void llmc_emu_checks_proxies() { emulator.checksProxies = true; }
+extern "C" void llmc_emu_fence_proxy_async(const void *, void *) {
+  emulator.proxyFence();
 }
 
 // wgmma.commit_group and wgmma.wait_group N (EmulatedKernels.cpp: N in

@@ -3,8 +3,10 @@
 // Kernels written here the way `llmc --emit=emulated-kernels` compiles them
 // (calls `llmc_emu_NAME(args, result)` for the NVVM intrinsics): shuffles
 // of every mode, a barrier with shared memory, mma.sync (f16 and bf16)
-// against a plain matrix product, ldmatrix (plain and transposed) against the fragment
-// layout, wgmma against a plain product, cp.async landing only when waited
+// against a plain matrix product, ldmatrix (plain and transposed) against the
+// fragment layout, wgmma against a plain product (A in shared memory, or in
+// registers with B transposed), wgmma reading stores not fenced from
+// its proxy (an error), cp.async landing only when waited
 // for, a wgmma whose operands change in flight (an error), TMA tiles
 // landing swizzled when their mbarrier phase is waited for and read back
 // by a wgmma through swizzled descriptors, shared-memory
@@ -44,7 +46,11 @@ uint64_t llmc_emu_shared_address(const void *);
 void llmc_emu_shared_access(const void *, int32_t, int32_t, int32_t);
 void llmc_emu_global_access(const void *, int32_t, int32_t);
 void llmc_emu_wgmma_m64k16_f32_f16(const void *, void *, int32_t, int32_t);
+void llmc_emu_wgmma_rs_m64k16_f32_f16(const void *, void *, int32_t, int32_t);
 void llmc_emu_wgmma_commit_group(const void *, void *);
+void llmc_emu_generic_store(const void *, int32_t);
+void llmc_emu_checks_proxies();
+void llmc_emu_fence_proxy_async(const void *, void *);
 void llmc_emu_wgmma_wait_group(const void *, void *);
 void llmc_emu_mbarrier_init_shared(const void *, void *);
 void llmc_emu_mbarrier_arrive_expect_tx_shared(const void *, void *);
@@ -339,16 +345,34 @@ uint64_t descriptor(const void *tile) {
 float wgmmaA(int r, int k) { return float((r * 5 + k * 3) % 9 - 4); }
 float wgmmaB(int n, int k) { return float((n * 7 + k) % 5 - 2); }
 
+/// How a kernel's stores of wgmma's operands reach the async proxy.
+enum class Proxy {
+  Unchecked,       // stores not reported (as a kernel without wgmma)
+  Fenced,          // thread 0's stores of B reported, its fence, a barrier
+  FencedNoBarrier, // thread 0's stores of B reported, its fence
+  Unfenced,        // thread 0's stores of B reported, a barrier
+};
+
 /// A warpgroup's m64n8k16 wgmma into accumulators of 1, committed and
 /// waited for; thread 0 writes `overwrite` into A's first element before
 /// the wait where it is not 0.
-void wgmmaKernel(void **params, float overwrite) {
+void wgmmaKernel(void **params, float overwrite,
+                 Proxy proxy = Proxy::Unchecked) {
   for (int r = 0; r < 64; ++r)
     for (int k = 0; k < 16; ++k)
       tileA[r / 8][k / 8][r % 8][k % 8] = toHalf(wgmmaA(r, k));
   for (int n = 0; n < 8; ++n)
     for (int k = 0; k < 16; ++k)
       tileB[k / 8][n][k % 8] = toHalf(wgmmaB(n, k));
+  if (proxy != Proxy::Unchecked) {
+    llmc_emu_checks_proxies();
+    if (threadId() == 0)
+      llmc_emu_generic_store(tileB, sizeof tileB);
+    if (proxy != Proxy::Unfenced)
+      llmc_emu_fence_proxy_async(nullptr, nullptr);
+    if (proxy != Proxy::FencedNoBarrier)
+      llmc_emu_barrier0(nullptr, nullptr);
+  }
   struct {
     float d[4];
     uint64_t a, b;
@@ -384,6 +408,30 @@ TEST(KernelEmulator, WgmmaMatchesAMatrixProduct) {
     }
 }
 
+// Shared memory written through the generic proxy reaches wgmma (the
+// async proxy) only after the writer's fence.proxy.async and, for the
+// other threads, a barrier after it.
+TEST(KernelEmulator, WgmmaReadsGenericWritesOnlyAfterAProxyFence) {
+  std::vector<float> out(64 * 8);
+  std::string error;
+  EXPECT_TRUE(run([](void **params) { wgmmaKernel(params, 0, Proxy::Fenced); },
+                  128, out.data(), error))
+      << error;
+  EXPECT_FALSE(
+      run([](void **params) { wgmmaKernel(params, 0, Proxy::Unfenced); }, 128,
+          out.data(), error));
+  // (The last thread to reach the barrier runs on first.)
+  EXPECT_EQ(error, "block (0, 0, 0), thread 127: a wgmma read shared memory "
+                   "that a thread wrote through the generic proxy (a store "
+                   "or cp.async) without fence.proxy.async after it");
+  EXPECT_FALSE(
+      run([](void **params) { wgmmaKernel(params, 0, Proxy::FencedNoBarrier); },
+          128, out.data(), error));
+  EXPECT_EQ(error, "block (0, 0, 0), thread 1: a wgmma read shared memory "
+                   "that another thread wrote through the generic proxy and "
+                   "fenced, without a barrier after the fence");
+}
+
 TEST(KernelEmulator, WgmmaOperandsOverwrittenInFlightAreAnError) {
   std::vector<float> out(64 * 8);
   std::string error;
@@ -391,6 +439,57 @@ TEST(KernelEmulator, WgmmaOperandsOverwrittenInFlightAreAnError) {
                    out.data(), error));
   EXPECT_EQ(error, "block (0, 0, 0), thread 0: shared memory read by a wgmma "
                    "in flight changed before wgmma.wait_group completed it");
+}
+
+// A wgmma with A in registers (each warp's 16 rows as mma.sync's A
+// fragment) and B n-major (wgmma's transposed B: a core matrix is 8 k of
+// 8 contiguous n; 8 n further: SBO 128, 8 k further: LBO 256 for N = 16).
+alignas(128) uint16_t tileBN[2][2][8][8];
+
+void wgmmaRegistersKernel(void **params) {
+  for (int n = 0; n < 16; ++n)
+    for (int k = 0; k < 16; ++k)
+      tileBN[k / 8][n / 8][k % 8][n % 8] = toHalf(wgmmaB(n, k));
+  uint32_t t = threadId();
+  int g = int(t % 32) / 4, quad = 2 * int(t % 4), first = 16 * int(t / 32);
+  struct {
+    float d[8];
+    uint16_t a[4][2];
+    uint64_t b;
+    int32_t scaleD, scaleA, scaleB, transposeB;
+  } args = {{1, 1, 1, 1, 1, 1, 1, 1}, {}, 0, 1, 1, 1, 1};
+  for (int e = 0; e < 2; ++e) {
+    args.a[0][e] = toHalf(wgmmaA(first + g, quad + e));
+    args.a[1][e] = toHalf(wgmmaA(first + g + 8, quad + e));
+    args.a[2][e] = toHalf(wgmmaA(first + g, quad + 8 + e));
+    args.a[3][e] = toHalf(wgmmaA(first + g + 8, quad + 8 + e));
+  }
+  uint64_t address = llmc_emu_shared_address(tileBN);
+  args.b = ((address >> 4) & 0x3fff) | uint64_t(256 >> 4) << 16 |
+           uint64_t(128 >> 4) << 32;
+  float d[8];
+  llmc_emu_wgmma_rs_m64k16_f32_f16(&args, d, 16, 0);
+  llmc_emu_wgmma_commit_group(nullptr, nullptr);
+  waitGroups(llmc_emu_wgmma_wait_group, 0);
+  // Register 4 j + 2 h + e: row first + g + 8 h, column 8 j + quad + e.
+  for (int j = 0; j < 2; ++j)
+    for (int h = 0; h < 2; ++h)
+      for (int e = 0; e < 2; ++e)
+        output(params)[(first + g + 8 * h) * 16 + 8 * j + quad + e] =
+            d[4 * j + 2 * h + e];
+}
+
+TEST(KernelEmulator, WgmmaWithRegistersAndTransposedBMatchesAProduct) {
+  std::vector<float> out(64 * 16);
+  std::string error;
+  ASSERT_TRUE(run(wgmmaRegistersKernel, 128, out.data(), error)) << error;
+  for (int r = 0; r < 64; ++r)
+    for (int n = 0; n < 16; ++n) {
+      float want = 1;
+      for (int k = 0; k < 16; ++k)
+        want += wgmmaA(r, k) * wgmmaB(n, k);
+      EXPECT_EQ(out[r * 16 + n], want) << r << ", " << n;
+    }
 }
 
 // TMA: boxes of a 60 x 64 f16 matrix land in shared memory swizzled in
