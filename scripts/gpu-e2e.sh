@@ -31,8 +31,9 @@
 # head_dim 128 and 8 query heads per KV head, in a hidden size of 256 so that
 # it travels light; prompts of 150 and 40 tokens, whose prefill attention's
 # tile pipeline wraps its 3 stages) with the pipeline and without
-# (--gpu-attention-stages=1), and both with the attention's scores on wgmma
-# (--gpu-attention-wgmma). Where a random model's variant or an example's
+# (--gpu-attention-stages=1), and both with the attention's scores and P V
+# on wgmma (--gpu-attention-wgmma; d64 also with the next step's scores
+# issued before the softmax, --gpu-attention-overlap). Where a random model's variant or an example's
 # wgmma or TMA artifact fails, it runs again with every launch's results
 # dumped, on the GPU and under the kernel emulator (the fake driver and the
 # same kernels compiled for the CPU, carried along): the first launch whose
@@ -141,9 +142,11 @@ if [[ $mode == prepare ]]; then
   variant h128 sm_80.f16 --target=sm_80
   variant h128 sm_90.f16 --target=sm_90
   variant h128 sm_90.f16.stage1 --target=sm_90 --gpu-attention-stages=1
-  # The prefill attention's scores on wgmma (sm_90a kernels).
+  # The prefill attention's scores and P V on wgmma (sm_90a kernels).
   variant d64 sm_90.f16.awgmma --target=sm_90 --gpu-attention-wgmma
   variant h128 sm_90.f16.awgmma --target=sm_90 --gpu-attention-wgmma
+  variant d64 sm_90.f16.aover --target=sm_90 --gpu-attention-wgmma \
+    --gpu-attention-overlap
   # The fake CUDA driver that runs those kernels on the CPU.
   mkdir -p "$dir/fake-cuda"
   cp "${FAKE_CUDA:-$src/build/fake-cuda}/libcuda.so.1" "$dir/fake-cuda/"
@@ -313,6 +316,8 @@ if [[ $sm == sm_90 ]]; then
   check_random d64 "sm_90.f16 --gpu-attention-wgmma" sm_90.f16.awgmma ||
     status=1
   check_random h128 "sm_90.f16 --gpu-attention-wgmma" sm_90.f16.awgmma ||
+    status=1
+  check_random d64 "sm_90.f16 --gpu-attention-overlap" sm_90.f16.aover ||
     status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)

@@ -23,7 +23,8 @@
 #      build's default (mma.sync 64 x 64 tiles) against the sm_90 tile
 #      variants (wgmma, TMA, warp-specialized TMA; 128 x 128 and 128 x 256
 #      blocks) and against the attention without its tile pipeline
-#      (astage1) and with its S and P V on wgmma (awgmma): which tiles and
+#      (astage1), with its S and P V on wgmma (awgmma) and with the next
+#      step's S issued before the softmax (aover): which tiles and
 #      which attention become sm_90's defaults
 #   3. decode at batch 1, prompt 128, 64 tokens: the build against CUDA
 #      graphs (LLMRT_CUDA_GRAPHS=1) and the prefetching projections
@@ -47,6 +48,7 @@ variants=(
   "prod256=--gpu-wgmma --gpu-tma --gpu-tma-producer --gpu-mma-block-rows=128 --gpu-mma-block-cols=256 --gpu-mma-stage-steps=64 --gpu-mma-stages=4"
   "astage1=--gpu-attention-stages=1"
   "awgmma=--gpu-attention-wgmma"
+  "aover=--gpu-attention-wgmma --gpu-attention-overlap"
   "prefetch=--gpu-prefetch-weights"
 )
 tiles=wgmma128,tma256,prod,prod256
@@ -93,7 +95,7 @@ step() {
 tar xzf .gpu.tgz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 step "1 correctness" 60 180 bash scripts/gpu-e2e.sh run .gpu
-step "2 prefill 1016" 90 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 1016 --new 8 --repeats 2 --variants "$tiles,astage1,awgmma"
+step "2 prefill 1016" 90 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 1016 --new 8 --repeats 2 --variants "$tiles,astage1,awgmma,aover"
 step "3 decode" 90 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 128 --new 64 --variants prefetch --env graphs=LLMRT_CUDA_GRAPHS=1
 step "4a prefill 512" 60 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 512 --new 16 --repeats 2 --variants "$tiles"
 step "4b batch 16" 60 600 python3 bench/gpu_vs_pytorch.py run .gpu --prompt 32 --new 32 --batch 16 --repeats 2 --variants "$tiles"

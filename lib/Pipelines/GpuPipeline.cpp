@@ -60,7 +60,8 @@ void buildGpuKernelsPipeline(OpPassManager &pm, const GpuTarget &gpu) {
                                       /*combineInBlocks=*/gpu.combineInBlocks,
                                       /*fuseCacheUpdate=*/gpu.fuseCacheUpdate,
                                       /*stages=*/gpu.attentionStages,
-                                      /*wgmma=*/gpu.attentionWgmma}));
+                                      /*wgmma=*/gpu.attentionWgmma,
+                                      /*overlap=*/gpu.attentionOverlap}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());

@@ -289,12 +289,15 @@ public:
   /// `update`: the cache update the warp variant computes at one new
   /// token per row, else null.
   /// `stages`: steps of keys in the tensor-core variant's tiles.
-  /// `wgmma`: the tensor-core variant's scores on wgmma.mma_async.
+  /// `wgmma`: the tensor-core variant's scores and P V on
+  /// wgmma.mma_async; `overlap`: with wgmma, the next step's scores
+  /// issued before a step's softmax.
   FusedAttention(OpBuilder &b, llm::FusedAttentionOp op, bool loadMatrices,
-                 int64_t stages, bool wgmma, memref::GlobalOp counters,
-                 const CacheUpdate *update)
+                 int64_t stages, bool wgmma, bool overlap,
+                 memref::GlobalOp counters, const CacheUpdate *update)
       : b(b), loc(op.getLoc()), op(op), loadMatrices(loadMatrices),
-        stages(stages), wgmma(wgmma), counters(counters), update(update) {
+        stages(stages), wgmma(wgmma), overlap(overlap), counters(counters),
+        update(update) {
     auto queryType = cast<MemRefType>(op.getQuery().getType());
     elementType = queryType.getElementType();
     heads = queryType.getDimSize(2);
@@ -648,15 +651,22 @@ private:
   /// step i - 1, whose stage the next copies take, is done). Where the
   /// keys' or values' view starts off a multiple of 8 elements (checked
   /// once: a branch the whole block takes), the copies are a thread's
-  /// loads and stores instead. `body(t0, first row of the stage,
-  /// carried)`.
+  /// loads and stores instead. `body(t0, first row of the stage, first
+  /// row of the next step's stage, carried)`.
+  /// With `lookahead` (3 stages or more) step i + 1's tiles are waited
+  /// for in step i, so that its body can start step i + 1's multiplies
+  /// before its own softmax: the copies run tileStages - 2 steps ahead
+  /// (stages i and i + 1 are read in step i), and before the loop, once
+  /// step 0's tiles are in, `lookahead(first row of step 0's stage)`
+  /// gives a value the first step carries after `init`.
   scf::ForOp pipelinedStepLoop(
       Value bIdx, Value kvHead, Value split, Value firstRow, Value thread,
       Value keyTile, Value valueTile, int64_t tileStages, ValueRange init,
-      function_ref<SmallVector<Value>(Value, Value, ValueRange)> body) {
+      function_ref<SmallVector<Value>(Value, Value, Value, ValueRange)> body,
+      function_ref<Value(Value)> lookahead = {}) {
     Value lower, end;
     std::tie(lower, end) = stepRange(bIdx, split, firstRow, kMmaRows);
-    int64_t ahead = tileStages - 1;
+    int64_t ahead = lookahead ? tileStages - 2 : tileStages - 1;
     Value keysAligned = offsetAligned(
         b.create<memref::ExtractStridedMetadataOp>(loc, op.getKeys()));
     Value aligned = b.create<arith::AndIOp>(
@@ -712,31 +722,44 @@ private:
       return b.create<arith::AddIOp>(
           loc, lower, b.create<arith::MulIOp>(loc, i, index(kWarp)));
     };
-    for (int64_t i = 0; i < ahead; ++i)
+    // The thread's copies but the last `pending` groups have landed; the
+    // block's, after the barrier. The tiles (and the query tile before
+    // the loop) were written through the generic proxy; wgmma reads them
+    // through the async proxy.
+    auto landed = [&](int64_t pending) {
+      b.create<NVVM::CpAsyncWaitGroupOp>(loc, pending);
+      if (coreKeyTile)
+        llmc::gpu::asyncProxyFence(b, loc);
+      b.create<gpu::BarrierOp>(loc);
+    };
+    // The first row of step i's stage.
+    auto stageBase = [&](Value i) -> Value {
+      return b.create<arith::MulIOp>(
+          loc, b.create<arith::RemUIOp>(loc, i, index(tileStages)),
+          index(kWarp));
+    };
+    int64_t before = lookahead ? ahead + 1 : ahead;
+    for (int64_t i = 0; i < before; ++i)
       copyStep(stepAt(index(i)), index(i));
+    SmallVector<Value> initial(init.begin(), init.end());
+    if (lookahead) {
+      landed(ahead);
+      initial.push_back(lookahead(index(0)));
+    }
     auto loop = b.create<scf::ForOp>(
-        loc, lower, end, index(kWarp), init,
+        loc, lower, end, index(kWarp), initial,
         [&](OpBuilder &nb, Location, Value t0, ValueRange carried) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(nb.getInsertionBlock());
           Value i = b.create<arith::DivUIOp>(
               loc, b.create<arith::SubIOp>(loc, t0, lower), index(kWarp));
-          b.create<NVVM::CpAsyncWaitGroupOp>(loc, ahead - 1);
-          // The tiles (and the query tile before the loop) were written
-          // through the generic proxy; wgmma reads them through the async
-          // proxy.
-          if (coreKeyTile)
-            b.create<NVVM::FenceProxyOp>(
-                loc, NVVM::ProxyKind::async_shared,
-                NVVM::SharedSpaceAttr::get(b.getContext(),
-                                           NVVM::SharedSpace::shared_cta));
-          b.create<gpu::BarrierOp>(loc);
-          Value next = b.create<arith::AddIOp>(loc, i, index(ahead));
+          landed(ahead - 1);
+          Value next = b.create<arith::AddIOp>(loc, i, index(before));
           copyStep(stepAt(next),
                    b.create<arith::RemUIOp>(loc, next, index(tileStages)));
-          Value stage = b.create<arith::RemUIOp>(loc, i, index(tileStages));
           b.create<scf::YieldOp>(
-              loc, body(t0, b.create<arith::MulIOp>(loc, stage, index(kWarp)),
+              loc, body(t0, stageBase(i),
+                        stageBase(b.create<arith::AddIOp>(loc, i, index(1))),
                         carried));
         });
     // No copy outlives the kernel.
@@ -1155,30 +1178,44 @@ private:
         acc = mmaSync(b, loc, queryFragment(c), keyFragments[c], acc);
       return elementsOf(acc);
     };
-    // A step: 32 keys from t0, in the tiles' rows from `base`.
-    auto stepBody = [&](Value t0, Value base,
+    // With wgmma: the scores of the keys in the tiles' rows from `base`,
+    // a warpgroup's 64 rows by the step's 32 keys, one m64n32k16 per 16
+    // dimensions, committed as a group, not waited for.
+    auto issueScores = [&](Value base) -> Value {
+      Value keyDescriptor = coreDescriptor(keyTile, base, headDim);
+      Value acc = b.create<LLVM::ZeroOp>(loc, scoresType);
+      b.create<NVVM::WgmmaFenceAlignedOp>(loc);
+      for (int64_t kk = 0; kk < headDim; kk += 16) {
+        Value step = b.create<arith::ConstantIntOp>(loc, kk, b.getI64Type());
+        acc = llmc::gpu::wgmmaMultiply(
+            b, loc, acc, b.create<arith::AddIOp>(loc, queryDescriptor, step),
+            b.create<arith::AddIOp>(loc, keyDescriptor, step), kWarp,
+            elementType);
+      }
+      b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
+      return acc;
+    };
+    // With `overlap`: step i + 1's scores issued before step i's softmax
+    // (the tensor cores multiply while the softmax runs), carried after
+    // the step's values, waited for with P V's group.
+    bool lookahead = overlap && onWgmma && tileStages >= 3;
+    // A step: 32 keys from t0, in the tiles' rows from `base` (the next
+    // step's from `nextBase`).
+    auto stepBody = [&](Value t0, Value base, Value nextBase,
                         ValueRange carried) -> SmallVector<Value> {
       // S: 4 tiles of 8 keys by the warp's 16 rows (mmaScores); with
-      // wgmma the warpgroup's 64 rows by the step's 32 keys, one m64n32k16
-      // per 16 dimensions, whose thread's element 4 j + r is its mma.sync
-      // tile j's element r (rows g and g + 8 of its warp's 16, keys
-      // 8 j + pair and + 1).
+      // wgmma (issueScores) the warpgroup's 64 rows, whose thread's element
+      // 4 j + r is its mma.sync tile j's element r (rows g and g + 8 of
+      // its warp's 16, keys 8 j + pair and + 1).
       SmallVector<SmallVector<Value>> scores;
-      Value onTensorCores;
-      if (onWgmma) {
-        Value keyDescriptor = coreDescriptor(keyTile, base, headDim);
-        Value acc = b.create<LLVM::ZeroOp>(loc, scoresType);
-        b.create<NVVM::WgmmaFenceAlignedOp>(loc);
-        for (int64_t kk = 0; kk < headDim; kk += 16) {
-          Value step = b.create<arith::ConstantIntOp>(loc, kk, b.getI64Type());
-          acc = llmc::gpu::wgmmaMultiply(
-              b, loc, acc, b.create<arith::AddIOp>(loc, queryDescriptor, step),
-              b.create<arith::AddIOp>(loc, keyDescriptor, step), kWarp,
-              elementType);
-        }
-        b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
+      Value onTensorCores, nextScores;
+      if (lookahead) {
+        onTensorCores = carried.back();
+        carried = carried.drop_back();
+        nextScores = issueScores(nextBase);
+      } else if (onWgmma) {
+        onTensorCores = issueScores(base);
         b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
-        onTensorCores = acc;
       }
       for (int64_t j = 0; j < 4; ++j) {
         SmallVector<Value> values;
@@ -1260,6 +1297,8 @@ private:
         for (int64_t i = 0; i < valueTiles * 4; ++i)
           next.push_back(
               b.create<LLVM::ExtractValueOp>(loc, acc, ArrayRef<int64_t>{i}));
+        if (nextScores)
+          next.push_back(nextScores);
         return next;
       }
       for (int64_t n = 0; n < valueTiles; ++n) {
@@ -1293,17 +1332,27 @@ private:
         SmallVector<Value> updated = elementsOf(acc);
         next.append(updated.begin(), updated.end());
       }
+      if (nextScores) {
+        b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+        next.push_back(nextScores);
+      }
       return next;
     };
     Value thread = threadOf(warp, lane);
     scf::ForOp loop =
         tileStages > 1
-            ? pipelinedStepLoop(bIdx, kvHead, split, firstRow, thread, keyTile,
-                                valueTile, tileStages, init, stepBody)
+            ? pipelinedStepLoop(
+                  bIdx, kvHead, split, firstRow, thread, keyTile, valueTile,
+                  tileStages, init, stepBody,
+                  lookahead ? [&](Value base) {
+                    Value scores = issueScores(base);
+                    b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+                    return scores;
+                  } : function_ref<Value(Value)>())
             : stepLoop(bIdx, kvHead, split, firstRow, kMmaRows, thread, keyTile,
                        valueTile, /*toF32=*/false, init,
                        [&](Value t0, ValueRange carried) {
-                         return stepBody(t0, index(0), carried);
+                         return stepBody(t0, index(0), index(0), carried);
                        });
     // Each row's results, where the row is inside: with one split (a
     // long prompt) the output itself (as the combination would make it of
@@ -1594,6 +1643,9 @@ private:
   /// query, key and value tiles in its core-matrix layout (tilePlace), read
   /// through the async proxy.
   bool wgmma;
+  /// With wgmma and 3 stages or more: step i + 1's scores issued before
+  /// step i's softmax (mmaPartialKernel's lookahead).
+  bool overlap;
   Value coreQueryTile, coreKeyTile, coreValueTile;
   Type elementType, f32;
   int64_t heads, headDim, valueDim, kvHeads, group;
@@ -1635,7 +1687,7 @@ struct GpuFusedAttentionPass
       if (fuseCacheUpdate)
         update = matchCacheUpdate(op, matchRotation(op));
       OpBuilder b(op);
-      FusedAttention(b, op, loadMatrices, stages, wgmma, counters,
+      FusedAttention(b, op, loadMatrices, stages, wgmma, overlap, counters,
                      update ? &*update : nullptr)
           .build();
       op.erase();

@@ -192,6 +192,12 @@ mlir::Value wgmmaDescriptor(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value address, int64_t leadingBytes,
                             int64_t strideBytes, int64_t swizzle);
 
+/// fence.proxy.async.shared::cta: the thread's writes to shared memory
+/// through the generic proxy (stores, cp.async once waited for) ordered
+/// before the async proxy's reads (wgmma's operands); other threads see
+/// them after a barrier that follows.
+void asyncProxyFence(mlir::OpBuilder &b, mlir::Location loc);
+
 /// The f32 accumulators of wgmma m64nNk16: a struct of N / 2 a thread.
 mlir::Type wgmmaAccumulatorType(mlir::MLIRContext *context, int64_t n);
 

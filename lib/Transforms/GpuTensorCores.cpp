@@ -809,10 +809,7 @@ private:
           // cp.async wrote the stage through the generic proxy; wgmma reads
           // it through the async proxy.
           if (wgmma)
-            fb.create<NVVM::FenceProxyOp>(
-                loc, NVVM::ProxyKind::async_shared,
-                NVVM::SharedSpaceAttr::get(fb.getContext(),
-                                           NVVM::SharedSpace::shared_cta));
+            asyncProxyFence(fb, loc);
           fb.create<gpu::BarrierOp>(loc);
           Value copied = add(fb, tile, ahead);
           Value next = copyAt(fb, copied, rem(fb, copied, stages));
@@ -1556,6 +1553,13 @@ Value wgmmaDescriptor(OpBuilder &b, Location loc, Value address,
   int64_t fields =
       (leadingBytes >> 4) << 16 | (strideBytes >> 4) << 32 | swizzle << 62;
   return b.create<arith::OrIOp>(loc, start, constant(fields));
+}
+
+void asyncProxyFence(OpBuilder &b, Location loc) {
+  b.create<NVVM::FenceProxyOp>(
+      loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
 }
 
 Type wgmmaAccumulatorType(MLIRContext *context, int64_t n) {

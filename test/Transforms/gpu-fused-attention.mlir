@@ -8,6 +8,7 @@
 // RUN: not llmc-opt %s --split-input-file --llmc-gpu-fused-attention=stages=0 2>&1 | FileCheck %s --check-prefix=STAGES0
 // RUN: llmc-opt %s --split-input-file --llmc-gpu-fused-attention=wgmma=true --verify-diagnostics | FileCheck %s --check-prefix=WGMMA
 // RUN: llmc-opt %s --split-input-file "--llmc-gpu-fused-attention=wgmma=true stages=1" --verify-diagnostics | FileCheck %s --check-prefix=SYNC
+// RUN: llmc-opt %s --split-input-file "--llmc-gpu-fused-attention=wgmma=true overlap=true" --verify-diagnostics | FileCheck %s --check-prefix=OVERLAP
 // STAGES0: stages: expected 1 or more, found 0
 // With stages=1 every step loads its tiles (no cp.async), and the scores
 // stay on mma.sync with wgmma=true.
@@ -242,6 +243,39 @@ func.func @tensor_cores(%q: memref<?x?x4x16xf16>, %k: memref<?x?x2x16xf16>, %out
 // WGMMA-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // WGMMA-NOT: nvgpu.mma.sync
 // WGMMA: return
+// With overlap=true (and 3 stages) each step issues the next step's
+// scores before its softmax: before the loop two steps' copies, step 0's
+// tiles waited for (one group left in flight), its scores multiplied and
+// waited for; in the loop the next step's tiles waited for (no group left
+// in flight: the copies one step ahead), the next copies, the next step's
+// 4 m64n32k16 committed but not waited for, the softmax on the scores
+// the loop carries (its last value, the accumulators' struct), P V, then
+// one wait for both groups; the next scores carried.
+// OVERLAP-LABEL: func.func @cache_views
+// OVERLAP-COUNT-2: nvgpu.device_async_copy %arg1
+// OVERLAP: nvvm.cp.async.wait.group 1
+// OVERLAP-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// OVERLAP-NEXT: gpu.barrier
+// OVERLAP: nvvm.wgmma.fence.aligned
+// OVERLAP-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
+// OVERLAP-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// OVERLAP-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// OVERLAP: %[[LOOP:.*]]:37 = scf.for {{.*}} iter_args({{.*}}, %[[S:.*]] = %{{.*}}) -> ({{.*}}, !llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>)
+// OVERLAP: nvvm.cp.async.wait.group 0
+// OVERLAP-NEXT: nvvm.fence.proxy
+// OVERLAP-NEXT: gpu.barrier
+// OVERLAP: nvgpu.device_async_copy %arg1
+// OVERLAP: nvvm.wgmma.fence.aligned
+// OVERLAP-COUNT-4: %[[NEXT:.*]] = nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
+// OVERLAP-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// OVERLAP-NEXT: llvm.extractvalue %[[S]][0]
+// OVERLAP-NOT: nvvm.wgmma.wait.group
+// OVERLAP: nvvm.wgmma.fence.aligned
+// OVERLAP-COUNT-2: llvm.inline_asm has_side_effects "{{.*}}m64n64k16
+// OVERLAP-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// OVERLAP-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// OVERLAP: scf.yield {{.*}}, %[[NEXT]] :
+// OVERLAP: return
 func.func @cache_views(%q: memref<?x?x8x64xf16>, %k: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %v: memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, %out: memref<?x?x8x64xf16>) {
   llm.fused_attention %q, %k, %v into %out {scale = 0.125} : memref<?x?x8x64xf16>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>>, memref<?x?x2x64xf16, strided<[262144, 128, 64, 1], offset: ?>> into memref<?x?x8x64xf16>
   return

@@ -234,6 +234,8 @@ static int runCompile(MLIRContext &context) {
     return fail("--gpu-attention-wgmma: needs --target=sm_90, found "
                 "--target=" +
                 target);
+  if (gpuOption_attentionOverlap && !gpuOption_attentionWgmma)
+    return fail("--gpu-attention-overlap: needs --gpu-attention-wgmma");
   if (std::string error = llmc::mmaTileOptionsError(
           gpuOption_mmaBlockRows, gpuOption_mmaBlockCols,
           gpuOption_mmaStageSteps, gpuOption_mmaStages, gpuOption_wgmma,

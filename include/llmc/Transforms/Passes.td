@@ -428,7 +428,12 @@ def GpuFusedAttention
     = P from registers (each warp's mma.sync A fragments, inline PTX:
     MLIR 19's op takes A's descriptor only) and B = the step's value tile
     in the same layout, read n-major (wgmma's transposed B: 8 keys of 8
-    contiguous dimensions per core matrix), the accumulators O's.
+    contiguous dimensions per core matrix), the accumulators O's. With
+    `overlap` too (3 stages or more) each step issues the next step's
+    scores before its own softmax, as FlashAttention-3 does within a
+    warpgroup: the next step's tiles are waited for one step earlier (the
+    copies run stages - 2 steps ahead), the loop carries the scores, and
+    one wait at the step's end completes both the next scores and P V.
 
     With `fuse-cache-update`, a decode step's queries' rotation and KV-cache
     write run in the warp variant's kernel: where the op's query buffer is
@@ -464,6 +469,11 @@ def GpuFusedAttention
            "wgmma.mma_async (sm_90a), the query, key and value tiles in its "
            "core-matrix layout, P from registers (with stages of 2 or "
            "more; else mma.sync)">,
+    Option<"overlap", "overlap", "bool", /*default=*/"false",
+           "With wgmma and 3 stages or more: a step issues the next step's "
+           "scores before its own softmax, so that the tensor cores "
+           "multiply while it runs (the next step's tiles are waited for "
+           "one step earlier: the copies run stages - 2 steps ahead)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
