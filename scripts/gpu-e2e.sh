@@ -29,12 +29,16 @@
 # projections at 70 and 20 rows split k across blocks) on mma.sync, wgmma and
 # TMA tiles, and h128 (llama-gqa8-h128-narrow.json: Llama 2 70B's attention,
 # head_dim 128 and 8 query heads per KV head, in a hidden size of 256 so that
-# it travels light; prompts of 150 and 40 tokens, whose prefill attention's
-# tile pipeline wraps its 3 stages) with the pipeline and without
-# (--gpu-attention-stages=1), and both with the attention's scores and P V
-# on wgmma (--gpu-attention-wgmma; d64 also with the next step's scores
-# issued before the softmax, --gpu-attention-overlap). Where a random model's variant or an example's
-# wgmma or TMA artifact fails, it runs again with every launch's results
+# it travels light; prompts of 150 and 40 tokens) with the attention's tile
+# pipeline and without (--gpu-attention-stages=1), and both with the
+# attention's scores and P V on wgmma (--gpu-attention-wgmma; d64 also with
+# the next step's scores issued before the softmax,
+# --gpu-attention-overlap). Their prompts give each attention block one or
+# two steps of 32 keys (the keys are split until there are 256 blocks); a
+# third, wide (llama-mha-h64-wide.json: 8 KV heads of head_dim 64, prompts
+# of 520 and 300 tokens), up to 5, so that the 3 stages wrap: on mma.sync
+# and with --gpu-attention-overlap. Where a random model's variant or an
+# example's wgmma or TMA artifact fails, it runs again with every launch's results
 # dumped, on the GPU and under the kernel emulator (the fake driver and the
 # same kernels compiled for the CPU, carried along): the first launch whose
 # results differ names the kernel to look at.
@@ -50,6 +54,11 @@ d64_prompts=(--prompt-ids "$(seq -s, 1 70)" --prompt-ids "$(seq -s, 5 24)"
              --max-new-tokens 10)
 h128_prompts=(--prompt-ids "$(seq -s, 3 152)" --prompt-ids "$(seq -s, 60 99)"
               --max-new-tokens 8)
+# N ids (i * MUL + ADD) mod 256, comma-separated.
+ids() { awk -v n="$1" -v m="$2" -v a="$3" \
+  'BEGIN { for (i = 0; i < n; ++i) printf "%s%d", (i ? "," : ""), (i * m + a) % 256 }'; }
+wide_prompts=(--prompt-ids "$(ids 520 37 11)" --prompt-ids "$(ids 300 53 7)"
+              --max-new-tokens 2)
 
 if [[ $mode == prepare ]]; then
   llmc=${LLMC:-$src/build/bin/llmc}
@@ -147,10 +156,17 @@ if [[ $mode == prepare ]]; then
   variant h128 sm_90.f16.awgmma --target=sm_90 --gpu-attention-wgmma
   variant d64 sm_90.f16.aover --target=sm_90 --gpu-attention-wgmma \
     --gpu-attention-overlap
+  # Several steps of keys per attention block (8 KV heads, prompts of 520
+  # and 300 tokens: up to 5 steps of 32 keys, the tile stages wrap), on
+  # mma.sync and on wgmma with the overlap.
+  random_model wide llama-mha-h64-wide.json 0.05
+  variant wide sm_90.f16 --target=sm_90
+  variant wide sm_90.f16.aover --target=sm_90 --gpu-attention-wgmma \
+    --gpu-attention-overlap
   # The fake CUDA driver that runs those kernels on the CPU.
   mkdir -p "$dir/fake-cuda"
   cp "${FAKE_CUDA:-$src/build/fake-cuda}/libcuda.so.1" "$dir/fake-cuda/"
-  rm -rf "$dir/d64-checkpoint" "$dir/h128-checkpoint"
+  rm -rf "$dir/d64-checkpoint" "$dir/h128-checkpoint" "$dir/wide-checkpoint"
   echo "prepared $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
 fi
@@ -318,6 +334,9 @@ if [[ $sm == sm_90 ]]; then
   check_random h128 "sm_90.f16 --gpu-attention-wgmma" sm_90.f16.awgmma ||
     status=1
   check_random d64 "sm_90.f16 --gpu-attention-overlap" sm_90.f16.aover ||
+    status=1
+  check_random wide "sm_90.f16" sm_90.f16 || status=1
+  check_random wide "sm_90.f16 --gpu-attention-overlap" sm_90.f16.aover ||
     status=1
 fi
 gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
