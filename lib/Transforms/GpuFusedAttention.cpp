@@ -1195,6 +1195,11 @@ private:
       b.create<NVVM::WgmmaGroupSyncAlignedOp>(loc);
       return acc;
     };
+    auto scoresOf = [&](Value base) -> Value {
+      Value acc = issueScores(base);
+      b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+      return acc;
+    };
     // With `overlap`: step i + 1's scores issued before step i's softmax
     // (the tensor cores multiply while the softmax runs), carried after
     // the step's values, waited for with P V's group.
@@ -1214,8 +1219,7 @@ private:
         carried = carried.drop_back();
         nextScores = issueScores(nextBase);
       } else if (onWgmma) {
-        onTensorCores = issueScores(base);
-        b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+        onTensorCores = scoresOf(base);
       }
       for (int64_t j = 0; j < 4; ++j) {
         SmallVector<Value> values;
@@ -1297,58 +1301,54 @@ private:
         for (int64_t i = 0; i < valueTiles * 4; ++i)
           next.push_back(
               b.create<LLVM::ExtractValueOp>(loc, acc, ArrayRef<int64_t>{i}));
-        if (nextScores)
-          next.push_back(nextScores);
-        return next;
-      }
-      for (int64_t n = 0; n < valueTiles; ++n) {
-        SmallVector<Value> o(carried.begin() + 4 + n * 4,
-                             carried.begin() + 8 + n * 4);
-        for (int64_t r = 0; r < 4; ++r)
-          o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
-        Value acc = accumulator(o);
-        // V's B fragments of keys 0-15 and 16-31 (by ldmatrix,
-        // transposed: lane l gives key l at dimension 8 n).
-        SmallVector<Value> valueFragments;
-        if (loadMatrices) {
-          valueFragments = bFragments(
-              b, loc,
-              llmc::gpu::loadMatrices(
-                  b, loc, valueTile,
-                  {b.create<arith::AddIOp>(loc, base, lane), index(8 * n)}, 4,
-                  /*transpose=*/true));
-        } else {
-          Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
+      } else {
+        for (int64_t n = 0; n < valueTiles; ++n) {
+          SmallVector<Value> o(carried.begin() + 4 + n * 4,
+                               carried.begin() + 8 + n * 4);
+          for (int64_t r = 0; r < 4; ++r)
+            o[r] = b.create<arith::MulFOp>(loc, o[r], c[r / 2]);
+          Value acc = accumulator(o);
+          // V's B fragments of keys 0-15 and 16-31 (by ldmatrix,
+          // transposed: lane l gives key l at dimension 8 n).
+          SmallVector<Value> valueFragments;
+          if (loadMatrices) {
+            valueFragments = bFragments(
+                b, loc,
+                llmc::gpu::loadMatrices(
+                    b, loc, valueTile,
+                    {b.create<arith::AddIOp>(loc, base, lane), index(8 * n)}, 4,
+                    /*transpose=*/true));
+          } else {
+            Value column = b.create<arith::AddIOp>(loc, g, index(8 * n));
+            for (int64_t kc = 0; kc < 2; ++kc)
+              valueFragments.push_back(tileFragment(
+                  valueTile,
+                  b.create<arith::AddIOp>(
+                      loc, base,
+                      b.create<arith::AddIOp>(loc, pair, index(16 * kc))),
+                  column, /*alongRows=*/true));
+          }
           for (int64_t kc = 0; kc < 2; ++kc)
-            valueFragments.push_back(tileFragment(
-                valueTile,
-                b.create<arith::AddIOp>(
-                    loc, base,
-                    b.create<arith::AddIOp>(loc, pair, index(16 * kc))),
-                column, /*alongRows=*/true));
+            acc = mmaSync(b, loc, probabilities[kc], valueFragments[kc], acc);
+          SmallVector<Value> updated = elementsOf(acc);
+          next.append(updated.begin(), updated.end());
         }
-        for (int64_t kc = 0; kc < 2; ++kc)
-          acc = mmaSync(b, loc, probabilities[kc], valueFragments[kc], acc);
-        SmallVector<Value> updated = elementsOf(acc);
-        next.append(updated.begin(), updated.end());
+        // The next step's scores (with `overlap`), whose group P V's wait
+        // completed on wgmma.
+        if (nextScores)
+          b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
       }
-      if (nextScores) {
-        b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
+      if (nextScores)
         next.push_back(nextScores);
-      }
       return next;
     };
     Value thread = threadOf(warp, lane);
     scf::ForOp loop =
         tileStages > 1
-            ? pipelinedStepLoop(
-                  bIdx, kvHead, split, firstRow, thread, keyTile, valueTile,
-                  tileStages, init, stepBody,
-                  lookahead ? [&](Value base) {
-                    Value scores = issueScores(base);
-                    b.create<NVVM::WgmmaWaitGroupSyncOp>(loc, 0);
-                    return scores;
-                  } : function_ref<Value(Value)>())
+            ? pipelinedStepLoop(bIdx, kvHead, split, firstRow, thread, keyTile,
+                                valueTile, tileStages, init, stepBody,
+                                lookahead ? function_ref<Value(Value)>(scoresOf)
+                                          : function_ref<Value(Value)>())
             : stepLoop(bIdx, kvHead, split, firstRow, kMmaRows, thread, keyTile,
                        valueTile, /*toF32=*/false, init,
                        [&](Value t0, ValueRange carried) {

@@ -173,7 +173,7 @@ struct Thread {
   AsyncGroups<AsyncCopy> copies;
   AsyncGroups<WgmmaIssue> wgmmas;
   /// The shared 2-byte units the thread wrote through the generic proxy
-  /// since its last fence.proxy.async (Emulator::unfenced).
+  /// since its last fence.proxy.async (Emulator::genericWrites).
   std::vector<uintptr_t> unfencedWrites;
 };
 

@@ -345,6 +345,18 @@ uint64_t descriptor(const void *tile) {
 float wgmmaA(int r, int k) { return float((r * 5 + k * 3) % 9 - 4); }
 float wgmmaB(int n, int k) { return float((n * 7 + k) % 5 - 2); }
 
+/// `out`, a 64 x `n` wgmma result (row-major) into accumulators of 1,
+/// against 1 + A B.
+void expectWgmmaProduct(const std::vector<float> &out, int n) {
+  for (int r = 0; r < 64; ++r)
+    for (int c = 0; c < n; ++c) {
+      float want = 1;
+      for (int k = 0; k < 16; ++k)
+        want += wgmmaA(r, k) * wgmmaB(c, k);
+      EXPECT_EQ(out[r * n + c], want) << r << ", " << c;
+    }
+}
+
 /// How a kernel's stores of wgmma's operands reach the async proxy.
 enum class Proxy {
   Unchecked,       // stores not reported (as a kernel without wgmma)
@@ -399,13 +411,7 @@ TEST(KernelEmulator, WgmmaMatchesAMatrixProduct) {
   ASSERT_TRUE(run([](void **params) { wgmmaKernel(params, 0); }, 128,
                   out.data(), error))
       << error;
-  for (int r = 0; r < 64; ++r)
-    for (int n = 0; n < 8; ++n) {
-      float want = 1;
-      for (int k = 0; k < 16; ++k)
-        want += wgmmaA(r, k) * wgmmaB(n, k);
-      EXPECT_EQ(out[r * 8 + n], want) << r << ", " << n;
-    }
+  expectWgmmaProduct(out, 8);
 }
 
 // Shared memory written through the generic proxy reaches wgmma (the
@@ -483,13 +489,7 @@ TEST(KernelEmulator, WgmmaWithRegistersAndTransposedBMatchesAProduct) {
   std::vector<float> out(64 * 16);
   std::string error;
   ASSERT_TRUE(run(wgmmaRegistersKernel, 128, out.data(), error)) << error;
-  for (int r = 0; r < 64; ++r)
-    for (int n = 0; n < 16; ++n) {
-      float want = 1;
-      for (int k = 0; k < 16; ++k)
-        want += wgmmaA(r, k) * wgmmaB(n, k);
-      EXPECT_EQ(out[r * 16 + n], want) << r << ", " << n;
-    }
+  expectWgmmaProduct(out, 16);
 }
 
 // TMA: boxes of a 60 x 64 f16 matrix land in shared memory swizzled in
