@@ -618,9 +618,12 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
 /// warps (under 1024: a decode step's k/v projections, a norm's or
 /// softmax's single row, whose extents are all dynamic); 2 under 4096 (a
 /// decode step's 2048-output projections: 4096 warps, each 4 vector steps
-/// per lane) where every warp keeps 4 steps of 16 bytes per lane and the
-/// innermost static extent (the block's 4 outputs, next to the 2 warps)
-/// divides by 4, so that no block is partial; else 1.
+/// per lane for q and o, 11 for the 1.1B model's down projection, whose
+/// 2048 warps with one each left 3 of 4 multiprocessors' warp slots empty:
+/// 13.6 -> 12.6 us on an H100 in session 7) where every warp keeps 4
+/// steps of 16 bytes per lane or more and the innermost static extent (the
+/// block's 4 outputs, next to the 2 warps) divides by 4, so that no block
+/// is partial; else 1.
 int64_t warpsPerOutput(linalg::GenericOp op, int64_t elements) {
   constexpr int64_t kWarpsPerBlock = 8, kFewOutputs = 1024,
                     kSomeOutputs = 4096;
@@ -635,8 +638,8 @@ int64_t warpsPerOutput(linalg::GenericOp op, int64_t elements) {
     return kWarpsPerBlock;
   int64_t extent = ranges.back();
   if (outputs < kSomeOutputs && elements > 1 && innermost % 4 == 0 &&
-      !ShapedType::isDynamic(extent) &&
-      extent % (kWarp * 2 * elements * 4) == 0)
+      !ShapedType::isDynamic(extent) && extent % (kWarp * 2 * elements) == 0 &&
+      extent / (kWarp * 2 * elements) >= 4)
     return 2;
   return 1;
 }
@@ -719,11 +722,12 @@ public:
       elements = 1;
     perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
     // Steps per loop iteration: each lane's loads of `unroll` steps are in
-    // flight together, summed into as many partial results.
+    // flight together, summed into as many partial results; the steps that
+    // remain after the loop's iterations follow it (laneSteps): Llama 2
+    // 7B's down projection, 43 steps a lane, would otherwise keep one load
+    // of a lane in flight.
     if (elements > 1 && outputs == 1) {
-      int64_t perLane =
-          op.getStaticLoopRanges().back() / (kWarp * split * elements);
-      unroll = stepsInFlight(perLane);
+      unroll = std::min(kStepsInFlight, stepsPerLane());
       // At most 12 16-byte loads of a lane in flight (a sibling's or a
       // prologue's operands would otherwise take their registers from the
       // warps a multiprocessor holds: the 1.1B model's gate/up kernel with
@@ -731,10 +735,6 @@ public:
       while (unroll > 1 && unroll * vectorLoadsPerStep() > 12)
         unroll /= 2;
     }
-    stride =
-        builder.create<arith::ConstantIndexOp>(loc, kWarp * split * elements);
-    unrolledStride = builder.create<arith::ConstantIndexOp>(
-        loc, kWarp * split * elements * unroll);
   }
 
   void build(OpBuilder &builder) {
@@ -809,7 +809,7 @@ private:
       prefetchWeightSteps(b, start, outers);
     if (prologue)
       rowTotal = prologueTotal(b, lane, start, outers[0]);
-    scf::ForOp loop = partials(b, start, outers);
+    SmallVector<Value> partial = partials(b, start, outers);
     // A broadcast consumer needs the output's start in every lane, where
     // lane 0 then stores the result: every lane reads it before the
     // exchanges below (a read after them races with that store).
@@ -825,12 +825,12 @@ private:
     SmallVector<SmallVector<Value>> totals(reductions.size());
     for (size_t m = 0; m < reductions.size(); ++m)
       for (int64_t r = 0; r < outputs; ++r) {
-        auto partial = [&](int64_t u) {
-          return loop.getResult((m * unroll + u) * outputs + r);
+        auto at = [&](int64_t u) {
+          return partial[(m * unroll + u) * outputs + r];
         };
-        Value total = partial(0);
+        Value total = at(0);
         for (int64_t u = 1; u < unroll; ++u)
-          total = combine(b, loc, sink.combiner, total, partial(u));
+          total = combine(b, loc, sink.combiner, total, at(u));
         totals[m].push_back(warpTotal(b, loc, sink.combiner, total));
       }
     Value first =
@@ -1002,10 +1002,45 @@ private:
     return result;
   }
 
-  /// Steps of a lane per loop iteration, their loads in flight together:
-  /// 4, 2 or 1, whichever divides the lane's `perLane` steps.
-  static int64_t stepsInFlight(int64_t perLane) {
-    return perLane % 4 == 0 ? 4 : perLane % 2 == 0 ? 2 : 1;
+  /// The most steps of a lane in one loop iteration.
+  static constexpr int64_t kStepsInFlight = 4;
+
+  /// A lane's steps over the reduction (its static extent over the lanes
+  /// of its output's warps and the elements of a step).
+  int64_t stepsPerLane() {
+    return op.getStaticLoopRanges().back() / (kWarp * split * elements);
+  }
+
+  /// Builds `steps` steps of a lane from its element `k0`, given the
+  /// values carried from the steps before; returns those carried on.
+  using StepsBuilder = function_ref<SmallVector<Value>(
+      OpBuilder &, Value k0, int64_t steps, ValueRange carried)>;
+
+  /// A lane's steps from its element `start`: a loop of `perIteration`
+  /// steps per iteration, then, where the lane's steps do not divide by
+  /// `perIteration`, the remaining ones after it (`steps` below
+  /// `perIteration` for `body`). The values carried out of the last steps.
+  SmallVector<Value> laneSteps(OpBuilder &b, Value start, int64_t perIteration,
+                               ValueRange init, StepsBuilder body) {
+    int64_t laneStride = kWarp * split * elements;
+    Value end = sizes.back();
+    int64_t remaining = 0;
+    if (perIteration > 1) {
+      remaining = stepsPerLane() % perIteration;
+      end = b.create<arith::ConstantIndexOp>(loc, (stepsPerLane() - remaining) *
+                                                      laneStride);
+    }
+    auto loop = b.create<scf::ForOp>(
+        loc, start, end,
+        b.create<arith::ConstantIndexOp>(loc, laneStride * perIteration), init,
+        [&](OpBuilder &fb, Location loc, Value k0, ValueRange carried) {
+          fb.create<scf::YieldOp>(loc, body(fb, k0, perIteration, carried));
+        });
+    SmallVector<Value> carried(loop.getResults());
+    if (remaining == 0)
+      return carried;
+    return body(b, b.create<arith::AddIOp>(loc, start, end), remaining,
+                carried);
   }
 
   /// The offsets of one loop iteration's elements: `steps` steps of
@@ -1028,14 +1063,14 @@ private:
   /// (the op, its sibling), step of an iteration and output. Every load
   /// first (once for the inputs the outputs share, and for a sibling's
   /// input that the op reads the same way: x), then the bodies.
-  scf::ForOp partials(OpBuilder &b, Value start,
-                      ArrayRef<SmallVector<Value>> outers) {
+  SmallVector<Value> partials(OpBuilder &b, Value start,
+                              ArrayRef<SmallVector<Value>> outers) {
     SmallVector<Value> identities(reductions.size() * unroll * outputs,
                                   identity(b, loc, sink.combiner, type));
-    return b.create<scf::ForOp>(
-        loc, start, sizes.back(), unrolledStride, identities,
-        [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-          SmallVector<Value> ks = offsets(fb, k0, unroll);
+    return laneSteps(
+        b, start, unroll, identities,
+        [&](OpBuilder &fb, Value k0, int64_t steps, ValueRange partial) {
+          SmallVector<Value> ks = offsets(fb, k0, steps);
           size_t count = ks.size() * outputs;
           SmallVector<SmallVector<Value>> dims(count);
           for (auto [i, k] : llvm::enumerate(ks))
@@ -1080,7 +1115,7 @@ private:
               acc = mappings[m][at].lookupOrDefault(yield.getOperand(0));
             }
           }
-          fb.create<scf::YieldOp>(loc, accs);
+          return accs;
         });
   }
 
@@ -1093,10 +1128,10 @@ private:
     linalg::GenericOp consumer = sink.broadcast;
     Block &epilogue = consumer.getRegion().front();
     Value output = op.getDpsInitOperand(0)->get();
-    b.create<scf::ForOp>(
-        loc, start, sizes.back(), unrolledStride, ValueRange{},
-        [&](OpBuilder &fb, Location loc, Value k0, ValueRange) {
-          SmallVector<Value> ks = offsets(fb, k0, unroll);
+    laneSteps(
+        b, start, unroll, ValueRange{},
+        [&](OpBuilder &fb, Value k0, int64_t steps, ValueRange) {
+          SmallVector<Value> ks = offsets(fb, k0, steps);
           SmallVector<SmallVector<Value>> ivs;
           SmallVector<IRMapping> mappings(ks.size());
           for (auto [i, k] : llvm::enumerate(ks)) {
@@ -1109,7 +1144,7 @@ private:
             cloneBody(fb, epilogue, mappings[i], ivs[i]);
           for (size_t i = 0; i < ks.size(); ++i)
             storeConsumerResults(fb, loc, consumer, mappings[i], ivs[i]);
-          fb.create<scf::YieldOp>(loc);
+          return SmallVector<Value>();
         });
   }
 
@@ -1165,23 +1200,20 @@ private:
     Operation *combiner = combinerOf(norm);
     Type normType = cast<MemRefType>(norm.getDpsInitOperand(0)->get().getType())
                         .getElementType();
-    int64_t steps = elements > 1 ? norm.getStaticLoopRanges().back() /
-                                       (kWarp * split * elements)
-                                 : 1;
     // Its own steps in flight: its loads are fewer than the reduction's.
-    int64_t rowUnroll = stepsInFlight(steps);
+    // (The norm's loops are the op's but for the output's: the same steps.)
+    int64_t rowUnroll =
+        elements > 1 ? std::min(kStepsInFlight, stepsPerLane()) : 1;
     Block &body = norm.getRegion().front();
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    auto loop = b.create<scf::ForOp>(
-        loc, start, sizes.back(),
-        b.create<arith::ConstantIndexOp>(loc,
-                                         kWarp * split * elements * rowUnroll),
+    SmallVector<Value> partial = laneSteps(
+        b, start, rowUnroll,
         SmallVector<Value>(rowUnroll, identity(b, loc, combiner, normType)),
-        [&](OpBuilder &fb, Location loc, Value k0, ValueRange partial) {
-          SmallVector<Value> accs(partial);
+        [&](OpBuilder &fb, Value k0, int64_t steps, ValueRange carried) {
+          SmallVector<Value> accs(carried);
           SmallVector<SmallVector<Value>> at;
           SmallVector<IRMapping> mappings;
-          for (Value k : offsets(fb, k0, rowUnroll)) {
+          for (Value k : offsets(fb, k0, steps)) {
             at.push_back(row);
             at.back().push_back(k);
             mappings.emplace_back();
@@ -1189,17 +1221,17 @@ private:
               mappings.back().map(body.getArgument(input->getOperandNumber()),
                                   loadAt(fb, loc, norm, *input, at.back()));
           }
-          for (int64_t i = 0; i < rowUnroll * elements; ++i) {
+          for (int64_t i = 0; i < steps * elements; ++i) {
             Value &acc = accs[i / elements];
             mappings[i].map(body.getArgument(norm.getNumDpsInputs()), acc);
             cloneBody(fb, body, mappings[i], at[i]);
             acc = mappings[i].lookupOrDefault(yield.getOperand(0));
           }
-          fb.create<scf::YieldOp>(loc, accs);
+          return accs;
         });
-    Value total = loop.getResult(0);
+    Value total = partial[0];
     for (int64_t u = 1; u < rowUnroll; ++u)
-      total = combine(b, loc, combiner, total, loop.getResult(u));
+      total = combine(b, loc, combiner, total, partial[u]);
     total = warpTotal(b, loc, combiner, total);
     if (split > 1)
       total = blockTotal(
@@ -1235,7 +1267,7 @@ private:
   SmallVector<linalg::GenericOp, 2> reductions;
   Type type;
   SmallVector<Value> sizes, aligned;
-  Value zero, one, lanes, perStep, stride, unrolledStride;
+  Value zero, one, lanes, perStep;
   /// The warp's index among those of its output (0 with one warp each).
   Value warpOfOutput;
   int64_t elements = 1, unroll = 1, outputs = 1, split = 1;

@@ -899,6 +899,45 @@ func.func @two_warps(%x: memref<?x2048xf16>, %w: memref<2048x2048xf16>, %y: memr
 
 // -----
 
+// The 1.1B model's down projection at decode (2048 outputs of 5632-long
+// dot products): 2 warps per output, 11 vector steps of 8 per lane; a
+// loop of 4 steps per iteration (its loads in flight together) up to
+// element 4096 (past the lane's start), then the 3 steps that remain
+// (elements 4096, 4608 and 5120 on), into the first 3 partials.
+// CHECK-LABEL: func.func @down_projection
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c2048, %c2, %c32)
+// CHECK: %[[P:.*]]:4 = scf.for %{{.*}} = %[[START:.*]] to %c4096 step %c2048 iter_args({{.*}}) -> (f32, f32, f32, f32)
+// CHECK: scf.yield
+// CHECK-NOT: scf.for
+// CHECK: arith.addi %[[START]], %c4096
+// CHECK: arith.addi %[[START]], %c4608
+// CHECK: arith.addi %[[START]], %c5120
+// CHECK: arith.addi %[[START]], %c5127
+// CHECK-NOT: arith.addi %[[START]]
+// CHECK: arith.addf %[[P]]#0
+// CHECK: arith.addf %[[P]]#1
+// CHECK: arith.addf %[[P]]#2
+// CHECK: memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+func.func @down_projection(%x: memref<?x5632xf16>, %w: memref<2048x5632xf16>, %y: memref<?x2048xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x5632xf16>, memref<2048x5632xf16>)
+      outs(%y : memref<?x2048xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A weight [k, n] (GPT-2's Conv1D): a chunk's 8 steps of k are not
 // consecutive in w, so its tiles go through registers, no cp.async.
 // TC-LABEL: func.func @weight_k_n
