@@ -616,7 +616,11 @@ std::pair<unsigned, int64_t> outputsPerWarp(linalg::GenericOp op) {
 /// Warps per output: 8 (a block of 256 threads, the mapping's) where the
 /// outputs that the op's static extents give are too few to fill a GPU with
 /// warps (under 1024: a decode step's k/v projections, a norm's or
-/// softmax's single row, whose extents are all dynamic); 2 under 4096 (a
+/// softmax's single row, whose extents are all dynamic), or 4 or 2 where
+/// the lanes' 16-byte steps divide among those and not among 8 and the
+/// innermost static extent fills a block with the 2 or 4 outputs (Qwen2
+/// 7B's k/v projections, 3584 long: 2 warps of 7 steps, where 8 warps of
+/// a lane's 2 bytes a step kept 64 bytes of a warp in flight); 2 under 4096 (a
 /// decode step's 2048-output projections: 4096 warps, each 4 vector steps
 /// per lane for q and o, 11 for the 1.1B model's down projection, whose
 /// 2048 warps with one each left 3 of 4 multiprocessors' warp slots empty:
@@ -634,11 +638,19 @@ int64_t warpsPerOutput(linalg::GenericOp op, int64_t elements) {
       outputs *= range;
       innermost = range;
     }
-  if (outputs < kFewOutputs)
-    return kWarpsPerBlock;
   int64_t extent = ranges.back();
-  if (outputs < kSomeOutputs && elements > 1 && innermost % 4 == 0 &&
-      !ShapedType::isDynamic(extent) && extent % (kWarp * 2 * elements) == 0 &&
+  auto wholeSteps = [&](int64_t split) {
+    return elements > 1 && !ShapedType::isDynamic(extent) &&
+           extent % (kWarp * split * elements) == 0;
+  };
+  if (outputs < kFewOutputs) {
+    for (int64_t split = kWarpsPerBlock; split > 1; split /= 2)
+      if (wholeSteps(split) && (split == kWarpsPerBlock ||
+                                innermost % (kWarpsPerBlock / split) == 0))
+        return split;
+    return kWarpsPerBlock;
+  }
+  if (outputs < kSomeOutputs && innermost % 4 == 0 && wholeSteps(2) &&
       extent / (kWarp * 2 * elements) >= 4)
     return 2;
   return 1;

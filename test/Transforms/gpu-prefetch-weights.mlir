@@ -4,12 +4,13 @@
 // With prefetch-weights, a decode step's warp reductions that read model
 // parameters (an llm.param_buffer, or a layer's argument that every call
 // passes one) let the next kernel launch, prefetch their lanes' weight
-// elements into L2 (one prefetch.global.L2 per step of the lane: 512
-// steps of k over 8 warps of 32 lanes are 2 steps, 1024 are 4) and only
+// elements into L2 (one prefetch.global.L2 per step of the lane: 4096
+// of k over 8 warps of 32 lanes, 8 elements a step, are 2 steps, 8192
+// are 4) and only
 // then wait for the kernel before: nothing of x is read before the wait.
 
-llm.param @wq : tensor<64x512xf16> from "wq"
-llm.param @wo : tensor<64x1024xf16> from "wo"
+llm.param @wq : tensor<64x4096xf16> from "wq"
+llm.param @wo : tensor<64x8192xf16> from "wo"
 
 // CHECK-LABEL: func.func @layer
 // CHECK: scf.if
@@ -25,14 +26,14 @@ llm.param @wo : tensor<64x1024xf16> from "wo"
 // CHECK-NOT: griddepcontrol
 // CHECK: memref.load %arg0
 // CHECK: return
-func.func @layer(%x: memref<?x512xf16>, %w: memref<64x512xf16>,
+func.func @layer(%x: memref<?x4096xf16>, %w: memref<64x4096xf16>,
                  %y: memref<?x64xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x512xf16>, memref<64x512xf16>)
+      ins(%x, %w : memref<?x4096xf16>, memref<64x4096xf16>)
       outs(%y : memref<?x64xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
@@ -50,14 +51,14 @@ func.func @layer(%x: memref<?x512xf16>, %w: memref<64x512xf16>,
 // CHECK: griddepcontrol.launch_dependents
 // CHECK-COUNT-4: prefetch.global.L2
 // CHECK-NEXT: griddepcontrol.wait
-func.func @head(%x: memref<?x1024xf16>, %y: memref<?x64xf32>) {
-  %w = llm.param_buffer @wo : memref<64x1024xf16>
+func.func @head(%x: memref<?x8192xf16>, %y: memref<?x64xf32>) {
+  %w = llm.param_buffer @wo : memref<64x8192xf16>
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x1024xf16>, memref<64x1024xf16>)
+      ins(%x, %w : memref<?x8192xf16>, memref<64x8192xf16>)
       outs(%y : memref<?x64xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
@@ -76,14 +77,14 @@ func.func @head(%x: memref<?x1024xf16>, %y: memref<?x64xf32>) {
 // CHECK-NOT: griddepcontrol
 // CHECK-NOT: prefetch
 // CHECK: return
-func.func @activations(%x: memref<?x512xf16>, %w: memref<64x512xf16>,
+func.func @activations(%x: memref<?x4096xf16>, %w: memref<64x4096xf16>,
                        %y: memref<?x64xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x512xf16>, memref<64x512xf16>)
+      ins(%x, %w : memref<?x4096xf16>, memref<64x4096xf16>)
       outs(%y : memref<?x64xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
@@ -95,13 +96,13 @@ func.func @activations(%x: memref<?x512xf16>, %w: memref<64x512xf16>,
   return
 }
 
-func.func @step(%x: memref<?x512xf16>, %other: memref<64x512xf16>,
+func.func @step(%x: memref<?x4096xf16>, %other: memref<64x4096xf16>,
                 %y: memref<?x64xf32>) {
-  %w = llm.param_buffer @wq : memref<64x512xf16>
-  call @layer(%x, %w, %y) : (memref<?x512xf16>, memref<64x512xf16>, memref<?x64xf32>) -> ()
-  call @layer(%x, %w, %y) : (memref<?x512xf16>, memref<64x512xf16>, memref<?x64xf32>) -> ()
-  call @activations(%x, %w, %y) : (memref<?x512xf16>, memref<64x512xf16>, memref<?x64xf32>) -> ()
-  call @activations(%x, %other, %y) : (memref<?x512xf16>, memref<64x512xf16>, memref<?x64xf32>) -> ()
+  %w = llm.param_buffer @wq : memref<64x4096xf16>
+  call @layer(%x, %w, %y) : (memref<?x4096xf16>, memref<64x4096xf16>, memref<?x64xf32>) -> ()
+  call @layer(%x, %w, %y) : (memref<?x4096xf16>, memref<64x4096xf16>, memref<?x64xf32>) -> ()
+  call @activations(%x, %w, %y) : (memref<?x4096xf16>, memref<64x4096xf16>, memref<?x64xf32>) -> ()
+  call @activations(%x, %other, %y) : (memref<?x4096xf16>, memref<64x4096xf16>, memref<?x64xf32>) -> ()
   return
 }
 
@@ -122,19 +123,19 @@ func.func @step(%x: memref<?x512xf16>, %other: memref<64x512xf16>,
 // FUSED-NEXT: llvm.inline_asm has_side_effects "griddepcontrol.wait;", "~{memory}"
 // FUSED-NOT: gpu.launch
 // FUSED: return
-func.func @two(%x: memref<?x1024xf16>, %other: memref<64x1024xf16>)
+func.func @two(%x: memref<?x8192xf16>, %other: memref<64x8192xf16>)
     -> (memref<?x64xf32>, memref<?x64xf32>) {
   %c0 = arith.constant 0 : index
-  %rows = memref.dim %x, %c0 : memref<?x1024xf16>
+  %rows = memref.dim %x, %c0 : memref<?x8192xf16>
   %y = memref.alloc(%rows) : memref<?x64xf32>
   %z = memref.alloc(%rows) : memref<?x64xf32>
-  %w = llm.param_buffer @wo : memref<64x1024xf16>
+  %w = llm.param_buffer @wo : memref<64x8192xf16>
   linalg.generic {
       indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x1024xf16>, memref<64x1024xf16>)
+      ins(%x, %w : memref<?x8192xf16>, memref<64x8192xf16>)
       outs(%y : memref<?x64xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32
@@ -148,7 +149,7 @@ func.func @two(%x: memref<?x1024xf16>, %other: memref<64x1024xf16>)
                        affine_map<(s, n, k) -> (n, k)>,
                        affine_map<(s, n, k) -> (s, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %other : memref<?x1024xf16>, memref<64x1024xf16>)
+      ins(%x, %other : memref<?x8192xf16>, memref<64x8192xf16>)
       outs(%z : memref<?x64xf32>) {
   ^bb0(%a: f16, %b: f16, %c: f32):
     %ea = arith.extf %a : f16 to f32

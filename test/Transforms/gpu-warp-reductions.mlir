@@ -938,6 +938,34 @@ func.func @down_projection(%x: memref<?x5632xf16>, %w: memref<2048x5632xf16>, %y
 
 // -----
 
+// Few outputs (256: a decode step's k projection) whose lanes' 16-byte
+// steps do not divide among 8 warps (1536 = 32 lanes x 8 elements x 6
+// steps): 2 warps per output, 3 vector steps each, 4 outputs a block; 8
+// warps would read 2 bytes a lane and step.
+// CHECK-LABEL: func.func @kv_projection
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (%c0, %c0, %c0, %c0) to (%{{.*}}, %c256, %c2, %c32)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c1536 step %c1536 iter_args({{.*}}) -> (f32, f32, f32)
+// CHECK: memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+func.func @kv_projection(%x: memref<?x1536xf16>, %w: memref<256x1536xf16>, %y: memref<?x256xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(s, n, k) -> (s, k)>,
+                       affine_map<(s, n, k) -> (n, k)>,
+                       affine_map<(s, n, k) -> (s, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x1536xf16>, memref<256x1536xf16>)
+      outs(%y : memref<?x256xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %eb = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A weight [k, n] (GPT-2's Conv1D): a chunk's 8 steps of k are not
 // consecutive in w, so its tiles go through registers, no cp.async.
 // TC-LABEL: func.func @weight_k_n

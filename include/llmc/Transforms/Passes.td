@@ -135,8 +135,9 @@ def GpuWarpReductions
     row). Where the static extents give few outputs (under 1024: k/v
     projections, a norm's or softmax's rows) 8 warps share an output, each
     reducing a slice, and combine their totals in shared memory (a
-    workgroup `memref.alloca`) after a `gpu.barrier`; under 4096, 2 warps
-    (where each keeps 4 vector steps of a lane or more). A lane's loop
+    workgroup `memref.alloca`) after a `gpu.barrier` (4 or 2 where the
+    lanes' vector steps divide among those and not among 8); under 4096,
+    2 warps (where each keeps 4 vector steps of a lane or more). A lane's loop
     takes up to 4 vector steps per iteration, their loads in flight
     together; the steps that remain follow the loop.
     Where the outputs are many (32768, checked on the host) and
