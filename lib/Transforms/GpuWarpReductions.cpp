@@ -730,7 +730,7 @@ public:
     // else a lane takes one element at a time (the loop's bound keeps it
     // within the extent).
     if (split > 1 && elements > 1 &&
-        op.getStaticLoopRanges().back() % (kWarp * split * elements) != 0)
+        op.getStaticLoopRanges().back() % laneStride() != 0)
       elements = 1;
     perStep = builder.create<arith::ConstantIndexOp>(loc, elements);
     // Steps per loop iteration: each lane's loads of `unroll` steps are in
@@ -894,8 +894,7 @@ private:
     int64_t extent = op.getStaticLoopRanges().back();
     if (ShapedType::isDynamic(extent))
       return;
-    int64_t laneStride = kWarp * split * elements;
-    int64_t steps = std::min(kMaxPrefetchSteps, extent / laneStride);
+    int64_t steps = std::min(kMaxPrefetchSteps, extent / laneStride());
     if (steps == 0)
       return;
     unsigned rank = op.getNumLoops();
@@ -914,7 +913,7 @@ private:
           SmallVector<Value> dims(outer);
           dims.push_back(b.create<arith::AddIOp>(
               loc, start,
-              b.create<arith::ConstantIndexOp>(loc, u * laneStride)));
+              b.create<arith::ConstantIndexOp>(loc, u * laneStride())));
           inlinePtx(b, loc, "prefetch.global.L2 [$0];",
                     elementAddress(b, input->get(),
                                    indicesAt(b, loc, reduction, *input, dims)),
@@ -1017,10 +1016,14 @@ private:
   /// The most steps of a lane in one loop iteration.
   static constexpr int64_t kStepsInFlight = 4;
 
-  /// A lane's steps over the reduction (its static extent over the lanes
-  /// of its output's warps and the elements of a step).
+  /// Elements between a lane's consecutive steps: a step of every lane of
+  /// the output's warps.
+  int64_t laneStride() const { return kWarp * split * elements; }
+
+  /// A lane's steps over the reduction (its static extent over
+  /// laneStride()).
   int64_t stepsPerLane() {
-    return op.getStaticLoopRanges().back() / (kWarp * split * elements);
+    return op.getStaticLoopRanges().back() / laneStride();
   }
 
   /// Builds `steps` steps of a lane from its element `k0`, given the
@@ -1034,17 +1037,17 @@ private:
   /// `perIteration` for `body`). The values carried out of the last steps.
   SmallVector<Value> laneSteps(OpBuilder &b, Value start, int64_t perIteration,
                                ValueRange init, StepsBuilder body) {
-    int64_t laneStride = kWarp * split * elements;
     Value end = sizes.back();
     int64_t remaining = 0;
     if (perIteration > 1) {
       remaining = stepsPerLane() % perIteration;
-      end = b.create<arith::ConstantIndexOp>(loc, (stepsPerLane() - remaining) *
-                                                      laneStride);
+      end = b.create<arith::ConstantIndexOp>(
+          loc, (stepsPerLane() - remaining) * laneStride());
     }
     auto loop = b.create<scf::ForOp>(
         loc, start, end,
-        b.create<arith::ConstantIndexOp>(loc, laneStride * perIteration), init,
+        b.create<arith::ConstantIndexOp>(loc, laneStride() * perIteration),
+        init,
         [&](OpBuilder &fb, Location loc, Value k0, ValueRange carried) {
           fb.create<scf::YieldOp>(loc, body(fb, k0, perIteration, carried));
         });
@@ -1056,12 +1059,12 @@ private:
   }
 
   /// The offsets of one loop iteration's elements: `steps` steps of
-  /// `elements`, `32 * split * elements` apart.
+  /// `elements`, laneStride() apart.
   SmallVector<Value> offsets(OpBuilder &b, Value k0, int64_t steps) {
     SmallVector<Value> ks;
     for (int64_t u = 0; u < steps; ++u)
       for (int64_t e = 0; e < elements; ++e) {
-        int64_t offset = u * kWarp * split * elements + e;
+        int64_t offset = u * laneStride() + e;
         ks.push_back(
             offset == 0
                 ? k0
